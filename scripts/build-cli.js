@@ -1,0 +1,46 @@
+// Runs on `npm install` (the `prepare` script) and before tests and benchmarks.
+// 1. Bundles the Node side's command-line entry points with esbuild, so `npx kfashion` starts fast and
+//    needs no TypeScript loader. Dependencies stay external: native modules (better-sqlite3, sharp,
+//    sqlite-vec) must be loaded from node_modules as installed.
+// 2. Links `kfashion` into node_modules/.bin: npm links the bins of dependencies there, but never the
+//    root package's own, so without this `npx kfashion` would fail in a fresh clone.
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+
+await build({
+  absWorkingDir: root,
+  entryPoints: { cli: 'src-main/cli/main.ts', 'bench-cli': 'bench/main.ts' },
+  outdir: 'dist',
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  packages: 'external',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+  define: { __KFASHION_VERSION__: JSON.stringify(version) },
+});
+
+const binDir = join(root, 'node_modules', '.bin');
+if (existsSync(join(root, 'node_modules'))) {
+  mkdirSync(binDir, { recursive: true });
+  const target = join(root, 'bin', 'kfashion.js');
+  if (process.platform === 'win32') {
+    // npm's own shims on Windows are .cmd/.ps1 wrappers, not symlinks.
+    writeFileSync(join(binDir, 'kfashion.cmd'), `@node "%~dp0\\${relative(binDir, target)}" %*\r\n`);
+    writeFileSync(
+      join(binDir, 'kfashion.ps1'),
+      `#!/usr/bin/env pwsh\n& node "$PSScriptRoot/${relative(binDir, target).replaceAll('\\', '/')}" @args\nexit $LASTEXITCODE\n`,
+    );
+  } else {
+    const link = join(binDir, 'kfashion');
+    rmSync(link, { force: true });
+    symlinkSync(relative(binDir, target), link);
+    chmodSync(target, 0o755);
+  }
+}

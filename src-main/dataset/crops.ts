@@ -1,0 +1,128 @@
+/**
+ * Garment crops, cut from the source image by the garment's box and cached in the workspace
+ * (`crops/<style>/<stem>__<part>.jpg`). A crop is redone only when its key changes: the key hashes the
+ * image file's identity (path, size, mtime) and the box, so an edited label or a replaced image is
+ * picked up and everything else is reused.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import sharp from 'sharp';
+import { CancelledError, type WorkOptions } from '../../src-shared/jobs.ts';
+import { DatasetStore, type ItemFilter, type StoredItem } from '../store/dataset-store.ts';
+import type { Workspace } from '../store/workspace.ts';
+import { cropRegion } from './box.ts';
+
+/** Bump when the crop recipe changes, so old caches are redone. */
+const CROP_RECIPE = 'v1-jpeg90';
+
+export interface CropInfo {
+  itemId: string;
+  path: string; // absolute
+  width: number;
+  height: number;
+  cached: boolean;
+}
+
+export interface CropSummary {
+  total: number;
+  made: number;
+  cached: number;
+  noImage: number;
+  failed: { id: string; reason: string }[];
+}
+
+export class CropError extends Error {
+  override name = 'CropError';
+}
+
+function cropKey(item: StoredItem, imagePath: string): string {
+  const st = statSync(imagePath);
+  const { x, y, w, h } = item.box;
+  const { width, height } = item.imageSize;
+  return createHash('sha1')
+    .update(`${CROP_RECIPE}|${imagePath}|${st.size}|${st.mtimeMs}|${x},${y},${w},${h}|${width}x${height}`)
+    .digest('hex');
+}
+
+function cropRelPath(item: StoredItem): string {
+  const [style, stem, part] = item.id.split('/');
+  return `crops/${style}/${stem}__${part}.jpg`;
+}
+
+/** Returns the item's crop, cutting it first when there is no current one. */
+export async function ensureCrop(ws: Workspace, item: StoredItem): Promise<CropInfo> {
+  if (!item.imagePath) throw new CropError(`${item.id}: no image file was found for this label when it was scanned`);
+  if (!existsSync(item.imagePath)) throw new CropError(`${item.id}: image file ${item.imagePath} no longer exists`);
+  const key = cropKey(item, item.imagePath);
+  const rel = cropRelPath(item);
+  const abs = join(ws.root, rel);
+  const row = ws.db.prepare('SELECT key, width, height FROM crops WHERE item_id = ?').get(item.id) as
+    | { key: string; width: number; height: number }
+    | undefined;
+  if (row && row.key === key && existsSync(abs)) {
+    return { itemId: item.id, path: abs, width: row.width, height: row.height, cached: true };
+  }
+  const image = sharp(item.imagePath, { failOn: 'error' });
+  const meta = await image.metadata();
+  if (!meta.width || !meta.height) throw new CropError(`${item.id}: ${item.imagePath} has no readable size`);
+  const region = cropRegion(item.box, item.imageSize, { width: meta.width, height: meta.height });
+  if (!region) throw new CropError(`${item.id}: the box lies outside the ${meta.width}×${meta.height} image`);
+  mkdirSync(dirname(abs), { recursive: true });
+  await image.extract(region).jpeg({ quality: 90 }).toFile(abs);
+  ws.db
+    .prepare(
+      `INSERT INTO crops (item_id, key, path, width, height, created_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT(item_id) DO UPDATE SET key = excluded.key, path = excluded.path, width = excluded.width,
+         height = excluded.height, created_at = excluded.created_at`,
+    )
+    .run(item.id, key, rel, region.width, region.height, new Date().toISOString());
+  return { itemId: item.id, path: abs, width: region.width, height: region.height, cached: false };
+}
+
+/**
+ * Makes sure every item (matching `filter`) has a current crop. Several crops are in flight at once
+ * because sharp works on libuv's thread pool. A failure is recorded per item and never stops the run.
+ */
+export async function ensureCrops(
+  ws: Workspace,
+  opts: WorkOptions & { filter?: ItemFilter; concurrency?: number } = {},
+): Promise<CropSummary> {
+  const store = new DatasetStore(ws.db);
+  const total = store.countItems(opts.filter);
+  const summary: CropSummary = { total: 0, made: 0, cached: 0, noImage: 0, failed: [] };
+  const inFlight = new Set<Promise<void>>();
+  const limit = Math.max(1, opts.concurrency ?? 4);
+  for (const item of store.iterateItems(opts.filter)) {
+    if (opts.signal?.aborted) break;
+    summary.total++;
+    if (!item.imagePath) {
+      summary.noImage++;
+      continue;
+    }
+    const p: Promise<void> = ensureCrop(ws, item)
+      .then((c) => {
+        if (c.cached) summary.cached++;
+        else summary.made++;
+      })
+      .catch((e: unknown) => {
+        summary.failed.push({ id: item.id, reason: e instanceof Error ? e.message : String(e) });
+      })
+      .finally(() => {
+        inFlight.delete(p);
+        opts.onProgress?.('crop', summary.made + summary.cached + summary.failed.length + summary.noImage, total, {
+          made: summary.made,
+          cached: summary.cached,
+        });
+      });
+    inFlight.add(p);
+    if (inFlight.size >= limit) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+  if (opts.signal?.aborted) {
+    throw new CancelledError(
+      `Cropping cancelled: ${summary.made} crops made, ${summary.cached} already cached; run it again to finish.`,
+    );
+  }
+  return summary;
+}

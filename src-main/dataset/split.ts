@@ -1,0 +1,168 @@
+/**
+ * The train/validation split, stored on each image row; every later step reads it from there.
+ *
+ * Seeded (default): per style folder, groups are ordered by a seeded hash and taken into validation
+ * until 20 % of that folder's images are reached. A group is one shop look (`PREFIX_NNN_*` shots) or a
+ * single image, so near-duplicate shots never straddle the split, and all garments of an image follow
+ * their image. The result depends only on the seed and the set of images, not on scan order, so a
+ * re-scan of the same data gives the same split.
+ *
+ * From a file: `{"val": ["<label stem>", ...]}`; every other image is train. Kept in the workspace and
+ * re-applied by later scans until another split is asked for.
+ */
+import { readFileSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import type { SplitSummary } from '../../src-shared/dataset.ts';
+import { type Db, getMeta, setMeta } from '../store/database.ts';
+import { normalizeName } from './normalize.ts';
+
+export const DEFAULT_SPLIT_SEED = 42;
+export const DEFAULT_VAL_RATIO = 0.2;
+
+interface StoredSplit {
+  method: 'seeded' | 'file';
+  seed?: number;
+  file?: string;
+  valRatio?: number;
+}
+
+export class SplitFileError extends Error {
+  override name = 'SplitFileError';
+}
+
+/**
+ * Applies a split: from `file` when given; else the stored file split when one exists and no seed is
+ * asked for; else the seeded split (seed from options, then the stored one, then 42).
+ */
+export function applySplit(db: Db, opts: { file?: string; seed?: number; valRatio?: number } = {}): SplitSummary {
+  const stored = getMeta<StoredSplit>(db, 'split');
+  if (opts.file !== undefined) {
+    const stems = readSplitFile(opts.file);
+    db.transaction(() => {
+      db.prepare('DELETE FROM split_val_stems').run();
+      const ins = db.prepare('INSERT OR IGNORE INTO split_val_stems (stem) VALUES (?)');
+      for (const s of stems) ins.run(s);
+    })();
+    const file = resolve(opts.file);
+    setMeta(db, 'split', { method: 'file', file } satisfies StoredSplit);
+    return applyFileSplit(db, file);
+  }
+  if (stored?.method === 'file' && opts.seed === undefined) return applyFileSplit(db, stored.file ?? '');
+  const seed = opts.seed ?? stored?.seed ?? DEFAULT_SPLIT_SEED;
+  const valRatio = opts.valRatio ?? DEFAULT_VAL_RATIO;
+  setMeta(db, 'split', { method: 'seeded', seed, valRatio } satisfies StoredSplit);
+  return applySeededSplit(db, seed, valRatio);
+}
+
+export function readSplitFile(file: string): string[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (e as Error).message;
+    throw new SplitFileError(`--split ${file}: ${why}. Expected JSON like {"val": ["100026", "100027", ...]}.`);
+  }
+  const val = (json as { val?: unknown } | null)?.val;
+  if (!Array.isArray(val) || !val.every((v) => typeof v === 'string' || typeof v === 'number')) {
+    throw new SplitFileError(
+      `--split ${file}: expected an object with a "val" list of label file stems (strings), e.g. {"val": ["100026", "100027"]}.`,
+    );
+  }
+  if (val.length === 0) throw new SplitFileError(`--split ${file}: the "val" list is empty.`);
+  // Accept file names too ("100026.json", "100026.jpg"): researchers often dump these from Python.
+  return val.map((v) => normalizeName(String(v).trim()).replace(/\.(json|jpe?g|png)$/i, ''));
+}
+
+function applyFileSplit(db: Db, file: string): SplitSummary {
+  db.exec(`
+    UPDATE images SET split = CASE
+      WHEN label_stem IN (SELECT stem FROM split_val_stems)
+        OR key IN (SELECT stem FROM split_val_stems)
+        OR CAST(image_id AS TEXT) IN (SELECT stem FROM split_val_stems)
+      THEN 'val' ELSE 'train' END`);
+  const unknown = db
+    .prepare(`
+      SELECT stem FROM split_val_stems s
+      WHERE NOT EXISTS (SELECT 1 FROM images i WHERE i.label_stem = s.stem OR i.key = s.stem
+                        OR CAST(i.image_id AS TEXT) = s.stem)
+      ORDER BY stem`)
+    .pluck()
+    .all() as string[];
+  const across = db
+    .prepare(`
+      SELECT COUNT(*) FROM (SELECT look_key FROM images WHERE look_key LIKE 'look:%'
+                            GROUP BY look_key HAVING COUNT(DISTINCT split) > 1)`)
+    .pluck()
+    .get() as number;
+  const warnings: string[] = [];
+  if (unknown.length > 0) warnings.push(`${unknown.length} stems in ${basename(file)} match no scanned image`);
+  if (across > 0) warnings.push(`${across} shop looks have shots on both sides of this split (near-duplicates leak)`);
+  return {
+    method: 'file',
+    file,
+    ...summaryCounts(db),
+    unknownStems: unknown.slice(0, 20),
+    unknownStemCount: unknown.length,
+    warnings,
+  };
+}
+
+function applySeededSplit(db: Db, seed: number, valRatio: number): SplitSummary {
+  db.function('kf_split_hash', { deterministic: true }, (key: unknown) => splitHash(seed, String(key)));
+  db.transaction(() => {
+    db.exec(`
+      DROP TABLE IF EXISTS temp.split_groups;
+      CREATE TEMP TABLE split_groups AS
+        WITH g AS (
+          SELECT look_key AS grp, MIN(style_folder) AS style, COUNT(*) AS n FROM images GROUP BY look_key
+        ), t AS (SELECT style, SUM(n) AS total FROM g GROUP BY style)
+        SELECT g.grp, t.total,
+               SUM(g.n) OVER (PARTITION BY g.style ORDER BY kf_split_hash(g.grp), g.grp
+                              ROWS UNBOUNDED PRECEDING) AS cum
+        FROM g JOIN t USING (style);
+      CREATE UNIQUE INDEX temp.split_groups_grp ON split_groups(grp);`);
+    db.prepare(`
+      UPDATE images SET split = (
+        SELECT CASE WHEN cum <= ROUND(total * ?) THEN 'val' ELSE 'train' END
+        FROM split_groups WHERE grp = images.look_key)`).run(valRatio);
+    db.exec('DROP TABLE temp.split_groups');
+  })();
+  return { method: 'seeded', seed, ...summaryCounts(db), warnings: [] };
+}
+
+function summaryCounts(db: Db): Omit<SplitSummary, 'method' | 'warnings'> {
+  const rows = db
+    .prepare(`
+      SELECT im.split AS split, COUNT(DISTINCT im.key) AS images, COUNT(it.id) AS items
+      FROM images im LEFT JOIN items it ON it.image_key = im.key GROUP BY im.split`)
+    .all() as { split: 'train' | 'val'; images: number; items: number }[];
+  const get = (s: string) => rows.find((r) => r.split === s) ?? { images: 0, items: 0 };
+  const train = get('train');
+  const val = get('val');
+  const all = train.images + val.images;
+  return {
+    valRatio: all === 0 ? 0 : val.images / all,
+    trainImages: train.images,
+    valImages: val.images,
+    trainItems: train.items,
+    valItems: val.items,
+  };
+}
+
+/**
+ * FNV-1a over the seed and key, then a murmur3 finaliser so nearby keys spread evenly.
+ * Written out because it must give the same order on every machine and in every version.
+ */
+export function splitHash(seed: number, key: string): number {
+  let h = 0x811c9dc5 ^ (seed >>> 0);
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}

@@ -1,0 +1,58 @@
+/**
+ * Opens a workspace's SQLite file: WAL journal (readers never block the writer, and a crash loses at
+ * most the open transaction), foreign keys on, sqlite-vec loaded for the vector tables, and the schema
+ * migrated to the newest version this build knows.
+ */
+import Database from 'better-sqlite3';
+import * as sqliteVec from 'sqlite-vec';
+import { MIGRATIONS } from './migrations.ts';
+
+export type Db = Database.Database;
+
+export class WorkspaceVersionError extends Error {
+  override name = 'WorkspaceVersionError';
+}
+
+export function openDatabase(file: string, options: { readonly?: boolean } = {}): Db {
+  const db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+  if (!options.readonly) db.pragma('journal_mode = WAL');
+  // NORMAL is durable across application crashes in WAL mode; only an OS crash may lose the last commit.
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  sqliteVec.load(db);
+  if (!options.readonly) migrate(db);
+  return db;
+}
+
+export function schemaVersion(db: Db): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+export function migrate(db: Db): void {
+  const current = schemaVersion(db);
+  const newest = MIGRATIONS.at(-1)?.version ?? 0;
+  if (current > newest) {
+    throw new WorkspaceVersionError(
+      `${db.name}: schema version ${current} was written by a newer K-Fashion Workbench (this one knows up to ${newest}). Update the app to open this workspace.`,
+    );
+  }
+  for (const m of MIGRATIONS) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      m.up(db);
+      db.pragma(`user_version = ${m.version}`);
+    })();
+  }
+}
+
+export function getMeta<T>(db: Db, key: string): T | undefined {
+  const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+  return row ? (JSON.parse(row.value) as T) : undefined;
+}
+
+export function setMeta(db: Db, key: string, value: unknown): void {
+  db.prepare(
+    'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+  ).run(key, JSON.stringify(value));
+}

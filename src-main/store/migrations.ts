@@ -1,0 +1,115 @@
+/**
+ * Versioned schema of the workspace database. A migration is appended, never edited: a workspace made
+ * by an older version is upgraded in place on open, and `PRAGMA user_version` records how far it got.
+ */
+import type { Database } from 'better-sqlite3';
+
+export interface Migration {
+  version: number;
+  name: string;
+  up(db: Database): void;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'dataset: roots, scans, images, items, exclusions, skipped files, vocabulary, split, crops',
+    up(db) {
+      db.exec(`
+        CREATE TABLE meta (
+          key   TEXT PRIMARY KEY,
+          value TEXT NOT NULL               -- JSON
+        );
+        CREATE TABLE data_roots (
+          id        INTEGER PRIMARY KEY,
+          path      TEXT NOT NULL UNIQUE,   -- absolute, as the user gave it (resolved)
+          synthetic INTEGER NOT NULL DEFAULT 0,
+          added_at  TEXT NOT NULL
+        );
+        CREATE TABLE scans (
+          id          INTEGER PRIMARY KEY,
+          root_id     INTEGER NOT NULL REFERENCES data_roots(id),
+          started_at  TEXT NOT NULL,
+          finished_at TEXT,
+          status      TEXT NOT NULL CHECK (status IN ('running', 'done', 'cancelled', 'failed')),
+          report      TEXT                   -- JSON ScanReport
+        );
+        -- One row per label file (= one image).
+        CREATE TABLE images (
+          key           TEXT PRIMARY KEY,    -- <style folder>/<label file stem>
+          root_id       INTEGER NOT NULL REFERENCES data_roots(id),
+          style_folder  TEXT NOT NULL,
+          label_stem    TEXT NOT NULL,
+          split_folder  TEXT,                -- Training | Validation | NULL for a sample layout
+          label_path    TEXT NOT NULL,       -- relative to the data root
+          image_path    TEXT,                -- relative to the data root; NULL when no image was found
+          image_id      INTEGER,             -- 이미지 식별자
+          shop_file     TEXT,                -- 이미지 파일명 (the shop's name, not the name on disk)
+          look_key      TEXT NOT NULL,       -- split group: a shop look (PREFIX_NNN) or the image itself
+          width         INTEGER,
+          height        INTEGER,
+          styles        TEXT NOT NULL,       -- JSON array: normalised 스타일 + 서브스타일
+          label_created TEXT,                -- 파일 생성일자
+          split         TEXT CHECK (split IN ('train', 'val')),
+          scan_id       INTEGER NOT NULL
+        );
+        CREATE INDEX images_root_style ON images(root_id, style_folder);
+        CREATE INDEX images_stem ON images(label_stem);
+        CREATE INDEX images_image_id ON images(image_id);
+        -- One row per usable garment: the unit of training.
+        CREATE TABLE items (
+          id          TEXT PRIMARY KEY,      -- <style folder>/<label file stem>/<part>
+          image_key   TEXT NOT NULL REFERENCES images(key) ON DELETE CASCADE,
+          part        TEXT NOT NULL,
+          box_x       REAL NOT NULL,
+          box_y       REAL NOT NULL,
+          box_w       REAL NOT NULL,
+          box_h       REAL NOT NULL,
+          box_source  TEXT NOT NULL CHECK (box_source IN ('polygon', 'rect')),
+          category    TEXT,
+          attributes  TEXT NOT NULL,         -- JSON GarmentAttributes (normalised)
+          scan_id     INTEGER NOT NULL
+        );
+        CREATE INDEX items_image ON items(image_key);
+        CREATE INDEX items_category ON items(category);
+        -- Garments present in a label that did not become items, and why.
+        CREATE TABLE excluded_garments (
+          image_key TEXT NOT NULL REFERENCES images(key) ON DELETE CASCADE,
+          part      TEXT NOT NULL,
+          reason    TEXT NOT NULL,
+          PRIMARY KEY (image_key, part)
+        );
+        -- Label files a scan could not read, and why.
+        CREATE TABLE skipped_files (
+          scan_id INTEGER NOT NULL REFERENCES scans(id) ON DELETE CASCADE,
+          path    TEXT NOT NULL,
+          style_folder TEXT,
+          reason  TEXT NOT NULL,
+          detail  TEXT NOT NULL
+        );
+        CREATE INDEX skipped_scan ON skipped_files(scan_id);
+        CREATE TABLE vocab (
+          field TEXT NOT NULL,
+          idx   INTEGER NOT NULL,            -- 0 = <pad>, 1 = <unk>
+          value TEXT NOT NULL,
+          count INTEGER NOT NULL,            -- garments carrying the value in this workspace
+          known INTEGER NOT NULL,            -- 1 when the value is in K-Fashion's published value list
+          PRIMARY KEY (field, idx),
+          UNIQUE (field, value)
+        );
+        -- Label stems a --split file put on the validation side; kept so a re-scan re-applies it.
+        CREATE TABLE split_val_stems (
+          stem TEXT PRIMARY KEY
+        );
+        CREATE TABLE crops (
+          item_id    TEXT PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,
+          key        TEXT NOT NULL,          -- hash of image file identity + box: a change redoes the crop
+          path       TEXT NOT NULL,          -- relative to the workspace
+          width      INTEGER NOT NULL,
+          height     INTEGER NOT NULL,
+          created_at TEXT NOT NULL
+        );
+      `);
+    },
+  },
+];
