@@ -1,0 +1,5 @@
+/**
+ * IPC channel names, in a file of their own so the preload can import them without pulling the
+ * main-process side (ipcMain, handlers) into its bundle.
+ */
+export const INVOKE_CHANNEL = 'kfashion:invoke';
