@@ -35,8 +35,9 @@ export default defineConfig({
     build: {
       externalizeDeps: { include: NATIVE_OR_SELF_LOADING },
       rolldownOptions: {
-        // Named `index` so the bundle lands at out/main/index.js, package.json's "main".
-        input: { index: at('src-main/electron/main.ts') },
+        // Named `index` so the bundle lands at out/main/index.js, package.json's "main"; `worker` is
+        // the worker-thread entry that WorkerPool looks for next to it (src-main/jobs/worker-pool.ts).
+        input: { index: at('src-main/electron/main.ts'), worker: at('src-main/jobs/worker-main.ts') },
       },
     },
   },

@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/global-setup.ts'],
     // Integration tests open real SQLite files and spawn the CLI; two cores, so two workers.
     pool: 'forks',
     maxWorkers: 2,

@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 
 const bundle = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 if (!existsSync(bundle)) {
-  console.error(`kfashion: ${bundle} is missing. Run "npm install" (or "npm run build:cli") in the project folder first.`);
+  console.error(
+    `kfashion: ${bundle} is missing. Run "npm install" (or "npm run build:cli") in the project folder first.`,
+  );
   process.exit(1);
 }
 await import(bundle);

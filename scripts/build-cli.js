@@ -14,7 +14,11 @@ const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
 
 await build({
   absWorkingDir: root,
-  entryPoints: { cli: 'src-main/cli/main.ts', 'bench-cli': 'bench/main.ts' },
+  entryPoints: {
+    cli: 'src-main/cli/main.ts',
+    worker: 'src-main/jobs/worker-main.ts',
+    'bench-cli': 'bench/main.ts',
+  },
   outdir: 'dist',
   bundle: true,
   platform: 'node',

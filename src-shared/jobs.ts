@@ -10,7 +10,12 @@ export interface JobProgress {
 }
 
 /** What a core function reports while it works; the jobs layer adds timing and ETA to make a JobProgress. */
-export type ProgressFn = (phase: string, step: number, total: number, metrics?: Record<string, number>) => void;
+export type ProgressFn = (
+  phase: string,
+  step: number,
+  total: number,
+  metrics?: Record<string, number>,
+) => void;
 
 /** Options every long core operation takes. */
 export interface WorkOptions {

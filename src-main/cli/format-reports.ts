@@ -1,9 +1,16 @@
 /** Human-readable renderings of the reports the dataset commands print (`--json` prints them raw). */
-import type { ExclusionReason, ScanReport, SplitSummary, StyleCounts, WorkspaceSummary } from '../../src-shared/dataset.ts';
+import type {
+  ExclusionReason,
+  ScanReport,
+  SplitSummary,
+  StyleCounts,
+  WorkspaceSummary,
+} from '../../src-shared/dataset.ts';
 import type { CropSummary } from '../dataset/crops.ts';
 import { table } from './terminal-text.ts';
 
-const SYNTHETIC_BANNER = 'SYNTHETIC DATA: generated demo labels, images and stand-in embeddings, not K-Fashion.';
+const SYNTHETIC_BANNER =
+  'SYNTHETIC DATA: generated demo labels, images and stand-in embeddings, not K-Fashion.';
 
 const reasons = (c: StyleCounts) =>
   (Object.entries(c.excludedByReason) as [ExclusionReason, number][])
@@ -27,15 +34,21 @@ export function formatScanReport(r: ScanReport): string {
   );
   out.push('');
   out.push(formatSplit(r.split));
-  if (r.removedStale > 0) out.push(`Removed ${r.removedStale} images whose label files are gone since the last scan.`);
+  if (r.removedStale > 0)
+    out.push(`Removed ${r.removedStale} images whose label files are gone since the last scan.`);
   if (r.total.skippedFiles > 0) {
     out.push('', `Skipped ${r.total.skippedFiles} label files (the scan went on without them):`);
     for (const s of r.skipped.slice(0, 20)) out.push(`  ${s.path}\n    ${s.reason}: ${s.detail}`);
-    if (r.total.skippedFiles > 20) out.push(`  … and ${r.total.skippedFiles - 20} more (kfashion scan --json lists 100)`);
+    if (r.total.skippedFiles > 20)
+      out.push(`  … and ${r.total.skippedFiles - 20} more (kfashion scan --json lists 100)`);
   }
   const missing = r.total.labels - r.total.images;
-  if (missing > 0) out.push('', `${missing} labels have no image file (they can still use imported embeddings).`);
-  out.push('', `${r.total.labels} label files in ${(r.elapsedMs / 1000).toFixed(1)} s (${r.filesPerSecond} files/s).`);
+  if (missing > 0)
+    out.push('', `${missing} labels have no image file (they can still use imported embeddings).`);
+  out.push(
+    '',
+    `${r.total.labels} label files in ${(r.elapsedMs / 1000).toFixed(1)} s (${r.filesPerSecond} files/s).`,
+  );
   return out.join('\n');
 }
 
@@ -52,17 +65,25 @@ function row(name: string, c: StyleCounts): string[] {
 }
 
 export function formatSplit(s: SplitSummary): string {
-  const how = s.method === 'seeded' ? `seeded split (seed ${s.seed}, shop looks kept together)` : `split from ${s.file}`;
+  const how =
+    s.method === 'seeded'
+      ? `seeded split (seed ${s.seed}, shop looks kept together)`
+      : `split from ${s.file}`;
   const lines = [
     `Split: ${how}: train ${s.trainImages} images / ${s.trainItems} garments, val ${s.valImages} images / ${s.valItems} garments (${(s.valRatio * 100).toFixed(1)} % of images in val).`,
   ];
-  if (s.unknownStemCount) lines.push(`  ${s.unknownStemCount} stems in the split file match no image, e.g. ${s.unknownStems?.slice(0, 5).join(', ')}`);
+  if (s.unknownStemCount)
+    lines.push(
+      `  ${s.unknownStemCount} stems in the split file match no image, e.g. ${s.unknownStems?.slice(0, 5).join(', ')}`,
+    );
   for (const w of s.warnings) lines.push(`  warning: ${w}`);
   return lines.join('\n');
 }
 
 export function formatCropSummary(c: CropSummary): string {
-  const lines = [`Crops: ${c.made} made, ${c.cached} already up to date, ${c.noImage} garments without an image, ${c.failed.length} failed.`];
+  const lines = [
+    `Crops: ${c.made} made, ${c.cached} already up to date, ${c.noImage} garments without an image, ${c.failed.length} failed.`,
+  ];
   for (const f of c.failed.slice(0, 20)) lines.push(`  ${f.id}: ${f.reason}`);
   return lines.join('\n');
 }
@@ -80,9 +101,17 @@ export function formatSummary(s: WorkspaceSummary): string {
     String(c.trainItems),
     String(c.valItems),
   ]);
-  out.push(table(['style', 'images', 'garments', 'train', 'val'], [...rows, ['total', String(s.images), String(s.items), '', '']]));
+  out.push(
+    table(
+      ['style', 'images', 'garments', 'train', 'val'],
+      [...rows, ['total', String(s.images), String(s.items), '', '']],
+    ),
+  );
   out.push('');
-  if (s.split) out.push(`Split: ${s.split.method === 'seeded' ? `seeded, seed ${s.split.seed}` : `from ${s.split.file}`}`);
+  if (s.split)
+    out.push(
+      `Split: ${s.split.method === 'seeded' ? `seeded, seed ${s.split.seed}` : `from ${s.split.file}`}`,
+    );
   out.push(
     `Vocabulary sizes (with <pad>, <unk>): ${Object.entries(s.vocabularySizes)
       .map(([f, n]) => `${f} ${n}`)

@@ -18,7 +18,8 @@ export function commaList(flag: string) {
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean);
-    if (list.length === 0) throw new InvalidArgumentError(`${flag} expects a comma-separated list, got "${raw}".`);
+    if (list.length === 0)
+      throw new InvalidArgumentError(`${flag} expects a comma-separated list, got "${raw}".`);
     return list;
   };
 }

@@ -7,7 +7,9 @@ declare const __KFASHION_VERSION__: string | undefined;
 
 export function buildProgram(): Command {
   const program = new Command('kfashion')
-    .description('K-Fashion Workbench: datasets, JSON-encoder training, evaluation, search and recommendation.')
+    .description(
+      'K-Fashion Workbench: datasets, JSON-encoder training, evaluation, search and recommendation.',
+    )
     .version(typeof __KFASHION_VERSION__ === 'string' ? __KFASHION_VERSION__ : 'dev')
     .showHelpAfterError('(add --help for usage)')
     .exitOverride()

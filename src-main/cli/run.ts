@@ -7,7 +7,10 @@ import { ProgressBar } from './progress-bar.ts';
  * Runs `fn` with a cancel signal wired to Ctrl-C and a progress bar on stderr. The first Ctrl-C asks
  * the job to stop after storing what it has; a second one exits at once.
  */
-export async function withJobControls<T>(quiet: boolean, fn: (controls: JobControls) => Promise<T>): Promise<T> {
+export async function withJobControls<T>(
+  quiet: boolean,
+  fn: (controls: JobControls) => Promise<T>,
+): Promise<T> {
   const abort = new AbortController();
   const bar = new ProgressBar(process.stderr, quiet);
   let interrupts = 0;

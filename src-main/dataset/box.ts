@@ -10,7 +10,11 @@ export interface Point {
 export const MIN_BOX_SIDE = 2;
 
 /** Bounding box of a polygon, clipped to the image when its size is known (points may lie outside). */
-export function polygonBox(points: readonly Point[], width: number | null, height: number | null): Box | null {
+export function polygonBox(
+  points: readonly Point[],
+  width: number | null,
+  height: number | null,
+): Box | null {
   if (points.length < 3) return null;
   let x0 = Infinity;
   let y0 = Infinity;

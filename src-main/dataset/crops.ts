@@ -52,8 +52,10 @@ function cropRelPath(item: StoredItem): string {
 
 /** Returns the item's crop, cutting it first when there is no current one. */
 export async function ensureCrop(ws: Workspace, item: StoredItem): Promise<CropInfo> {
-  if (!item.imagePath) throw new CropError(`${item.id}: no image file was found for this label when it was scanned`);
-  if (!existsSync(item.imagePath)) throw new CropError(`${item.id}: image file ${item.imagePath} no longer exists`);
+  if (!item.imagePath)
+    throw new CropError(`${item.id}: no image file was found for this label when it was scanned`);
+  if (!existsSync(item.imagePath))
+    throw new CropError(`${item.id}: image file ${item.imagePath} no longer exists`);
   const key = cropKey(item, item.imagePath);
   const rel = cropRelPath(item);
   const abs = join(ws.root, rel);
@@ -110,10 +112,15 @@ export async function ensureCrops(
       })
       .finally(() => {
         inFlight.delete(p);
-        opts.onProgress?.('crop', summary.made + summary.cached + summary.failed.length + summary.noImage, total, {
-          made: summary.made,
-          cached: summary.cached,
-        });
+        opts.onProgress?.(
+          'crop',
+          summary.made + summary.cached + summary.failed.length + summary.noImage,
+          total,
+          {
+            made: summary.made,
+            cached: summary.cached,
+          },
+        );
       });
     inFlight.add(p);
     if (inFlight.size >= limit) await Promise.race(inFlight);

@@ -4,8 +4,15 @@
  * degenerate rects, polygon points outside the image. What cannot be read raises a LabelError whose
  * reason and detail (with the JSON path of the offending field) end up in the scan report.
  */
+import { isUtf8 } from 'node:buffer';
 import type { Box, BoxSource, ExclusionReason, SkipReason } from '../../src-shared/dataset.ts';
-import { FIELDS, type FieldName, GARMENT_PARTS, type GarmentAttributes, type GarmentPart } from '../../src-shared/fields.ts';
+import {
+  FIELDS,
+  type FieldName,
+  GARMENT_PARTS,
+  type GarmentAttributes,
+  type GarmentPart,
+} from '../../src-shared/fields.ts';
 import { clipBox, type Point, polygonBox } from './box.ts';
 import { normalizeValue } from './normalize.ts';
 
@@ -44,23 +51,22 @@ type JsonObject = { [k: string]: Json };
 /** Garment-level fields: every field except the image-level style. */
 const GARMENT_FIELDS = (Object.values(FIELDS) as (typeof FIELDS)[FieldName][]).filter((f) => !f.imageLevel);
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
 /** Decodes (strict UTF-8, BOM tolerated) and parses a label file's bytes. */
 export function parseLabelBytes(bytes: Uint8Array): ParsedLabel {
-  let text: string;
-  try {
-    text = utf8.decode(bytes);
-  } catch {
-    throw new LabelError('bad-encoding', 'the file is not valid UTF-8 text');
-  }
+  // isUtf8 + toString is several times faster than a fatal TextDecoder, and as strict.
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (!isUtf8(buf)) throw new LabelError('bad-encoding', 'the file is not valid UTF-8 text');
+  let text = buf.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   let json: Json;
   try {
     json = JSON.parse(text) as Json;
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
-    throw new LabelError('invalid-json', text.trim() === '' ? 'the file is empty' : `not valid JSON (${why})`);
+    throw new LabelError(
+      'invalid-json',
+      text.trim() === '' ? 'the file is empty' : `not valid JSON (${why})`,
+    );
   }
   return parseLabel(json);
 }
@@ -179,18 +185,23 @@ function parseGarmentAttributes(obj: JsonObject, where: string): GarmentAttribut
   return out;
 }
 
-const POLY_KEY = /^([XY])좌표(\d+)$/;
-
-/** Polygon points ordered by their index n (keys are stored in scrambled order). */
+/**
+ * Polygon points ordered by their index n (keys are stored in scrambled order). Keys are matched by
+ * hand rather than with /^([XY])좌표(\d+)$/: this runs for every point of every garment, and the regex
+ * was the scan's largest parsing cost.
+ */
 export function parsePolygon(obj: JsonObject, where: string): Point[] {
   const xs = new Map<number, number>();
   const ys = new Map<number, number>();
   for (const key of Object.keys(obj)) {
-    const m = POLY_KEY.exec(key);
-    if (!m) continue;
+    const axis = key.charCodeAt(0);
+    if ((axis !== 88 /* X */ && axis !== 89) /* Y */ || !key.startsWith('좌표', 1) || key.length < 4)
+      continue;
+    const n = Number(key.slice(3));
+    if (!Number.isInteger(n) || n < 0) continue;
     const v = obj[key];
     if (typeof v !== 'number' || !Number.isFinite(v)) throw wrongType(`${where}${key}`, 'a finite number', v);
-    (m[1] === 'X' ? xs : ys).set(Number(m[2]), v);
+    (axis === 88 ? xs : ys).set(n, v);
   }
   const points: Point[] = [];
   for (const n of [...xs.keys()].sort((a, b) => a - b)) {
@@ -253,6 +264,7 @@ function optionalNumber(parent: JsonObject, key: string, prefix: string): number
 }
 
 function wrongType(where: string, expected: string, got: Json | undefined): LabelError {
-  const kind = got === null ? 'null' : Array.isArray(got) ? 'a list' : got === undefined ? 'nothing' : `a ${typeof got}`;
+  const kind =
+    got === null ? 'null' : Array.isArray(got) ? 'a list' : got === undefined ? 'nothing' : `a ${typeof got}`;
   return new LabelError('bad-structure', `"${where}": expected ${expected}, got ${kind}`);
 }

@@ -73,7 +73,9 @@ export function resolveLayout(dir: string): DatasetLayout {
     throw new DatasetPathError(`Data folder not found: ${abs}\n${EXPECTED_LAYOUT}`);
   }
   if (!statSync(abs).isDirectory()) {
-    throw new DatasetPathError(`Not a folder: ${abs} (give the folder that holds the label files)\n${EXPECTED_LAYOUT}`);
+    throw new DatasetPathError(
+      `Not a folder: ${abs} (give the folder that holds the label files)\n${EXPECTED_LAYOUT}`,
+    );
   }
   const name = normalizeName(basename(abs));
   const children = subdirs(abs);

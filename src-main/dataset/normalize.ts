@@ -1,16 +1,22 @@
 /** Normalisation of label strings: the same value must compare equal however a labeller typed it. */
-import { VALUE_ALIASES } from './kfashion-values.ts';
+import { KNOWN_VALUES, VALUE_ALIASES } from './kfashion-values.ts';
 
 const WHITESPACE = /[\s\u00A0\u2000-\u200B\u3000\uFEFF]+/g;
+
+const KNOWN = new Set(Object.values(KNOWN_VALUES).flat());
 
 /**
  * NFC (macOS file names and some editors produce decomposed Hangul), non-breaking and other odd spaces
  * folded into one ASCII space, trimmed, then K-Fashion's known spelling variants mapped to one form.
- * Returns '' for a value that is only whitespace.
+ * A stray space inside a known value (`스카이\u00A0블루`) is dropped, while a value whose real spelling
+ * has a space (`헤어 니트`) keeps it. Returns '' for a value that is only whitespace.
  */
 export function normalizeValue(raw: string): string {
   const folded = raw.normalize('NFC').replace(WHITESPACE, ' ').trim();
-  return VALUE_ALIASES[folded] ?? folded;
+  const aliased = VALUE_ALIASES[folded] ?? folded;
+  if (KNOWN.has(aliased) || !aliased.includes(' ')) return aliased;
+  const joined = aliased.replaceAll(' ', '');
+  return KNOWN.has(joined) ? joined : aliased;
 }
 
 /** File and folder names: NFC only, so `로맨틱` read on macOS matches `로맨틱` typed anywhere else. */

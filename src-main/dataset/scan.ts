@@ -6,14 +6,15 @@
  * synchronously (small files: a sync read beats the async machinery), and written in transactions of
  * BATCH files. A cancel commits the batch in hand first, so nothing parsed is lost.
  */
-import { existsSync, opendirSync, readFileSync } from 'node:fs';
+import { existsSync, opendirSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import type { ExclusionReason, ScanReport, SkippedFile, StyleCounts } from '../../src-shared/dataset.ts';
 import { CancelledError, type WorkOptions } from '../../src-shared/jobs.ts';
 import { setMeta } from '../store/database.ts';
 import { DatasetStore, type ImageRow, type ItemRow } from '../store/dataset-store.ts';
 import type { Workspace } from '../store/workspace.ts';
-import { LabelError, type ParsedLabel, parseLabelBytes } from './label-parser.ts';
+import { type LabelBatchReader, readLabelsInline } from './label-file.ts';
+import type { ParsedLabel } from './label-parser.ts';
 import { DatasetPathError, EXPECTED_LAYOUT, type LabelSource, resolveLayout } from './layout.ts';
 import { normalizeName } from './normalize.ts';
 import { applySplit } from './split.ts';
@@ -26,9 +27,19 @@ export interface ScanOptions extends WorkOptions {
   /** A `{"val": [stems]}` file; otherwise a seeded 80/20 split. */
   splitFile?: string;
   seed?: number;
+  /**
+   * Parses batches of label files. Default: in this thread. The jobs layer passes a pool of worker
+   * threads, so parsing runs on the other cores while this thread writes SQLite.
+   */
+  readLabels?: LabelBatchReader;
+  /** Batches handed to `readLabels` before the oldest must be written (keeps workers busy). */
+  inFlight?: number;
 }
 
+/** Files per transaction (and per progress update). */
 const BATCH = 1000;
+/** Files per parse request: big enough to amortise messaging, small enough to balance workers. */
+const READ_BATCH = 250;
 const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.JPG', '.JPEG', '.PNG'];
 const MAX_LISTED_SKIPS = 100;
 /** `PREFIX_NNN_MM.jpg`: several shots of one shop look, which must stay on one side of the split. */
@@ -63,6 +74,7 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
   const store = new DatasetStore(ws.db);
   const rootId = store.rootId(layout.root, synthetic);
   const scanId = store.startScan(rootId);
+  const fresh = store.counts().images === 0;
 
   const perStyle: Record<string, StyleCounts> = {};
   const skipped: SkippedFile[] = [];
@@ -76,7 +88,7 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
   };
   const flush = ws.db.transaction(() => {
     for (const p of pending) {
-      if (store.putLabel(scanId, p.image, p.items, p.excluded)) {
+      if (store.putLabel(scanId, p.image, p.items, p.excluded, fresh)) {
         const c = countsFor(p.image.styleFolder);
         c.labels++;
         if (p.image.imagePath !== null) c.images++;
@@ -85,7 +97,11 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
         for (const e of p.excluded) c.excludedByReason[e.reason] = (c.excludedByReason[e.reason] ?? 0) + 1;
       } else {
         skip(
-          { path: p.labelFile, reason: 'duplicate-id', detail: `${p.image.key} was already read from another folder` },
+          {
+            path: p.labelFile,
+            reason: 'duplicate-id',
+            detail: `${p.image.key} was already read from another folder`,
+          },
           p.image.styleFolder,
         );
       }
@@ -100,6 +116,75 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
     skipsToWrite.push({ file, style });
   }
 
+  const readLabels = opts.readLabels ?? readLabelsInline;
+  const maxInFlight = Math.max(1, opts.inFlight ?? 1);
+  interface Chunk {
+    style: string;
+    splitFolder: string | null;
+    labelStyleDir: string;
+    imageStyleDir: string;
+    imageNames: Map<string, string>;
+    fileNames: string[];
+    results: ReturnType<LabelBatchReader>;
+  }
+  const queue: Chunk[] = [];
+
+  /** Stores one parsed chunk: image matching and row building happen here, on the writing thread. */
+  const consume = (chunk: Chunk, results: Awaited<Chunk['results']>) => {
+    chunk.fileNames.forEach((fileName, i) => {
+      const labelFile = join(chunk.labelStyleDir, fileName);
+      const r = results[i]!;
+      if (!r.ok) {
+        skip({ path: labelFile, reason: r.reason, detail: r.detail }, chunk.style);
+        return;
+      }
+      const parsed = r.label;
+      const stem = normalizeName(fileName.slice(0, -'.json'.length));
+      const key = `${chunk.style}/${stem}`;
+      const imageName = findImage(chunk.imageNames, stem, parsed.imageId);
+      const imageFile = imageName ? join(chunk.imageStyleDir, imageName) : null;
+      pending.push({
+        labelFile,
+        image: {
+          key,
+          rootId,
+          styleFolder: chunk.style,
+          labelStem: stem,
+          splitFolder: chunk.splitFolder,
+          labelPath: toPortable(relative(layout.root, labelFile)),
+          imagePath: imageFile ? toPortable(relative(layout.root, imageFile)) : null,
+          imageId: parsed.imageId,
+          shopFile: parsed.shopFileName,
+          lookKey: lookKey(parsed.shopFileName, key),
+          width: parsed.width,
+          height: parsed.height,
+          styles: parsed.styles,
+          labelCreated: parsed.createdAt,
+        },
+        items: parsed.garments.map((g) => ({ id: `${key}/${g.part}`, ...g })),
+        excluded: parsed.excluded,
+      });
+    });
+    done += chunk.fileNames.length;
+  };
+
+  /** Waits for the oldest chunk, stores it, and commits when a transaction's worth is pending. */
+  const drainOne = async () => {
+    const chunk = queue.shift()!;
+    consume(chunk, await chunk.results);
+    if (pending.length + skipsToWrite.length >= BATCH) {
+      flush();
+      opts.onProgress?.('scan', done, total, { files: done });
+      // Yield to the event loop between transactions so a Ctrl-C or a cancel message can arrive.
+      await new Promise((r) => setImmediate(r));
+      if (opts.signal?.aborted) {
+        throw new CancelledError(
+          `Scan cancelled after ${done} of ${total} label files; what was read is stored. Run the same scan again to finish.`,
+        );
+      }
+    }
+  };
+
   const scannedStyles = new Set<string>();
   try {
     for (const src of layout.sources) {
@@ -112,71 +197,47 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
         const imageOnDisk = imageStyleDirs.get(style);
         // Images normally sit in 원천데이터/<style>; some samples keep them next to the labels.
         const imageStyleDir = src.imageDir && imageOnDisk ? join(src.imageDir, imageOnDisk) : labelStyleDir;
+        const base = {
+          style,
+          splitFolder: src.splitFolder,
+          labelStyleDir,
+          imageStyleDir,
+          imageNames: imageFileNames(imageStyleDir),
+        };
+        let fileNames: string[] = [];
+        const submit = async () => {
+          const paths = fileNames.map((f) => join(labelStyleDir, f));
+          queue.push({ ...base, fileNames, results: readLabels(paths) });
+          fileNames = [];
+          while (queue.length >= maxInFlight) await drainOne();
+        };
         for (const fileName of jsonFiles(labelStyleDir)) {
-          const labelFile = join(labelStyleDir, fileName);
-          const stem = normalizeName(fileName.slice(0, -'.json'.length));
-          const key = `${style}/${stem}`;
-          try {
-            const parsed = parseLabelBytes(readFileSync(labelFile));
-            const imageFile = findImage(imageStyleDir, stem, parsed.imageId);
-            pending.push({
-              labelFile,
-              image: {
-                key,
-                rootId,
-                styleFolder: style,
-                labelStem: stem,
-                splitFolder: src.splitFolder,
-                labelPath: toPortable(relative(layout.root, labelFile)),
-                imagePath: imageFile ? toPortable(relative(layout.root, imageFile)) : null,
-                imageId: parsed.imageId,
-                shopFile: parsed.shopFileName,
-                lookKey: lookKey(parsed.shopFileName, key),
-                width: parsed.width,
-                height: parsed.height,
-                styles: parsed.styles,
-                labelCreated: parsed.createdAt,
-              },
-              items: parsed.garments.map((g) => ({ id: `${key}/${g.part}`, ...g })),
-              excluded: parsed.excluded,
-            });
-          } catch (e) {
-            if (e instanceof LabelError) {
-              skip({ path: labelFile, reason: e.reason, detail: e.detail }, style);
-            } else {
-              const detail = e instanceof Error ? e.message : String(e);
-              skip({ path: labelFile, reason: 'unreadable', detail }, style);
-            }
-          }
-          done++;
-          if (pending.length + skipsToWrite.length >= BATCH) {
-            flush();
-            opts.onProgress?.('scan', done, total, { files: done });
-            // Yield to the event loop between batches so a Ctrl-C or a cancel message can arrive.
-            await new Promise((r) => setImmediate(r));
-            if (opts.signal?.aborted) {
-              throw new CancelledError(
-                `Scan cancelled after ${done} of ${total} label files; what was read is stored. Run the same scan again to finish.`,
-              );
-            }
-          }
+          fileNames.push(fileName);
+          if (fileNames.length >= READ_BATCH) await submit();
         }
+        if (fileNames.length > 0) await submit();
       }
     }
+    while (queue.length > 0) await drainOne();
     flush();
     opts.onProgress?.('scan', done, total, { files: done });
   } catch (e) {
+    // Store everything already parsed, then record how the scan ended.
+    for (const chunk of queue.splice(0)) {
+      const results = await chunk.results.catch(() => null);
+      if (results) consume(chunk, results);
+    }
     flush();
     store.finishScan(scanId, e instanceof CancelledError ? 'cancelled' : 'failed', null);
     throw e;
   }
 
   const removedStale = store.removeStale(scanId, rootId, [...scannedStyles]);
-  opts.onProgress?.('split', 0, 1);
   const split = applySplit(ws.db, { file: opts.splitFile, seed: opts.seed });
-  opts.onProgress?.('vocabulary', 0, 1);
+  opts.onProgress?.('split', 1, 1, { val: split.valImages, train: split.trainImages });
   buildVocabulary(ws.db);
-  const anySynthetic = ws.db.prepare('SELECT 1 FROM data_roots WHERE synthetic = 1 LIMIT 1').get() !== undefined;
+  const anySynthetic =
+    ws.db.prepare('SELECT 1 FROM data_roots WHERE synthetic = 1 LIMIT 1').get() !== undefined;
   setMeta(ws.db, 'synthetic', anySynthetic);
 
   const totalCounts = emptyCounts();
@@ -259,13 +320,32 @@ function listDirs(dir: string): Map<string, string> {
   return out;
 }
 
+/**
+ * Image file names of one style folder, NFC-normalised. One directory listing replaces a handful of
+ * failed stat() calls per label (the scan's biggest cost when images are missing); memory is bounded
+ * by the largest style folder, not by the dataset, and is released when the folder is done.
+ */
+function imageFileNames(dir: string): Map<string, string> {
+  const names = new Map<string, string>();
+  const d = opendirSync(dir, { bufferSize: 256 });
+  try {
+    for (let e = d.readSync(); e !== null; e = d.readSync()) {
+      const dot = e.name.lastIndexOf('.');
+      if (dot > 0 && IMAGE_EXTENSIONS.includes(e.name.slice(dot))) names.set(normalizeName(e.name), e.name);
+    }
+  } finally {
+    d.closeSync();
+  }
+  return names;
+}
+
 /** The image of a label: by the label's stem first, then by its 이미지 식별자 (KFASHION_FORMAT.md). */
-function findImage(dir: string, stem: string, imageId: number | null): string | null {
+function findImage(names: Map<string, string>, stem: string, imageId: number | null): string | null {
   const candidates = imageId !== null && String(imageId) !== stem ? [stem, String(imageId)] : [stem];
   for (const base of candidates) {
     for (const ext of IMAGE_EXTENSIONS) {
-      const p = join(dir, base + ext);
-      if (existsSync(p)) return p;
+      const onDisk = names.get(base + ext);
+      if (onDisk !== undefined) return onDisk;
     }
   }
   return null;

@@ -34,7 +34,10 @@ export class SplitFileError extends Error {
  * Applies a split: from `file` when given; else the stored file split when one exists and no seed is
  * asked for; else the seeded split (seed from options, then the stored one, then 42).
  */
-export function applySplit(db: Db, opts: { file?: string; seed?: number; valRatio?: number } = {}): SplitSummary {
+export function applySplit(
+  db: Db,
+  opts: { file?: string; seed?: number; valRatio?: number } = {},
+): SplitSummary {
   const stored = getMeta<StoredSplit>(db, 'split');
   if (opts.file !== undefined) {
     const stems = readSplitFile(opts.file);
@@ -60,7 +63,9 @@ export function readSplitFile(file: string): string[] {
     json = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
     const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (e as Error).message;
-    throw new SplitFileError(`--split ${file}: ${why}. Expected JSON like {"val": ["100026", "100027", ...]}.`);
+    throw new SplitFileError(
+      `--split ${file}: ${why}. Expected JSON like {"val": ["100026", "100027", ...]}.`,
+    );
   }
   const val = (json as { val?: unknown } | null)?.val;
   if (!Array.isArray(val) || !val.every((v) => typeof v === 'string' || typeof v === 'number')) {
@@ -95,8 +100,10 @@ function applyFileSplit(db: Db, file: string): SplitSummary {
     .pluck()
     .get() as number;
   const warnings: string[] = [];
-  if (unknown.length > 0) warnings.push(`${unknown.length} stems in ${basename(file)} match no scanned image`);
-  if (across > 0) warnings.push(`${across} shop looks have shots on both sides of this split (near-duplicates leak)`);
+  if (unknown.length > 0)
+    warnings.push(`${unknown.length} stems in ${basename(file)} match no scanned image`);
+  if (across > 0)
+    warnings.push(`${across} shop looks have shots on both sides of this split (near-duplicates leak)`);
   return {
     method: 'file',
     file,

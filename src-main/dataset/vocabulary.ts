@@ -4,7 +4,7 @@
  * found only in this data (by frequency). The fixed prefix means index i names the same value in every
  * workspace, so checkpoints trained on different samples stay compatible. Saved with every checkpoint.
  */
-import { FIELD_NAMES, FIELDS, type FieldName } from '../../src-shared/fields.ts';
+import { FIELD_NAMES, type FieldName, type GarmentAttributes } from '../../src-shared/fields.ts';
 import type { Db } from '../store/database.ts';
 import { KNOWN_VALUES } from './kfashion-values.ts';
 
@@ -23,25 +23,32 @@ export type Vocabulary = Record<FieldName, VocabEntry[]>;
 
 /** Counts every field's values over the workspace's items and stores the vocabulary. */
 export function buildVocabulary(db: Db): Vocabulary {
+  // One pass over the items, counting in JS: a json_each query per field scanned the table 12 times.
+  const counts = new Map<FieldName, Map<string, number>>(FIELD_NAMES.map((f) => [f, new Map()]));
+  const bump = (field: FieldName, value: string) => {
+    const m = counts.get(field)!;
+    m.set(value, (m.get(value) ?? 0) + 1);
+  };
+  for (const json of db.prepare('SELECT attributes FROM items').pluck().iterate() as Iterable<string>) {
+    const attrs = JSON.parse(json) as GarmentAttributes;
+    for (const name of FIELD_NAMES) {
+      const v = attrs[name];
+      if (v === undefined) continue;
+      if (typeof v === 'string') bump(name, v);
+      else for (const x of v) bump(name, x);
+    }
+  }
   const vocab = {} as Vocabulary;
   for (const name of FIELD_NAMES) {
-    const field = FIELDS[name];
-    // Multi-valued fields are JSON lists in the attributes column; single ones are strings.
-    const sql =
-      field.kind === 'multi'
-        ? `SELECT j.value AS value, COUNT(*) AS n FROM items, json_each(items.attributes, '$.${name}') j GROUP BY j.value`
-        : `SELECT json_extract(attributes, '$.${name}') AS value, COUNT(*) AS n FROM items
-           WHERE json_extract(attributes, '$.${name}') IS NOT NULL GROUP BY 1`;
-    const counts = new Map<string, number>();
-    for (const r of db.prepare(sql).all() as { value: string; n: number }[]) counts.set(r.value, r.n);
+    const fieldCounts = counts.get(name)!;
     const known = KNOWN_VALUES[name];
-    const extras = [...counts.entries()]
+    const extras = [...fieldCounts.entries()]
       .filter(([v]) => !known.includes(v))
       .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
     vocab[name] = [
       { value: PAD, count: 0, known: true },
       { value: UNK, count: 0, known: true },
-      ...known.map((v) => ({ value: v, count: counts.get(v) ?? 0, known: true })),
+      ...known.map((v) => ({ value: v, count: fieldCounts.get(v) ?? 0, known: true })),
       ...extras.map(([v, n]) => ({ value: v, count: n, known: false })),
     ];
   }

@@ -10,15 +10,21 @@ import type { Handlers } from '../../src-shared/api.ts';
 
 export type { Handlers };
 
-export function createHandlers(): Handlers {
+/** What the main process knows about the open workspace (set once the demo workspace is ready). */
+export interface AppState {
+  workspace: string | null;
+  synthetic: boolean;
+}
+
+export function createHandlers(state: AppState): Handlers {
   return {
     'app.info': async () => ({
       // Electron reads these from package.json (productName, else name; version).
       name: app.getName(),
       version: app.getVersion(),
       platform: process.platform,
-      workspace: null,
-      synthetic: false,
+      workspace: state.workspace,
+      synthetic: state.synthetic,
     }),
   };
 }

@@ -7,7 +7,8 @@
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, session } from 'electron';
 import icon from '../../resources/icon.png?asset';
-import { createHandlers } from './handlers.ts';
+import { ensureDemoWorkspace } from '../services/demo-workspace.ts';
+import { type AppState, createHandlers } from './handlers.ts';
 import { registerIpc } from './ipc.ts';
 import { appUrlMatcher, hardenWebContents, installContentSecurityPolicy } from './security.ts';
 
@@ -22,6 +23,7 @@ const DEV_SERVER_URL = process.env['ELECTRON_RENDERER_URL'];
 const isAppUrl = appUrlMatcher(DEV_SERVER_URL, RENDERER_INDEX);
 
 let mainWindow: BrowserWindow | null = null;
+const state: AppState = { workspace: null, synthetic: false };
 
 function createWindow(): BrowserWindow {
   const window = new BrowserWindow({
@@ -73,8 +75,16 @@ if (!app.requestSingleInstanceLock()) {
     .whenReady()
     .then(() => {
       installContentSecurityPolicy(session.defaultSession);
-      registerIpc(createHandlers(), isAppUrl);
+      registerIpc(createHandlers(state), isAppUrl);
       mainWindow = createWindow();
+      // The first start writes the synthetic demo dataset and scans it (a few seconds); the window
+      // is already up and asks app.info until the workspace is open.
+      ensureDemoWorkspace(app.getPath('userData'))
+        .then((demo) => {
+          state.workspace = demo.workspace;
+          state.synthetic = true;
+        })
+        .catch((error: unknown) => console.error('[kfashion] could not prepare the demo workspace:', error));
       app.on('activate', () => {
         if (BrowserWindow.getAllWindows().length === 0) mainWindow = createWindow();
       });

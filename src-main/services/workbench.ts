@@ -2,13 +2,19 @@
  * The Workbench: one object per open workspace with one method per use case. The CLI, the HTTP
  * server and the Electron IPC handlers all call these methods, so each feature is written once.
  */
-import { FIELD_NAMES } from '../../src-shared/fields.ts';
+
 import type { ScanReport, SplitSummary, WorkspaceSummary } from '../../src-shared/dataset.ts';
+import { FIELD_NAMES } from '../../src-shared/fields.ts';
 import { type CropSummary, ensureCrops } from '../dataset/crops.ts';
 import { type ScanOptions, scanDataset } from '../dataset/scan.ts';
 import { applySplit } from '../dataset/split.ts';
-import { type DemoOptions, type DemoSummary, generateDemoDataset } from '../dataset/synthetic/generate-demo.ts';
+import {
+  type DemoOptions,
+  type DemoSummary,
+  generateDemoDataset,
+} from '../dataset/synthetic/generate-demo.ts';
 import { type JobControls, runJob } from '../jobs/run-job.ts';
+import { WorkerPool } from '../jobs/worker-pool.ts';
 import { getMeta, schemaVersion } from '../store/database.ts';
 import type { ItemFilter } from '../store/dataset-store.ts';
 import { Workspace } from '../store/workspace.ts';
@@ -25,15 +31,34 @@ export class Workbench {
     this.workspace.close();
   }
 
-  scan(opts: Omit<ScanOptions, 'signal' | 'onProgress'>, controls: JobControls = {}): Promise<ScanReport> {
-    return runJob('scan', controls, (work) => scanDataset(this.workspace, { ...opts, ...work }));
+  scan(
+    opts: Omit<ScanOptions, 'signal' | 'onProgress' | 'readLabels' | 'inFlight'>,
+    controls: JobControls = {},
+  ): Promise<ScanReport> {
+    return runJob('scan', controls, async (work) => {
+      // Parsing runs on worker threads while this thread writes SQLite (see WorkerPool).
+      const pool = WorkerPool.create();
+      try {
+        return await scanDataset(this.workspace, {
+          ...opts,
+          ...work,
+          readLabels: pool ? (paths) => pool.run('read-labels', paths) : undefined,
+          inFlight: pool ? pool.size * 2 : 1,
+        });
+      } finally {
+        await pool?.close();
+      }
+    });
   }
 
   split(opts: { file?: string; seed?: number }): SplitSummary {
     return applySplit(this.workspace.db, opts);
   }
 
-  crops(opts: { filter?: ItemFilter; concurrency?: number }, controls: JobControls = {}): Promise<CropSummary> {
+  crops(
+    opts: { filter?: ItemFilter; concurrency?: number },
+    controls: JobControls = {},
+  ): Promise<CropSummary> {
     return runJob('crop', controls, (work) => ensureCrops(this.workspace, { ...opts, ...work }));
   }
 
@@ -68,7 +93,10 @@ export class Workbench {
       )
       .get() as WorkspaceSummary['lastScan'] | undefined;
     const dataRoots = (
-      db.prepare('SELECT path, synthetic FROM data_roots ORDER BY id').all() as { path: string; synthetic: number }[]
+      db.prepare('SELECT path, synthetic FROM data_roots ORDER BY id').all() as {
+        path: string;
+        synthetic: number;
+      }[]
     ).map((r) => ({ path: r.path, synthetic: r.synthetic === 1 }));
     return {
       workspace: this.workspace.root,

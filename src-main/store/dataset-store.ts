@@ -1,6 +1,13 @@
 /** Reads and writes the dataset tables (images, items, exclusions, skipped files, scans) of a workspace. */
 import { join } from 'node:path';
-import type { Box, BoxSource, ExclusionReason, GarmentItem, ScanReport, SkippedFile } from '../../src-shared/dataset.ts';
+import type {
+  Box,
+  BoxSource,
+  ExclusionReason,
+  GarmentItem,
+  ScanReport,
+  SkippedFile,
+} from '../../src-shared/dataset.ts';
 import type { GarmentAttributes, GarmentPart } from '../../src-shared/fields.ts';
 import type { Db } from './database.ts';
 
@@ -70,7 +77,9 @@ export class DatasetStore {
         category = excluded.category, attributes = excluded.attributes, scan_id = excluded.scan_id`);
     this.deleteStaleItemsOfImage = db.prepare('DELETE FROM items WHERE image_key = ? AND scan_id <> ?');
     this.deleteExcluded = db.prepare('DELETE FROM excluded_garments WHERE image_key = ?');
-    this.insertExcluded = db.prepare('INSERT INTO excluded_garments (image_key, part, reason) VALUES (?, ?, ?)');
+    this.insertExcluded = db.prepare(
+      'INSERT INTO excluded_garments (image_key, part, reason) VALUES (?, ?, ?)',
+    );
     this.insertSkipped = db.prepare(
       'INSERT INTO skipped_files (scan_id, path, style_folder, reason, detail) VALUES (?, ?, ?, ?, ?)',
     );
@@ -88,8 +97,9 @@ export class DatasetStore {
 
   startScan(rootId: number): number {
     return Number(
-      this.db.prepare(`INSERT INTO scans (root_id, started_at, status) VALUES (?, ?, 'running')`).run(rootId, now())
-        .lastInsertRowid,
+      this.db
+        .prepare(`INSERT INTO scans (root_id, started_at, status) VALUES (?, ?, 'running')`)
+        .run(rootId, now()).lastInsertRowid,
     );
   }
 
@@ -108,6 +118,8 @@ export class DatasetStore {
     image: ImageRow,
     items: ItemRow[],
     excluded: { part: GarmentPart; reason: ExclusionReason }[],
+    /** True when the workspace had no images before this scan: nothing stale can exist to delete. */
+    fresh = false,
   ): boolean {
     const changed = this.upsertImage.run({
       ...image,
@@ -130,8 +142,10 @@ export class DatasetStore {
         scanId,
       });
     }
-    this.deleteStaleItemsOfImage.run(image.key, scanId);
-    this.deleteExcluded.run(image.key);
+    if (!fresh) {
+      this.deleteStaleItemsOfImage.run(image.key, scanId);
+      this.deleteExcluded.run(image.key);
+    }
     for (const e of excluded) this.insertExcluded.run(image.key, e.part, e.reason);
     return true;
   }

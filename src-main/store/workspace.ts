@@ -47,7 +47,9 @@ export class Workspace {
   static open(dir: string, options: { create?: boolean } = {}): Workspace {
     const paths = workspacePaths(dir);
     if (existsSync(paths.root) && !statSync(paths.root).isDirectory()) {
-      throw new WorkspaceError(`Workspace path ${paths.root} is a file; expected a folder (it is created if missing).`);
+      throw new WorkspaceError(
+        `Workspace path ${paths.root} is a file; expected a folder (it is created if missing).`,
+      );
     }
     if (!existsSync(paths.database) && options.create === false) {
       throw new WorkspaceError(

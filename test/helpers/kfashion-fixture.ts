@@ -16,7 +16,9 @@ export interface LabelSpec {
   shopFile?: string;
   style?: Record<string, string> | null; // null → [{}]
   labels?: Partial<Record<'아우터' | '상의' | '하의' | '원피스', Garment>>;
-  rects?: Partial<Record<'아우터' | '상의' | '하의' | '원피스', { x: number; y: number; w: number; h: number }>>;
+  rects?: Partial<
+    Record<'아우터' | '상의' | '하의' | '원피스', { x: number; y: number; w: number; h: number }>
+  >;
   polygons?: Partial<Record<'아우터' | '상의' | '하의' | '원피스', [number, number][]>>;
   /** Write polygon keys in this scrambled order (default: reversed). */
   scramble?: boolean;
@@ -67,7 +69,14 @@ export function simpleLabel(id: number, extra: Partial<LabelSpec> = {}): LabelSp
   return {
     id,
     labels: { 상의: { 카테고리: '블라우스', 색상: '화이트', 핏: '루즈', 소재: ['우븐'], 디테일: ['셔링'] } },
-    polygons: { 상의: [[10, 10], [50, 10], [50, 60], [10, 60]] },
+    polygons: {
+      상의: [
+        [10, 10],
+        [50, 10],
+        [50, 60],
+        [10, 60],
+      ],
+    },
     rects: { 상의: { x: 10, y: 10, w: 40, h: 50 } },
     ...extra,
   };

@@ -25,7 +25,7 @@ afterEach(() => {
   rmSync(join(wsDir, '..'), { recursive: true, force: true });
 });
 
-const itemIds = () => (ws.db.prepare('SELECT id FROM items ORDER BY id').pluck().all() as string[]);
+const itemIds = () => ws.db.prepare('SELECT id FROM items ORDER BY id').pluck().all() as string[];
 
 describe('scan', () => {
   it('stores garments with stable ids, matches images by stem then by 이미지 식별자, and reports counts', async () => {
@@ -42,16 +42,30 @@ describe('scan', () => {
     expect(report.total).toMatchObject({ labels: 3, images: 2, garments: 3, excluded: 0, skippedFiles: 0 });
     expect(report.perStyle['로맨틱']).toMatchObject({ labels: 2, images: 2 });
     const store = new DatasetStore(ws.db);
-    expect(store.getItem('로맨틱/(116)IMG_1/상의')?.imagePath).toBe(join(tree.root, '원천데이터', '로맨틱', '555.jpg'));
+    expect(store.getItem('로맨틱/(116)IMG_1/상의')?.imagePath).toBe(
+      join(tree.root, '원천데이터', '로맨틱', '555.jpg'),
+    );
     expect(store.getItem('레트로/7/상의')?.imagePath).toBeNull();
     expect(report.synthetic).toBe(false);
   });
 
   it('skips malformed files with their reason and keeps going', async () => {
     for (let i = 1; i <= 5; i++) tree.addLabel('리조트', simpleLabel(i));
-    const truncated = tree.addRaw('리조트', 'trunc.json', JSON.stringify(labelJson(simpleLabel(90))).slice(0, 200));
-    const badBytes = tree.addRaw('리조트', 'bytes.json', new Uint8Array([0x7b, 0x22, 0xc3, 0x28, 0x22, 0x7d]));
-    const wrongType = tree.addRaw('리조트', 'types.json', JSON.stringify(labelJson({ ...simpleLabel(91), labels: { 상의: { 소재: 5 } } })));
+    const truncated = tree.addRaw(
+      '리조트',
+      'trunc.json',
+      JSON.stringify(labelJson(simpleLabel(90))).slice(0, 200),
+    );
+    const badBytes = tree.addRaw(
+      '리조트',
+      'bytes.json',
+      new Uint8Array([0x7b, 0x22, 0xc3, 0x28, 0x22, 0x7d]),
+    );
+    const wrongType = tree.addRaw(
+      '리조트',
+      'types.json',
+      JSON.stringify(labelJson({ ...simpleLabel(91), labels: { 상의: { 소재: 5 } } })),
+    );
     const missing = tree.addRaw('리조트', 'nosection.json', JSON.stringify({ '이미지 정보': {} }));
     tree.addRaw('리조트', 'empty.json', '');
     const report = await scanDataset(ws, { data: tree.root });
@@ -85,7 +99,9 @@ describe('scan', () => {
     const nowhere = join(tree.root, 'nope');
     await expect(scanDataset(ws, { data: nowhere })).rejects.toThrow(`Data folder not found: ${nowhere}`);
     await expect(scanDataset(ws, { data: nowhere })).rejects.toThrow('라벨링데이터/<style>/<id>.json');
-    await expect(scanDataset(ws, { data: tree.root })).rejects.toThrow(`No 라벨링데이터 folder found in ${tree.root}`);
+    await expect(scanDataset(ws, { data: tree.root })).rejects.toThrow(
+      `No 라벨링데이터 folder found in ${tree.root}`,
+    );
     tree.labelDir('로맨틱');
     await expect(scanDataset(ws, { data: tree.root })).rejects.toThrow('No label files (*.json) found under');
   });
@@ -138,7 +154,18 @@ describe('scan', () => {
     tree.addLabel('로맨틱', {
       ...simpleLabel(1),
       labels: { 상의: { 카테고리: '셔츠' }, 하의: { 카테고리: '스커트' } },
-      polygons: { 상의: [[0, 0], [10, 0], [10, 10]], 하의: [[0, 20], [10, 20], [10, 40]] },
+      polygons: {
+        상의: [
+          [0, 0],
+          [10, 0],
+          [10, 10],
+        ],
+        하의: [
+          [0, 20],
+          [10, 20],
+          [10, 40],
+        ],
+      },
     });
     await scanDataset(ws, { data: tree.root });
     expect(itemIds()).toEqual(['로맨틱/1/상의', '로맨틱/1/하의']);
@@ -156,7 +183,10 @@ describe('scan', () => {
   });
 
   it('builds the vocabulary with pad, unk, the published values first, and extras after', async () => {
-    tree.addLabel('로맨틱', { ...simpleLabel(1), labels: { 상의: { 카테고리: '블라우스', 소재: ['우븐', '신소재'] } } });
+    tree.addLabel('로맨틱', {
+      ...simpleLabel(1),
+      labels: { 상의: { 카테고리: '블라우스', 소재: ['우븐', '신소재'] } },
+    });
     await scanDataset(ws, { data: tree.root });
     const v = loadVocabulary(ws.db)!;
     expect(v.material.slice(0, 3).map((e) => e.value)).toEqual(['<pad>', '<unk>', '우븐']);
@@ -190,10 +220,22 @@ describe('split', () => {
     const two = (id: number, shopFile: string) => ({
       ...simpleLabel(id, { shopFile }),
       labels: { 상의: { 카테고리: '셔츠' }, 하의: { 카테고리: '팬츠' } },
-      polygons: { 상의: [[0, 0], [10, 0], [10, 10]] as [number, number][], 하의: [[0, 20], [10, 20], [10, 40]] as [number, number][] },
+      polygons: {
+        상의: [
+          [0, 0],
+          [10, 0],
+          [10, 10],
+        ] as [number, number][],
+        하의: [
+          [0, 20],
+          [10, 20],
+          [10, 40],
+        ] as [number, number][],
+      },
     });
     let id = 1;
-    for (let look = 0; look < 60; look++) for (let shot = 1; shot <= 3; shot++) tree.addLabel('로맨틱', two(id++, `Shop_${look}_0${shot}.jpg`));
+    for (let look = 0; look < 60; look++)
+      for (let shot = 1; shot <= 3; shot++) tree.addLabel('로맨틱', two(id++, `Shop_${look}_0${shot}.jpg`));
     for (let i = 0; i < 120; i++) tree.addLabel('리조트', two(id++, `IMG_${i}.jpg`));
     const r = await scanDataset(ws, { data: tree.root, seed: 3 });
     const perStyle = ws.db
@@ -205,15 +247,21 @@ describe('split', () => {
     }
     expect(r.split.valImages + r.split.trainImages).toBe(300);
     const looksSplit = ws.db
-      .prepare(`SELECT COUNT(*) FROM (SELECT look_key FROM images GROUP BY look_key HAVING COUNT(DISTINCT split) > 1)`)
+      .prepare(
+        `SELECT COUNT(*) FROM (SELECT look_key FROM images GROUP BY look_key HAVING COUNT(DISTINCT split) > 1)`,
+      )
       .pluck()
       .get();
     expect(looksSplit).toBe(0);
-    const sides = ws.db.prepare('SELECT DISTINCT im.split FROM items it JOIN images im ON im.key = it.image_key').pluck().all();
+    const sides = ws.db
+      .prepare('SELECT DISTINCT im.split FROM items it JOIN images im ON im.key = it.image_key')
+      .pluck()
+      .all();
     expect(sides.sort()).toEqual(['train', 'val']);
     expect(r.split.valItems).toBe(r.split.valImages * 2);
 
-    const valOf = () => ws.db.prepare(`SELECT key FROM images WHERE split = 'val' ORDER BY key`).pluck().all();
+    const valOf = () =>
+      ws.db.prepare(`SELECT key FROM images WHERE split = 'val' ORDER BY key`).pluck().all();
     const seed3 = valOf();
     await scanDataset(ws, { data: tree.root, seed: 4 });
     expect(valOf()).not.toEqual(seed3);
@@ -227,7 +275,13 @@ describe('split', () => {
     const splitFile = join(tree.root, 'split.json');
     writeFileSync(splitFile, JSON.stringify({ val: ['2', '5.json', '(1)IMG_1', 'ghost'] }));
     const r = await scanDataset(ws, { data: tree.root, splitFile });
-    expect(r.split).toMatchObject({ method: 'file', valImages: 3, trainImages: 8, unknownStemCount: 1, unknownStems: ['ghost'] });
+    expect(r.split).toMatchObject({
+      method: 'file',
+      valImages: 3,
+      trainImages: 8,
+      unknownStemCount: 1,
+      unknownStems: ['ghost'],
+    });
     const val = () => ws.db.prepare(`SELECT key FROM images WHERE split = 'val' ORDER BY key`).pluck().all();
     expect(val()).toEqual(['로맨틱/(1)IMG_1', '로맨틱/2', '로맨틱/5']);
     const again = await scanDataset(ws, { data: tree.root });
@@ -235,7 +289,9 @@ describe('split', () => {
     expect(val()).toEqual(['로맨틱/(1)IMG_1', '로맨틱/2', '로맨틱/5']);
 
     writeFileSync(splitFile, '{"train": []}');
-    await expect(scanDataset(ws, { data: tree.root, splitFile })).rejects.toThrow(/expected an object with a "val" list/);
+    await expect(scanDataset(ws, { data: tree.root, splitFile })).rejects.toThrow(
+      /expected an object with a "val" list/,
+    );
   });
 });
 
@@ -243,12 +299,19 @@ describe('crops', () => {
   it('cuts exactly the box region, caches it, and redoes it when the box changes', async () => {
     // A 200×160 image, grey, with a red rectangle exactly where the garment's box is.
     const img = join(tree.imageDir('로맨틱'), '1.jpg');
-    const red = await sharp({ create: { width: 60, height: 70, channels: 3, background: '#ff0000' } }).png().toBuffer();
+    const red = await sharp({ create: { width: 60, height: 70, channels: 3, background: '#ff0000' } })
+      .png()
+      .toBuffer();
     await sharp({ create: { width: 200, height: 160, channels: 3, background: '#808080' } })
       .composite([{ input: red, left: 30, top: 40 }])
       .jpeg({ quality: 95 })
       .toFile(img);
-    const poly: [number, number][] = [[30, 40], [90, 40], [90, 110], [30, 110]];
+    const poly: [number, number][] = [
+      [30, 40],
+      [90, 40],
+      [90, 110],
+      [30, 110],
+    ];
     tree.addLabel('로맨틱', { ...simpleLabel(1), width: 200, height: 160, polygons: { 상의: poly } });
     await scanDataset(ws, { data: tree.root });
 
@@ -263,7 +326,18 @@ describe('crops', () => {
 
     expect(await ensureCrops(ws)).toMatchObject({ made: 0, cached: 1 });
 
-    tree.addLabel('로맨틱', { ...simpleLabel(1), width: 200, height: 160, polygons: { 상의: [[0, 0], [200, 0], [200, 160]] } });
+    tree.addLabel('로맨틱', {
+      ...simpleLabel(1),
+      width: 200,
+      height: 160,
+      polygons: {
+        상의: [
+          [0, 0],
+          [200, 0],
+          [200, 160],
+        ],
+      },
+    });
     await scanDataset(ws, { data: tree.root });
     expect(await ensureCrops(ws)).toMatchObject({ made: 1, cached: 0 });
     expect((await sharp(cropFile).metadata()).width).toBe(200);
@@ -275,7 +349,19 @@ describe('crops', () => {
 
   it('scales the box when the image file is smaller than the label says, and reports missing images', async () => {
     await tree.addImage('로맨틱', '1', 100, 80); // label says 200×160
-    tree.addLabel('로맨틱', { ...simpleLabel(1), width: 200, height: 160, polygons: { 상의: [[20, 20], [120, 20], [120, 100], [20, 100]] } });
+    tree.addLabel('로맨틱', {
+      ...simpleLabel(1),
+      width: 200,
+      height: 160,
+      polygons: {
+        상의: [
+          [20, 20],
+          [120, 20],
+          [120, 100],
+          [20, 100],
+        ],
+      },
+    });
     tree.addLabel('로맨틱', simpleLabel(2)); // no image
     await scanDataset(ws, { data: tree.root });
     const s = await ensureCrops(ws);

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { LabelError, parseLabel, parseLabelBytes, parsePolygon } from '../../src-main/dataset/label-parser.ts';
+import {
+  LabelError,
+  parseLabel,
+  parseLabelBytes,
+  parsePolygon,
+} from '../../src-main/dataset/label-parser.ts';
 import { normalizeValue } from '../../src-main/dataset/normalize.ts';
 import { labelJson, simpleLabel } from '../helpers/kfashion-fixture.ts';
 
@@ -17,7 +22,9 @@ function reasonOf(fn: () => unknown): { reason: string; detail: string } {
 
 describe('label parser', () => {
   it('reads a plain label: image info, styles with 서브스타일, one garment with its polygon box', () => {
-    const p = parseLabel(labelJson(simpleLabel(100026, { style: { 스타일: '로맨틱', 서브스타일: '페미닌' } })));
+    const p = parseLabel(
+      labelJson(simpleLabel(100026, { style: { 스타일: '로맨틱', 서브스타일: '페미닌' } })),
+    );
     expect(p.imageId).toBe(100026);
     expect(p.width).toBe(80);
     expect(p.height).toBe(100);
@@ -40,7 +47,16 @@ describe('label parser', () => {
   });
 
   it('orders polygon points by index whatever the key order', () => {
-    const obj = { Y좌표3: 30, X좌표2: 20, X좌표10: 100, Y좌표1: 10, X좌표1: 1, Y좌표2: 2, X좌표3: 3, Y좌표10: 1000 };
+    const obj = {
+      Y좌표3: 30,
+      X좌표2: 20,
+      X좌표10: 100,
+      Y좌표1: 10,
+      X좌표1: 1,
+      Y좌표2: 2,
+      X좌표3: 3,
+      Y좌표10: 1000,
+    };
     expect(parsePolygon(obj, '')).toEqual([
       { x: 1, y: 10 },
       { x: 20, y: 2 },
@@ -50,7 +66,14 @@ describe('label parser', () => {
   });
 
   it('gives the same box for scrambled and ordered polygon keys', () => {
-    const pts: [number, number][] = [[12, 5], [40, 7], [44, 70], [30, 80], [8, 66], [9, 20]];
+    const pts: [number, number][] = [
+      [12, 5],
+      [40, 7],
+      [44, 70],
+      [30, 80],
+      [8, 66],
+      [9, 20],
+    ];
     const a = parseLabel(labelJson({ ...simpleLabel(1), polygons: { 상의: pts }, scramble: true }));
     const b = parseLabel(labelJson({ ...simpleLabel(1), polygons: { 상의: pts }, scramble: false }));
     expect(a.garments[0]!.box).toEqual(b.garments[0]!.box);
@@ -59,7 +82,17 @@ describe('label parser', () => {
 
   it('clips polygon points that lie outside the image', () => {
     const p = parseLabel(
-      labelJson({ ...simpleLabel(1), polygons: { 상의: [[-5, -3], [90, 4], [85, 130], [2, 99]] } }),
+      labelJson({
+        ...simpleLabel(1),
+        polygons: {
+          상의: [
+            [-5, -3],
+            [90, 4],
+            [85, 130],
+            [2, 99],
+          ],
+        },
+      }),
     );
     expect(p.garments[0]!.box).toEqual({ x: 0, y: 0, w: 80, h: 100 });
   });
@@ -69,7 +102,18 @@ describe('label parser', () => {
       labelJson({
         id: 2,
         labels: { 하의: { 카테고리: '스커트', 색상: '블랙' }, 아우터: { 카테고리: '코트' } },
-        polygons: { 하의: [[0, 50], [40, 50], [40, 90]], 아우터: [[0, 0], [70, 0], [70, 80]] },
+        polygons: {
+          하의: [
+            [0, 50],
+            [40, 50],
+            [40, 90],
+          ],
+          아우터: [
+            [0, 0],
+            [70, 0],
+            [70, 80],
+          ],
+        },
       }),
     );
     expect(p.garments.map((g) => g.part).sort()).toEqual(['아우터', '하의'].sort());
@@ -77,7 +121,9 @@ describe('label parser', () => {
   });
 
   it('keeps a garment that has only 색상 and 소매기장, without 카테고리', () => {
-    const p = parseLabel(labelJson({ ...simpleLabel(3), labels: { 상의: { 색상: '네이비', 소매기장: '긴팔' } } }));
+    const p = parseLabel(
+      labelJson({ ...simpleLabel(3), labels: { 상의: { 색상: '네이비', 소매기장: '긴팔' } } }),
+    );
     expect(p.garments[0]!.attributes).toEqual({ color: '네이비', sleeve_length: '긴팔', style: ['로맨틱'] });
   });
 
@@ -96,12 +142,22 @@ describe('label parser', () => {
     expect(normalizeValue('하운즈\u00A0투스')).toBe('하운즈투스');
     expect(normalizeValue('우븐\u00A0')).toBe('우븐');
     expect(normalizeValue('헤어 니트')).toBe('헤어 니트');
+    expect(normalizeValue('헤어\u00A0니트')).toBe('헤어 니트');
+    expect(normalizeValue('스카이\u00A0블루')).toBe('스카이블루');
+    expect(normalizeValue('새로운 값')).toBe('새로운 값'); // unknown values keep their spaces
     // Decomposed Hangul (as macOS writes file names) equals the composed form.
     expect(normalizeValue('로맨틱'.normalize('NFD'))).toBe('로맨틱');
     const p = parseLabel(
       labelJson({
         ...simpleLabel(5),
-        labels: { 상의: { 카테고리: '블라우스\u00A0', 핏: '노말', 넥라인: '홀토넥', 프린트: ['하운즈\u00A0투스', '하운즈투스'] } },
+        labels: {
+          상의: {
+            카테고리: '블라우스\u00A0',
+            핏: '노말',
+            넥라인: '홀토넥',
+            프린트: ['하운즈\u00A0투스', '하운즈투스'],
+          },
+        },
       }),
     );
     expect(p.garments[0]!.attributes).toMatchObject({
@@ -117,11 +173,15 @@ describe('label parser', () => {
     expect(rectOnly.garments[0]!.boxSource).toBe('rect');
     expect(rectOnly.garments[0]!.box).toEqual({ x: 10, y: 10, w: 40, h: 50 });
 
-    const degenerate = parseLabel(labelJson({ ...simpleLabel(7), polygons: {}, rects: { 상의: { x: 10, y: 10, w: 1, h: 50 } } }));
+    const degenerate = parseLabel(
+      labelJson({ ...simpleLabel(7), polygons: {}, rects: { 상의: { x: 10, y: 10, w: 1, h: 50 } } }),
+    );
     expect(degenerate.garments).toEqual([]);
     expect(degenerate.excluded).toEqual([{ part: '상의', reason: 'degenerate-box' }]);
 
-    const zero = parseLabel(labelJson({ ...simpleLabel(8), polygons: {}, rects: { 상의: { x: 10, y: 10, w: 30, h: 0 } } }));
+    const zero = parseLabel(
+      labelJson({ ...simpleLabel(8), polygons: {}, rects: { 상의: { x: 10, y: 10, w: 30, h: 0 } } }),
+    );
     expect(zero.excluded).toEqual([{ part: '상의', reason: 'degenerate-box' }]);
 
     const none = parseLabel(labelJson({ ...simpleLabel(9), polygons: {}, rects: {} }));
@@ -153,11 +213,20 @@ describe('label parser', () => {
 
   it('rejects truncated JSON, bad bytes, missing sections and wrong types with the field named', () => {
     const full = JSON.stringify(labelJson(simpleLabel(14)));
-    expect(reasonOf(() => parseLabelBytes(new TextEncoder().encode(full.slice(0, 100)))).reason).toBe('invalid-json');
-    expect(reasonOf(() => parseLabelBytes(new Uint8Array([])))).toEqual({ reason: 'invalid-json', detail: 'the file is empty' });
-    expect(reasonOf(() => parseLabelBytes(new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]))).reason).toBe('bad-encoding');
+    expect(reasonOf(() => parseLabelBytes(new TextEncoder().encode(full.slice(0, 100)))).reason).toBe(
+      'invalid-json',
+    );
+    expect(reasonOf(() => parseLabelBytes(new Uint8Array([])))).toEqual({
+      reason: 'invalid-json',
+      detail: 'the file is empty',
+    });
+    expect(reasonOf(() => parseLabelBytes(new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]))).reason).toBe(
+      'bad-encoding',
+    );
 
-    const noLabels = labelJson(simpleLabel(15)) as { '데이터셋 정보': { '데이터셋 상세설명': Record<string, unknown> } };
+    const noLabels = labelJson(simpleLabel(15)) as {
+      '데이터셋 정보': { '데이터셋 상세설명': Record<string, unknown> };
+    };
     delete noLabels['데이터셋 정보']['데이터셋 상세설명']['라벨링'];
     expect(reasonOf(() => parseLabel(noLabels))).toEqual({
       reason: 'bad-structure',
@@ -170,12 +239,18 @@ describe('label parser', () => {
       detail: '"데이터셋 정보.데이터셋 상세설명.라벨링.상의[0].색상": expected a string, got a number',
     });
 
-    const badPoly = labelJson({ ...simpleLabel(17) }) as Record<string, any>;
-    badPoly['데이터셋 정보']['데이터셋 상세설명']['폴리곤좌표']['상의'][0]['X좌표2'] = 'ten';
-    expect(reasonOf(() => parseLabel(badPoly)).detail).toContain('폴리곤좌표.상의[0].X좌표2": expected a finite number');
+    const badPoly = labelJson({ ...simpleLabel(17) }) as {
+      '데이터셋 정보': { '데이터셋 상세설명': { 폴리곤좌표: { 상의: Record<string, unknown>[] } } };
+    };
+    badPoly['데이터셋 정보']['데이터셋 상세설명']['폴리곤좌표']['상의'][0]!['X좌표2'] = 'ten';
+    expect(reasonOf(() => parseLabel(badPoly)).detail).toContain(
+      '폴리곤좌표.상의[0].X좌표2": expected a finite number',
+    );
 
     expect(reasonOf(() => parseLabel([1, 2])).detail).toContain('(top level)');
     const notObj = { '데이터셋 정보': 'x' };
-    expect(reasonOf(() => parseLabel(notObj)).detail).toBe('"데이터셋 정보": expected an object, got a string');
+    expect(reasonOf(() => parseLabel(notObj)).detail).toBe(
+      '"데이터셋 정보": expected an object, got a string',
+    );
   });
 });

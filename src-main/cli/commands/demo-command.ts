@@ -1,9 +1,9 @@
 /** `kfashion demo`: writes the synthetic demo dataset, and optionally scans it into a workspace. */
 import type { Command } from 'commander';
+import { createDemoDataset } from '../../services/workbench.ts';
 import { formatScanReport } from '../format-reports.ts';
 import { integer, oneOf } from '../options.ts';
 import { printJson, withJobControls, withWorkbench } from '../run.ts';
-import { createDemoDataset } from '../../services/workbench.ts';
 
 export function registerDemoCommand(program: Command): void {
   program
@@ -13,29 +13,42 @@ export function registerDemoCommand(program: Command): void {
     )
     .requiredOption('--out <dir>', 'folder to write (created; an earlier demo there is replaced)')
     .option('--seed <n>', 'random seed', integer('--seed', 0), 7)
-    .option('--scale <scale>', 'small (200 images) or seed (2,188 images like the earlier sample)', oneOf('--scale', ['small', 'seed'] as const), 'small')
+    .option(
+      '--scale <scale>',
+      'small (200 images) or seed (2,188 images like the earlier sample)',
+      oneOf('--scale', ['small', 'seed'] as const),
+      'small',
+    )
     .option('--workspace <dir>', 'also scan the demo into this workspace')
     .option('--json', 'print the summary as JSON')
-    .action(async (o: { out: string; seed: number; scale: 'small' | 'seed'; workspace?: string; json?: boolean }) => {
-      await withJobControls(Boolean(o.json), async (controls) => {
-        const demo = await createDemoDataset({ outDir: o.out, seed: o.seed, scale: o.scale }, controls);
-        const scan = o.workspace
-          ? await withWorkbench(o.workspace, true, (wb) => wb.scan({ data: o.out }, controls))
-          : undefined;
-        if (o.json) {
-          printJson(scan ? { demo, scan } : { demo });
-          return;
-        }
-        console.log(
-          [
-            `SYNTHETIC demo dataset written to ${demo.outDir} (seed ${demo.seed}, scale ${demo.scale}).`,
-            `  ${demo.images} images, ${demo.garments} usable garments (${demo.excludedGarments} garments deliberately without a usable box).`,
-            `  Stand-in embeddings (synthetic, not FashionCLIP): ${demo.embeddings.path} [${demo.embeddings.rows}, ${demo.embeddings.dim}]`,
-            `  centrality mean ${demo.embeddings.centralityMean.toFixed(4)}, std ${demo.embeddings.centralityStd.toFixed(4)}, range [${demo.embeddings.centralityMin.toFixed(4)}, ${demo.embeddings.centralityMax.toFixed(4)}]`,
-          ].join('\n'),
-        );
-        if (scan) console.log(`\n${formatScanReport(scan)}`);
-        else console.log(`\nNext: kfashion scan --data ${o.out} --workspace <workspace folder>`);
-      });
-    });
+    .action(
+      async (o: {
+        out: string;
+        seed: number;
+        scale: 'small' | 'seed';
+        workspace?: string;
+        json?: boolean;
+      }) => {
+        await withJobControls(Boolean(o.json), async (controls) => {
+          const demo = await createDemoDataset({ outDir: o.out, seed: o.seed, scale: o.scale }, controls);
+          const scan = o.workspace
+            ? await withWorkbench(o.workspace, true, (wb) => wb.scan({ data: o.out }, controls))
+            : undefined;
+          if (o.json) {
+            printJson(scan ? { demo, scan } : { demo });
+            return;
+          }
+          console.log(
+            [
+              `SYNTHETIC demo dataset written to ${demo.outDir} (seed ${demo.seed}, scale ${demo.scale}).`,
+              `  ${demo.images} images, ${demo.garments} usable garments (${demo.excludedGarments} garments deliberately without a usable box).`,
+              `  Stand-in embeddings (synthetic, not FashionCLIP): ${demo.embeddings.path} [${demo.embeddings.rows}, ${demo.embeddings.dim}]`,
+              `  centrality mean ${demo.embeddings.centralityMean.toFixed(4)}, std ${demo.embeddings.centralityStd.toFixed(4)}, range [${demo.embeddings.centralityMin.toFixed(4)}, ${demo.embeddings.centralityMax.toFixed(4)}]`,
+            ].join('\n'),
+          );
+          if (scan) console.log(`\n${formatScanReport(scan)}`);
+          else console.log(`\nNext: kfashion scan --data ${o.out} --workspace <workspace folder>`);
+        });
+      },
+    );
 }

@@ -1,0 +1,268 @@
+/**
+ * Generates the built-in demo dataset: a small SYNTHETIC stand-in for K-Fashion that a newcomer can
+ * scan, train and evaluate on without the real data (which cannot be shipped or downloaded here).
+ *
+ * Output (the K-Fashion sample layout, KFASHION_FORMAT.md):
+ *   <out>/라벨링데이터/<style>/<stem>.json     label files, real format and quirks
+ *   <out>/원천데이터/<style>/<file>.jpg         rendered pictures (skipped with images: false)
+ *   <out>/image_embeddings.npy                [N, 512] float32 stand-in "FashionCLIP" vectors
+ *   <out>/image_embedding_ids.json            item id of each row: <style>/<label stem>/<part>
+ *   <out>/DEMO_MANIFEST.json                  marks a finished demo as synthetic (the scanner reads it)
+ *   <out>/README_SYNTHETIC.txt                says so in plain words
+ * Labels and vectors are byte-identical for a given seed and scale. While the generator runs, the
+ * folder holds DEMO_INCOMPLETE.json instead of the manifest, so "has a DEMO_MANIFEST.json" always
+ * means "finished", and an interrupted folder is still recognised as the generator's own. A cancel
+ * (via `signal`) raises CancelledError.
+ */
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { CancelledError } from '../../../src-shared/jobs.ts';
+import { writeNpy } from '../../store/npy.ts';
+import { IMAGE_DIR, LABEL_DIR } from '../layout.ts';
+import { demoEmbeddings, EMBEDDING_DIM, type EmbeddingItem } from './demo-embeddings.ts';
+import { forEachBounded, renderDemoImage } from './demo-images.ts';
+import { makeLabelDirs, writeLabelSync } from './demo-labels.ts';
+import { DEMO_SCALES, type DemoScale, planDemoDataset, plannedGarments } from './demo-plan.ts';
+import { DEMO_STYLES } from './demo-style-profiles.ts';
+
+export const DEMO_MANIFEST = 'DEMO_MANIFEST.json';
+/** Present while a generation runs (and after one was interrupted); replaced by the manifest at the end. */
+export const DEMO_INCOMPLETE = 'DEMO_INCOMPLETE.json';
+export const DEMO_README = 'README_SYNTHETIC.txt';
+export const DEMO_EMBEDDINGS = 'image_embeddings.npy';
+export const DEMO_EMBEDDING_IDS = 'image_embedding_ids.json';
+export const DEMO_GENERATOR = 'kfashion-workbench synthetic demo v1';
+export const DEFAULT_DEMO_SEED = 7;
+
+/** Pictures rendered at once: sharp works on its own threads, so a few in flight keep both cores busy. */
+const RENDER_CONCURRENCY = 3;
+
+export interface DemoOptions {
+  outDir: string;
+  /** Default 7. */
+  seed?: number;
+  /** Default 'small' (200 images); 'seed' mirrors the earlier 2,188-image sample. */
+  scale?: DemoScale;
+  /** Default true; false skips the JPEG rendering (labels and embeddings are the same either way). */
+  images?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface DemoSummary {
+  synthetic: true;
+  outDir: string;
+  seed: number;
+  scale: DemoScale;
+  images: number;
+  /** Garments with a usable box: the rows of the npy. */
+  garments: number;
+  excludedGarments: number;
+  perStyle: Record<string, { images: number; garments: number }>;
+  embeddings: {
+    path: string;
+    idsPath: string;
+    rows: number;
+    dim: 512;
+    centralityMean: number;
+    centralityStd: number;
+    centralityMin: number;
+    centralityMax: number;
+  };
+}
+
+/** Files and folders the generator owns in its output folder (removed before a re-generation). */
+const GENERATED = [
+  LABEL_DIR,
+  IMAGE_DIR,
+  DEMO_EMBEDDINGS,
+  DEMO_EMBEDDING_IDS,
+  DEMO_README,
+  DEMO_MANIFEST,
+  DEMO_INCOMPLETE,
+];
+
+function cancelled(done: number, total: number): CancelledError {
+  return new CancelledError(
+    `Demo dataset generation cancelled after ${done} of ${total} images; run it again to regenerate the folder.`,
+  );
+}
+
+/** Refuses a non-empty folder that is not a previous demo; clears a previous demo's files. */
+async function prepareOutDir(outDir: string): Promise<void> {
+  let entries: string[];
+  try {
+    const st = await stat(outDir);
+    if (!st.isDirectory())
+      throw new Error(`Cannot write the demo dataset to ${outDir}: it is a file, not a folder.`);
+    entries = await readdir(outDir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      await mkdir(outDir, { recursive: true });
+      return;
+    }
+    throw e;
+  }
+  if (entries.length === 0) return;
+  if (!entries.includes(DEMO_MANIFEST) && !entries.includes(DEMO_INCOMPLETE)) {
+    throw new Error(
+      `Refusing to write the demo dataset into ${outDir}: the folder is not empty and is not a previous demo ` +
+        `(it has no ${DEMO_MANIFEST}). Choose an empty or new folder.`,
+    );
+  }
+  for (const name of GENERATED) await rm(join(outDir, name), { recursive: true, force: true });
+}
+
+function readmeText(seed: number, scale: DemoScale, images: number, rendered: boolean, rows: number): string {
+  return [
+    'SYNTHETIC DEMO DATA - NOT K-FASHION, NOT FASHIONCLIP',
+    '',
+    `This folder was generated by K-Fashion Workbench (seed ${seed}, scale "${scale}") so that the`,
+    'workbench can be tried without the real dataset. Everything in it is made up:',
+    '',
+    rendered
+      ? `- 원천데이터/ holds ${images} computer-drawn pictures of garments on a simple figure. They are not`
+      : '- No pictures were rendered for this copy (generated with images: false). When rendered, they are',
+    rendered
+      ? '  photographs and do not come from the K-Fashion dataset.'
+      : '  computer drawings of garments on a simple figure, not photographs and not from K-Fashion.',
+    '- 라벨링데이터/ holds label files in the K-Fashion format, quirks of the real files included, but',
+    '  every value in them was drawn at random from invented distributions.',
+    `- image_embeddings.npy holds ${rows} SYNTHETIC STAND-IN vectors (float32, ${rows} x ${EMBEDDING_DIM}). They are`,
+    "  NOT FashionCLIP embeddings: no image model was run. Each vector was built from the garment's",
+    '  attributes plus random noise, tuned to resemble the centrality statistics of real FashionCLIP',
+    '  embeddings. image_embedding_ids.json gives the item id of each row (<style>/<label stem>/<part>).',
+    '',
+    'Figures measured on this data (retrieval accuracy, centrality, recommendations) say nothing about',
+    'real fashion images or about FashionCLIP. Do not report them as results.',
+    '',
+    'The same seed and scale always give the same label files and vectors.',
+    '',
+  ].join('\n');
+}
+
+export async function generateDemoDataset(opts: DemoOptions): Promise<DemoSummary> {
+  const seed = opts.seed ?? DEFAULT_DEMO_SEED;
+  const scale = opts.scale ?? 'small';
+  const withImages = opts.images ?? true;
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
+    throw new Error(`Demo seed must be an integer from 0 to 4294967295, got ${seed}`);
+  }
+  if (!Object.hasOwn(DEMO_SCALES, scale)) {
+    throw new Error(
+      `Unknown demo scale "${scale}" (expected one of: ${Object.keys(DEMO_SCALES).join(', ')})`,
+    );
+  }
+  const outDir = resolve(opts.outDir);
+  const signal = opts.signal;
+  if (signal?.aborted) throw cancelled(0, 0);
+
+  await prepareOutDir(outDir);
+  const plan = planDemoDataset(seed, scale);
+  const total = plan.images.length;
+  const manifest = (complete: boolean, counts: Record<string, unknown>) => ({
+    synthetic: true,
+    generator: DEMO_GENERATOR,
+    seed,
+    scale,
+    complete,
+    counts,
+    createdAt: new Date().toISOString(),
+    note: 'SYNTHETIC demo data: drawn pictures, invented labels in the K-Fashion format, and synthetic stand-in vectors that are not FashionCLIP embeddings. See README_SYNTHETIC.txt.',
+  });
+  // Written first, so an interrupted run still leaves a folder the next run may overwrite.
+  await writeFile(join(outDir, DEMO_INCOMPLETE), `${JSON.stringify(manifest(false, {}), null, 2)}\n`);
+  opts.onProgress?.(0, total);
+
+  // Embeddings: one row per garment a scanner keeps (those with a usable box).
+  const usable = plannedGarments(plan).filter(({ garment }) => garment.usable);
+  const items: EmbeddingItem[] = usable.map(({ image, garment }) => ({
+    id: garment.itemId,
+    styleFolder: image.style,
+    part: garment.part,
+    attributes: garment.attributes,
+    lookKey: image.lookKey,
+    imageKey: `${image.style}/${image.stem}`,
+  }));
+  const emb = demoEmbeddings(items, seed);
+  if (signal?.aborted) throw cancelled(0, total);
+  const npyPath = join(outDir, DEMO_EMBEDDINGS);
+  const idsPath = join(outDir, DEMO_EMBEDDING_IDS);
+  await writeNpy(npyPath, emb.data, [emb.ids.length, EMBEDDING_DIM]);
+  await writeFile(idsPath, `${JSON.stringify(emb.ids)}\n`);
+
+  // Labels and pictures, image by image.
+  await makeLabelDirs(outDir, DEMO_STYLES);
+  if (withImages) for (const s of DEMO_STYLES) await mkdir(join(outDir, IMAGE_DIR, s), { recursive: true });
+  let done = 0;
+  const finished = () => {
+    done++;
+    opts.onProgress?.(done, total);
+  };
+  if (withImages) {
+    await forEachBounded(
+      plan.images,
+      RENDER_CONCURRENCY,
+      async (image) => {
+        writeLabelSync(outDir, image, seed);
+        await renderDemoImage(outDir, image);
+        finished();
+      },
+      () => signal?.aborted === true,
+    );
+  } else {
+    for (const image of plan.images) {
+      if (signal?.aborted) break;
+      writeLabelSync(outDir, image, seed);
+      finished();
+      // Let an abort (or anything else waiting) run now and then.
+      if (done % 64 === 0) await new Promise((r) => setImmediate(r));
+    }
+  }
+  if (signal?.aborted) throw cancelled(done, total);
+
+  const perStyle: DemoSummary['perStyle'] = {};
+  for (const s of DEMO_STYLES) perStyle[s] = { images: 0, garments: 0 };
+  for (const image of plan.images) perStyle[image.style]!.images++;
+  for (const { image } of usable) perStyle[image.style]!.garments++;
+  const excludedGarments = plannedGarments(plan).length - usable.length;
+  const summary: DemoSummary = {
+    synthetic: true,
+    outDir,
+    seed,
+    scale,
+    images: total,
+    garments: usable.length,
+    excludedGarments,
+    perStyle,
+    embeddings: {
+      path: npyPath,
+      idsPath,
+      rows: emb.ids.length,
+      dim: EMBEDDING_DIM,
+      centralityMean: emb.stats.mean,
+      centralityStd: emb.stats.std,
+      centralityMin: emb.stats.min,
+      centralityMax: emb.stats.max,
+    },
+  };
+  await writeFile(join(outDir, DEMO_README), readmeText(seed, scale, total, withImages, emb.ids.length));
+  const counts = {
+    images: total,
+    garments: usable.length,
+    excludedGarments,
+    perStyle,
+    imagesRendered: withImages,
+    embeddingRows: emb.ids.length,
+    centrality: {
+      mean: emb.stats.mean,
+      std: emb.stats.std,
+      min: emb.stats.min,
+      max: emb.stats.max,
+      perStyle: Object.fromEntries(Object.entries(emb.stats.perStyle).map(([k, v]) => [k, v.mean])),
+    },
+  };
+  await writeFile(join(outDir, DEMO_MANIFEST), `${JSON.stringify(manifest(true, counts), null, 2)}\n`);
+  await rm(join(outDir, DEMO_INCOMPLETE), { force: true });
+  return summary;
+}
