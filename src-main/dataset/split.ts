@@ -15,6 +15,7 @@ import { basename, resolve } from 'node:path';
 import type { SplitSummary } from '../../src-shared/dataset.ts';
 import { type Db, getMeta, setMeta } from '../store/database.ts';
 import { normalizeName } from './normalize.ts';
+import { hashSeed } from './rng.ts';
 
 export const DEFAULT_SPLIT_SEED = 42;
 export const DEFAULT_VAL_RATIO = 0.2;
@@ -115,7 +116,8 @@ function applyFileSplit(db: Db, file: string): SplitSummary {
 }
 
 function applySeededSplit(db: Db, seed: number, valRatio: number): SplitSummary {
-  db.function('kf_split_hash', { deterministic: true }, (key: unknown) => splitHash(seed, String(key)));
+  // A seeded hash gives each group its place in the order; it must be the same on every machine.
+  db.function('kf_split_hash', { deterministic: true }, (key: unknown) => hashSeed(seed, String(key)));
   db.transaction(() => {
     db.exec(`
       DROP TABLE IF EXISTS temp.split_groups;
@@ -154,22 +156,4 @@ function summaryCounts(db: Db): Omit<SplitSummary, 'method' | 'warnings'> {
     trainItems: train.items,
     valItems: val.items,
   };
-}
-
-/**
- * FNV-1a over the seed and key, then a murmur3 finaliser so nearby keys spread evenly.
- * Written out because it must give the same order on every machine and in every version.
- */
-export function splitHash(seed: number, key: string): number {
-  let h = 0x811c9dc5 ^ (seed >>> 0);
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }

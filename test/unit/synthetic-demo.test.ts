@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CATEGORIES_BY_PART, KNOWN_VALUES } from '../../src-main/dataset/kfashion-values.ts';
+import { hashSeed, mulberry32, Rng } from '../../src-main/dataset/rng.ts';
 import { planDemoDataset, plannedGarments } from '../../src-main/dataset/synthetic/demo-plan.ts';
 import { isSimplePolygon } from '../../src-main/dataset/synthetic/demo-shapes.ts';
 import {
@@ -23,7 +24,6 @@ import {
   STYLE_PROFILES,
 } from '../../src-main/dataset/synthetic/demo-style-profiles.ts';
 import { type DemoSummary, generateDemoDataset } from '../../src-main/dataset/synthetic/generate-demo.ts';
-import { hashSeed, mulberry32, Rng } from '../../src-main/dataset/synthetic/rng.ts';
 import { readNpySync } from '../../src-main/store/npy.ts';
 import { FIELD_NAMES, type GarmentPart } from '../../src-shared/fields.ts';
 import { CancelledError } from '../../src-shared/jobs.ts';

@@ -6,6 +6,7 @@
  * quirks are applied later, in demo-plan.ts, and never change the truth.
  */
 import type { GarmentAttributes, GarmentPart } from '../../../src-shared/fields.ts';
+import type { Rng } from '../rng.ts';
 import {
   ALLOWED_FITS,
   CATEGORY_COLLARS,
@@ -20,7 +21,6 @@ import {
   STYLE_PROFILES,
   type Weights,
 } from './demo-style-profiles.ts';
-import type { Rng } from './rng.ts';
 
 /** One garment as it really is. Absent optional fields are attributes the label never had. */
 export interface GarmentSpec {

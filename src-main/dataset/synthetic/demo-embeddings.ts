@@ -18,7 +18,7 @@
  */
 import type { FieldName, GarmentAttributes, GarmentPart } from '../../../src-shared/fields.ts';
 import { FIELDS } from '../../../src-shared/fields.ts';
-import { Rng } from './rng.ts';
+import { Rng } from '../rng.ts';
 
 export const EMBEDDING_DIM = 512;
 

@@ -8,9 +8,9 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GarmentPart } from '../../../src-shared/fields.ts';
 import { LABEL_DIR } from '../layout.ts';
+import { Rng } from '../rng.ts';
 import type { DemoRect, LabelValue, PlannedGarment, PlannedImage } from './demo-plan.ts';
 import type { Pt } from './demo-shapes.ts';
-import { Rng } from './rng.ts';
 
 /**
  * The label tree. Objects are Maps: they keep the (possibly shuffled) key order, and unlike plain

@@ -10,6 +10,7 @@
 import type { GarmentAttributes, GarmentPart } from '../../../src-shared/fields.ts';
 import { GARMENT_PARTS } from '../../../src-shared/fields.ts';
 import { VALUE_ALIASES } from '../kfashion-values.ts';
+import { Rng } from '../rng.ts';
 import {
   type GarmentSpec,
   sampleCombo,
@@ -27,7 +28,6 @@ import {
   simplify,
 } from './demo-shapes.ts';
 import { DEMO_STYLES, type DemoStyle } from './demo-style-profiles.ts';
-import { Rng } from './rng.ts';
 
 export type DemoScale = 'small' | 'seed';
 

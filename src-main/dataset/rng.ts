@@ -1,5 +1,5 @@
 /**
- * A small seeded pseudo-random generator for synthetic data.
+ * Small seeded pseudo-random generators and hashes: synthetic data, the seeded split.
  *
  * Hand-written on purpose: the demo dataset must be byte-identical for a seed on every machine and
  * every Node version, and `Math.random` cannot be seeded. mulberry32 is a few lines, fast, and good
