@@ -112,4 +112,46 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    name: 'image embeddings per (model, item); training runs and their metrics',
+    up(db) {
+      db.exec(`
+        -- One row per image-embedding source: an ONNX model run here, or vectors imported from a file.
+        CREATE TABLE embedding_models (
+          model      TEXT PRIMARY KEY,       -- e.g. fashion-clip, marqo-fashionclip, synthetic-demo
+          dim        INTEGER NOT NULL,
+          source     TEXT NOT NULL CHECK (source IN ('onnx', 'import', 'synthetic')),
+          detail     TEXT NOT NULL DEFAULT '{}',  -- JSON: model path, precision, import file, notes
+          updated_at TEXT NOT NULL
+        );
+        -- Frozen image embeddings, L2-normalised float32, computed once per (model, crop).
+        CREATE TABLE image_embeddings (
+          model    TEXT NOT NULL REFERENCES embedding_models(model) ON DELETE CASCADE,
+          item_id  TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+          crop_key TEXT,                      -- the crop it was computed from (NULL when imported)
+          vector   BLOB NOT NULL,             -- dim little-endian float32
+          PRIMARY KEY (model, item_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE runs (
+          id          TEXT PRIMARY KEY,       -- e.g. train-20261124T031500Z-ab12
+          kind        TEXT NOT NULL,          -- train, sweep, eval, ...
+          status      TEXT NOT NULL CHECK (status IN ('running', 'done', 'stopped', 'failed')),
+          config      TEXT NOT NULL,          -- JSON
+          backend     TEXT,
+          started_at  TEXT NOT NULL,
+          finished_at TEXT,
+          summary     TEXT                    -- JSON
+        );
+        CREATE TABLE run_metrics (
+          run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+          epoch  INTEGER NOT NULL,
+          step   INTEGER NOT NULL,
+          name   TEXT NOT NULL,               -- train_loss, val_loss, top1, top5, mrr, lr, ...
+          value  REAL NOT NULL,
+          PRIMARY KEY (run_id, epoch, step, name)
+        ) WITHOUT ROWID;
+      `);
+    },
+  },
 ];
