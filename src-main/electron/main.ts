@@ -4,6 +4,7 @@
  * Only files in src-main/electron/ import 'electron'; everything the window shows comes from the
  * core through the contract (src-shared/api.ts), served by ipc.ts.
  */
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, session } from 'electron';
 import icon from '../../resources/icon.png?asset';
@@ -21,6 +22,18 @@ const RENDERER_INDEX = fileURLToPath(new URL('../renderer/index.html', import.me
 const DEV_SERVER_URL = process.env['ELECTRON_RENDERER_URL'];
 
 const isAppUrl = appUrlMatcher(DEV_SERVER_URL, RENDERER_INDEX);
+
+// In development better-sqlite3 needs its Electron-ABI build (scripts/electron-native.js writes it;
+// [Note: Two builds of better-sqlite3]). Set before any workspace opens; worker threads inherit it.
+if (!app.isPackaged) {
+  const { electron } = process.versions;
+  process.env.KFASHION_SQLITE_BINDING ??= join(
+    app.getAppPath(),
+    'node_modules',
+    '.kfashion-electron',
+    `better_sqlite3-${electron}-${process.platform}-${process.arch}.node`,
+  );
+}
 
 let mainWindow: BrowserWindow | null = null;
 const state: AppState = { workspace: null, synthetic: false };
