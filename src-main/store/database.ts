@@ -17,6 +17,9 @@ export function openDatabase(file: string, options: { readonly?: boolean } = {})
   const db = new Database(file, {
     readonly: options.readonly ?? false,
     fileMustExist: options.readonly ?? false,
+    // Under Electron in development, the addon built for Electron's ABI (see scripts/electron-native.js,
+    // [Note: Two builds of better-sqlite3]); everywhere else the default build.
+    nativeBinding: process.versions.electron ? process.env.KFASHION_SQLITE_BINDING : undefined,
   });
   if (!options.readonly) db.pragma('journal_mode = WAL');
   // NORMAL is durable across application crashes in WAL mode; only an OS crash may lose the last commit.
