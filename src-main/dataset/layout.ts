@@ -68,6 +68,7 @@ function source(labelDir: string, splitFolder: string | null, onlyStyle?: string
 }
 
 export function resolveLayout(dir: string): DatasetLayout {
+  if (dir.trim() === '') throw new DatasetPathError(`The data folder path is empty.\n${EXPECTED_LAYOUT}`);
   const abs = resolve(dir);
   if (!existsSync(abs)) {
     throw new DatasetPathError(`Data folder not found: ${abs}\n${EXPECTED_LAYOUT}`);
