@@ -102,6 +102,7 @@ describe('scan', () => {
     await expect(scanDataset(ws, { data: tree.root })).rejects.toThrow(
       `No 라벨링데이터 folder found in ${tree.root}`,
     );
+    await expect(scanDataset(ws, { data: ' ' })).rejects.toThrow('The data folder path is empty.');
     tree.labelDir('로맨틱');
     await expect(scanDataset(ws, { data: tree.root })).rejects.toThrow('No label files (*.json) found under');
   });
