@@ -2,7 +2,7 @@
 // The `kfashion` command. The TypeScript sources are bundled to dist/ by `npm install` (the
 // `prepare` script); this stub only checks that the bundle exists so the error says what to do.
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const bundle = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 if (!existsSync(bundle)) {
@@ -11,4 +11,5 @@ if (!existsSync(bundle)) {
   );
   process.exit(1);
 }
-await import(bundle);
+// A file URL, not a path: on Windows the ESM loader reads `C:\...` as a URL with scheme "c:".
+await import(pathToFileURL(bundle).href);

@@ -65,6 +65,8 @@ export interface ScanReport {
   /** Skipped files, at most the first 100 (the count is in `total.skippedFiles`). */
   skipped: SkippedFile[];
   removedStale: number;
+  /** Labels unreadable in this scan whose earlier items were kept rather than dropped. */
+  keptFromPreviousScan: number;
   split: SplitSummary;
   elapsedMs: number;
   filesPerSecond: number;
@@ -98,4 +100,6 @@ export interface WorkspaceSummary {
   vocabularySizes: Record<string, number>;
   crops: number;
   lastScan: { id: number; status: string; startedAt: string; finishedAt: string | null } | null;
+  /** Image-embedding sets stored in the workspace, one per model id (`synthetic` = demo stand-ins). */
+  embeddings: { model: string; dim: number; source: 'onnx' | 'import' | 'synthetic'; count: number }[];
 }

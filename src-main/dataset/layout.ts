@@ -67,9 +67,20 @@ function source(labelDir: string, splitFolder: string | null, onlyStyle?: string
   };
 }
 
+/**
+ * One spelling per folder, so one data_roots row: NFC where the file system ignores the Unicode form
+ * (macOS, Windows; on Linux names are bytes and an NFD folder must keep its NFD path), and on Windows
+ * an upper-case drive letter.
+ */
+export function canonicalPath(p: string): string {
+  if (process.platform === 'linux') return p;
+  const nfc = p.normalize('NFC');
+  return /^[a-z]:/.test(nfc) ? nfc[0]!.toUpperCase() + nfc.slice(1) : nfc;
+}
+
 export function resolveLayout(dir: string): DatasetLayout {
   if (dir.trim() === '') throw new DatasetPathError(`The data folder path is empty.\n${EXPECTED_LAYOUT}`);
-  const abs = resolve(dir);
+  const abs = canonicalPath(resolve(dir));
   if (!existsSync(abs)) {
     throw new DatasetPathError(`Data folder not found: ${abs}\n${EXPECTED_LAYOUT}`);
   }
@@ -85,11 +96,18 @@ export function resolveLayout(dir: string): DatasetLayout {
     return SPLIT_DIRS.includes(n) ? n : null;
   };
 
+  // The root is always the dataset's top folder (above Training/Validation), however the user
+  // pointed into it, so re-scans through another entry point update the same rows.
+  const rootAbove = (labelDir: string) => {
+    const parent = dirname(labelDir);
+    return splitOf(parent) ? dirname(parent) : parent;
+  };
   let layout: DatasetLayout | null = null;
   if (name === LABEL_DIR) {
-    layout = { root: dirname(abs), sources: [source(abs, splitOf(dirname(abs)))] };
+    layout = { root: rootAbove(abs), sources: [source(abs, splitOf(dirname(abs)))] };
   } else if (children.has(LABEL_DIR)) {
-    layout = { root: abs, sources: [source(join(abs, children.get(LABEL_DIR)!), splitOf(abs))] };
+    const labelDir = join(abs, children.get(LABEL_DIR)!);
+    layout = { root: rootAbove(labelDir), sources: [source(labelDir, splitOf(abs))] };
   } else if (SPLIT_DIRS.some((s) => children.has(s))) {
     const sources: LabelSource[] = [];
     for (const s of SPLIT_DIRS) {
@@ -102,7 +120,7 @@ export function resolveLayout(dir: string): DatasetLayout {
   } else if (normalizeName(basename(dirname(abs))) === LABEL_DIR) {
     // One style folder: scan just that style.
     const labelDir = dirname(abs);
-    layout = { root: dirname(labelDir), sources: [source(labelDir, splitOf(dirname(labelDir)), name)] };
+    layout = { root: rootAbove(labelDir), sources: [source(labelDir, splitOf(dirname(labelDir)), name)] };
   }
   if (!layout) {
     throw new DatasetPathError(`No ${LABEL_DIR} folder found in ${abs}\n${EXPECTED_LAYOUT}`);

@@ -6,9 +6,15 @@
  * synchronously (small files: a sync read beats the async machinery), and written in transactions of
  * BATCH files. A cancel commits the batch in hand first, so nothing parsed is lost.
  */
-import { existsSync, opendirSync } from 'node:fs';
+import { existsSync, opendirSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import type { ExclusionReason, ScanReport, SkippedFile, StyleCounts } from '../../src-shared/dataset.ts';
+import type {
+  ExclusionReason,
+  ScanReport,
+  SkippedFile,
+  SplitSummary,
+  StyleCounts,
+} from '../../src-shared/dataset.ts';
 import { CancelledError, type WorkOptions } from '../../src-shared/jobs.ts';
 import { setMeta } from '../store/database.ts';
 import { DatasetStore, type ImageRow, type ItemRow } from '../store/dataset-store.ts';
@@ -17,7 +23,7 @@ import { type LabelBatchReader, readLabelsInline } from './label-file.ts';
 import type { ParsedLabel } from './label-parser.ts';
 import { DatasetPathError, EXPECTED_LAYOUT, type LabelSource, resolveLayout } from './layout.ts';
 import { normalizeName } from './normalize.ts';
-import { applySplit } from './split.ts';
+import { applySplit, readSplitFile } from './split.ts';
 import { buildVocabulary } from './vocabulary.ts';
 
 export interface ScanOptions extends WorkOptions {
@@ -40,7 +46,8 @@ export interface ScanOptions extends WorkOptions {
 const BATCH = 1000;
 /** Files per parse request: big enough to amortise messaging, small enough to balance workers. */
 const READ_BATCH = 250;
-const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.JPG', '.JPEG', '.PNG'];
+/** Compared in lower case: `.JPG` and `.Jpg` are as common as `.jpg`. */
+const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png'];
 const MAX_LISTED_SKIPS = 100;
 /** `PREFIX_NNN_MM.jpg`: several shots of one shop look, which must stay on one side of the split. */
 const LOOK_NAME = /^(.+)_(\d+)_(\d+)\.[A-Za-z]+$/;
@@ -70,6 +77,8 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
     const dirs = layout.sources.map((s) => s.labelDir).join(', ');
     throw new DatasetPathError(`No label files (*.json) found under ${dirs}\n${EXPECTED_LAYOUT}`);
   }
+  // A bad split file must fail before an hour of scanning, not after it.
+  const splitStems = opts.splitFile !== undefined ? readSplitFile(opts.splitFile) : undefined;
   const synthetic = existsSync(join(layout.root, 'DEMO_MANIFEST.json'));
   const store = new DatasetStore(ws.db);
   const rootId = store.rootId(layout.root, synthetic);
@@ -80,7 +89,8 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
   const skipped: SkippedFile[] = [];
   let done = 0;
   let pending: Pending[] = [];
-  const skipsToWrite: { file: SkippedFile; style: string }[] = [];
+  const skipsToWrite: { file: SkippedFile; style: string; key: string | null }[] = [];
+  let keptFromPreviousScan = 0;
 
   const countsFor = (style: string) => {
     perStyle[style] ??= emptyCounts();
@@ -103,18 +113,31 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
             detail: `${p.image.key} was already read from another folder`,
           },
           p.image.styleFolder,
+          null,
         );
       }
     }
-    for (const s of skipsToWrite) store.putSkipped(scanId, s.file, s.style);
+    for (const s of skipsToWrite) {
+      store.putSkipped(scanId, s.file, s.style);
+      // A label that cannot be read now (locked by a sync tool, half-written) keeps what an earlier
+      // scan stored for it, instead of losing its items, crops and embeddings as "stale".
+      if (s.key !== null && store.keepImage(scanId, s.key)) keptFromPreviousScan++;
+    }
     pending = [];
     skipsToWrite.length = 0;
   });
-  function skip(file: SkippedFile, style: string) {
+  function skip(file: SkippedFile, style: string, key: string | null) {
     countsFor(style).skippedFiles++;
     if (skipped.length < MAX_LISTED_SKIPS) skipped.push(file);
-    skipsToWrite.push({ file, style });
+    skipsToWrite.push({ file, style, key });
   }
+  const checkCancel = () => {
+    if (opts.signal?.aborted) {
+      throw new CancelledError(
+        `Scan cancelled after ${done} of ${total} label files; what was read is stored. Run the same scan again to finish.`,
+      );
+    }
+  };
 
   const readLabels = opts.readLabels ?? readLabelsInline;
   const maxInFlight = Math.max(1, opts.inFlight ?? 1);
@@ -134,13 +157,13 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
     chunk.fileNames.forEach((fileName, i) => {
       const labelFile = join(chunk.labelStyleDir, fileName);
       const r = results[i]!;
+      const stem = normalizeName(fileName.slice(0, -'.json'.length));
+      const key = `${chunk.style}/${stem}`;
       if (!r.ok) {
-        skip({ path: labelFile, reason: r.reason, detail: r.detail }, chunk.style);
+        skip({ path: labelFile, reason: r.reason, detail: r.detail }, chunk.style, key);
         return;
       }
       const parsed = r.label;
-      const stem = normalizeName(fileName.slice(0, -'.json'.length));
-      const key = `${chunk.style}/${stem}`;
       const imageName = findImage(chunk.imageNames, stem, parsed.imageId);
       const imageFile = imageName ? join(chunk.imageStyleDir, imageName) : null;
       pending.push({
@@ -168,20 +191,20 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
     done += chunk.fileNames.length;
   };
 
-  /** Waits for the oldest chunk, stores it, and commits when a transaction's worth is pending. */
+  /**
+   * Waits for the oldest chunk, stores it, and commits when a transaction's worth is pending. A batch
+   * whose worker died is read again on this thread, so one crash costs time, never files.
+   */
   const drainOne = async () => {
     const chunk = queue.shift()!;
-    consume(chunk, await chunk.results);
+    const paths = chunk.fileNames.map((f) => join(chunk.labelStyleDir, f));
+    consume(chunk, await chunk.results.catch(() => readLabelsInline(paths)));
     if (pending.length + skipsToWrite.length >= BATCH) {
       flush();
       opts.onProgress?.('scan', done, total, { files: done });
       // Yield to the event loop between transactions so a Ctrl-C or a cancel message can arrive.
       await new Promise((r) => setImmediate(r));
-      if (opts.signal?.aborted) {
-        throw new CancelledError(
-          `Scan cancelled after ${done} of ${total} label files; what was read is stored. Run the same scan again to finish.`,
-        );
-      }
+      checkCancel();
     }
   };
 
@@ -207,9 +230,13 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
         let fileNames: string[] = [];
         const submit = async () => {
           const paths = fileNames.map((f) => join(labelStyleDir, f));
-          queue.push({ ...base, fileNames, results: readLabels(paths) });
+          const results = readLabels(paths);
+          // Awaited later, in order; until then a rejection (a worker crash) must not go unhandled.
+          results.catch(() => undefined);
+          queue.push({ ...base, fileNames, results });
           fileNames = [];
           while (queue.length >= maxInFlight) await drainOne();
+          checkCancel();
         };
         for (const fileName of jsonFiles(labelStyleDir)) {
           fileNames.push(fileName);
@@ -221,6 +248,7 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
     while (queue.length > 0) await drainOne();
     flush();
     opts.onProgress?.('scan', done, total, { files: done });
+    checkCancel();
   } catch (e) {
     // Store everything already parsed, then record how the scan ended.
     for (const chunk of queue.splice(0)) {
@@ -232,13 +260,22 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
     throw e;
   }
 
-  const removedStale = store.removeStale(scanId, rootId, [...scannedStyles]);
-  const split = applySplit(ws.db, { file: opts.splitFile, seed: opts.seed });
-  opts.onProgress?.('split', 1, 1, { val: split.valImages, train: split.trainImages });
-  buildVocabulary(ws.db);
-  const anySynthetic =
-    ws.db.prepare('SELECT 1 FROM data_roots WHERE synthetic = 1 LIMIT 1').get() !== undefined;
-  setMeta(ws.db, 'synthetic', anySynthetic);
+  let removedStale: number;
+  let split: SplitSummary;
+  try {
+    // Without --styles every image of this root that was not seen is stale, including whole style
+    // folders that were deleted; with --styles only the named folders were looked at.
+    removedStale = store.removeStale(scanId, rootId, opts.styles?.length ? [...scannedStyles] : null);
+    split = applySplit(ws.db, { file: opts.splitFile, stems: splitStems, seed: opts.seed });
+    opts.onProgress?.('split', 1, 1, { val: split.valImages, train: split.trainImages });
+    buildVocabulary(ws.db);
+    const anySynthetic =
+      ws.db.prepare('SELECT 1 FROM data_roots WHERE synthetic = 1 LIMIT 1').get() !== undefined;
+    setMeta(ws.db, 'synthetic', anySynthetic);
+  } catch (e) {
+    store.finishScan(scanId, 'failed', null);
+    throw e;
+  }
 
   const totalCounts = emptyCounts();
   for (const c of Object.values(perStyle)) addCounts(totalCounts, c);
@@ -252,6 +289,7 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
     total: totalCounts,
     skipped,
     removedStale,
+    keptFromPreviousScan,
     split,
     elapsedMs: Math.round(elapsedMs),
     filesPerSecond: Math.round((done / elapsedMs) * 1000),
@@ -300,7 +338,17 @@ function* jsonFiles(dir: string): Generator<string> {
   const d = opendirSync(dir, { bufferSize: 256 });
   try {
     for (let e = d.readSync(); e !== null; e = d.readSync()) {
-      if (e.name.toLowerCase().endsWith('.json') && (e.isFile() || e.isSymbolicLink())) yield e.name;
+      if (!e.name.toLowerCase().endsWith('.json') || e.isDirectory()) continue;
+      // Some network and FUSE file systems report no entry type: ask stat() for those.
+      const typeKnown =
+        e.isFile() ||
+        e.isSymbolicLink() ||
+        e.isFIFO() ||
+        e.isSocket() ||
+        e.isBlockDevice() ||
+        e.isCharacterDevice();
+      if (e.isFile() || e.isSymbolicLink() || (!typeKnown && statSync(join(dir, e.name)).isFile()))
+        yield e.name;
     }
   } finally {
     d.closeSync();
@@ -331,7 +379,9 @@ function imageFileNames(dir: string): Map<string, string> {
   try {
     for (let e = d.readSync(); e !== null; e = d.readSync()) {
       const dot = e.name.lastIndexOf('.');
-      if (dot > 0 && IMAGE_EXTENSIONS.includes(e.name.slice(dot))) names.set(normalizeName(e.name), e.name);
+      const ext = e.name.slice(dot).toLowerCase();
+      if (dot > 0 && IMAGE_EXTENSIONS.includes(ext))
+        names.set(normalizeName(e.name.slice(0, dot)) + ext, e.name);
     }
   } finally {
     d.closeSync();

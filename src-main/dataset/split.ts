@@ -37,11 +37,11 @@ export class SplitFileError extends Error {
  */
 export function applySplit(
   db: Db,
-  opts: { file?: string; seed?: number; valRatio?: number } = {},
+  opts: { file?: string; stems?: string[]; seed?: number; valRatio?: number } = {},
 ): SplitSummary {
   const stored = getMeta<StoredSplit>(db, 'split');
   if (opts.file !== undefined) {
-    const stems = readSplitFile(opts.file);
+    const stems = opts.stems ?? readSplitFile(opts.file);
     db.transaction(() => {
       db.prepare('DELETE FROM split_val_stems').run();
       const ins = db.prepare('INSERT OR IGNORE INTO split_val_stems (stem) VALUES (?)');
@@ -89,8 +89,11 @@ function applyFileSplit(db: Db, file: string): SplitSummary {
   const unknown = db
     .prepare(`
       SELECT stem FROM split_val_stems s
-      WHERE NOT EXISTS (SELECT 1 FROM images i WHERE i.label_stem = s.stem OR i.key = s.stem
-                        OR CAST(i.image_id AS TEXT) = s.stem)
+      WHERE NOT EXISTS (SELECT 1 FROM images i WHERE i.label_stem = s.stem)
+        AND NOT EXISTS (SELECT 1 FROM images i WHERE i.key = s.stem)
+        -- Separate, indexed probes: an OR of the three, or a CAST on the column, scans every image.
+        AND NOT (s.stem NOT GLOB '*[^0-9]*' AND s.stem <> ''
+                 AND EXISTS (SELECT 1 FROM images i WHERE i.image_id = CAST(s.stem AS INTEGER)))
       ORDER BY stem`)
     .pluck()
     .all() as string[];
@@ -118,25 +121,49 @@ function applyFileSplit(db: Db, file: string): SplitSummary {
 function applySeededSplit(db: Db, seed: number, valRatio: number): SplitSummary {
   // A seeded hash gives each group its place in the order; it must be the same on every machine.
   db.function('kf_split_hash', { deterministic: true }, (key: unknown) => hashSeed(seed, String(key)));
+  const warnings: string[] = [];
   db.transaction(() => {
     db.exec(`
       DROP TABLE IF EXISTS temp.split_groups;
       CREATE TEMP TABLE split_groups AS
-        WITH g AS (
-          SELECT look_key AS grp, MIN(style_folder) AS style, COUNT(*) AS n FROM images GROUP BY look_key
-        ), t AS (SELECT style, SUM(n) AS total FROM g GROUP BY style)
-        SELECT g.grp, t.total,
-               SUM(g.n) OVER (PARTITION BY g.style ORDER BY kf_split_hash(g.grp), g.grp
-                              ROWS UNBOUNDED PRECEDING) AS cum
-        FROM g JOIN t USING (style);
-      CREATE UNIQUE INDEX temp.split_groups_grp ON split_groups(grp);`);
-    db.prepare(`
-      UPDATE images SET split = (
-        SELECT CASE WHEN cum <= ROUND(total * ?) THEN 'val' ELSE 'train' END
-        FROM split_groups WHERE grp = images.look_key)`).run(valRatio);
-    db.exec('DROP TABLE temp.split_groups');
+        SELECT look_key AS grp, MIN(style_folder) AS style, COUNT(*) AS n FROM images GROUP BY look_key;`);
+    const totals = new Map(
+      (
+        db.prepare('SELECT style, SUM(n) FROM split_groups GROUP BY style').raw().all() as [string, number][]
+      ).map(([style, n]) => [style, n]),
+    );
+    // Greedy in hash order: a group joins validation when it still fits under the style's target,
+    // so one large look early in the order cannot fill (or block) a style's whole share.
+    const val = new Map<string, number>();
+    const valGroups: string[] = [];
+    const rows = db
+      .prepare('SELECT grp, style, n FROM split_groups ORDER BY style, kf_split_hash(grp), grp')
+      .raw()
+      .iterate() as Iterable<[string, string, number]>;
+    for (const [grp, style, n] of rows) {
+      const target = Math.round((totals.get(style) ?? 0) * valRatio);
+      const taken = val.get(style) ?? 0;
+      if (taken + n <= target) {
+        valGroups.push(grp);
+        val.set(style, taken + n);
+      }
+    }
+    db.exec('DROP TABLE IF EXISTS temp.val_groups; CREATE TEMP TABLE val_groups (grp TEXT PRIMARY KEY);');
+    const ins = db.prepare('INSERT INTO val_groups (grp) VALUES (?)');
+    for (const g of valGroups) ins.run(g);
+    db.exec(`
+      UPDATE images SET split = CASE WHEN look_key IN (SELECT grp FROM val_groups) THEN 'val' ELSE 'train' END;
+      DROP TABLE temp.val_groups;
+      DROP TABLE temp.split_groups;`);
+    for (const [style, total] of totals) {
+      if (total >= 2 && (val.get(style) ?? 0) === 0) {
+        warnings.push(
+          `${style}: no validation images (its ${total} images form groups larger than its 20 % share)`,
+        );
+      }
+    }
   })();
-  return { method: 'seeded', seed, ...summaryCounts(db), warnings: [] };
+  return { method: 'seeded', seed, ...summaryCounts(db), warnings };
 }
 
 function summaryCounts(db: Db): Omit<SplitSummary, 'method' | 'warnings'> {

@@ -24,7 +24,10 @@ export class WorkerPool {
   private readonly busy = new Map<Worker, number>();
   private closed = false;
 
-  private constructor(private readonly workers: Worker[]) {
+  private readonly workers: Worker[];
+
+  private constructor(workers: Worker[]) {
+    this.workers = [...workers];
     for (const w of workers) {
       this.busy.set(w, 0);
       w.on(
@@ -75,6 +78,8 @@ export class WorkerPool {
 
   run<K extends WorkerTaskName>(task: K, payload: WorkerTaskInput<K>): Promise<WorkerTaskOutput<K>> {
     if (this.closed) return Promise.reject(new Error('worker pool is closed'));
+    if (this.workers.length === 0)
+      return Promise.reject(new Error('every worker thread of the pool has died'));
     // The least busy worker takes the task.
     let worker = this.workers[0]!;
     for (const w of this.workers) if ((this.busy.get(w) ?? 0) < (this.busy.get(worker) ?? 0)) worker = w;
@@ -88,12 +93,16 @@ export class WorkerPool {
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await Promise.all([...this.workers].map((w) => w.terminate()));
     for (const p of this.pending.values()) p.reject(new Error('worker pool closed'));
     this.pending.clear();
   }
 
+  /** A dead worker leaves the rotation; its pending tasks fail, and the caller decides what to redo. */
   private failAll(worker: Worker, e: Error): void {
+    const i = this.workers.indexOf(worker);
+    if (i >= 0) this.workers.splice(i, 1);
+    this.busy.delete(worker);
     for (const [id, p] of this.pending) {
       if (p.worker !== worker) continue;
       this.pending.delete(id);

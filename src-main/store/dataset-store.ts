@@ -154,12 +154,29 @@ export class DatasetStore {
     this.insertSkipped.run(scanId, file.path, styleFolder, file.reason, file.detail);
   }
 
-  /** Removes images of `rootId` in the scanned style folders that this scan did not see again. */
-  removeStale(scanId: number, rootId: number, styleFolders: string[]): number {
+  /**
+   * Removes images of `rootId` that this scan did not see again: in the given style folders, or in
+   * all of them when `styleFolders` is null (a full scan, which also drops deleted style folders).
+   */
+  removeStale(scanId: number, rootId: number, styleFolders: string[] | null): number {
+    if (styleFolders === null) {
+      return this.db.prepare('DELETE FROM images WHERE root_id = ? AND scan_id <> ?').run(rootId, scanId)
+        .changes;
+    }
     const del = this.db.prepare('DELETE FROM images WHERE root_id = ? AND style_folder = ? AND scan_id <> ?');
     let n = 0;
     for (const s of styleFolders) n += del.run(rootId, s, scanId).changes;
     return n;
+  }
+
+  /** Marks an image and its items as seen by this scan without changing them; false if unknown. */
+  keepImage(scanId: number, key: string): boolean {
+    const kept = this.db
+      .prepare('UPDATE images SET scan_id = ? WHERE key = ? AND scan_id <> ?')
+      .run(scanId, key, scanId);
+    if (kept.changes === 0) return false;
+    this.db.prepare('UPDATE items SET scan_id = ? WHERE image_key = ?').run(scanId, key);
+    return true;
   }
 
   counts(): { images: number; items: number } {

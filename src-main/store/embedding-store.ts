@@ -23,7 +23,12 @@ export class EmbeddingStore {
   constructor(readonly db: Db) {}
 
   /** Registers (or updates) where a model's vectors come from. */
-  defineModel(model: string, dim: number, source: EmbeddingSource, detail: Record<string, unknown> = {}): void {
+  defineModel(
+    model: string,
+    dim: number,
+    source: EmbeddingSource,
+    detail: Record<string, unknown> = {},
+  ): void {
     const existing = this.db.prepare('SELECT dim FROM embedding_models WHERE model = ?').get(model) as
       | { dim: number }
       | undefined;
@@ -42,7 +47,12 @@ export class EmbeddingStore {
   }
 
   /** Stores vectors (rows of `vectors`, each `dim` long) for `itemIds`, in one transaction. */
-  put(model: string, itemIds: readonly string[], vectors: Float32Array, cropKeys?: readonly (string | null)[]): void {
+  put(
+    model: string,
+    itemIds: readonly string[],
+    vectors: Float32Array,
+    cropKeys?: readonly (string | null)[],
+  ): void {
     const dim = this.dim(model);
     if (vectors.length !== itemIds.length * dim) {
       throw new EmbeddingStoreError(
@@ -95,7 +105,9 @@ export class EmbeddingStore {
   matrix(model: string, itemIds: readonly string[]): Float32Array {
     const dim = this.dim(model);
     const out = new Float32Array(itemIds.length * dim);
-    const get = this.db.prepare('SELECT vector FROM image_embeddings WHERE model = ? AND item_id = ?').pluck();
+    const get = this.db
+      .prepare('SELECT vector FROM image_embeddings WHERE model = ? AND item_id = ?')
+      .pluck();
     const missing: string[] = [];
     itemIds.forEach((id, i) => {
       const blob = get.get(model, id) as Buffer | undefined;
@@ -104,7 +116,9 @@ export class EmbeddingStore {
         return;
       }
       if (blob.byteLength !== dim * 4) {
-        throw new EmbeddingStoreError(`${id}: stored "${model}" vector has ${blob.byteLength / 4} floats, expected ${dim}`);
+        throw new EmbeddingStoreError(
+          `${id}: stored "${model}" vector has ${blob.byteLength / 4} floats, expected ${dim}`,
+        );
       }
       // Byte copy: SQLite blobs are not 4-byte aligned, so they cannot be viewed as Float32Array.
       new Uint8Array(out.buffer, i * dim * 4, dim * 4).set(blob);

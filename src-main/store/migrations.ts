@@ -133,6 +133,8 @@ export const MIGRATIONS: readonly Migration[] = [
           vector   BLOB NOT NULL,             -- dim little-endian float32
           PRIMARY KEY (model, item_id)
         ) WITHOUT ROWID;
+        -- Deleting an item cascades here; without this index each delete scans every embedding.
+        CREATE INDEX image_embeddings_item ON image_embeddings(item_id);
         CREATE TABLE runs (
           id          TEXT PRIMARY KEY,       -- e.g. train-20261124T031500Z-ab12
           kind        TEXT NOT NULL,          -- train, sweep, eval, ...

@@ -95,10 +95,18 @@ describe('kfashion scan / crop / info on a tree (worker threads parse, as shippe
   });
 
   it('redraws the split with another seed, or takes it from a file', () => {
+    const valKeys = () => {
+      const w = Workspace.open(ws, { create: false });
+      const keys = w.db.prepare(`SELECT key FROM images WHERE split = 'val' ORDER BY key`).pluck().all();
+      w.close();
+      return keys;
+    };
     const before = JSON.parse(kfashion(['split', '--workspace', ws, '--seed', '42', '--json']).stdout);
+    const seed42 = valKeys();
     const other = JSON.parse(kfashion(['split', '--workspace', ws, '--seed', '9', '--json']).stdout);
     expect(other.seed).toBe(9);
     expect(other.valImages).toBe(before.valImages);
+    expect(valKeys()).not.toEqual(seed42);
     const file = join(tree.root, 'val.json');
     writeFileSync(file, JSON.stringify({ val: ['1', '2', 'nope'] }));
     const fromFile = kfashion(['split', '--workspace', ws, '--file', file]);

@@ -1,5 +1,7 @@
 /** `kfashion scan`, `split`, `crop` and `info`: building and inspecting a workspace's dataset. */
 import type { Command } from 'commander';
+import { resolveLayout } from '../../dataset/layout.ts';
+import { readSplitFile } from '../../dataset/split.ts';
 import { UsageError } from '../errors.ts';
 import { formatCropSummary, formatScanReport, formatSplit, formatSummary } from '../format-reports.ts';
 import { commaList, integer, oneOf } from '../options.ts';
@@ -41,6 +43,9 @@ export function registerDatasetCommands(program: Command): void {
             '--split and --seed exclude each other: a split file fixes the split, a seed draws one.',
           );
         }
+        // Check the inputs before the workspace folder is created, so a typo leaves nothing behind.
+        resolveLayout(o.data);
+        if (o.split !== undefined) readSplitFile(o.split);
         await withWorkbench(o.workspace, true, (wb) =>
           withJobControls(Boolean(o.json), async (controls) => {
             const report = await wb.scan(
@@ -53,6 +58,7 @@ export function registerDatasetCommands(program: Command): void {
               console.log(formatScanReport(report));
               if (crops) console.log(formatCropSummary(crops));
             }
+            if (crops && crops.failed.length > 0) process.exitCode = 1;
           }),
         );
       },
