@@ -7,6 +7,8 @@ import type {
   WorkspaceSummary,
 } from '../../src-shared/dataset.ts';
 import type { CropSummary } from '../dataset/crops.ts';
+import type { EmbedSummary } from '../encoders/embed-images.ts';
+import type { ImportReport } from '../encoders/import-embeddings.ts';
 import { table } from './terminal-text.ts';
 
 const SYNTHETIC_BANNER =
@@ -118,5 +120,45 @@ export function formatSummary(s: WorkspaceSummary): string {
       .join(', ')}`,
   );
   out.push(`Cached crops: ${s.crops}`);
+  if (s.embeddings.length === 0)
+    out.push('Image embeddings: none yet (kfashion embed, or kfashion embed --import)');
+  else {
+    out.push('Image embeddings:');
+    for (const e of s.embeddings) {
+      const how =
+        e.source === 'synthetic'
+          ? 'SYNTHETIC stand-ins, not FashionCLIP'
+          : e.source === 'import'
+            ? 'imported'
+            : 'computed here (ONNX)';
+      out.push(`  ${e.model}: ${e.count} vectors, ${e.dim}-d, ${how}`);
+    }
+  }
   return out.join('\n');
+}
+
+export function formatEmbedSummary(e: EmbedSummary): string {
+  const lines = [
+    `Embedded ${e.embedded} garment crops with ${e.model} (${e.device}, ${e.threads} threads, batch ${e.batch}) in ${(e.elapsedMs / 1000).toFixed(1)} s: ${e.imgPerSec} img/s.`,
+    `  ${e.cached} already up to date, ${e.noImage} garments without an image, ${e.failed.length} failed; ${e.total} garments in all.`,
+    `  model file: ${e.onnxPath}`,
+  ];
+  if (e.noImage > 0) {
+    lines.push(
+      `  without an image (they can still use imported embeddings), e.g. ${e.noImageIds.slice(0, 5).join(', ')}`,
+    );
+  }
+  for (const f of e.failed.slice(0, 20)) lines.push(`  failed ${f.id}: ${f.reason}`);
+  if (e.failed.length > 20) lines.push(`  … and ${e.failed.length - 20} more (--json lists them all)`);
+  return lines.join('\n');
+}
+
+export function formatImportReport(r: ImportReport): string {
+  const lines: string[] = [];
+  if (r.synthetic) lines.push(SYNTHETIC_BANNER, '');
+  lines.push(
+    `Imported ${r.stored} of ${r.rows} ${r.dim}-d vectors as model "${r.model}" (${r.synthetic ? 'SYNTHETIC stand-ins' : r.source}) from ${r.file}.`,
+  );
+  for (const n of r.notes) lines.push(`  ${n}`);
+  return lines.join('\n');
 }

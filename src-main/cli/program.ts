@@ -2,6 +2,8 @@
 import { Command } from 'commander';
 import { registerDatasetCommands } from './commands/dataset-commands.ts';
 import { registerDemoCommand } from './commands/demo-command.ts';
+import { registerEmbedCommand } from './commands/embed-command.ts';
+import { registerTrainCommand } from './commands/train-command.ts';
 
 declare const __KFASHION_VERSION__: string | undefined;
 
@@ -16,6 +18,8 @@ export function buildProgram(): Command {
     .configureHelp({ sortSubcommands: true });
   registerDemoCommand(program);
   registerDatasetCommands(program);
+  registerEmbedCommand(program);
+  registerTrainCommand(program);
   // Subcommands inherit neither exitOverride nor the help hint; set them on each.
   for (const c of program.commands) c.exitOverride().showHelpAfterError('(add --help for usage)');
   return program;

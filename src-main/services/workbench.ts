@@ -13,11 +13,31 @@ import {
   type DemoSummary,
   generateDemoDataset,
 } from '../dataset/synthetic/generate-demo.ts';
+import { type EmbedSummary, embedImages } from '../encoders/embed-images.ts';
+import type { ModelFilesOptions } from '../encoders/image-encoder/model-files.ts';
+import { type ImageModelSpec, openImageEncoder } from '../encoders/image-encoder/open-encoder.ts';
+import {
+  type ImportEmbeddingsOptions,
+  type ImportReport,
+  importEmbeddings,
+} from '../encoders/import-embeddings.ts';
 import { type JobControls, runJob } from '../jobs/run-job.ts';
 import { WorkerPool } from '../jobs/worker-pool.ts';
 import { getMeta, schemaVersion } from '../store/database.ts';
 import type { ItemFilter } from '../store/dataset-store.ts';
+import { type EmbeddingModelInfo, EmbeddingStore } from '../store/embedding-store.ts';
 import { Workspace } from '../store/workspace.ts';
+import { loadCheckpoint } from '../training/checkpoints.ts';
+import { resolveTrainConfig, type TrainConfig } from '../training/train-config.ts';
+import { defaultEncoderFactory, type EncoderFactory, type TrainResult, train } from '../training/trainer.ts';
+
+export interface EmbedRequest extends ImageModelSpec {
+  /** Images per inference batch (default 16). */
+  batch?: number;
+  filter?: ItemFilter;
+  /** Where model folders live and whether missing files may be downloaded (model-files.ts). */
+  files?: Omit<ModelFilesOptions, 'onProgress' | 'signal'>;
+}
 
 export class Workbench {
   private constructor(readonly workspace: Workspace) {}
@@ -60,6 +80,67 @@ export class Workbench {
     controls: JobControls = {},
   ): Promise<CropSummary> {
     return runJob('crop', controls, (work) => ensureCrops(this.workspace, { ...opts, ...work }));
+  }
+
+  /**
+   * Embeds every garment crop with a frozen image encoder (a registry model, downloaded on first use
+   * where there is internet, or any CLIP vision export via `modelPath`). Cached per (model, crop).
+   */
+  embed(req: EmbedRequest, controls: JobControls = {}): Promise<EmbedSummary> {
+    return runJob('embed', controls, async (work) => {
+      const { encoder, origin } = await openImageEncoder(req, {
+        ...req.files,
+        signal: work.signal,
+        onProgress: work.onProgress
+          ? (file, received, total) =>
+              work.onProgress?.(`download ${file.split(/[\\/]/).at(-1)}`, received, total, {
+                MB: Math.round(received / 1e5) / 10,
+              })
+          : undefined,
+      });
+      try {
+        return await embedImages(this.workspace, encoder, origin, {
+          batch: req.batch,
+          filter: req.filter,
+          ...work,
+        });
+      } finally {
+        await encoder.close();
+      }
+    });
+  }
+
+  /** Imports precomputed embeddings (.npy [N, 512] + ids JSON); see import-embeddings.ts. */
+  importEmbeddings(opts: ImportEmbeddingsOptions): Promise<ImportReport> {
+    return importEmbeddings(this.workspace, opts);
+  }
+
+  embeddingModels(): EmbeddingModelInfo[] {
+    return new EmbeddingStore(this.workspace.db).models();
+  }
+
+  /**
+   * Trains the JSON encoder. Settings: defaults → stage preset → quick → explicit overrides; with
+   * `resume`, the saved run's settings replace the defaults and any override that changes more than
+   * the epoch count or the backend is refused (it would be a different run).
+   */
+  train(opts: TrainRequest, controls: JobControls = {}): Promise<TrainResult> {
+    return runJob('train', controls, async (work) => {
+      const base = opts.resume
+        ? loadCheckpoint(this.workspace.paths.checkpoints, 'last').info.config
+        : undefined;
+      const config = resolveTrainConfig({
+        stage: opts.stage,
+        quick: opts.quick,
+        overrides: opts.overrides,
+        base,
+      });
+      return await train(this.workspace, config, {
+        ...work,
+        resume: opts.resume,
+        createEncoder: opts.createEncoder ?? defaultEncoderFactory,
+      });
+    });
   }
 
   summary(): WorkspaceSummary {
@@ -110,8 +191,23 @@ export class Workbench {
       vocabularySizes,
       crops: db.prepare('SELECT COUNT(*) FROM crops').pluck().get() as number,
       lastScan: lastScan ?? null,
+      embeddings: this.embeddingModels().map(({ model, dim, source, count }) => ({
+        model,
+        dim,
+        source,
+        count,
+      })),
     };
   }
+}
+
+export interface TrainRequest {
+  stage?: 1 | 2;
+  quick?: boolean;
+  resume?: boolean;
+  overrides?: Partial<TrainConfig>;
+  /** The encoder to train; the tfjs JSON encoder when absent (tests pass a small JS model). */
+  createEncoder?: EncoderFactory;
 }
 
 /** Writes the synthetic demo dataset (labels, images, stand-in embeddings) to `opts.outDir`. */

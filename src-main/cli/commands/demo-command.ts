@@ -1,7 +1,8 @@
 /** `kfashion demo`: writes the synthetic demo dataset, and optionally scans it into a workspace. */
 import type { Command } from 'commander';
+import { importDemoEmbeddings } from '../../services/demo-workspace.ts';
 import { createDemoDataset } from '../../services/workbench.ts';
-import { formatScanReport } from '../format-reports.ts';
+import { formatImportReport, formatScanReport } from '../format-reports.ts';
 import { integer, oneOf } from '../options.ts';
 import { printJson, withJobControls, withWorkbench } from '../run.ts';
 
@@ -19,7 +20,10 @@ export function registerDemoCommand(program: Command): void {
       oneOf('--scale', ['small', 'seed'] as const),
       'small',
     )
-    .option('--workspace <dir>', 'also scan the demo into this workspace')
+    .option(
+      '--workspace <dir>',
+      'also scan the demo into this workspace and import its stand-in embeddings as model synthetic-demo',
+    )
     .option('--json', 'print the summary as JSON')
     .action(
       async (o: {
@@ -31,11 +35,15 @@ export function registerDemoCommand(program: Command): void {
       }) => {
         await withJobControls(Boolean(o.json), async (controls) => {
           const demo = await createDemoDataset({ outDir: o.out, seed: o.seed, scale: o.scale }, controls);
-          const scan = o.workspace
-            ? await withWorkbench(o.workspace, true, (wb) => wb.scan({ data: o.out }, controls))
+          const scanned = o.workspace
+            ? await withWorkbench(o.workspace, true, async (wb) => {
+                const scan = await wb.scan({ data: o.out }, controls);
+                return { scan, embeddings: await importDemoEmbeddings(wb, o.out) };
+              })
             : undefined;
+          const scan = scanned?.scan;
           if (o.json) {
-            printJson(scan ? { demo, scan } : { demo });
+            printJson(scanned ? { demo, ...scanned } : { demo });
             return;
           }
           console.log(
@@ -46,8 +54,11 @@ export function registerDemoCommand(program: Command): void {
               `  centrality mean ${demo.embeddings.centralityMean.toFixed(4)}, std ${demo.embeddings.centralityStd.toFixed(4)}, range [${demo.embeddings.centralityMin.toFixed(4)}, ${demo.embeddings.centralityMax.toFixed(4)}]`,
             ].join('\n'),
           );
-          if (scan) console.log(`\n${formatScanReport(scan)}`);
-          else console.log(`\nNext: kfashion scan --data ${o.out} --workspace <workspace folder>`);
+          if (scanned) {
+            console.log(`\n${formatScanReport(scanned.scan)}`);
+            console.log(`\n${formatImportReport(scanned.embeddings)}`);
+          }
+          if (!scan) console.log(`\nNext: kfashion scan --data ${o.out} --workspace <workspace folder>`);
         });
       },
     );

@@ -1,0 +1,146 @@
+/**
+ * `kfashion embed`: compute the frozen image embeddings of a workspace's garment crops with an ONNX
+ * CLIP model, or import precomputed ones (`--import FILE.npy --ids FILE.json`).
+ */
+import type { Command } from 'commander';
+import { DEFAULT_EMBED_BATCH } from '../../encoders/embed-images.ts';
+import {
+  DEFAULT_IMAGE_MODEL,
+  MODEL_REGISTRY,
+  PRECISIONS,
+  type Precision,
+} from '../../encoders/image-encoder/model-registry.ts';
+import { DEVICES, type Device } from '../../encoders/image-encoder/onnx-image-encoder.ts';
+import { UsageError } from '../errors.ts';
+import { formatEmbedSummary, formatImportReport } from '../format-reports.ts';
+import { integer, oneOf } from '../options.ts';
+import { printJson, withJobControls, withWorkbench } from '../run.ts';
+
+interface EmbedFlags {
+  workspace: string;
+  model?: string;
+  modelPath?: string;
+  precision?: Precision;
+  batch?: number;
+  device?: Device;
+  threads?: number;
+  import?: string;
+  ids?: string;
+  json?: boolean;
+}
+
+const EXAMPLES = `
+Examples:
+  kfashion embed --workspace ws/demo                               # FashionCLIP, CPU, batch 16
+  kfashion embed --workspace ws/demo --model marqo-fashionclip --precision int8
+  kfashion embed --workspace ws/demo --device cuda --batch 64      # Linux + NVIDIA GPU
+  kfashion embed --workspace C:/kf-ws --device dml                 # Windows, DirectML (e.g. GTX 1660)
+  kfashion embed --workspace ws/demo --model-path ~/exports/my-clip --model my-clip
+  kfashion embed --workspace ws/demo --import emb.npy --ids emb_ids.json   # vectors computed in Python
+
+Models load from models/<id>/ in the project (KFASHION_MODELS_DIR overrides) and are downloaded from
+the model hub on first use where there is internet (KFASHION_MODEL_HUB sets a mirror); offline, the
+error says which file to put where. A second run only embeds new or changed crops; Ctrl-C keeps the
+batches already stored.`;
+
+function checkFlags(o: EmbedFlags): void {
+  if (o.import !== undefined || o.ids !== undefined) {
+    if (o.import === undefined || o.ids === undefined) {
+      throw new UsageError('--import FILE.npy and --ids FILE.json go together: give both.');
+    }
+    const computing = (['modelPath', 'precision', 'batch', 'device', 'threads'] as const).filter(
+      (k) => o[k] !== undefined,
+    );
+    if (computing.length > 0) {
+      const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+      throw new UsageError(
+        `${computing.map(flag).join(', ')} apply to computing embeddings, not to --import (which stores precomputed vectors under --model ID).`,
+      );
+    }
+    return;
+  }
+  if (o.modelPath !== undefined && o.precision !== undefined) {
+    throw new UsageError(
+      '--precision picks a registry model file; with --model-path the folder holds one model.',
+    );
+  }
+  if (o.modelPath === undefined && o.model !== undefined && !Object.hasOwn(MODEL_REGISTRY, o.model)) {
+    throw new UsageError(
+      `--model expects one of ${Object.keys(MODEL_REGISTRY).join(', ')} (or --model-path DIR for your own export), got "${o.model}".`,
+    );
+  }
+}
+
+export function registerEmbedCommand(program: Command): void {
+  program
+    .command('embed')
+    .description(
+      'Compute the frozen image embeddings (FashionCLIP via ONNX Runtime) of every garment crop in a workspace, or import precomputed ones.',
+    )
+    .requiredOption('--workspace <dir>', 'an existing (scanned) workspace folder')
+    .option(
+      '--model <id>',
+      `image model: ${Object.keys(MODEL_REGISTRY).join(', ')} (default ${DEFAULT_IMAGE_MODEL}); with --model-path or --import, the id to store the vectors under`,
+    )
+    .option(
+      '--model-path <dir>',
+      'folder of any CLIP vision ONNX export (pixel_values → image_embeds [B,512]) with its preprocessor_config.json',
+    )
+    .option(
+      '--precision <p>',
+      'model file precision: fp32 (default), or fp16 / int8 where published (marqo-fashionclip); stored as <id>-fp16 / <id>-int8',
+      oneOf('--precision', PRECISIONS),
+    )
+    .option(
+      '--batch <n>',
+      `images per inference batch (default ${DEFAULT_EMBED_BATCH})`,
+      integer('--batch', 1, 1024),
+    )
+    .option(
+      '--device <d>',
+      'cpu (default), cuda (Linux, NVIDIA) or dml (Windows, DirectML)',
+      oneOf('--device', DEVICES),
+    )
+    .option(
+      '--threads <n>',
+      'ONNX Runtime intra-op threads (default: all cores)',
+      integer('--threads', 1, 256),
+    )
+    .option(
+      '--import <file>',
+      'import precomputed embeddings from an .npy [N, 512] file instead of computing them',
+    )
+    .option(
+      '--ids <file>',
+      'with --import: JSON list of the N item ids ("<style>/<label stem>/<part>"), in row order',
+    )
+    .option('--json', 'print the summary as JSON')
+    .addHelpText('after', EXAMPLES)
+    .action(async (o: EmbedFlags) => {
+      checkFlags(o);
+      await withWorkbench(o.workspace, false, async (wb) => {
+        if (o.import !== undefined && o.ids !== undefined) {
+          const r = await wb.importEmbeddings({ npy: o.import, ids: o.ids, model: o.model });
+          if (o.json) printJson(r);
+          else console.log(formatImportReport(r));
+          return;
+        }
+        await withJobControls(Boolean(o.json), async (controls) => {
+          const s = await wb.embed(
+            {
+              model: o.model,
+              modelPath: o.modelPath,
+              precision: o.precision,
+              batch: o.batch,
+              device: o.device,
+              threads: o.threads,
+            },
+            controls,
+          );
+          if (o.json) printJson(s);
+          else console.log(formatEmbedSummary(s));
+          if (s.failed.length > 0) process.exitCode = 1;
+        });
+      });
+    });
+}

@@ -1,0 +1,205 @@
+/** `kfashion train`: contrastive training of the JSON encoder against the workspace's image embeddings. */
+import { relative } from 'node:path';
+import { type Command, InvalidArgumentError } from 'commander';
+import type { EmbeddingModelInfo } from '../../store/embedding-store.ts';
+import { BACKEND_NAMES, DEFAULT_TRAIN_CONFIG as D, type TrainConfig } from '../../training/train-config.ts';
+import type { TrainResult } from '../../training/trainer.ts';
+import { chooseEmbeddingModel } from '../../training/training-data.ts';
+import { commaList, integer, oneOf } from '../options.ts';
+import { printJson, withJobControls, withWorkbench } from '../run.ts';
+import { formatDuration, table } from '../terminal-text.ts';
+
+function positiveNumber(flag: string, allowZero = false) {
+  return (raw: string): number => {
+    const n = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) {
+      throw new InvalidArgumentError(
+        `${flag} expects a ${allowZero ? 'non-negative' : 'positive'} number, got "${raw}".`,
+      );
+    }
+    return n;
+  };
+}
+
+interface TrainFlags {
+  workspace: string;
+  stage?: '1' | '2';
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  temperature?: number;
+  weightDecay?: number;
+  seed?: number;
+  fields?: string[];
+  backend?: TrainConfig['backend'];
+  model?: string;
+  resume?: boolean;
+  quick?: boolean;
+  json?: boolean;
+}
+
+export function registerTrainCommand(program: Command): void {
+  program
+    .command('train')
+    .description(
+      'Train the JSON encoder (symmetric InfoNCE against the frozen image embeddings) with validation every epoch, early stopping, checkpoints and charts.',
+    )
+    .requiredOption('--workspace <dir>', 'an existing workspace with a scan and image embeddings')
+    .option(
+      '--stage <n>',
+      'research-plan preset: 1 = 5 epochs, batch 64 (sanity training); 2 = 10 epochs, batch 64, lr 1e-4, T 0.07',
+      oneOf('--stage', ['1', '2'] as const),
+    )
+    .option(
+      '--epochs <n>',
+      `maximum epochs (early stopping may end sooner; default ${D.epochs})`,
+      integer('--epochs', 1),
+    )
+    .option(
+      '--batch-size <n>',
+      `pairs per step, at least 2 (default ${D.batchSize})`,
+      integer('--batch-size', 2),
+    )
+    .option('--lr <x>', `peak AdamW learning rate after warm-up (default ${D.lr})`, positiveNumber('--lr'))
+    .option(
+      '--temperature <x>',
+      `InfoNCE temperature (default ${D.temperature})`,
+      positiveNumber('--temperature'),
+    )
+    .option(
+      '--weight-decay <x>',
+      `decoupled weight decay (default ${D.weightDecay})`,
+      positiveNumber('--weight-decay', true),
+    )
+    .option(
+      '--seed <n>',
+      `seed for initialisation, data order and dropout (default ${D.seed})`,
+      integer('--seed', 0),
+    )
+    .option(
+      '--fields <list>',
+      `encoder input fields, comma-separated (default ${D.fields.join(',')})`,
+      commaList('--fields'),
+    )
+    .option(
+      '--backend <name>',
+      `tfjs backend: ${BACKEND_NAMES.join(', ')} (default auto)`,
+      oneOf('--backend', BACKEND_NAMES),
+    )
+    .option('--model <id>', 'image-embedding model to align with (default: the only one, else fashion-clip)')
+    .option('--resume', 'continue the run saved in checkpoints/last.* (same data order, optimiser and RNG)')
+    .option('--quick', 'smoke run: batch 4, 2 epochs')
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  kfashion train --workspace ws/demo\n  kfashion train --workspace ws/demo --stage 2\n  kfashion train --workspace ws/demo --quick\n  kfashion train --workspace ws/demo --resume',
+    )
+    .action((o: TrainFlags) =>
+      withWorkbench(o.workspace, false, (wb) =>
+        withJobControls(Boolean(o.json), async (controls) => {
+          if (!o.json) warnIfSynthetic(wb.embeddingModels(), o.model);
+          const result = await wb.train(
+            {
+              stage: o.stage === undefined ? undefined : (Number(o.stage) as 1 | 2),
+              quick: o.quick,
+              resume: o.resume,
+              overrides: {
+                epochs: o.epochs,
+                batchSize: o.batchSize,
+                lr: o.lr,
+                temperature: o.temperature,
+                weightDecay: o.weightDecay,
+                seed: o.seed,
+                fields: o.fields as TrainConfig['fields'] | undefined,
+                backend: o.backend,
+                model: o.model,
+              },
+            },
+            controls,
+          );
+          if (o.json) printJson(result);
+          else console.log(formatTrainResult(result, wb.workspace.root));
+        }),
+      ),
+    );
+}
+
+/** Says SYNTHETIC before the bar starts, not only in the final report. */
+function warnIfSynthetic(models: EmbeddingModelInfo[], wanted?: string): void {
+  let chosen: EmbeddingModelInfo;
+  try {
+    chosen = chooseEmbeddingModel(models, wanted);
+  } catch {
+    return; // train() reports the problem with the full message
+  }
+  if (chosen.source === 'synthetic') {
+    process.stderr.write(
+      `SYNTHETIC: training against "${chosen.model}", stand-in embeddings generated from the attributes, not FashionCLIP.\n`,
+    );
+  }
+}
+
+const pct = (v: number) => `${(v * 100).toFixed(1)} %`;
+const num = (v: number) => v.toFixed(4);
+
+export function formatTrainResult(r: TrainResult, root: string): string {
+  const out: string[] = [];
+  if (r.imageEmbedding.synthetic) {
+    out.push(
+      `SYNTHETIC: trained against "${r.imageEmbedding.model}", stand-in image embeddings generated from the attributes, not FashionCLIP. The figures below say nothing about real images.`,
+      '',
+    );
+  }
+  const how = r.stoppedEarly
+    ? `stopped early after ${r.epochsRun} of ${r.epochsPlanned} epochs (no validation-loss improvement for ${r.config.patience} epochs)`
+    : `${r.epochsRun} of ${r.epochsPlanned} epochs`;
+  out.push(
+    `Run ${r.runId}: ${how}${r.resumedFromEpoch !== null ? `, resumed after epoch ${r.resumedFromEpoch}` : ''}.`,
+    `Backend ${r.backend}; ${r.data.train} train / ${r.data.val} val pairs, batch ${r.config.batchSize}, ${r.data.stepsPerEpoch} steps per epoch, ${r.msPerStep.toFixed(1)} ms/step, wall time ${formatDuration(r.wallMs)}.`,
+    `Image embeddings: ${r.imageEmbedding.model} (${r.imageEmbedding.source}); fields ${r.config.fields.join(', ')}; lr ${r.config.lr}, T ${r.config.temperature}, weight decay ${r.config.weightDecay}, seed ${r.config.seed}.`,
+    '',
+  );
+  const b = r.best;
+  if (b) {
+    out.push(
+      `Best epoch ${b.epoch} (lowest validation loss), JSON → image over all ${r.data.val} validation images:`,
+    );
+    out.push(
+      table(
+        ['metric', 'value'],
+        [
+          ['validation loss', num(b.valLoss)],
+          ['train loss', num(b.trainLoss)],
+          ['Top-1', pct(b.top1)],
+          ['Top-5', pct(b.top5)],
+          ['MRR', num(b.mrr)],
+          ['positive similarity', num(b.posSim)],
+          ['negative similarity', num(b.negSim)],
+          ['mean output norm', num(b.meanNorm)],
+        ],
+      ),
+    );
+    const lastEpoch = r.history.at(-1);
+    if (lastEpoch && lastEpoch.epoch !== b.epoch) {
+      out.push(
+        `(last epoch ${lastEpoch.epoch}: val loss ${num(lastEpoch.valLoss)}, Top-1 ${pct(lastEpoch.top1)}, Top-5 ${pct(lastEpoch.top5)}, MRR ${num(lastEpoch.mrr)})`,
+      );
+    }
+  } else {
+    out.push('No epoch improved the validation loss: no best checkpoint was written.');
+  }
+  const rel = (p: string) => relative(root, p) || p;
+  out.push('', `Written to ${root}:`);
+  for (const p of [
+    r.paths.bestWeights,
+    r.paths.bestInfo,
+    r.paths.lastWeights,
+    r.paths.lastInfo,
+    r.paths.results,
+    r.paths.summary,
+    r.paths.charts,
+  ]) {
+    out.push(`  ${rel(p)}`);
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,219 @@
+/**
+ * Embeds every garment crop of a workspace with a frozen image encoder and stores the vectors keyed by
+ * (model, item) together with the crop key they were computed from.
+ *
+ * Cache and resume are one mechanism: an item whose stored crop key equals its current one is skipped,
+ * so a second run does nothing, a changed box or image redoes just that item, and a run cancelled after
+ * N batches keeps those N batches (each is stored in its own transaction as soon as it is computed).
+ *
+ * Pipelining: while ONNX Runtime computes batch k on its own worker thread (session-host.ts), this
+ * thread already cuts and preprocesses batch k+1 (sharp, on libuv's pool); batch k's vectors are
+ * stored as soon as they arrive. Reading, cropping and preprocessing hide behind inference instead of
+ * adding to it.
+ */
+import { CancelledError, type WorkOptions } from '../../src-shared/jobs.ts';
+import { ensureCrop } from '../dataset/crops.ts';
+import { DatasetStore, type ItemFilter, type StoredItem } from '../store/dataset-store.ts';
+import { EmbeddingStore } from '../store/embedding-store.ts';
+import type { Workspace } from '../store/workspace.ts';
+import type { Device, ImageEncoder } from './image-encoder/onnx-image-encoder.ts';
+import type { ImageModelOrigin } from './image-encoder/open-encoder.ts';
+import { preprocessImage } from './image-encoder/preprocess.ts';
+
+export const DEFAULT_EMBED_BATCH = 16;
+
+export interface EmbedImagesOptions extends WorkOptions {
+  /** Images per inference batch (default 16). */
+  batch?: number;
+  filter?: ItemFilter;
+}
+
+export interface EmbedSummary {
+  model: string;
+  source: 'onnx';
+  onnxPath: string;
+  device: Device;
+  threads: number;
+  batch: number;
+  /** Items looked at (all garments matching the filter). */
+  total: number;
+  embedded: number;
+  cached: number;
+  /** Garments whose label had no image file at scan time (they can still use imported embeddings). */
+  noImage: number;
+  noImageIds: string[];
+  failed: { id: string; reason: string }[];
+  elapsedMs: number;
+  /** Images embedded per second over the whole run (read, crop, preprocess, infer, store). */
+  imgPerSec: number;
+}
+
+export class EmbedError extends Error {
+  override name = 'EmbedError';
+}
+
+interface Prepared {
+  ids: string[];
+  keys: string[];
+  pixels: Float32Array;
+}
+
+export async function embedImages(
+  ws: Workspace,
+  encoder: ImageEncoder,
+  origin: Partial<ImageModelOrigin>,
+  opts: EmbedImagesOptions = {},
+): Promise<EmbedSummary> {
+  const batch = opts.batch ?? DEFAULT_EMBED_BATCH;
+  if (!Number.isInteger(batch) || batch < 1)
+    throw new EmbedError(`batch must be a whole number >= 1, got ${batch}`);
+  const model = encoder.modelId;
+  const store = new EmbeddingStore(ws.db);
+  const existing = store.models().find((m) => m.model === model);
+  if (existing && existing.source !== 'onnx') {
+    throw new EmbedError(
+      `This workspace's "${model}" embeddings were ${existing.source === 'import' ? 'imported from a file' : 'generated (synthetic)'}, not computed here; computing would overwrite them. Store these under another id (--model-path DIR --model NEW_ID) or remove the old ones first.`,
+    );
+  }
+  store.defineModel(model, encoder.dim, 'onnx', {
+    onnxPath: encoder.onnxPath,
+    preprocessorPath: origin.preprocessorPath ?? null,
+    repo: origin.repo ?? null,
+    precision: origin.precision ?? null,
+  });
+  const known = store.cropKeys(model);
+  const dataset = new DatasetStore(ws.db);
+  const cropKeyOf = ws.db.prepare('SELECT key FROM crops WHERE item_id = ?').pluck();
+  const total = dataset.countItems(opts.filter);
+  const { height, width } = encoder.inputSize;
+  const floats = 3 * height * width;
+
+  const summary: EmbedSummary = {
+    model,
+    source: 'onnx',
+    onnxPath: encoder.onnxPath,
+    device: encoder.device,
+    threads: encoder.threads,
+    batch,
+    total,
+    embedded: 0,
+    cached: 0,
+    noImage: 0,
+    noImageIds: [],
+    failed: [],
+    elapsedMs: 0,
+    imgPerSec: 0,
+  };
+  const t0 = performance.now();
+
+  const report = () => {
+    const secs = (performance.now() - t0) / 1000;
+    summary.imgPerSec = secs > 0 ? Math.round((summary.embedded / secs) * 10) / 10 : 0;
+    opts.onProgress?.(
+      'embed',
+      summary.embedded + summary.cached + summary.failed.length + summary.noImage,
+      total,
+      { imgPerSec: summary.imgPerSec, embedded: summary.embedded, cached: summary.cached },
+    );
+  };
+
+  // Items in id order, in chunks of at most `max` that have an image.
+  const items = dataset.iterateItems(opts.filter);
+  const nextChunk = (max: number): StoredItem[] | null => {
+    const chunk: StoredItem[] = [];
+    while (chunk.length < max) {
+      const r = items.next();
+      if (r.done) break;
+      if (!r.value.imagePath) {
+        summary.noImage++;
+        if (summary.noImageIds.length < 20) summary.noImageIds.push(r.value.id);
+        continue;
+      }
+      chunk.push(r.value);
+    }
+    return chunk.length > 0 ? chunk : null;
+  };
+
+  type Slot = 'cached' | { id: string; key: string } | { id: string; reason: string };
+  /**
+   * The next batch: up to `batch` images whose stored vector is missing or stale, preprocessed into
+   * one array. Takes items chunk by chunk until the batch is full, so up-to-date items in between do
+   * not shrink it (a re-scan that moved a few boxes still embeds in full batches). Null at the end.
+   */
+  const prepare = async (): Promise<Prepared | null> => {
+    const pixels = new Float32Array(batch * floats);
+    const p: Prepared = { ids: [], keys: [], pixels };
+    let any = false;
+    while (p.ids.length < batch && !opts.signal?.aborted) {
+      const chunk = nextChunk(batch - p.ids.length);
+      if (!chunk) break;
+      any = true;
+      const base = p.ids.length;
+      const slots = await Promise.all(
+        chunk.map(async (item, i): Promise<Slot> => {
+          try {
+            const crop = await ensureCrop(ws, item);
+            const key = cropKeyOf.get(item.id) as string;
+            if (known.get(item.id) === key) return 'cached';
+            await preprocessImage(crop.path, encoder.preprocess, {
+              out: pixels,
+              offset: (base + i) * floats,
+              width: crop.width,
+              height: crop.height,
+            });
+            return { id: item.id, key };
+          } catch (e) {
+            return { id: item.id, reason: e instanceof Error ? e.message : String(e) };
+          }
+        }),
+      );
+      slots.forEach((s, i) => {
+        if (s === 'cached') summary.cached++;
+        else if ('reason' in s) summary.failed.push(s);
+        else {
+          // Compact the images to embed to the front of the batch.
+          const row = p.ids.length;
+          const from = base + i;
+          if (row !== from) pixels.copyWithin(row * floats, from * floats, (from + 1) * floats);
+          p.ids.push(s.id);
+          p.keys.push(s.key);
+        }
+      });
+      // Progress through long stretches of up-to-date items.
+      if (p.ids.length < batch) report();
+    }
+    p.pixels = pixels.subarray(0, p.ids.length * floats);
+    return any ? p : null;
+  };
+
+  report();
+  let pending = prepare();
+  for (;;) {
+    const cur = await pending;
+    if (!cur || opts.signal?.aborted) break;
+    // Queue the next batch's crops on libuv's pool before this batch's inference takes the thread.
+    pending = prepare();
+    if (cur.ids.length > 0) {
+      let vectors: Float32Array;
+      try {
+        vectors = await encoder.embed(cur.pixels);
+      } catch (e) {
+        // Let the crops in flight finish before the error leaves (they write the crops table).
+        await pending.catch(() => undefined);
+        throw e;
+      }
+      store.put(model, cur.ids, vectors, cur.keys);
+      summary.embedded += cur.ids.length;
+    }
+    report();
+  }
+  summary.elapsedMs = Math.round(performance.now() - t0);
+  const secs = summary.elapsedMs / 1000;
+  summary.imgPerSec = secs > 0 ? Math.round((summary.embedded / secs) * 10) / 10 : 0;
+  if (opts.signal?.aborted) {
+    throw new CancelledError(
+      `Embedding cancelled: ${summary.embedded} images embedded and stored, ${summary.cached} were already up to date; run it again to finish.`,
+    );
+  }
+  return summary;
+}
