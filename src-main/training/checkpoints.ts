@@ -1,0 +1,276 @@
+/**
+ * Checkpoints of the JSON encoder, in the workspace's `checkpoints/` folder:
+ *
+ *   best_model.safetensors + best_model.json   the weights of the best epoch (lowest validation loss),
+ *                                              with everything needed to use them: config, vocabulary
+ *                                              per field, field list, backend, metrics, run id, time
+ *   last.safetensors + last.json               the end of the latest completed epoch, for --resume:
+ *                                              weights + AdamW moments, and in the JSON the optimiser
+ *                                              step, dropout RNG, early-stopping state and history
+ *   README.md                                  tensor names and layouts for PyTorch users
+ *
+ * Each file is written atomically (temporary file + rename), the weights before their JSON. The JSON
+ * records the SHA-256 of its weights file, so a crash between the two renames is detected on load
+ * rather than silently pairing one epoch's weights with another epoch's state.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type {
+  JsonEncoderConfig,
+  JsonEncoderState,
+  NamedTensor,
+} from '../encoders/json-encoder/json-encoder-types.ts';
+import type { EarlyStoppingState } from './early-stopping.ts';
+import { decodeSafetensors, encodeSafetensors, type SafeTensor } from './safetensors.ts';
+import type { TrainConfig } from './train-config.ts';
+import type { ValidationMetrics } from './validation-metrics.ts';
+
+export const CHECKPOINT_FORMAT = 'kfashion-json-encoder';
+export const CHECKPOINT_VERSION = 1;
+
+export type CheckpointKind = 'best' | 'last';
+
+export const CHECKPOINT_FILES: Readonly<Record<CheckpointKind, { weights: string; info: string }>> = {
+  best: { weights: 'best_model.safetensors', info: 'best_model.json' },
+  last: { weights: 'last.safetensors', info: 'last.json' },
+};
+
+export class CheckpointError extends Error {
+  override name = 'CheckpointError';
+}
+
+/** One epoch's figures, as kept in the history. */
+export interface EpochRecord extends ValidationMetrics {
+  epoch: number;
+  /** Optimiser steps completed at the end of the epoch. */
+  step: number;
+  trainLoss: number;
+  /** Learning rate of the epoch's last step. */
+  lr: number;
+  /** Mean global gradient norm (before clipping) over the epoch. */
+  gradNorm: number;
+  epochMs: number;
+  /** Milliseconds per optimiser step, training only. */
+  msPerStep: number;
+  finishedAt: string;
+}
+
+/** Everything a resumed run needs beyond the weights and moments. */
+export interface ResumeState {
+  epoch: number;
+  optimizerStep: number;
+  rngState: number;
+  earlyStopping: Omit<EarlyStoppingState, 'best'> & { best: number | null };
+  history: EpochRecord[];
+  startedAt: string;
+  /** Training wall time before this point, so a resumed run reports the whole run's time. */
+  elapsedMs: number;
+  /** Epoch order is derived from (seed, epoch): nothing to store, said here for the reader. */
+  dataOrder: string;
+  /** Hash of the train and val item ids: a resume on different data is refused. */
+  dataFingerprint?: string;
+}
+
+export interface CheckpointInfo {
+  format: typeof CHECKPOINT_FORMAT;
+  version: number;
+  kind: CheckpointKind;
+  runId: string;
+  timestamp: string;
+  epoch: number;
+  step: number;
+  config: TrainConfig;
+  encoder: JsonEncoderConfig;
+  fields: string[];
+  /** Per field, the value of each embedding row (row 0 = <pad>, 1 = <unk>). */
+  vocabulary: Record<string, string[]>;
+  backend: string;
+  metrics: EpochRecord | null;
+  imageEmbedding: { model: string; source: string; synthetic: boolean };
+  weights: { file: string; sha256: string; bytes: number; tensors: { name: string; shape: number[] }[] };
+  /** Only in last.json. */
+  resume?: ResumeState;
+}
+
+export interface SavedCheckpoint {
+  info: CheckpointInfo;
+  state: JsonEncoderState;
+}
+
+function writeAtomic(path: string, data: string | Uint8Array): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, path);
+}
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+/**
+ * Writes a checkpoint. `best` holds the parameters only; `last` also the AdamW moments (tensor names
+ * `exp_avg.<param>` / `exp_avg_sq.<param>`, as PyTorch's AdamW state calls them).
+ */
+export function saveCheckpoint(
+  dir: string,
+  kind: CheckpointKind,
+  state: JsonEncoderState,
+  info: Omit<CheckpointInfo, 'format' | 'version' | 'kind' | 'weights'>,
+): CheckpointInfo {
+  const files = CHECKPOINT_FILES[kind];
+  const tensors: [string, SafeTensor][] = Object.entries(state.params);
+  if (kind === 'last') tensors.push(...Object.entries(state.optimizer.moments));
+  const bytes = encodeSafetensors(tensors, {
+    format: 'pt',
+    producer: 'K-Fashion Workbench',
+    run_id: info.runId,
+    epoch: String(info.epoch),
+    kind,
+  });
+  const full: CheckpointInfo = {
+    format: CHECKPOINT_FORMAT,
+    version: CHECKPOINT_VERSION,
+    kind,
+    ...info,
+    weights: {
+      file: files.weights,
+      sha256: sha256(bytes),
+      bytes: bytes.length,
+      tensors: tensors.map(([name, t]) => ({ name, shape: t.shape })),
+    },
+  };
+  writeAtomic(join(dir, files.weights), bytes);
+  writeAtomic(join(dir, files.info), `${JSON.stringify(full, null, 2)}\n`);
+  if (kind === 'best') writeAtomic(join(dir, 'README.md'), checkpointReadme(full));
+  return full;
+}
+
+export function checkpointExists(dir: string, kind: CheckpointKind): boolean {
+  const f = CHECKPOINT_FILES[kind];
+  return existsSync(join(dir, f.info)) && existsSync(join(dir, f.weights));
+}
+
+export function loadCheckpoint(dir: string, kind: CheckpointKind): SavedCheckpoint {
+  const files = CHECKPOINT_FILES[kind];
+  const infoPath = join(dir, files.info);
+  const weightsPath = join(dir, files.weights);
+  if (!existsSync(infoPath) || !existsSync(weightsPath)) {
+    throw new CheckpointError(
+      `No ${kind} checkpoint in ${dir}: expected ${files.info} and ${files.weights}${kind === 'last' ? ' (written at the end of every training epoch)' : ''}.`,
+    );
+  }
+  let info: CheckpointInfo;
+  try {
+    info = JSON.parse(readFileSync(infoPath, 'utf8')) as CheckpointInfo;
+  } catch (e) {
+    throw new CheckpointError(`${infoPath} is not valid JSON (${(e as Error).message})`);
+  }
+  if (info.format !== CHECKPOINT_FORMAT || info.version > CHECKPOINT_VERSION) {
+    throw new CheckpointError(
+      `${infoPath}: expected a ${CHECKPOINT_FORMAT} checkpoint of version ≤ ${CHECKPOINT_VERSION}, got ${JSON.stringify(info.format)} v${info.version}`,
+    );
+  }
+  const bytes = readFileSync(weightsPath);
+  if (sha256(bytes) !== info.weights.sha256) {
+    throw new CheckpointError(
+      `${weightsPath} does not match ${files.info} (checksum differs: the save was interrupted, or one file was replaced). ${kind === 'last' ? 'Start the run again without --resume.' : 'Retrain, or restore both files together.'}`,
+    );
+  }
+  const { tensors } = decodeSafetensors(bytes, weightsPath);
+  const params: Record<string, NamedTensor> = {};
+  const moments: Record<string, NamedTensor> = {};
+  for (const [name, t] of tensors) {
+    if (name.startsWith('exp_avg.') || name.startsWith('exp_avg_sq.')) moments[name] = t;
+    else params[name] = t;
+  }
+  return {
+    info,
+    state: {
+      params,
+      optimizer: { step: info.resume?.optimizerStep ?? 0, moments },
+      rngState: info.resume?.rngState ?? 0,
+    },
+  };
+}
+
+/** The vocabulary as saved: per field, the value of each row. */
+export function vocabularyValues(v: Record<string, { value: string }[]>): Record<string, string[]> {
+  return Object.fromEntries(Object.entries(v).map(([f, list]) => [f, list.map((e) => e.value)]));
+}
+
+export function checkpointReadme(info: CheckpointInfo): string {
+  const enc = info.encoder;
+  const tensorRows = info.weights.tensors
+    .map((t) => `| \`${t.name}\` | [${t.shape.join(', ')}] |`)
+    .join('\n');
+  const fieldRows = enc.fields
+    .map((f) => `| ${f} | ${enc.fieldKinds[f]} | ${enc.vocabSizes[f]} |`)
+    .join('\n');
+  return `# JSON encoder checkpoints
+
+Written by K-Fashion Workbench (run \`${info.runId}\`, ${info.timestamp}). Image embeddings: \`${info.imageEmbedding.model}\`${info.imageEmbedding.synthetic ? ' — **SYNTHETIC** stand-in vectors, not FashionCLIP' : ''}.
+
+| file | what |
+| --- | --- |
+| \`best_model.safetensors\` | weights of the best epoch (lowest validation loss) |
+| \`best_model.json\` | config, vocabulary per field, field list, backend, metrics, timestamp, run id |
+| \`last.safetensors\` | weights + AdamW moments (\`exp_avg.<name>\`, \`exp_avg_sq.<name>\`) at the end of the latest epoch |
+| \`last.json\` | the same as best_model.json plus optimiser step, dropout RNG, early stopping, history (for \`--resume\`) |
+
+Every \`.json\` holds the SHA-256 of its \`.safetensors\` file; both are replaced atomically at the end of an epoch.
+
+## Model
+Per field an embedding table [vocab, ${enc.embedDim}] (row 0 = \`<pad>\`, 1 = \`<unk>\`; the values of
+every row are in \`best_model.json\` → \`vocabulary\`). A single-valued field looks its value up; a
+multi-valued field takes the mean of its values' rows, ignoring padding (index 0). The field vectors
+are concatenated in this order, then Linear → ${enc.activation ?? 'relu'} → dropout ${enc.dropout} → Linear → L2 normalisation.
+
+| field | kind | rows |
+| --- | --- | --- |
+${fieldRows}
+
+Hidden size ${enc.hiddenDim}, output ${enc.outputDim}.
+
+## Tensors (float32, little-endian, C order)
+Names follow PyTorch conventions: \`field_embeddings.<field>.weight\` is an \`nn.Embedding\` weight
+[rows, dim]; \`mlp.<i>.weight\` / \`mlp.<i>.bias\` are \`nn.Linear\` parameters with the weight stored
+[out_features, in_features], as PyTorch keeps it.
+
+| name | shape |
+| --- | --- |
+${tensorRows}
+
+## Loading in PyTorch
+A module whose \`state_dict()\` has exactly the names above (\`pip install torch safetensors\`):
+\`\`\`python
+import json, torch, torch.nn as nn, torch.nn.functional as F
+from safetensors.torch import load_file
+
+info = json.load(open("best_model.json", encoding="utf-8"))
+enc = info["encoder"]
+
+class JsonEncoder(nn.Module):
+    def __init__(self, enc):
+        super().__init__()
+        self.fields = enc["fields"]
+        self.field_embeddings = nn.ModuleDict(
+            {f: nn.Embedding(enc["vocabSizes"][f], enc["embedDim"], padding_idx=0) for f in self.fields})
+        act = nn.GELU() if enc.get("activation") == "gelu" else nn.ReLU()
+        self.mlp = nn.Sequential(
+            nn.Linear(len(self.fields) * enc["embedDim"], enc["hiddenDim"]), act,
+            nn.Dropout(enc["dropout"]), nn.Linear(enc["hiddenDim"], enc["outputDim"]))
+
+    def forward(self, batch):  # batch[field]: LongTensor [B, slots]; 0 = padding / missing
+        parts = []
+        for f in self.fields:
+            idx = batch[f]
+            mask = (idx != 0).unsqueeze(-1).float()
+            parts.append((self.field_embeddings[f](idx) * mask).sum(1) / mask.sum(1).clamp(min=1))
+        return F.normalize(self.mlp(torch.cat(parts, dim=-1)), dim=-1)
+
+model = JsonEncoder(enc)
+model.load_state_dict(load_file("best_model.safetensors"))
+model.eval()
+# Index a garment's values with info["vocabulary"][field].index(value); unknown values → 1 (<unk>).
+\`\`\`
+`;
+}
