@@ -10,26 +10,36 @@ import { formatDuration } from './terminal-text.ts';
 
 const BLOCKS = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
 
-export function renderBar(e: JobProgress, width = 24): string {
+/**
+ * One bar line. `phaseStart` is the event that opened this phase: like tqdm, the elapsed time and the
+ * rate are the phase's own (epoch 9 of a long run shows its own steps/s, not the run's average).
+ */
+export function renderBar(
+  e: JobProgress,
+  phaseStart: { elapsedMs: number; step: number } = { elapsedMs: 0, step: 0 },
+  width = 24,
+): string {
   const frac = e.total > 0 ? Math.min(1, e.step / e.total) : 0;
   const cells = frac * width;
   const full = Math.floor(cells);
   const partial = BLOCKS[Math.floor((cells - full) * 8)] ?? '';
   const bar = `${'█'.repeat(full)}${partial}`.padEnd(width, ' ');
-  const rate = e.elapsedMs > 0 ? e.step / (e.elapsedMs / 1000) : 0;
+  const phaseMs = e.elapsedMs - phaseStart.elapsedMs;
+  const rate = phaseMs > 0 ? (e.step - phaseStart.step) / (phaseMs / 1000) : 0;
   const counts = e.total > 0 ? `${e.step}/${e.total}` : `${e.step}`;
   const eta = e.etaMs === null ? '?' : formatDuration(e.etaMs);
   const metrics = Object.entries(e.metrics)
     .map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toPrecision(4)}`)
     .join(' ');
   const pct = e.total > 0 ? `${Math.floor(frac * 100)}%`.padStart(4) : '';
-  return `${e.phase} ${pct}|${bar}| ${counts} [${formatDuration(e.elapsedMs)}<${eta}, ${rate.toFixed(1)}/s]${metrics ? ` ${metrics}` : ''}`;
+  return `${e.phase} ${pct}|${bar}| ${counts} [${formatDuration(phaseMs)}<${eta}, ${rate.toFixed(1)}/s]${metrics ? ` ${metrics}` : ''}`;
 }
 
 export class ProgressBar {
   private lastPlain = 0;
   private lastPhase = '';
   private drawn = false;
+  private phaseStart = { elapsedMs: 0, step: 0 };
   constructor(
     private readonly stream: NodeJS.WriteStream = process.stderr,
     private readonly quiet = false,
@@ -37,7 +47,8 @@ export class ProgressBar {
 
   readonly update = (e: JobProgress): void => {
     if (this.quiet) return;
-    const line = renderBar(e);
+    if (e.phase !== this.lastPhase) this.phaseStart = { elapsedMs: e.elapsedMs, step: e.step };
+    const line = renderBar(e, this.phaseStart);
     if (this.stream.isTTY) {
       if (e.phase !== this.lastPhase && this.drawn) this.stream.write('\n');
       this.stream.write(`\r${line}\x1b[K`);

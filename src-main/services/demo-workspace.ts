@@ -41,7 +41,10 @@ export async function ensureDemoWorkspace(
   if (existsSync(join(workspace, 'workspace.db'))) {
     const wb = Workbench.open(workspace, { create: false });
     try {
-      if (wb.summary().items > 0) {
+      // Only a scan that finished counts: one cut short (the app quit mid-way) has no split or
+      // vocabulary yet, and is scanned again below.
+      const s = wb.summary();
+      if (s.items > 0 && s.lastScan?.status === 'done') {
         // A demo workspace made before embeddings existed gets its stand-in vectors now.
         const has = wb.embeddingModels().some((m) => m.model === DEMO_EMBEDDING_MODEL && m.count > 0);
         if (!has && existsSync(join(data, DEMO_EMBEDDINGS))) await importDemoEmbeddings(wb, data);

@@ -5,7 +5,7 @@ import { Workspace } from '../../src-main/store/workspace.ts';
 import { FixtureTree, simpleLabel, tempDir } from '../helpers/kfashion-fixture.ts';
 import { kfashion } from '../helpers/run-cli.ts';
 
-const COMMANDS = ['demo', 'scan', 'split', 'crop', 'info'];
+const COMMANDS = ['demo', 'scan', 'split', 'crop', 'info', 'embed', 'train'];
 
 describe('kfashion CLI', () => {
   it('lists its commands and has --help on every one', () => {
