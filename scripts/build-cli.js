@@ -12,15 +12,14 @@ import { build } from 'esbuild';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
-await build({
+const common = {
   absWorkingDir: root,
-  entryPoints: {
-    cli: 'src-main/cli/main.ts',
-    worker: 'src-main/jobs/worker-main.ts',
-    'bench-cli': 'bench/main.ts',
-  },
   outdir: 'dist',
   bundle: true,
+  // Dynamic imports become their own chunks, so the CLI loads ONNX Runtime and tfjs only for the
+  // commands that use them.
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   platform: 'node',
   format: 'esm',
   target: 'node20',
@@ -28,7 +27,11 @@ await build({
   sourcemap: 'linked',
   logLevel: 'warning',
   define: { __KFASHION_VERSION__: JSON.stringify(version) },
-});
+};
+// Two builds: chunks shared between the CLI and the benchmarks would make the CLI import what only a
+// benchmark needs at start-up (esbuild hoists a shared chunk's import into every entry using it).
+await build({ ...common, entryPoints: { cli: 'src-main/cli/main.ts', worker: 'src-main/jobs/worker-main.ts' } });
+await build({ ...common, entryPoints: { 'bench-cli': 'bench/main.ts' }, chunkNames: 'bench-chunks/[name]-[hash]' });
 
 const binDir = join(root, 'node_modules', '.bin');
 if (existsSync(join(root, 'node_modules'))) {

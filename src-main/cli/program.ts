@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerDatasetCommands } from './commands/dataset-commands.ts';
 import { registerDemoCommand } from './commands/demo-command.ts';
 import { registerEmbedCommand } from './commands/embed-command.ts';
+import { registerSanityCommand } from './commands/sanity-command.ts';
 import { registerTrainCommand } from './commands/train-command.ts';
 
 declare const __KFASHION_VERSION__: string | undefined;
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerDatasetCommands(program);
   registerEmbedCommand(program);
   registerTrainCommand(program);
+  registerSanityCommand(program);
   // Subcommands inherit neither exitOverride nor the help hint; set them on each.
   for (const c of program.commands) c.exitOverride().showHelpAfterError('(add --help for usage)');
   return program;

@@ -15,7 +15,7 @@ import {
 } from '../dataset/synthetic/generate-demo.ts';
 import { type EmbedSummary, embedImages } from '../encoders/embed-images.ts';
 import type { ModelFilesOptions } from '../encoders/image-encoder/model-files.ts';
-import { type ImageModelSpec, openImageEncoder } from '../encoders/image-encoder/open-encoder.ts';
+import type { ImageModelSpec } from '../encoders/image-encoder/open-encoder.ts';
 import {
   type ImportEmbeddingsOptions,
   type ImportReport,
@@ -28,6 +28,7 @@ import type { ItemFilter } from '../store/dataset-store.ts';
 import { type EmbeddingModelInfo, EmbeddingStore } from '../store/embedding-store.ts';
 import { Workspace } from '../store/workspace.ts';
 import { loadCheckpoint } from '../training/checkpoints.ts';
+import type { SanityCheckOptions, SanityCheckResult } from '../training/sanity-check.ts';
 import { resolveTrainConfig, type TrainConfig } from '../training/train-config.ts';
 import { defaultEncoderFactory, type EncoderFactory, type TrainResult, train } from '../training/trainer.ts';
 
@@ -88,6 +89,9 @@ export class Workbench {
    */
   embed(req: EmbedRequest, controls: JobControls = {}): Promise<EmbedSummary> {
     return runJob('embed', controls, async (work) => {
+      // Loaded on use: ONNX Runtime and tfjs take most of a second to import, which every other
+      // command (and `--help`) should not pay.
+      const { openImageEncoder } = await import('../encoders/image-encoder/open-encoder.ts');
       const { encoder, origin } = await openImageEncoder(req, {
         ...req.files,
         signal: work.signal,
@@ -222,4 +226,13 @@ export function createDemoDataset(
       onProgress: work.onProgress ? (done, total) => work.onProgress?.('render', done, total) : undefined,
     }),
   );
+}
+
+/**
+ * The JSON encoder's sanity check (`kfashion sanity`): on a workspace's items and embeddings when a
+ * workspace folder is given, else on synthetic inputs. Writes temp_logs/sanity_check_results.json.
+ */
+export async function sanityCheck(opts: SanityCheckOptions): Promise<SanityCheckResult> {
+  const { runSanityCheck } = await import('../training/sanity-check.ts');
+  return runSanityCheck(opts);
 }

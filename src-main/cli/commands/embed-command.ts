@@ -6,11 +6,12 @@ import type { Command } from 'commander';
 import { DEFAULT_EMBED_BATCH } from '../../encoders/embed-images.ts';
 import {
   DEFAULT_IMAGE_MODEL,
+  DEVICES,
+  type Device,
   MODEL_REGISTRY,
   PRECISIONS,
   type Precision,
 } from '../../encoders/image-encoder/model-registry.ts';
-import { DEVICES, type Device } from '../../encoders/image-encoder/onnx-image-encoder.ts';
 import { UsageError } from '../errors.ts';
 import { formatEmbedSummary, formatImportReport } from '../format-reports.ts';
 import { integer, oneOf } from '../options.ts';

@@ -7,6 +7,11 @@
  * sha256 it gives as the ETag of a Git LFS file). A wrong number here would reject a good file.
  */
 
+/** Where ONNX Runtime runs the model. Declared here, not beside the session code, so the CLI can
+ * validate `--device` without loading onnxruntime-node. */
+export type Device = 'cpu' | 'cuda' | 'dml';
+export const DEVICES: readonly Device[] = ['cpu', 'cuda', 'dml'];
+
 export type Precision = 'fp32' | 'fp16' | 'int8';
 export const PRECISIONS: readonly Precision[] = ['fp32', 'fp16', 'int8'];
 

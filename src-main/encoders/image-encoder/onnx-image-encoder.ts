@@ -9,12 +9,12 @@
  */
 import { availableParallelism } from 'node:os';
 import ort from 'onnxruntime-node';
+import type { Device } from './model-registry.ts';
 import type { PreprocessConfig } from './preprocess.ts';
 import { outputSize } from './preprocess.ts';
 import { createSessionHost, type RawTensor, type SessionHost, type SessionThread } from './session-host.ts';
 
-export type Device = 'cpu' | 'cuda' | 'dml';
-export const DEVICES: readonly Device[] = ['cpu', 'cuda', 'dml'];
+export { DEVICES, type Device } from './model-registry.ts';
 
 export class ImageEncoderError extends Error {
   override name = 'ImageEncoderError';
