@@ -2,10 +2,14 @@
  * `npm run bench -- <name>`: benchmarks of the heavy paths, printed as JSON lines (PERFORMANCE.md).
  * Bundled to dist/bench-cli.js like the CLI.
  */
+import { embedBench } from './embed-bench.ts';
 import { scanBench, scanOnce } from './scan-bench.ts';
+import { trainBench } from './train-bench.ts';
 
 const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
   scan: scanBench,
+  train: trainBench,
+  embed: embedBench,
 };
 
 const [name, ...args] = process.argv.slice(2);
@@ -16,5 +20,11 @@ if (name === 'scan-once') {
 } else {
   console.error(`usage: npm run bench -- <${Object.keys(BENCHES).join('|')}> [options]`);
   console.error('  scan [--files N]   parse + store N and 3N generated label files (default N = 10000)');
+  console.error(
+    '  train [--steps N] [--warmup N] [--batch 64,256] [--backend B] [--no-reference]   JSON encoder training step vs PyTorch',
+  );
+  console.error(
+    '  embed [--model vit|tiny] [--threads N] [--batches 1,8,32] [--items val|all] [--repeat N]   image-embedding pipeline vs bare ONNX Runtime',
+  );
   process.exitCode = 2;
 }

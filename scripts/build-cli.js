@@ -30,8 +30,15 @@ const common = {
 };
 // Two builds: chunks shared between the CLI and the benchmarks would make the CLI import what only a
 // benchmark needs at start-up (esbuild hoists a shared chunk's import into every entry using it).
-await build({ ...common, entryPoints: { cli: 'src-main/cli/main.ts', worker: 'src-main/jobs/worker-main.ts' } });
-await build({ ...common, entryPoints: { 'bench-cli': 'bench/main.ts' }, chunkNames: 'bench-chunks/[name]-[hash]' });
+await build({
+  ...common,
+  entryPoints: { cli: 'src-main/cli/main.ts', worker: 'src-main/jobs/worker-main.ts' },
+});
+await build({
+  ...common,
+  entryPoints: { 'bench-cli': 'bench/main.ts' },
+  chunkNames: 'bench-chunks/[name]-[hash]',
+});
 
 const binDir = join(root, 'node_modules', '.bin');
 if (existsSync(join(root, 'node_modules'))) {

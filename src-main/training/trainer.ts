@@ -62,21 +62,12 @@ export type EncoderFactory = (
 
 /**
  * The product's encoder: the tfjs JSON encoder on the backend picked at run time (node-gpu → node →
- * wasm → cpu unless forced). Imported lazily so tests that bring their own model never start tfjs.
+ * wasm → cpu unless forced), with its helper thread started before the first step. Imported lazily
+ * so tests that bring their own model never start tfjs.
  */
 export const defaultEncoderFactory: EncoderFactory = async (config, opts) => {
-  const { createJsonEncoder } = await import('../encoders/json-encoder/json-encoder.ts');
-  const { describeBackend } = await import('../encoders/tf-backend.ts');
-  const model = await createJsonEncoder(config, {
-    seed: opts.seed,
-    backend: (opts.backend ?? 'auto') as import('../encoders/tf-backend.ts').BackendChoice,
-  });
-  const b = model.backend;
-  return {
-    model,
-    backend: `${b.name} (${b.threads} thread${b.threads === 1 ? '' : 's'})`,
-    backendDetail: describeBackend(b),
-  };
+  const { jsonEncoderFactory } = await import('../encoders/json-encoder/json-encoder.ts');
+  return jsonEncoderFactory(config, opts);
 };
 
 export interface TrainControls extends WorkOptions {

@@ -33,7 +33,9 @@ describe('embedding store', () => {
     const again = new EmbeddingStore(ws.db);
     expect(Array.from(again.matrix('m', [ids[2]!, ids[0]!]))).toEqual([...v.slice(8, 12), ...v.slice(0, 4)]);
     expect(again.cropKeys('m').get(ids[0]!)).toBe('k1');
-    expect(again.models()).toMatchObject([{ model: 'm', dim: 4, source: 'import', count: 3, detail: { file: 'x.npy' } }]);
+    expect(again.models()).toMatchObject([
+      { model: 'm', dim: 4, source: 'import', count: 3, detail: { file: 'x.npy' } },
+    ]);
   });
 
   it('names missing items, unknown models and dimension clashes', () => {
@@ -41,12 +43,14 @@ describe('embedding store', () => {
     expect(() => store.matrix('nope', ['a'])).toThrow('No embeddings for model "nope"');
     store.defineModel('m', 2, 'onnx');
     store.put('m', ['로맨틱/1/상의'], new Float32Array([1, 0]));
-    expect(() => store.matrix('m', ['로맨틱/1/상의', '로맨틱/2/상의'])).toThrow(/1 of 2 items have no "m" embedding, e\.g\. 로맨틱\/2\/상의/);
+    expect(() => store.matrix('m', ['로맨틱/1/상의', '로맨틱/2/상의'])).toThrow(
+      /1 of 2 items have no "m" embedding, e\.g\. 로맨틱\/2\/상의/,
+    );
     expect(() => store.defineModel('m', 3, 'onnx')).toThrow('are 2-d; new ones are 3-d');
     expect(() => store.put('m', ['로맨틱/1/상의'], new Float32Array(3))).toThrow('need 2 floats, got 3');
   });
 
-  it('drops an item\'s vectors when a re-scan removes the item', async () => {
+  it("drops an item's vectors when a re-scan removes the item", async () => {
     const store = new EmbeddingStore(ws.db);
     store.defineModel('m', 2, 'onnx');
     store.put('m', ['로맨틱/3/상의'], new Float32Array([0, 1]));

@@ -1,0 +1,236 @@
+/**
+ * `npm run bench -- train [--steps N] [--warmup N] [--batch 64,256] [--backend B] [--no-reference]`:
+ * ms per training step of the JSON encoder (5 fields × 128-d → 1024 → 512, symmetric InfoNCE, AdamW,
+ * clipping) at each batch size, the median of N steps after a warm-up, with backend and threads.
+ * Target (PERFORMANCE.md): within 2× of PyTorch CPU measured side by side; the PyTorch reference
+ * (bench/reference/train_step_pytorch.py, same model and step) runs when `import torch` works.
+ *
+ * Vocabulary sizes are K-Fashion's published values + <pad>/<unk> per field: the step's cost depends on
+ * them (layer 1 is factored through the tables, see json-encoder.ts), so both sides use the same.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KNOWN_VALUES } from '../src-main/dataset/kfashion-values.ts';
+import { Rng } from '../src-main/dataset/rng.ts';
+import { createJsonEncoder, makeJsonEncoderConfig } from '../src-main/encoders/json-encoder/json-encoder.ts';
+import type { EncoderInputs } from '../src-main/encoders/json-encoder/json-encoder-types.ts';
+import { Layer2Worker } from '../src-main/encoders/json-encoder/layer2-worker.ts';
+import { BACKEND_CHOICES, type BackendChoice } from '../src-main/encoders/tf-backend.ts';
+import { FIELDS } from '../src-shared/fields.ts';
+import { emit } from './machine.ts';
+
+const FIELD_LIST = ['category', 'style', 'silhouette', 'material', 'detail'] as const;
+/** Slots per field in the benchmark batch (multi-valued fields: up to 3 values, some padding). */
+const SLOTS = { category: 1, style: 3, silhouette: 1, material: 3, detail: 3 } as const;
+const PYTORCH_REFERENCE = { 64: 12.9, 256: 24.8 } as const; // PERFORMANCE.md, for context only
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+function wholeNumber(args: string[], name: string, fallback: number): number {
+  const raw = option(args, name);
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} expects a whole number ≥ 1, got ${raw}`);
+  return n;
+}
+
+export function benchInputs(B: number, vocab: Record<string, number>, seed: number): EncoderInputs {
+  const rng = new Rng(seed);
+  const fields: EncoderInputs['fields'] = {};
+  for (const f of FIELD_LIST) {
+    const slots = SLOTS[f];
+    const indices = new Int32Array(B * slots);
+    for (let b = 0; b < B; b++) {
+      const n = FIELDS[f].kind === 'single' ? 1 : rng.int(1, slots);
+      for (let s = 0; s < n; s++) indices[b * slots + s] = rng.int(2, vocab[f]! - 1);
+    }
+    fields[f] = { indices, slots };
+  }
+  return { batchSize: B, fields };
+}
+
+export function benchImages(B: number, seed: number): Float32Array {
+  const rng = new Rng(seed);
+  const out = new Float32Array(B * 512);
+  for (let b = 0; b < B; b++) {
+    let n = 0;
+    for (let k = 0; k < 512; k++) {
+      const v = rng.normal();
+      out[b * 512 + k] = v;
+      n += v * v;
+    }
+    const inv = 1 / Math.sqrt(n);
+    for (let k = 0; k < 512; k++) out[b * 512 + k]! *= inv;
+  }
+  return out;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+interface ReferenceResult {
+  batch: number;
+  msPerStep: number;
+  samplesPerSecond: number;
+  threads: number;
+  torch: string;
+}
+
+/** Runs the PyTorch reference if some python3 can import torch; null with the reason otherwise. */
+function runPytorchReference(
+  batches: number[],
+  vocab: number[],
+  steps: number,
+): { results: ReferenceResult[]; python: string } | { error: string } {
+  const script = findReferenceScript();
+  if (!script) return { error: 'bench/reference/train_step_pytorch.py not found next to the bench' };
+  // Debian's python3-torch lives in /usr/bin/python3; a pyenv or venv python3 first on PATH lacks it.
+  const candidates = ['python3', '/usr/bin/python3'];
+  for (const python of candidates) {
+    const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
+    if (probe.status !== 0) continue;
+    const run = spawnSync(
+      python,
+      [
+        script,
+        '--vocab',
+        vocab.join(','),
+        '--slots',
+        FIELD_LIST.map((f) => SLOTS[f]).join(','),
+        '--batch',
+        ...batches.map(String),
+        '--steps',
+        String(steps),
+      ],
+      { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? '2' } },
+    );
+    if (run.status !== 0) return { error: `the PyTorch reference failed: ${run.stderr.trim().slice(-300)}` };
+    const results = run.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as ReferenceResult);
+    return { results, python };
+  }
+  return {
+    error:
+      'PyTorch not available (no python3 can `import torch`; apt-get install -y python3-torch libopenblas0-openmp)',
+  };
+}
+
+function findReferenceScript(): string | null {
+  // From the sources (bench/train-bench.ts) or the bundle (dist/bench-cli.js).
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const p of [
+    join(here, 'reference', 'train_step_pytorch.py'),
+    join(here, '..', 'bench', 'reference', 'train_step_pytorch.py'),
+  ])
+    if (existsSync(p)) return p;
+  return null;
+}
+
+export async function trainBench(args: string[]): Promise<void> {
+  const steps = wholeNumber(args, '--steps', 30);
+  const warmup = wholeNumber(args, '--warmup', 5);
+  const batches = (option(args, '--batch') ?? '64,256').split(',').map((s) => {
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < 2) throw new Error(`--batch expects whole numbers ≥ 2, got ${s}`);
+    return n;
+  });
+  const backendChoice = (option(args, '--backend') ?? 'auto') as BackendChoice;
+  if (!(BACKEND_CHOICES as readonly string[]).includes(backendChoice))
+    throw new Error(`--backend expects one of ${BACKEND_CHOICES.join(', ')}`);
+
+  const vocab = Object.fromEntries(FIELD_LIST.map((f) => [f, KNOWN_VALUES[f].length + 2]));
+  const config = makeJsonEncoderConfig(vocab, { fields: [...FIELD_LIST] });
+  // The product's configuration (helper thread on wasm with ≥ 2 cores) and the same model on one
+  // thread, stepped alternately so that both see the same machine load.
+  const product = await createJsonEncoder(config, { seed: 0, backend: backendChoice });
+  const helperReady = await Layer2Worker.whenStarted();
+  const models =
+    product.threads > product.backend.threads && helperReady
+      ? [
+          { mode: 'helper-thread', model: product },
+          {
+            mode: 'one-thread',
+            model: await createJsonEncoder(config, { seed: 0, backend: backendChoice, helperThread: false }),
+          },
+        ]
+      : [{ mode: 'one-thread', model: product }];
+  const opt = { lr: 1e-4, weightDecay: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, clipNorm: 1 };
+
+  const reference = args.includes('--no-reference')
+    ? { error: 'skipped (--no-reference)' }
+    : runPytorchReference(
+        batches,
+        FIELD_LIST.map((f) => vocab[f]!),
+        steps,
+      );
+
+  for (const B of batches) {
+    const inputs = benchInputs(B, vocab, B);
+    const images = benchImages(B, B + 1);
+    const times = models.map(() => [] as number[]);
+    for (let i = 0; i < warmup + steps; i++) {
+      models.forEach(({ model }, k) => {
+        const t0 = performance.now();
+        model.trainStep(inputs, images, 0.07, opt);
+        if (i >= warmup) times[k]!.push(performance.now() - t0);
+      });
+    }
+    const ref = 'results' in reference ? reference.results.find((r) => r.batch === B) : undefined;
+    models.forEach(({ mode, model }, k) => {
+      const ms = median(times[k]!);
+      emit({
+        bench: 'train',
+        engine: 'tfjs',
+        mode,
+        backend: model.backend.name,
+        threads: model.threads,
+        batch: B,
+        msPerStep: +ms.toFixed(2),
+        samplesPerSecond: Math.round((B / ms) * 1000),
+        steps,
+        warmup,
+        model: `${FIELD_LIST.length} fields × ${config.embedDim} → ${config.hiddenDim} → 512, ${config.activation}, dropout ${config.dropout}; symmetric InfoNCE; AdamW; clip 1`,
+        vocab: FIELD_LIST.map((f) => vocab[f]).join(','),
+        ...(ref
+          ? {
+              pytorchMsPerStep: ref.msPerStep,
+              pytorchThreads: ref.threads,
+              vsPytorch: +(ms / ref.msPerStep).toFixed(2),
+              meetsTarget: ms <= 2 * ref.msPerStep,
+            }
+          : {
+              pytorch: 'error' in reference ? reference.error : 'no figure for this batch size',
+              vsPerformanceMdPytorch:
+                B in PYTORCH_REFERENCE
+                  ? +(ms / PYTORCH_REFERENCE[B as keyof typeof PYTORCH_REFERENCE]).toFixed(2)
+                  : undefined,
+            }),
+      });
+    });
+  }
+  if ('results' in reference) {
+    for (const r of reference.results)
+      emit({
+        bench: 'train',
+        engine: 'pytorch-reference',
+        python: reference.python,
+        torch: r.torch,
+        threads: r.threads,
+        batch: r.batch,
+        msPerStep: r.msPerStep,
+        samplesPerSecond: r.samplesPerSecond,
+        steps,
+      });
+  }
+  for (const { model } of models) model.dispose();
+}
