@@ -59,17 +59,7 @@ export function adamwUpdate(
 ): void {
   const { p, m, v, rows, cols, pT } = slot;
   if (g.length !== p.length) throw new Error(`AdamW: gradient has ${g.length} values, parameter ${p.length}`);
-  const k = {
-    decay: 1 - h.lr * h.weightDecay,
-    b1: h.beta1,
-    b2: h.beta2,
-    c1: (1 - h.beta1) * scale,
-    c2: (1 - h.beta2) * scale * scale,
-    stepSize: h.lr / (1 - h.beta1 ** h.step),
-    // PyTorch divides sqrt(v) by sqrt(bc2) and then adds eps; a multiply is cheaper than a divide.
-    invBc2Sqrt: 1 / Math.sqrt(1 - h.beta2 ** h.step),
-    eps: h.eps,
-  };
+  const k = adamwConstants(h, scale);
   if (!gTransposed) {
     // The common case: one contiguous pass, then the mirror as a separate transpose (measured faster
     // than writing it from inside a tiled update: 4.2 vs 7 ms for 512×1024).
@@ -110,6 +100,21 @@ interface AdamWConstants {
 }
 
 /** The update of p[from..to) with g[from..to) (scale folded into c1, c2). */
+/** The step's constants, shared by the JS loops and the wasm kernel. `scale` is the clip coefficient. */
+function adamwConstants(h: AdamWHyper, scale: number): AdamWConstants {
+  return {
+    decay: 1 - h.lr * h.weightDecay,
+    b1: h.beta1,
+    b2: h.beta2,
+    c1: (1 - h.beta1) * scale,
+    c2: (1 - h.beta2) * scale * scale,
+    stepSize: h.lr / (1 - h.beta1 ** h.step),
+    // PyTorch divides sqrt(v) by sqrt(bc2) and then adds eps; a multiply is cheaper than a divide.
+    invBc2Sqrt: 1 / Math.sqrt(1 - h.beta2 ** h.step),
+    eps: h.eps,
+  };
+}
+
 function updateRange(
   p: Float32Array,
   m: Float32Array,
@@ -182,6 +187,7 @@ export const ADAMW_WORKER_FUNCTIONS: readonly ((...args: never[]) => unknown)[] 
   updateTile,
   sumOfSquares,
   transposeInto,
+  adamwConstants, // last: layer2-worker.ts picks the others by position
 ];
 
 /**
@@ -376,20 +382,21 @@ export class WasmAdamW {
   /** The arguments of the wasm function for `slot` with its gradient already in `g` (in this memory). */
   static args(slot: AdamWSlot, g: Float32Array, scale: number, h: AdamWHyper): number[] {
     const n4 = slot.p.length & ~3;
+    const k = adamwConstants(h, scale);
     return [
       slot.p.byteOffset,
       slot.m.byteOffset,
       slot.v.byteOffset,
       g.byteOffset,
       n4,
-      1 - h.lr * h.weightDecay,
-      h.beta1,
-      h.beta2,
-      (1 - h.beta1) * scale,
-      (1 - h.beta2) * scale * scale,
-      h.lr / (1 - h.beta1 ** h.step),
-      1 / Math.sqrt(1 - h.beta2 ** h.step),
-      h.eps,
+      k.decay,
+      k.b1,
+      k.b2,
+      k.c1,
+      k.c2,
+      k.stepSize,
+      k.invBc2Sqrt,
+      k.eps,
     ];
   }
 
@@ -418,17 +425,7 @@ export function finishUpdate(slot: AdamWSlot, g: Float32Array, scale: number, h:
   const n = slot.p.length;
   const n4 = n & ~3;
   if (n4 < n) {
-    const k = {
-      decay: 1 - h.lr * h.weightDecay,
-      b1: h.beta1,
-      b2: h.beta2,
-      c1: (1 - h.beta1) * scale,
-      c2: (1 - h.beta2) * scale * scale,
-      stepSize: h.lr / (1 - h.beta1 ** h.step),
-      invBc2Sqrt: 1 / Math.sqrt(1 - h.beta2 ** h.step),
-      eps: h.eps,
-    };
-    updateRange(slot.p, slot.m, slot.v, g, n4, n, k);
+    updateRange(slot.p, slot.m, slot.v, g, n4, n, adamwConstants(h, scale));
   }
   if (slot.pT) transposeInto(slot.p, slot.rows, slot.cols, slot.pT);
 }
