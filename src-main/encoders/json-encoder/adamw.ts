@@ -80,7 +80,7 @@ export function adamwUpdate(
         const base = r * cols;
         if (gTransposed) {
           for (let c = c0; c < c1; c++) buf[c - c0] = g[c * rows + r]!;
-          updateTile(p, m, v, buf, base + c0, base + c1, k);
+          updateRange(p, m, v, buf, base + c0, base + c1, k, base + c0);
         } else updateRange(p, m, v, g, base + c0, base + c1, k);
         if (pT) for (let c = c0; c < c1; c++) pT[c * rows + r] = p[base + c]!;
       }
@@ -115,6 +115,7 @@ function adamwConstants(h: AdamWHyper, scale: number): AdamWConstants {
   };
 }
 
+/** Updates p[from..to); the gradient of p[i] is g[i - gShift] (gShift = from for a tile buffer). */
 function updateRange(
   p: Float32Array,
   m: Float32Array,
@@ -123,31 +124,11 @@ function updateRange(
   from: number,
   to: number,
   k: AdamWConstants,
+  gShift = 0,
 ): void {
   const { decay, b1, b2, c1, c2, stepSize, invBc2Sqrt, eps } = k;
   for (let i = from; i < to; i++) {
-    const gi = g[i]!;
-    const mi = b1 * m[i]! + c1 * gi;
-    const vi = b2 * v[i]! + c2 * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
-    p[i] = p[i]! * decay - (stepSize * mi) / (Math.sqrt(vi) * invBc2Sqrt + eps);
-  }
-}
-
-/** Same, with the gradient in a tile buffer starting at p[from]. */
-function updateTile(
-  p: Float32Array,
-  m: Float32Array,
-  v: Float32Array,
-  g: Float32Array,
-  from: number,
-  to: number,
-  k: AdamWConstants,
-): void {
-  const { decay, b1, b2, c1, c2, stepSize, invBc2Sqrt, eps } = k;
-  for (let i = from; i < to; i++) {
-    const gi = g[i - from]!;
+    const gi = g[i - gShift]!;
     const mi = b1 * m[i]! + c1 * gi;
     const vi = b2 * v[i]! + c2 * gi * gi;
     m[i] = mi;
@@ -184,10 +165,9 @@ export function transposeInto(
 export const ADAMW_WORKER_FUNCTIONS: readonly ((...args: never[]) => unknown)[] = [
   adamwUpdate,
   updateRange,
-  updateTile,
   sumOfSquares,
   transposeInto,
-  adamwConstants, // last: layer2-worker.ts picks the others by position
+  adamwConstants,
 ];
 
 /**

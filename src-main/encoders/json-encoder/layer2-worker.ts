@@ -19,7 +19,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { wasmBinaryFolder } from '../tf-backend.ts';
-import { ADAMW_WORKER_FUNCTIONS, type AdamWHyper } from './adamw.ts';
+import { ADAMW_WORKER_FUNCTIONS, type AdamWHyper, adamwUpdate, transposeInto } from './adamw.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -42,14 +42,12 @@ export function sharedSlot(rows: number, cols: number): SharedSlot {
   return { p: sharedF32(n), m: sharedF32(n), v: sharedF32(n), pT: sharedF32(n), rows, cols };
 }
 
-const [ADAMW, , , , TRANSPOSE] = ADAMW_WORKER_FUNCTIONS;
-
 function workerSource(): string {
   return `
 const { parentPort, workerData } = require('node:worker_threads');
 ${ADAMW_WORKER_FUNCTIONS.map((f) => f.toString()).join('\n')}
-const adamw = ${ADAMW!.name};
-const transposeMirror = ${TRANSPOSE!.name};
+const adamw = ${adamwUpdate.name};
+const transposeMirror = ${transposeInto.name};
 const control = new Int32Array(workerData.control);
 const wasmFns = new Map();
 const errorText = new Uint8Array(workerData.errorText);
