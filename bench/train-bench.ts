@@ -55,19 +55,7 @@ export function benchInputs(B: number, vocab: Record<string, number>, seed: numb
 }
 
 export function benchImages(B: number, seed: number): Float32Array {
-  const rng = new Rng(seed);
-  const out = new Float32Array(B * 512);
-  for (let b = 0; b < B; b++) {
-    let n = 0;
-    for (let k = 0; k < 512; k++) {
-      const v = rng.normal();
-      out[b * 512 + k] = v;
-      n += v * v;
-    }
-    const inv = 1 / Math.sqrt(n);
-    for (let k = 0; k < 512; k++) out[b * 512 + k]! *= inv;
-  }
-  return out;
+  return new Rng(seed).unitRows(B, 512);
 }
 
 function median(xs: number[]): number {

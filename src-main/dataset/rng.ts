@@ -100,6 +100,22 @@ export class Rng {
   }
 
   /** Standard normal deviate (Box–Muller; the second value of each pair is kept for the next call). */
+  /** `rows` Gaussian vectors of `dim`, each L2-normalised (row-major): stand-in image embeddings. */
+  unitRows(rows: number, dim: number): Float32Array {
+    const out = new Float32Array(rows * dim);
+    for (let r = 0; r < rows; r++) {
+      let n = 0;
+      for (let k = 0; k < dim; k++) {
+        const v = this.normal();
+        out[r * dim + k] = v;
+        n += v * v;
+      }
+      const norm = Math.sqrt(n);
+      for (let k = 0; k < dim; k++) out[r * dim + k]! /= norm;
+    }
+    return out;
+  }
+
   normal(): number {
     if (this.spareNormal !== null) {
       const v = this.spareNormal;

@@ -89,16 +89,7 @@ export function syntheticSanityData(fields: readonly FieldName[], batch: number,
     }
     inputs.fields[f] = { indices, slots };
   }
-  const images = new Float32Array(batch * OUTPUT_DIM);
-  for (let b = 0; b < batch; b++) {
-    let n = 0;
-    for (let k = 0; k < OUTPUT_DIM; k++) {
-      const v = rng.normal();
-      images[b * OUTPUT_DIM + k] = v;
-      n += v * v;
-    }
-    for (let k = 0; k < OUTPUT_DIM; k++) images[b * OUTPUT_DIM + k]! /= Math.sqrt(n);
-  }
+  const images = rng.unitRows(batch, OUTPUT_DIM);
   return { config: makeJsonEncoderConfig(vocabSizes, { fields: [...fields] }), inputs, images };
 }
 

@@ -92,18 +92,7 @@ function referenceLoss(
 }
 
 function randomImages(B: number, seed: number): Float32Array {
-  const rng = new Rng(seed);
-  const out = new Float32Array(B * 512);
-  for (let b = 0; b < B; b++) {
-    let n = 0;
-    for (let k = 0; k < 512; k++) {
-      const v = rng.normal();
-      out[b * 512 + k] = v;
-      n += v * v;
-    }
-    for (let k = 0; k < 512; k++) out[b * 512 + k]! /= Math.sqrt(n);
-  }
-  return out;
+  return new Rng(seed).unitRows(B, 512);
 }
 
 function tinyConfig(extra: Partial<JsonEncoderConfig> = {}): JsonEncoderConfig {
