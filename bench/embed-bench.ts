@@ -19,15 +19,10 @@ import { generateDemoDataset } from '../src-main/dataset/synthetic/generate-demo
 import { embedImages } from '../src-main/encoders/embed-images.ts';
 import { openImageEncoder } from '../src-main/encoders/image-encoder/open-encoder.ts';
 import { preprocessImage } from '../src-main/encoders/image-encoder/preprocess.ts';
+import { type NodeSpec, onnxModel, type TensorSpec } from '../src-main/encoders/onnx-model-writer.ts';
 import { Workbench } from '../src-main/services/workbench.ts';
 import { EmbeddingStore } from '../src-main/store/embedding-store.ts';
-import {
-  CLIP_PREPROCESSOR_CONFIG,
-  type NodeSpec,
-  onnxModel,
-  type TensorSpec,
-  writeTinyClip,
-} from '../test/helpers/tiny-clip-onnx.ts';
+import { CLIP_PREPROCESSOR_CONFIG, writeTinyClip } from '../test/helpers/tiny-clip-onnx.ts';
 import { emit } from './machine.ts';
 
 const TARGET_RATIO = 0.9;
