@@ -1,59 +1,75 @@
 /**
- * The API contract between the UI and the core, declared once.
+ * The API contract between the UI and the core, declared once: every method and every event, with
+ * zod schemas checked at the process boundary. The machinery (defineMethod, dispatch, createClient…)
+ * is in api-core.ts and re-exported here; the data shapes in api-schemas.ts and the areas' own files
+ * (evaluation.ts, search.ts, recommend.ts).
  *
- * Every method is a name plus a zod schema for its input and one for its output. From this one map
- * come: the TypeScript types of the client and of the handler table, the preload's allow-list, and
- * the runtime checks at the boundary — input is checked where it is served (the renderer is not
- * trusted), output where it is received (a handler bug shows up as a clear error, not as a UI that
- * quietly renders `undefined`).
+ * Served by src-main/services/api-handlers.ts (one handler table for Electron IPC and HTTP), over
+ * src-main/electron/ipc.ts and src-main/server/contract-plugin.ts; called through
+ * src-renderer/src/lib/transport.ts. Pure TypeScript + zod: imports nothing from Node or the DOM.
  *
- * Pure TypeScript + zod: this file runs in the renderer, the preload, the main process and the
- * server, so it imports nothing from Node or the DOM. Transports live elsewhere; see
- * [Note: Why an envelope] in api-errors.ts for how errors cross.
+ * Conventions:
+ * - Method names are `<area>.<verb>`. Inputs are strict objects: an unexpected key is almost always
+ *   a caller's typo, better caught than ignored.
+ * - A long operation (scan, embed, train, …) is a job: its method returns a JobHandle at once; the
+ *   job's progress, result or failure arrive as the events `job.progress`, `job.done`, `job.failed`
+ *   (and `job.get` answers the same). Parse a `job.done` result with `parseJobResult(kind, result)`.
+ * - Paths the UI shows as images are workspace-relative: give them to the transport's `mediaUrl`.
  */
 import { z } from 'zod';
 import {
-  API_ERROR_CODES,
-  apiError,
-  type Envelope,
-  envelopeSchema,
-  errorEnvelope,
-  fromWireError,
-  okEnvelope,
-} from './api-errors.ts';
+  type Client,
+  type ClientOptions,
+  type Contract,
+  createContractClient,
+  defineContract,
+  defineEvent,
+  defineEvents,
+  defineMethod,
+  type EventMap,
+  type EventName,
+  type EventPayload,
+  type HandlersOf,
+  type MethodInput,
+  type MethodOutput,
+  type Transport,
+} from './api-core.ts';
+import {
+  bundleSummarySchema,
+  cropSummarySchema,
+  demoSummarySchema,
+  demoWorkspaceSchema,
+  embedSummarySchema,
+  excludedGarmentsSchema,
+  fieldNameSchema,
+  importReportSchema,
+  type JobKind,
+  jobHandleSchema,
+  jobInfoSchema,
+  jobKindSchema,
+  jobProgressSchema,
+  sampleCropsSchema,
+  scanReportSchema,
+  splitSummarySchema,
+  TRAIN_BACKENDS,
+  trainOverridesSchema,
+  trainPresetsSchema,
+  trainResultSchema,
+  trainStatusSchema,
+  vocabularySchema,
+  wireErrorOutSchema,
+  workspaceSummarySchema,
+} from './api-schemas.ts';
 
-export interface MethodDef<
-  N extends string = string,
-  I extends z.ZodType = z.ZodType,
-  O extends z.ZodType = z.ZodType,
-> {
-  readonly name: N;
-  readonly input: I;
-  readonly output: O;
-}
+export * from './api-core.ts';
 
-export function defineMethod<const N extends string, I extends z.ZodType, O extends z.ZodType>(
-  def: MethodDef<N, I, O>,
-): MethodDef<N, I, O> {
-  return Object.freeze({ ...def });
-}
-
-/** A contract is a map from method name to its definition; `defineContract` keeps key and name equal. */
-export type Contract = { readonly [name: string]: MethodDef };
-
-type ContractOf<Ms extends readonly MethodDef[]> = { readonly [M in Ms[number] as M['name']]: M };
-
-export function defineContract<const Ms extends readonly MethodDef[]>(...methods: Ms): ContractOf<Ms> {
-  const map: Record<string, MethodDef> = {};
-  for (const method of methods) {
-    if (Object.hasOwn(map, method.name)) throw new Error(`Method defined twice: ${method.name}`);
-    map[method.name] = method;
-  }
-  return Object.freeze(map) as ContractOf<Ms>;
-}
+const empty = z.strictObject({});
+const nonEmptyPath = (what: string) =>
+  z.string({ error: `${what} must be a text path` }).trim().min(1, { error: `${what} must not be empty` });
+const styleList = z.array(z.string().min(1)).min(1);
 
 // ---------------------------------------------------------------------------------------------
-// The methods
+// App and workspace
 
 export const appInfoSchema = z.object({
   name: z.string(),
@@ -63,113 +79,314 @@ export const appInfoSchema = z.object({
   workspace: z.string().nullable(),
   /** True when the open workspace holds generated (synthetic) data rather than K-Fashion labels. */
   synthetic: z.boolean(),
+  /** 'desktop' over Electron IPC, 'browser' over HTTP (`kfashion web`). */
+  mode: z.enum(['desktop', 'browser']).default('desktop'),
+  /** Whether `workspace.pick` can show a folder dialog (desktop only; a browser types the path). */
+  canPickFolder: z.boolean().default(false),
+  /** What the app is doing before a workspace is open (e.g. building the demo), else null. */
+  preparing: z.string().nullable().default(null),
 });
 export type AppInfo = z.infer<typeof appInfoSchema>;
 
+const workspaceMethods = [
+  defineMethod({ name: 'app.info', input: empty, output: appInfoSchema }),
+  defineMethod({
+    name: 'workspace.summary',
+    summary: 'Counts per style and split, vocabulary sizes, crops, embeddings of the open workspace.',
+    input: empty,
+    output: workspaceSummarySchema,
+  }),
+  defineMethod({
+    name: 'workspace.open',
+    summary: 'Opens (with create: true, makes) a workspace folder; emits workspace.changed.',
+    input: z.strictObject({ path: nonEmptyPath('path'), create: z.boolean().default(false) }),
+    output: appInfoSchema,
+  }),
+  defineMethod({
+    name: 'workspace.pick',
+    summary: 'Desktop only: a folder dialog; opens the chosen folder (path null when cancelled).',
+    input: z.strictObject({ create: z.boolean().default(true) }),
+    output: z.object({ path: z.string().nullable(), info: appInfoSchema }),
+  }),
+] as const;
+
+// ---------------------------------------------------------------------------------------------
+// Demo and dataset
+
+const demoMethods = [
+  defineMethod({
+    name: 'demo.open',
+    summary:
+      "Job: makes (first time) and opens the SYNTHETIC demo workspace in the app's data folder; result DemoWorkspace.",
+    input: empty,
+    output: jobHandleSchema,
+  }),
+  defineMethod({
+    name: 'demo.generate',
+    summary: 'Job: writes the SYNTHETIC demo dataset (labels, images, stand-in embeddings) to outDir.',
+    input: z.strictObject({
+      outDir: nonEmptyPath('outDir'),
+      seed: z.number().int().min(0).optional(),
+      scale: z.enum(['small', 'seed']).optional(),
+    }),
+    output: jobHandleSchema,
+  }),
+] as const;
+
+const datasetMethods = [
+  defineMethod({
+    name: 'dataset.scan',
+    summary: 'Job: reads K-Fashion labels under `data` into the open workspace; result ScanReport.',
+    input: z.strictObject({
+      data: nonEmptyPath('data'),
+      styles: styleList.optional(),
+      splitFile: nonEmptyPath('splitFile').optional(),
+      seed: z.number().int().min(0).optional(),
+    }),
+    output: jobHandleSchema,
+  }),
+  defineMethod({
+    name: 'dataset.split',
+    summary: 'Redraws the train/val split (seeded) or takes it from a file (runs off the main thread).',
+    input: z
+      .strictObject({ seed: z.number().int().min(0).optional(), file: nonEmptyPath('file').optional() })
+      .refine((v) => (v.seed === undefined) !== (v.file === undefined), {
+        error: 'give exactly one of seed or file',
+        path: ['seed'],
+      }),
+    output: splitSummarySchema,
+  }),
+  defineMethod({
+    name: 'dataset.crops',
+    summary: 'Job: cuts and caches every garment crop (only new or changed ones); result CropSummary.',
+    input: z.strictObject({
+      split: z.enum(['train', 'val']).optional(),
+      styles: styleList.optional(),
+      concurrency: z.number().int().min(1).max(64).optional(),
+    }),
+    output: jobHandleSchema,
+  }),
+  defineMethod({
+    name: 'dataset.sampleCrops',
+    summary: 'A seeded random sample of garments with their crops (cut on demand), per style or all.',
+    input: z.strictObject({
+      style: z.string().min(1).optional(),
+      split: z.enum(['train', 'val']).optional(),
+      limit: z.number().int().min(1).max(96).default(24),
+      seed: z.number().int().min(0).default(1),
+    }),
+    output: sampleCropsSchema,
+  }),
+  defineMethod({
+    name: 'dataset.excluded',
+    summary: 'Garments that did not become items, with reasons, and label files the last scan skipped.',
+    input: z.strictObject({
+      style: z.string().min(1).optional(),
+      reason: z.enum(['no-box', 'degenerate-box', 'no-attributes']).optional(),
+      limit: z.number().int().min(1).max(1000).default(100),
+      offset: z.number().int().min(0).default(0),
+    }),
+    output: excludedGarmentsSchema,
+  }),
+  defineMethod({
+    name: 'dataset.vocabulary',
+    summary: "Each field's values with counts (for the search query builder); <pad>/<unk> left out.",
+    input: z.strictObject({ fields: z.array(fieldNameSchema).min(1).optional() }),
+    output: vocabularySchema,
+  }),
+] as const;
+
+// ---------------------------------------------------------------------------------------------
+// Embeddings and training
+
+const embedMethods = [
+  defineMethod({
+    name: 'embed.start',
+    summary: 'Job: embeds every crop with a frozen image encoder (registry id or ONNX folder); cached.',
+    input: z.strictObject({
+      model: z.string().min(1).optional(),
+      modelPath: nonEmptyPath('modelPath').optional(),
+      precision: z.enum(['fp32', 'fp16', 'int8']).optional(),
+      device: z.enum(['cpu', 'cuda', 'dml']).optional(),
+      batch: z.number().int().min(1).max(512).optional(),
+      download: z.boolean().optional(),
+    }),
+    output: jobHandleSchema,
+  }),
+  defineMethod({
+    name: 'embed.import',
+    summary: 'Imports precomputed image embeddings (.npy [N,512] + ids JSON); runs off the main thread.',
+    input: z.strictObject({
+      npy: nonEmptyPath('npy'),
+      ids: nonEmptyPath('ids'),
+      model: z.string().min(1).optional(),
+    }),
+    output: importReportSchema,
+  }),
+] as const;
+
+const trainMethods = [
+  defineMethod({
+    name: 'train.presets',
+    summary: "The config form's defaults, stage presets, --quick preset, backends and fields.",
+    input: empty,
+    output: trainPresetsSchema,
+  }),
+  defineMethod({
+    name: 'train.start',
+    summary: 'Job: trains the JSON encoder; progress per step, results per epoch; result TrainResult.',
+    input: z.strictObject({
+      stage: z.union([z.literal(1), z.literal(2)]).optional(),
+      quick: z.boolean().optional(),
+      resume: z.boolean().optional(),
+      overrides: trainOverridesSchema.optional(),
+    }),
+    output: jobHandleSchema,
+  }),
+  defineMethod({
+    name: 'train.stop',
+    summary: 'Stops the running training after storing its last finished epoch (checkpoints/last.*).',
+    input: empty,
+    output: z.object({ stopped: z.boolean(), job: z.string().nullable() }),
+  }),
+  defineMethod({
+    name: 'train.status',
+    summary: "The running training job (if any) and the latest run's per-epoch results.",
+    input: empty,
+    output: trainStatusSchema,
+  }),
+] as const;
+
+// ---------------------------------------------------------------------------------------------
+// Jobs and export
+
+const jobMethods = [
+  defineMethod({ name: 'job.list', input: empty, output: z.array(jobInfoSchema) }),
+  defineMethod({ name: 'job.get', input: z.strictObject({ job: z.string().min(1) }), output: jobInfoSchema }),
+  defineMethod({
+    name: 'job.cancel',
+    summary: 'Asks a job to stop; it stores what it finished, then fails with a CancelledError.',
+    input: z.strictObject({ job: z.string().min(1) }),
+    output: z.object({ cancelled: z.boolean() }),
+  }),
+] as const;
+
+const exportMethods = [
+  defineMethod({
+    name: 'export.bundle',
+    summary:
+      'Job: zips config, best checkpoint, results, charts, reports and searches into <workspace>/exports/.',
+    input: z.strictObject({
+      /** File name only (no folders), e.g. "run-1.zip"; default bundle-<run>-<time>.zip. */
+      name: z
+        .string()
+        .regex(/^[\w.\- ]{1,100}\.zip$/, { error: 'must be a plain file name ending in .zip' })
+        .refine((n) => !n.startsWith('.'), { error: 'must not start with a dot' })
+        .optional(),
+    }),
+    output: jobHandleSchema,
+  }),
+] as const;
+
 export const api = defineContract(
-  // Strict objects: an unexpected key is almost always a caller's typo, better caught than ignored.
-  defineMethod({ name: 'app.info', input: z.strictObject({}), output: appInfoSchema }),
+  ...workspaceMethods,
+  ...demoMethods,
+  ...datasetMethods,
+  ...embedMethods,
+  ...trainMethods,
+  ...jobMethods,
+  ...exportMethods,
 );
 
+// ---------------------------------------------------------------------------------------------
+// Events
+
+const jobRef = { job: z.string(), kind: jobKindSchema };
+
+export const apiEvents = defineEvents(
+  defineEvent({
+    name: 'job.started',
+    payload: z.object({ ...jobRef, workspace: z.string().nullable(), startedAt: z.string() }),
+  }),
+  defineEvent({
+    name: 'job.progress',
+    summary: '{job, phase, step, total, elapsedMs, etaMs, metrics}, throttled to ~10 per second.',
+    payload: jobProgressSchema.extend({ kind: jobKindSchema }),
+  }),
+  defineEvent({
+    name: 'job.done',
+    payload: z.object({ ...jobRef, finishedAt: z.string(), result: z.unknown() }),
+  }),
+  defineEvent({
+    name: 'job.failed',
+    summary: 'cancelled = true when the job was asked to stop (what it finished is kept).',
+    payload: z.object({ ...jobRef, finishedAt: z.string(), cancelled: z.boolean(), error: wireErrorOutSchema }),
+  }),
+  defineEvent({
+    name: 'workspace.changed',
+    summary: 'Another workspace was opened, or the open one was rescanned / retrained.',
+    payload: z.object({ workspace: z.string().nullable(), synthetic: z.boolean(), reason: z.string() }),
+  }),
+);
+
+/** What each job kind's `job.done` result holds. */
+export const JOB_RESULT_SCHEMAS = {
+  demo: z.union([demoWorkspaceSchema, demoSummarySchema]),
+  scan: scanReportSchema,
+  split: splitSummarySchema,
+  crops: cropSummarySchema,
+  embed: embedSummarySchema,
+  'import-embeddings': importReportSchema,
+  train: trainResultSchema,
+  export: bundleSummarySchema,
+  evaluate: z.unknown(),
+  centrality: z.unknown(),
+  sweep: z.unknown(),
+  search: z.unknown(),
+  recommend: z.unknown(),
+  'catalog-import': z.unknown(),
+} as const satisfies Record<JobKind, z.ZodType>;
+
+export type JobResult<K extends JobKind> = z.output<(typeof JOB_RESULT_SCHEMAS)[K]>;
+
+/** Checks and types a `job.done` result; throws naming the field when it does not match. */
+export function parseJobResult<K extends JobKind>(kind: K, result: unknown): JobResult<K> {
+  return JOB_RESULT_SCHEMAS[kind].parse(result) as JobResult<K>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Types and the client
+
 export type Api = typeof api;
-export type MethodName<C extends Contract = Api> = keyof C & string;
-/** What a caller passes (before parsing, so defaults may be omitted). */
-export type MethodInput<K extends MethodName<C>, C extends Contract = Api> = z.input<C[K]['input']>;
-/** What a caller gets back (after parsing). */
-export type MethodOutput<K extends MethodName<C>, C extends Contract = Api> = z.output<C[K]['output']>;
+export type ApiEvents = typeof apiEvents;
+export type ApiMethod = keyof Api & string;
+export type ApiEvent = EventName<ApiEvents>;
+export type ApiInput<K extends ApiMethod> = MethodInput<K, Api>;
+export type ApiOutput<K extends ApiMethod> = MethodOutput<K, Api>;
+export type ApiEventPayload<K extends ApiEvent> = EventPayload<K, ApiEvents>;
+/** The serving side of this contract (or of another, for tests). */
+export type Handlers<C extends Contract = Api> = HandlersOf<C>;
+export type ApiClient = Client<Api, ApiEvents>;
 
-/** The serving side: one async function per method, given parsed input. */
-export type Handlers<C extends Contract = Api> = {
-  readonly [K in MethodName<C>]: (input: z.output<C[K]['input']>) => Promise<z.input<C[K]['output']>>;
-};
-
-/** The preload's allow-list: exactly the methods the contract declares, nothing a page could add. */
-export function allowedMethods(contract: Contract): ReadonlySet<string> {
-  return new Set(Object.values(contract).map((method) => method.name));
-}
-
-// ---------------------------------------------------------------------------------------------
-// Serving side (IPC handler, HTTP route): validate, dispatch, wrap
-
-/** Never throws: whatever goes wrong becomes an error envelope (see [Note: Why an envelope]). */
-export async function dispatch<C extends Contract>(
+export function createClient(transport: Transport, options?: ClientOptions): ApiClient;
+export function createClient<C extends Contract, E extends EventMap = Record<never, never>>(
+  transport: Transport,
   contract: C,
-  handlers: Handlers<C>,
-  method: unknown,
-  input: unknown,
-): Promise<Envelope> {
-  try {
-    // Object.hasOwn, not `in`: a page must not reach 'constructor' or '__proto__' through here.
-    if (typeof method !== 'string' || !Object.hasOwn(contract, method)) {
-      throw apiError('ApiError', `Unknown method: ${String(method)}`, API_ERROR_CODES.unknownMethod);
-    }
-    const def = contract[method]!;
-    const parsed = def.input.safeParse(input);
-    if (!parsed.success) {
-      throw apiError(
-        'ValidationError',
-        `Invalid input to ${method}: ${describeIssues(parsed.error)}`,
-        API_ERROR_CODES.invalidInput,
-      );
-    }
-    const handler = (handlers as Record<string, (input: unknown) => Promise<unknown>>)[method];
-    if (!handler) throw apiError('ApiError', `No handler for ${method}`, API_ERROR_CODES.unknownMethod);
-    return okEnvelope(await handler(parsed.data));
-  } catch (thrown) {
-    return errorEnvelope(thrown);
+  events?: E,
+  options?: ClientOptions,
+): Client<C, E>;
+export function createClient(
+  transport: Transport,
+  contractOrOptions?: Contract | ClientOptions,
+  events?: EventMap,
+  options?: ClientOptions,
+): Client<Contract, EventMap> {
+  if (contractOrOptions === undefined || !isContract(contractOrOptions)) {
+    return createContractClient(transport, api, apiEvents, contractOrOptions ?? {});
   }
+  return createContractClient(transport, contractOrOptions, events ?? {}, options ?? {});
 }
 
-// ---------------------------------------------------------------------------------------------
-// Calling side (renderer, tests, scripts)
-
-/** How a client reaches the serving side; IPC and HTTP both fit, and the client cannot tell which. */
-export interface Transport {
-  invoke(method: string, input: unknown): Promise<Envelope>;
-}
-
-export interface Client<C extends Contract = Api> {
-  call<K extends MethodName<C>>(method: K, input: MethodInput<K, C>): Promise<MethodOutput<K, C>>;
-}
-
-export function createClient(transport: Transport): Client<Api>;
-export function createClient<C extends Contract>(transport: Transport, contract: C): Client<C>;
-export function createClient(transport: Transport, contract: Contract = api): Client<Contract> {
-  return {
-    async call(method, input) {
-      const def = Object.hasOwn(contract, method) ? contract[method] : undefined;
-      if (!def) throw apiError('ApiError', `Unknown method: ${method}`, API_ERROR_CODES.unknownMethod);
-      const envelope = envelopeSchema.safeParse(await transport.invoke(method, input));
-      if (!envelope.success) {
-        throw apiError(
-          'ApiError',
-          `Malformed reply to ${method}: ${describeIssues(envelope.error)}`,
-          API_ERROR_CODES.badEnvelope,
-        );
-      }
-      if (!envelope.data.ok) throw fromWireError(envelope.data.error);
-      const output = def.output.safeParse(envelope.data.result);
-      if (!output.success) {
-        throw apiError(
-          'ValidationError',
-          `Invalid output from ${method}: ${describeIssues(output.error)}`,
-          API_ERROR_CODES.invalidOutput,
-        );
-      }
-      return output.data;
-    },
-  };
-}
-
-/**
- * One line per failure, each naming the field. Written here rather than using z.prettifyError,
- * whose multi-line layout does not fit a status line or a CLI error.
- */
-function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => {
-      const path = issue.path.map(String).join('.');
-      return path ? `${path}: ${issue.message}` : issue.message;
-    })
-    .join('; ');
+function isContract(value: Contract | ClientOptions): value is Contract {
+  return Object.values(value).some((v) => typeof v === 'object' && v !== null && 'input' in v);
 }

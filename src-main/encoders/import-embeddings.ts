@@ -12,14 +12,28 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { CancelledError, type ProgressFn } from '../../src-shared/jobs.ts';
 import { DEMO_MANIFEST } from '../dataset/synthetic/generate-demo.ts';
 import { type EmbeddingSource, EmbeddingStore } from '../store/embedding-store.ts';
-import { readNpy } from '../store/npy.ts';
+import { NpyRowReader } from '../store/npy.ts';
 import type { Workspace } from '../store/workspace.ts';
 import { DEFAULT_IMAGE_MODEL } from './image-encoder/model-registry.ts';
 
 export const IMPORT_DIM = 512;
 const NORM_TOLERANCE = 1e-3;
+/** Rows read per block: 16,384 × 512 float32 = 32 MB, small next to the file, large for SQLite. */
+const IMPORT_BLOCK_ROWS = 16_384;
+
+/** L2 norm of row `r`; NaN or Infinity when the row holds a non-finite value. */
+function rowNorm(block: Float32Array, r: number, dim: number): number {
+  let s = 0;
+  for (let i = r * dim, end = i + dim; i < end; i++) s += block[i]! * block[i]!;
+  return Math.sqrt(s);
+}
+
+function throwIfCancelled(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new CancelledError('import cancelled; the blocks already stored are kept');
+}
 
 export interface ImportEmbeddingsOptions {
   npy: string;
@@ -31,6 +45,11 @@ export interface ImportEmbeddingsOptions {
    * folder (one with DEMO_MANIFEST.json) is always imported as synthetic, whatever is asked.
    */
   source?: Extract<EmbeddingSource, 'import' | 'synthetic'>;
+  signal?: AbortSignal;
+  /** Rows read and stored per block (default 16,384); small values let tests cross block edges. */
+  blockRows?: number;
+  /** Phases 'check' (every row validated) then 'store', in rows of the file. */
+  onProgress?: ProgressFn;
 }
 
 export interface ImportReport {
@@ -93,150 +112,159 @@ export async function importEmbeddings(ws: Workspace, opts: ImportEmbeddingsOpti
   const fromDemo = existsSync(join(dirname(file), DEMO_MANIFEST));
   const source = fromDemo ? 'synthetic' : (opts.source ?? 'import');
   const model = opts.model ?? (fromDemo ? 'synthetic-demo' : DEFAULT_IMAGE_MODEL);
-  const arr = await readNpy(file);
-  const ids = readIds(idsFile);
-
-  if (arr.shape.length !== 2) {
-    throw new ImportEmbeddingsError(
-      `${file}: shape [${arr.shape.join(', ')}] is not a matrix; expected [N, ${IMPORT_DIM}] (one row per item id)`,
-    );
-  }
-  const [n, dim] = arr.shape as [number, number];
-  if (dim !== IMPORT_DIM) {
-    throw new ImportEmbeddingsError(
-      `${file}: rows are ${dim}-d (shape [${n}, ${dim}]); expected ${IMPORT_DIM}-d FashionCLIP image embeddings`,
-    );
-  }
-  if (n !== ids.length) {
-    throw new ImportEmbeddingsError(
-      `${file} has ${n} rows but ${idsFile} lists ${ids.length} ids; they must match one to one, in order`,
-    );
-  }
-  const seen = new Map<string, number>();
-  const dups: string[] = [];
-  ids.forEach((id, i) => {
-    const first = seen.get(id);
-    if (first !== undefined) dups.push(`${id} (entries ${first} and ${i})`);
-    else seen.set(id, i);
-  });
-  if (dups.length > 0) {
-    throw new ImportEmbeddingsError(
-      `${idsFile}: ${dups.length} duplicate ids, e.g. ${dups.slice(0, 5).join(', ')}; each item may have one vector`,
-    );
-  }
-
-  const data = arr.data;
-  const nonFinite: number[] = [];
-  const zero: number[] = [];
-  let normalised = 0;
-  for (let r = 0; r < n; r++) {
-    const row = data.subarray(r * dim, (r + 1) * dim);
-    let s = 0;
-    let finite = true;
-    for (let i = 0; i < dim; i++) {
-      const v = row[i]!;
-      if (!Number.isFinite(v)) finite = false;
-      s += v * v;
+  const reader = NpyRowReader.open(file);
+  try {
+    const ids = readIds(idsFile);
+    const { shape, dtype } = reader.header;
+    if (shape.length !== 2) {
+      throw new ImportEmbeddingsError(
+        `${file}: shape [${shape.join(', ')}] is not a matrix; expected [N, ${IMPORT_DIM}] (one row per item id)`,
+      );
     }
-    if (!finite) {
-      nonFinite.push(r);
-      continue;
+    const [n, dim] = shape as [number, number];
+    if (dim !== IMPORT_DIM) {
+      throw new ImportEmbeddingsError(
+        `${file}: rows are ${dim}-d (shape [${n}, ${dim}]); expected ${IMPORT_DIM}-d FashionCLIP image embeddings`,
+      );
     }
-    const norm = Math.sqrt(s);
-    if (norm === 0) {
-      zero.push(r);
-      continue;
+    if (n !== ids.length) {
+      throw new ImportEmbeddingsError(
+        `${file} has ${n} rows but ${idsFile} lists ${ids.length} ids; they must match one to one, in order`,
+      );
     }
-    if (Math.abs(norm - 1) > NORM_TOLERANCE) {
-      for (let i = 0; i < dim; i++) row[i]! /= norm;
-      normalised++;
-    }
-  }
-  const rowsText = (rows: number[]) =>
-    rows
-      .slice(0, 5)
-      .map((r) => `${r} (${ids[r]})`)
-      .join(', ');
-  if (nonFinite.length > 0) {
-    throw new ImportEmbeddingsError(
-      `${file}: ${nonFinite.length} of ${n} rows hold NaN or infinite values, e.g. rows ${rowsText(nonFinite)}; fix or drop them before importing`,
-    );
-  }
-  if (zero.length > 0) {
-    throw new ImportEmbeddingsError(
-      `${file}: ${zero.length} of ${n} rows are all zeros (cannot be normalised), e.g. rows ${rowsText(zero)}`,
-    );
-  }
-
-  const exists = ws.db.prepare('SELECT 1 FROM items WHERE id = ?').pluck();
-  const knownIds: string[] = [];
-  const knownRows: number[] = [];
-  const unknown: string[] = [];
-  ids.forEach((id, r) => {
-    if (exists.get(id)) {
-      knownIds.push(id);
-      knownRows.push(r);
-    } else unknown.push(id);
-  });
-  const vectors = unknown.length === 0 ? data : new Float32Array(knownRows.length * dim);
-  if (unknown.length > 0) {
-    knownRows.forEach((r, k) => {
-      vectors.set(data.subarray(r * dim, (r + 1) * dim), k * dim);
+    const seen = new Map<string, number>();
+    const dups: string[] = [];
+    ids.forEach((id, i) => {
+      const first = seen.get(id);
+      if (first !== undefined) dups.push(`${id} (entries ${first} and ${i})`);
+      else seen.set(id, i);
     });
-  }
+    if (dups.length > 0) {
+      throw new ImportEmbeddingsError(
+        `${idsFile}: ${dups.length} duplicate ids, e.g. ${dups.slice(0, 5).join(', ')}; each item may have one vector`,
+      );
+    }
 
-  const kind = /^[<>|=]?(f[248])$/.exec(arr.dtype)?.[1] ?? arr.dtype;
-  const dtypeName = DTYPE_NAMES[kind] ?? arr.dtype;
-  const converted = dtypeName === 'float32' ? null : `${dtypeName} → float32`;
-  const store = new EmbeddingStore(ws.db);
-  const existing = store.models().find((m) => m.model === model);
-  if (existing && existing.source !== source) {
-    throw new ImportEmbeddingsError(
-      `This workspace already has "${model}" embeddings of source ${existing.source} (${existing.count} vectors); importing ${source} vectors under the same id would mix them. Use another id (--model NEW_ID).`,
-    );
-  }
-  store.defineModel(model, dim, source, {
-    file,
-    idsFile,
-    dtype: arr.dtype,
-    normalised,
-    ...(source === 'synthetic'
-      ? { note: 'SYNTHETIC stand-in vectors from the demo generator, not FashionCLIP' }
-      : {}),
-  });
-  store.put(model, knownIds, vectors);
+    // Two passes over the file, a block of rows at a time, so a 1.2M-row file (2.4 GB) never has to
+    // fit in memory: the first checks every row (nothing is stored if one is bad), the second
+    // normalises and stores, committing block by block.
+    const blockRows = Math.max(1, Math.floor(opts.blockRows ?? IMPORT_BLOCK_ROWS));
+    const signal = opts.signal;
+    const progress = opts.onProgress;
+    const nonFinite: number[] = [];
+    const zero: number[] = [];
+    let normalised = 0;
+    for (let start = 0; start < n; start += blockRows) {
+      // Between blocks, let Ctrl-C (and a UI's cancel) through: the loop itself is synchronous.
+      await new Promise<void>((r) => setImmediate(r));
+      throwIfCancelled(signal);
+      const block = reader.readRows(start, blockRows);
+      const rows = block.length / dim;
+      for (let r = 0; r < rows; r++) {
+        const norm = rowNorm(block, r, dim);
+        if (!Number.isFinite(norm)) nonFinite.push(start + r);
+        else if (norm === 0) zero.push(start + r);
+        else if (Math.abs(norm - 1) > NORM_TOLERANCE) normalised++;
+      }
+      progress?.('check', start + rows, n);
+    }
+    const rowsText = (rows: number[]) =>
+      rows
+        .slice(0, 5)
+        .map((r) => `${r} (${ids[r]})`)
+        .join(', ');
+    if (nonFinite.length > 0) {
+      throw new ImportEmbeddingsError(
+        `${file}: ${nonFinite.length} of ${n} rows hold NaN or infinite values, e.g. rows ${rowsText(nonFinite)}; fix or drop them before importing`,
+      );
+    }
+    if (zero.length > 0) {
+      throw new ImportEmbeddingsError(
+        `${file}: ${zero.length} of ${n} rows are all zeros (cannot be normalised), e.g. rows ${rowsText(zero)}`,
+      );
+    }
 
-  const notes: string[] = [];
-  if (source === 'synthetic') {
-    const why = fromDemo && opts.source !== 'synthetic' ? ` (${DEMO_MANIFEST} is beside ${file})` : '';
-    notes.push(
-      `SYNTHETIC: these are the demo generator's stand-in vectors, not FashionCLIP embeddings${why}.`,
-    );
+    const kind = /^[<>|=]?(f[248])$/.exec(dtype)?.[1] ?? dtype;
+    const dtypeName = DTYPE_NAMES[kind] ?? dtype;
+    const converted = dtypeName === 'float32' ? null : `${dtypeName} → float32`;
+    const store = new EmbeddingStore(ws.db);
+    const existing = store.models().find((m) => m.model === model);
+    if (existing && existing.source !== source) {
+      throw new ImportEmbeddingsError(
+        `This workspace already has "${model}" embeddings of source ${existing.source} (${existing.count} vectors); importing ${source} vectors under the same id would mix them. Use another id (--model NEW_ID).`,
+      );
+    }
+    store.defineModel(model, dim, source, {
+      file,
+      idsFile,
+      dtype,
+      normalised,
+      ...(source === 'synthetic'
+        ? { note: 'SYNTHETIC stand-in vectors from the demo generator, not FashionCLIP' }
+        : {}),
+    });
+
+    const exists = ws.db.prepare('SELECT 1 FROM items WHERE id = ?').pluck();
+    const unknown: string[] = [];
+    let stored = 0;
+    for (let start = 0; start < n; start += blockRows) {
+      // Between blocks, let Ctrl-C (and a UI's cancel) through: the loop itself is synchronous.
+      await new Promise<void>((r) => setImmediate(r));
+      throwIfCancelled(signal);
+      const block = reader.readRows(start, blockRows);
+      const rows = block.length / dim;
+      const keepIds: string[] = [];
+      const keep = new Float32Array(block.length);
+      for (let r = 0; r < rows; r++) {
+        const id = ids[start + r]!;
+        if (!exists.get(id)) {
+          unknown.push(id);
+          continue;
+        }
+        const row = block.subarray(r * dim, (r + 1) * dim);
+        const norm = rowNorm(block, r, dim);
+        if (Math.abs(norm - 1) > NORM_TOLERANCE) for (let i = 0; i < dim; i++) row[i]! /= norm;
+        keep.set(row, keepIds.length * dim);
+        keepIds.push(id);
+      }
+      store.put(model, keepIds, keep.subarray(0, keepIds.length * dim));
+      stored += keepIds.length;
+      progress?.('store', start + rows, n, { stored });
+    }
+    const notes: string[] = [];
+    if (source === 'synthetic') {
+      const why = fromDemo && opts.source !== 'synthetic' ? ` (${DEMO_MANIFEST} is beside ${file})` : '';
+      notes.push(
+        `SYNTHETIC: these are the demo generator's stand-in vectors, not FashionCLIP embeddings${why}.`,
+      );
+    }
+    if (converted) notes.push(`The file holds ${dtypeName}; converted to float32.`);
+    if (normalised > 0) {
+      notes.push(
+        `${normalised} of ${n} rows were not unit-length (off by more than ${NORM_TOLERANCE}) and were L2-normalised.`,
+      );
+    }
+    if (unknown.length > 0) {
+      notes.push(
+        `${unknown.length} ids are not garments of this workspace and were skipped, e.g. ${unknown.slice(0, 10).join(', ')}.`,
+      );
+    }
+    return {
+      model,
+      source,
+      synthetic: source === 'synthetic',
+      file,
+      idsFile,
+      rows: n,
+      dim,
+      dtype,
+      converted,
+      normalised,
+      unknownIds: { count: unknown.length, first: unknown.slice(0, 10) },
+      stored,
+      notes,
+    };
+  } finally {
+    reader.close();
   }
-  if (converted) notes.push(`The file holds ${dtypeName}; converted to float32.`);
-  if (normalised > 0) {
-    notes.push(
-      `${normalised} of ${n} rows were not unit-length (off by more than ${NORM_TOLERANCE}) and were L2-normalised.`,
-    );
-  }
-  if (unknown.length > 0) {
-    notes.push(
-      `${unknown.length} ids are not garments of this workspace and were skipped, e.g. ${unknown.slice(0, 10).join(', ')}.`,
-    );
-  }
-  return {
-    model,
-    source,
-    synthetic: source === 'synthetic',
-    file,
-    idsFile,
-    rows: n,
-    dim,
-    dtype: arr.dtype,
-    converted,
-    normalised,
-    unknownIds: { count: unknown.length, first: unknown.slice(0, 10) },
-    stored: knownIds.length,
-    notes,
-  };
 }

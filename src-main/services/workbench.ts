@@ -115,8 +115,11 @@ export class Workbench {
   }
 
   /** Imports precomputed embeddings (.npy [N, 512] + ids JSON); see import-embeddings.ts. */
-  importEmbeddings(opts: ImportEmbeddingsOptions): Promise<ImportReport> {
-    return importEmbeddings(this.workspace, opts);
+  importEmbeddings(
+    opts: Omit<ImportEmbeddingsOptions, 'signal' | 'onProgress'>,
+    controls: JobControls = {},
+  ): Promise<ImportReport> {
+    return runJob('import', controls, (work) => importEmbeddings(this.workspace, { ...opts, ...work }));
   }
 
   embeddingModels(): EmbeddingModelInfo[] {

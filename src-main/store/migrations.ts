@@ -156,4 +156,75 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 3,
+    name: 'recommendation: catalog of new products, their image embeddings, the recommendation (KPI) log',
+    up(db) {
+      db.exec(`
+        -- New products a shop may recommend; not garments of the dataset.
+        CREATE TABLE catalog_products (
+          id           TEXT PRIMARY KEY,     -- letters, digits, . _ - (never a path)
+          name         TEXT NOT NULL,
+          style        TEXT,
+          category     TEXT,
+          image_path   TEXT NOT NULL,        -- relative to the workspace: catalog/<sha256>.<ext>
+          image_sha256 TEXT NOT NULL,        -- of the image file's bytes: re-imports are recognised by it
+          width        INTEGER NOT NULL,
+          height       INTEGER NOT NULL,
+          attributes   TEXT,                 -- JSON object or NULL
+          synthetic    INTEGER NOT NULL DEFAULT 0,  -- 1 for the demo's generated products
+          source       TEXT,                 -- where it came from (file name as given), shown only
+          created_at   TEXT NOT NULL,
+          updated_at   TEXT NOT NULL
+        );
+        CREATE INDEX catalog_products_sha ON catalog_products(image_sha256);
+        -- Image embeddings of catalog products per model (the workspace image encoder's id).
+        CREATE TABLE catalog_embeddings (
+          model        TEXT NOT NULL,
+          product_id   TEXT NOT NULL REFERENCES catalog_products(id) ON DELETE CASCADE,
+          image_sha256 TEXT,                 -- the image it was computed from; NULL when imported
+          source       TEXT NOT NULL CHECK (source IN ('onnx', 'import')),
+          vector       BLOB NOT NULL,        -- dim little-endian float32, L2-normalised
+          PRIMARY KEY (model, product_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX catalog_embeddings_product ON catalog_embeddings(product_id);
+        -- Bumped by triggers on any catalog change (from this process or another, e.g. the CLI while
+        -- the server runs), so a cached search index knows when to rebuild.
+        CREATE TABLE catalog_state (
+          id      INTEGER PRIMARY KEY CHECK (id = 1),
+          version INTEGER NOT NULL
+        );
+        INSERT INTO catalog_state (id, version) VALUES (1, 0);
+        CREATE TRIGGER catalog_products_ins AFTER INSERT ON catalog_products
+          BEGIN UPDATE catalog_state SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER catalog_products_upd AFTER UPDATE ON catalog_products
+          BEGIN UPDATE catalog_state SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER catalog_products_del AFTER DELETE ON catalog_products
+          BEGIN UPDATE catalog_state SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER catalog_embeddings_ins AFTER INSERT ON catalog_embeddings
+          BEGIN UPDATE catalog_state SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER catalog_embeddings_upd AFTER UPDATE ON catalog_embeddings
+          BEGIN UPDATE catalog_state SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER catalog_embeddings_del AFTER DELETE ON catalog_embeddings
+          BEGIN UPDATE catalog_state SET version = version + 1 WHERE id = 1; END;
+        -- One row per recommendation call: what the KPIs are computed from.
+        CREATE TABLE recommendation_log (
+          id          INTEGER PRIMARY KEY,
+          at          TEXT NOT NULL,
+          run_id      TEXT NOT NULL,
+          endpoint    TEXT NOT NULL,         -- top10_to_new | customer_input
+          input_kind  TEXT NOT NULL,         -- upload | catalog | item | anchor | mixed
+          inputs      INTEGER NOT NULL,
+          k           INTEGER NOT NULL,
+          model       TEXT,
+          latency_ms  REAL NOT NULL,
+          top1        REAL,                  -- mean over inputs of the best match's cosine
+          matched     TEXT,                  -- JSON list of matched product ids (top-1 of each input first)
+          status      TEXT NOT NULL CHECK (status IN ('ok', 'error')),
+          error       TEXT
+        );
+        CREATE INDEX recommendation_log_at ON recommendation_log(at);
+      `);
+    },
+  },
 ];

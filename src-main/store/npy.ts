@@ -11,7 +11,7 @@
  * (converted to Float32Array; `dtype` says what the file held), little- or big-endian; C order only.
  * Every error names the file and what was expected.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 
 export interface NpyArray {
@@ -123,22 +123,43 @@ function halfToFloat(h: number): number {
   return sign * 2 ** (exp - 15) * (1 + frac / 1024);
 }
 
-/** Decodes .npy bytes. `name` (the file path) prefixes every error message. */
-export function decodeNpy(bytes: Uint8Array, name = '.npy data'): NpyArray {
-  if (bytes.length < 10 || !MAGIC.every((b, k) => bytes[k] === b)) {
-    throw new NpyError(`${name}: expected a .npy file (magic \\x93NUMPY), got ${describeStart(bytes)}`);
+/** What a .npy header says, plus where the data starts. */
+export interface NpyHeader {
+  shape: number[];
+  /** The dtype the file declared, e.g. `<f4`. */
+  dtype: string;
+  /** Byte offset of the first element. */
+  dataOffset: number;
+  /** Number of elements (product of the shape). */
+  count: number;
+  itemSize: number;
+  kind: 'f2' | 'f4' | 'f8';
+  littleEndian: boolean;
+}
+
+/** Longest header we read when opening a file without loading it (numpy pads headers to 64 bytes). */
+const MAX_HEADER_BYTES = 1 << 20;
+
+/**
+ * Parses the preamble and header from the file's first bytes (`prefix`, which must hold the whole
+ * header) and checks them against the file's total length, so a truncated or padded file is caught
+ * before any data is read.
+ */
+export function parseNpyHeader(prefix: Uint8Array, fileLength: number, name = '.npy data'): NpyHeader {
+  if (prefix.length < 10 || !MAGIC.every((b, k) => prefix[k] === b)) {
+    throw new NpyError(`${name}: expected a .npy file (magic \\x93NUMPY), got ${describeStart(prefix)}`);
   }
-  const major = bytes[6]!;
-  const minor = bytes[7]!;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const major = prefix[6]!;
+  const minor = prefix[7]!;
+  const view = new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength);
   let headerLen: number;
   let headerStart: number;
   if (major === 1) {
     headerLen = view.getUint16(8, true);
     headerStart = 10;
   } else if (major === 2 || major === 3) {
-    if (bytes.length < 12)
-      throw new NpyError(`${name}: truncated .npy header (file is ${bytes.length} bytes)`);
+    if (prefix.length < 12)
+      throw new NpyError(`${name}: truncated .npy header (file is ${prefix.length} bytes)`);
     headerLen = view.getUint32(8, true);
     headerStart = 12;
   } else {
@@ -146,13 +167,13 @@ export function decodeNpy(bytes: Uint8Array, name = '.npy data'): NpyArray {
       `${name}: unsupported .npy format version ${major}.${minor} (expected 1.0, 2.0 or 3.0)`,
     );
   }
-  const dataStart = headerStart + headerLen;
-  if (dataStart > bytes.length) {
+  const dataOffset = headerStart + headerLen;
+  if (dataOffset > prefix.length) {
     throw new NpyError(
-      `${name}: truncated .npy header (header says ${headerLen} bytes, file has ${bytes.length - headerStart} after the preamble)`,
+      `${name}: truncated .npy header (header says ${headerLen} bytes, file has ${Math.min(fileLength, prefix.length) - headerStart} after the preamble)`,
     );
   }
-  const headerBytes = bytes.subarray(headerStart, dataStart);
+  const headerBytes = prefix.subarray(headerStart, dataOffset);
   const headerText = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(headerBytes);
   const header = parseHeader(headerText, name);
 
@@ -174,12 +195,12 @@ export function decodeNpy(bytes: Uint8Array, name = '.npy data'): NpyArray {
       `${name}: unsupported dtype '${descr}' (expected float32 '<f4', or '<f8' / '<f2' to convert)`,
     );
   }
-  const kind = m[2]!;
-  const little = m[1] === '<' || m[1] === '|' || (m[1] === '=' && HOST_LITTLE_ENDIAN);
+  const kind = m[2] as NpyHeader['kind'];
+  const littleEndian = m[1] === '<' || m[1] === '|' || (m[1] === '=' && HOST_LITTLE_ENDIAN);
   const itemSize = ITEM_SIZE[kind]!;
   const count = shape.reduce((a, b) => a * b, 1);
   const expected = count * itemSize;
-  const have = bytes.length - dataStart;
+  const have = fileLength - dataOffset;
   const shapeText = `(${shape.join(', ')}${shape.length === 1 ? ',' : ''})`;
   if (have < expected) {
     throw new NpyError(
@@ -191,23 +212,88 @@ export function decodeNpy(bytes: Uint8Array, name = '.npy data'): NpyArray {
       `${name}: ${have - expected} unexpected bytes after the data (shape ${shapeText} of '${descr}' needs ${expected} bytes)`,
     );
   }
+  return { shape: [...shape], dtype: descr, dataOffset, count, itemSize, kind, littleEndian };
+}
 
-  const data = new Float32Array(count);
-  if (kind === 'f4' && little === HOST_LITTLE_ENDIAN) {
+/** Converts `bytes` (whole elements of the header's dtype, starting at an element boundary) to float32. */
+function toFloat32(bytes: Uint8Array, h: NpyHeader): Float32Array {
+  const n = bytes.length / h.itemSize;
+  const data = new Float32Array(n);
+  if (h.kind === 'f4' && h.littleEndian === HOST_LITTLE_ENDIAN) {
     // Copy (not view): the source may be unaligned, and callers may keep the array after the buffer.
-    new Uint8Array(data.buffer).set(bytes.subarray(dataStart, dataStart + expected));
-  } else {
-    for (let k = 0; k < count; k++) {
-      const o = dataStart + k * itemSize;
-      data[k] =
-        kind === 'f4'
-          ? view.getFloat32(o, little)
-          : kind === 'f8'
-            ? view.getFloat64(o, little)
-            : halfToFloat(view.getUint16(o, little));
+    new Uint8Array(data.buffer).set(bytes);
+    return data;
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let k = 0; k < n; k++) {
+    const o = k * h.itemSize;
+    data[k] =
+      h.kind === 'f4'
+        ? view.getFloat32(o, h.littleEndian)
+        : h.kind === 'f8'
+          ? view.getFloat64(o, h.littleEndian)
+          : halfToFloat(view.getUint16(o, h.littleEndian));
+  }
+  return data;
+}
+
+/** Decodes .npy bytes. `name` (the file path) prefixes every error message. */
+export function decodeNpy(bytes: Uint8Array, name = '.npy data'): NpyArray {
+  const h = parseNpyHeader(bytes, bytes.length, name);
+  const data = toFloat32(bytes.subarray(h.dataOffset, h.dataOffset + h.count * h.itemSize), h);
+  return { data, shape: h.shape, dtype: h.dtype };
+}
+
+/**
+ * A .npy matrix read a block of rows at a time, for files too big to hold (1.2M × 512 float32 is
+ * 2.4 GB, above what one Node buffer may be). Opening reads only the header.
+ */
+export class NpyRowReader {
+  private constructor(
+    private readonly fd: number,
+    readonly path: string,
+    readonly header: NpyHeader,
+    /** Elements per row (the product of every dimension after the first). */
+    readonly rowLength: number,
+  ) {}
+
+  static open(path: string): NpyRowReader {
+    const fd = openSync(path, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const prefix = Buffer.alloc(Math.min(size, MAX_HEADER_BYTES));
+      readSync(fd, prefix, 0, prefix.length, 0);
+      const header = parseNpyHeader(prefix, size, path);
+      const rowLength = header.shape.slice(1).reduce((a, b) => a * b, 1);
+      return new NpyRowReader(fd, path, header, rowLength);
+    } catch (e) {
+      closeSync(fd);
+      throw e;
     }
   }
-  return { data, shape: [...shape], dtype: descr };
+
+  get rows(): number {
+    return this.header.shape[0] ?? 0;
+  }
+
+  /** Rows [start, start + count) as float32, converted from the file's dtype. */
+  readRows(start: number, count: number): Float32Array {
+    const n = Math.max(0, Math.min(count, this.rows - start));
+    const bytes = Buffer.alloc(n * this.rowLength * this.header.itemSize);
+    let done = 0;
+    const at = this.header.dataOffset + start * this.rowLength * this.header.itemSize;
+    while (done < bytes.length) {
+      const got = readSync(this.fd, bytes, done, bytes.length - done, at + done);
+      if (got === 0)
+        throw new NpyError(`${this.path}: file ended early while reading rows ${start}..${start + n}`);
+      done += got;
+    }
+    return toFloat32(bytes, this.header);
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
 }
 
 /** Encodes a float32 array as a version 1.0 .npy file (2.0 if the header would not fit), C order. */

@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type {
   JsonEncoderConfig,
   JsonEncoderState,
@@ -158,6 +158,18 @@ export function loadCheckpoint(dir: string, kind: CheckpointKind): SavedCheckpoi
       `No ${kind} checkpoint in ${dir}: expected ${files.info} and ${files.weights}${kind === 'last' ? ' (written at the end of every training epoch)' : ''}.`,
     );
   }
+  return loadCheckpointFiles(infoPath, weightsPath);
+}
+
+/**
+ * Loads a checkpoint from its JSON and weights files wherever they are (a copied or renamed
+ * checkpoint, e.g. `kfashion eval --checkpoint PATH`); checks format and checksum like loadCheckpoint.
+ */
+export function loadCheckpointFiles(infoPath: string, weightsPath: string): SavedCheckpoint {
+  const files = { info: basename(infoPath), weights: basename(weightsPath) };
+  for (const p of [infoPath, weightsPath]) {
+    if (!existsSync(p)) throw new CheckpointError(`Checkpoint file ${p} does not exist.`);
+  }
   let info: CheckpointInfo;
   try {
     info = JSON.parse(readFileSync(infoPath, 'utf8')) as CheckpointInfo;
@@ -172,7 +184,7 @@ export function loadCheckpoint(dir: string, kind: CheckpointKind): SavedCheckpoi
   const bytes = readFileSync(weightsPath);
   if (sha256(bytes) !== info.weights.sha256) {
     throw new CheckpointError(
-      `${weightsPath} does not match ${files.info} (checksum differs: the save was interrupted, or one file was replaced). ${kind === 'last' ? 'Start the run again without --resume.' : 'Retrain, or restore both files together.'}`,
+      `${weightsPath} does not match ${files.info} (checksum differs: the save was interrupted, or one file was replaced). ${info.kind === 'last' ? 'Start the run again without --resume.' : 'Retrain, or restore both files together.'}`,
     );
   }
   const { tensors } = decodeSafetensors(bytes, weightsPath);

@@ -1,6 +1,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importEmbeddings } from '../../src-main/encoders/import-embeddings.ts';
 import { Workbench } from '../../src-main/services/workbench.ts';
 import { EmbeddingStore } from '../../src-main/store/embedding-store.ts';
 import { encodeNpy, writeNpySync } from '../../src-main/store/npy.ts';
@@ -106,6 +107,49 @@ describe('kfashion embed --import', () => {
       '2 ids are not garments of this workspace and were skipped, e.g. 로맨틱/404/상의',
     );
     expect(new EmbeddingStore(wb.workspace.db).models().find((m) => m.model === 'partial')?.count).toBe(3);
+  });
+
+  it('reads the file block by block: normalising, unknown ids and progress cross block edges', async () => {
+    const ids = [...IDS, '로맨틱/404/상의'];
+    const data = rows(4, 512);
+    data[2 * 512 + 2] = 3; // row 2 (second block of 2) has norm 3
+    const phases: string[] = [];
+    // The core function, to see its progress callbacks raw (the Workbench wraps them as job events).
+    const r = await importEmbeddings(wb.workspace, {
+      ...files('blocks', data, [4, 512], ids),
+      model: 'blocks',
+      blockRows: 2,
+      onProgress: (phase, step, total) => phases.push(`${phase} ${step}/${total}`),
+    });
+    expect(r).toMatchObject({ rows: 4, normalised: 1, stored: 3, unknownIds: { count: 1 } });
+    expect(phases).toEqual(['check 2/4', 'check 4/4', 'store 2/4', 'store 4/4']);
+    const m = new EmbeddingStore(wb.workspace.db).matrix('blocks', IDS);
+    expect(m[2 * 512 + 2]).toBe(1);
+  });
+
+  it('checks every block before storing any: a bad last block stores nothing', async () => {
+    const data = rows(3, 512);
+    data[2 * 512 + 5] = Number.POSITIVE_INFINITY;
+    await expect(
+      wb.importEmbeddings({ ...files('badlast', data, [3, 512], IDS), model: 'badlast', blockRows: 1 }),
+    ).rejects.toThrow('1 of 3 rows hold NaN or infinite values, e.g. rows 2 (로맨틱/3/상의)');
+    expect(new EmbeddingStore(wb.workspace.db).models().map((m) => m.model)).not.toContain('badlast');
+  });
+
+  it('a cancel while storing keeps the blocks already stored', async () => {
+    const ctl = new AbortController();
+    await expect(
+      importEmbeddings(wb.workspace, {
+        ...files('cancel', rows(3, 512), [3, 512], IDS),
+        model: 'cancelled',
+        blockRows: 1,
+        signal: ctl.signal,
+        onProgress: (phase, step) => {
+          if (phase === 'store' && step === 2) ctl.abort();
+        },
+      }),
+    ).rejects.toThrow('import cancelled');
+    expect(new EmbeddingStore(wb.workspace.db).models().find((m) => m.model === 'cancelled')?.count).toBe(2);
   });
 
   it('rejects a wrong shape, a row count that differs from the ids, NaN rows and duplicate ids', async () => {

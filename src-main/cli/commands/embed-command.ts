@@ -121,7 +121,9 @@ export function registerEmbedCommand(program: Command): void {
       checkFlags(o);
       await withWorkbench(o.workspace, false, async (wb) => {
         if (o.import !== undefined && o.ids !== undefined) {
-          const r = await wb.importEmbeddings({ npy: o.import, ids: o.ids, model: o.model });
+          const r = await withJobControls(Boolean(o.json), (controls) =>
+            wb.importEmbeddings({ npy: o.import!, ids: o.ids!, model: o.model }, controls),
+          );
           if (o.json) printJson(r);
           else console.log(formatImportReport(r));
           return;

@@ -1,0 +1,135 @@
+/**
+ * The HTTP server: Fastify with a JSON schema on every route, multipart uploads with a size limit,
+ * OpenAPI at /openapi.json, and one JSON error shape `{ error: { message, code, status, field? } }`
+ * with the right status (http-errors.ts). Routes call the Workbench, so HTTP, IPC and the CLI share
+ * one implementation of each feature.
+ *
+ * `buildServer` returns the instance before `listen`, so other parts (the contract transport of the
+ * browser mode) can register their plugins on it.
+ */
+import fastifyMultipart from '@fastify/multipart';
+import fastifySwagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Workbench } from '../services/workbench.ts';
+import { toHttpError } from './http-errors.ts';
+import { registerCatalogRoutes } from './routes/catalog-routes.ts';
+import { registerFileRoutes } from './routes/file-routes.ts';
+import { registerInfoRoutes } from './routes/info-routes.ts';
+import { registerRecommendRoutes } from './routes/recommend-routes.ts';
+
+/** Default upload limit per file (and for a JSON body): 10 MB, far above any product photo. */
+export const DEFAULT_UPLOAD_LIMIT_BYTES = 10 * 1024 * 1024;
+/** Most images one top10_to_new request may upload. */
+export const MAX_UPLOAD_FILES = 32;
+
+export interface BuildServerOptions {
+  workbench: Workbench;
+  /** Largest accepted upload (each file) and JSON body, in bytes; default 10 MB. */
+  uploadLimitBytes?: number;
+  /** Fastify's request log (pino) on stdout; default off. */
+  logger?: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    workbench: Workbench;
+    uploadLimitBytes: number;
+  }
+}
+
+export async function buildServer(opts: BuildServerOptions): Promise<FastifyInstance> {
+  const limit = opts.uploadLimitBytes ?? DEFAULT_UPLOAD_LIMIT_BYTES;
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw new RangeError(`uploadLimitBytes must be a whole number of bytes >= 1, got ${limit}`);
+  }
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    // The JSON bodies are small (ids, k); the upload limit bounds them too.
+    bodyLimit: limit,
+    ajv: {
+      // Strict types: `"k": "5"` or `"ids": "a"` is a client error, not something to guess about.
+      customOptions: { coerceTypes: false, allErrors: false, removeAdditional: false },
+      // OpenAPI's `format: binary` documents multipart file fields; it is never validated by ajv.
+      plugins: [(ajv: { addFormat(name: string, f: boolean): unknown }) => ajv.addFormat('binary', true)],
+    },
+    // Reject `/api/x/` vs `/api/x` differences and odd encodings in one place: the router's defaults.
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  app.decorate('workbench', opts.workbench);
+  app.decorate('uploadLimitBytes', limit);
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'K-Fashion Workbench API',
+        description:
+          'Recommendation of new products (image → image with the workspace image encoder), the new-product catalog, KPIs and the dashboard. Errors are JSON `{ error: { message, code, status, field? } }`.',
+        version: '1',
+      },
+    },
+  });
+  await app.register(fastifyMultipart, {
+    throwFileSizeLimit: true,
+    limits: { fileSize: limit, files: MAX_UPLOAD_FILES, fields: 20, fieldSize: 64 * 1024, parts: 60 },
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const { status, body } = toHttpError(error);
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    void reply.status(status).type('application/json').send(body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).send({
+      error: {
+        message: `No route ${request.method} ${request.url.split('?')[0]}. The API is described at /openapi.json.`,
+        code: 'no_route',
+        status: 404,
+      },
+    });
+  });
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await registerInfoRoutes(app);
+  await registerCatalogRoutes(app);
+  await registerRecommendRoutes(app);
+  await registerFileRoutes(app);
+  return app;
+}
+
+/**
+ * Listens on `host:port` and closes the server (waiting for requests in flight) and the workbench on
+ * SIGINT / SIGTERM. Resolves with the address once listening; `closed` resolves after shutdown.
+ */
+export async function listenUntilSignal(
+  app: FastifyInstance,
+  opts: { host: string; port: number; onClose?: () => Promise<void> | void },
+): Promise<{ address: string; closed: Promise<void> }> {
+  const address = await app.listen({ host: opts.host, port: opts.port });
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((r) => {
+    resolveClosed = r;
+  });
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) {
+      // A second signal while draining: stop now.
+      process.exit(130);
+    }
+    closing = true;
+    app.log.info(`${signal}: closing`);
+    void app
+      .close()
+      .then(() => opts.onClose?.())
+      .finally(() => {
+        process.off('SIGINT', onInt);
+        process.off('SIGTERM', onTerm);
+        resolveClosed();
+      });
+  };
+  const onInt = () => shutdown('SIGINT');
+  const onTerm = () => shutdown('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  return { address, closed };
+}

@@ -1,0 +1,117 @@
+/**
+ * Errors the HTTP server answers with, and the mapping from everything else (Fastify's own errors,
+ * multipart limits, errors of the core) to a status and the JSON body `{ error: { message, ... } }`.
+ *
+ * Statuses: 400 bad JSON or fields, 403 a path that resolves outside the workspace, 404 unknown id or
+ * route, 409 the workspace is not ready for the request (e.g. no image encoder set), 413 too large,
+ * 415 not an image / unsupported content type, 500 anything unexpected (message kept, stack logged).
+ */
+import type { FastifyError } from 'fastify';
+
+export interface HttpErrorBody {
+  error: {
+    message: string;
+    /** Stable machine-readable code, e.g. `unknown_id`, `not_an_image`, `too_large`. */
+    code: string;
+    status: number;
+    /** The request field the error is about, when there is one (`k`, `ids[2]`, `image`). */
+    field?: string;
+  };
+}
+
+export class HttpError extends Error {
+  override name = 'HttpError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+export const badRequest = (message: string, field?: string) =>
+  new HttpError(400, 'bad_request', message, field);
+export const notFound = (message: string, field?: string) => new HttpError(404, 'unknown_id', message, field);
+export const tooLarge = (message: string, field?: string) => new HttpError(413, 'too_large', message, field);
+export const notAnImage = (message: string, field?: string) =>
+  new HttpError(415, 'not_an_image', message, field);
+
+/** JSON Schema of the error body, shared by every route's response schema. */
+export const ERROR_BODY_SCHEMA = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['message', 'code', 'status'],
+      properties: {
+        message: { type: 'string' },
+        code: { type: 'string' },
+        status: { type: 'integer' },
+        field: { type: 'string' },
+      },
+    },
+  },
+} as const;
+
+/** Names of core errors that mean "the caller asked for something that does not exist". */
+const NOT_FOUND_NAMES = new Set(['UnknownIdError']);
+/** Core errors that mean "the request is fine but the workspace cannot serve it yet". */
+const NOT_READY_NAMES = new Set([
+  'WorkspaceEncoderError',
+  'EmbeddingStoreError',
+  'RecommendError',
+  'ModelFilesError',
+  'ModelRegistryError',
+  'ImageEncoderError',
+  'PreprocessConfigError',
+]);
+/** Core errors about bad input values. */
+const BAD_INPUT_NAMES = new Set(['CatalogInputError', 'ImportEmbeddingsError', 'NpyError']);
+
+/** Turns anything thrown in a route into a status and the error body. */
+export function toHttpError(e: unknown): { status: number; body: HttpErrorBody } {
+  const body = (status: number, code: string, message: string, field?: string) => ({
+    status,
+    body: { error: { message, code, status, ...(field ? { field } : {}) } },
+  });
+  if (e instanceof HttpError) return body(e.status, e.code, e.message, e.field);
+  const err = e as Partial<FastifyError> & { name?: string; message?: string; field?: string };
+  const message = err.message ?? String(e);
+  switch (err.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return body(400, 'bad_json', `The request body is not valid JSON: ${message}`);
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+    case 'FST_REQ_FILE_TOO_LARGE':
+    case 'FST_FILES_LIMIT':
+    case 'FST_PARTS_LIMIT':
+    case 'FST_FIELDS_LIMIT':
+      return body(413, 'too_large', `The request is too large: ${message}`);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return body(
+        415,
+        'unsupported_media_type',
+        `${message}. Send application/json, or multipart/form-data for image uploads.`,
+      );
+    case 'FST_INVALID_MULTIPART_CONTENT_TYPE':
+    case 'FST_PROTO_VIOLATION':
+      return body(400, 'bad_multipart', `The multipart body cannot be read: ${message}`);
+  }
+  if (err.validation) {
+    // Fastify's validation message names the field (e.g. "body/k must be integer"); keep it.
+    const first = err.validation[0] as { instancePath?: string; params?: { missingProperty?: string } };
+    const path = first?.instancePath?.replace(/^\//, '').replaceAll('/', '.');
+    const field = first?.params?.missingProperty ?? (path || undefined);
+    return body(400, 'bad_request', message, field);
+  }
+  if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+    return body(err.statusCode, err.code ?? 'bad_request', message);
+  }
+  if (err.name && NOT_FOUND_NAMES.has(err.name)) return body(404, 'unknown_id', message, err.field);
+  if (err.name && BAD_INPUT_NAMES.has(err.name)) return body(400, 'bad_request', message, err.field);
+  if (err.name && NOT_READY_NAMES.has(err.name)) return body(409, 'not_ready', message);
+  return body(500, 'internal', message);
+}

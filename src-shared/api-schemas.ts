@@ -1,0 +1,367 @@
+/**
+ * Schemas of the data that crosses the contract for the dataset, jobs, training and export areas.
+ *
+ * [Note: Loose output schemas]
+ * Inputs are checked strictly (the renderer is not trusted; an unknown key is a typo). Outputs come
+ * from our own core, whose TypeScript types already describe them, so their schemas check the fields
+ * a caller relies on and let every other field through (`z.looseObject`): a core that adds a field
+ * does not break the UI, and a core that drops or retypes a field the UI reads fails loudly with the
+ * field's name. `typed<T>()` gives such a schema the core's own TypeScript type.
+ */
+import { z } from 'zod';
+import type { ScanReport, SplitSummary, WorkspaceSummary } from './dataset.ts';
+import { FIELD_NAMES } from './fields.ts';
+
+/** A loose object schema (see [Note: Loose output schemas]) typed as `T`. */
+export function typed<T>() {
+  return <S extends z.core.$ZodLooseShape>(shape: S): z.ZodType<T, T> =>
+    z.looseObject(shape) as unknown as z.ZodType<T, T>;
+}
+
+const count = z.number().int().min(0);
+const isoTime = z.string();
+
+// ---------------------------------------------------------------------------------------------
+// Errors and jobs
+
+export const wireErrorOutSchema = z.object({
+  name: z.string(),
+  message: z.string(),
+  code: z.string().optional(),
+});
+
+export const jobProgressSchema = z.object({
+  job: z.string(),
+  phase: z.string(),
+  step: z.number(),
+  total: z.number(),
+  elapsedMs: z.number(),
+  etaMs: z.number().nullable(),
+  metrics: z.record(z.string(), z.number()),
+});
+
+/**
+ * Kinds of job the job host runs (src-main/services/job-table.ts). A long one is started by a
+ * `*.start`-style method that returns a JobHandle at once; a medium one (split, search, recommend)
+ * is awaited by its method but still runs off the main thread.
+ */
+export const JOB_KINDS = [
+  'demo',
+  'scan',
+  'split',
+  'crops',
+  'embed',
+  'import-embeddings',
+  'train',
+  'export',
+  'evaluate',
+  'centrality',
+  'sweep',
+  'search',
+  'recommend',
+  'catalog-import',
+] as const;
+export const jobKindSchema = z.enum(JOB_KINDS);
+export type JobKind = z.infer<typeof jobKindSchema>;
+
+export const jobHandleSchema = z.object({ job: z.string(), kind: jobKindSchema });
+export type JobHandle = z.infer<typeof jobHandleSchema>;
+
+export const JOB_STATUSES = ['running', 'done', 'failed', 'cancelled'] as const;
+
+export const jobInfoSchema = z.object({
+  job: z.string(),
+  kind: jobKindSchema,
+  /** Workspace the job works on (absolute path); null for jobs that do not need one. */
+  workspace: z.string().nullable(),
+  status: z.enum(JOB_STATUSES),
+  startedAt: isoTime,
+  finishedAt: isoTime.nullable(),
+  /** The latest progress event, or null before the first one. */
+  progress: jobProgressSchema.nullable(),
+  error: wireErrorOutSchema.nullable(),
+  /** The job's result once done (its shape depends on `kind`; see the job.done event). */
+  result: z.unknown().optional(),
+});
+export type JobInfo = z.infer<typeof jobInfoSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Workspace and dataset
+
+const styleCountsSchema = z.looseObject({
+  labels: count,
+  images: count,
+  garments: count,
+  excluded: count,
+  excludedByReason: z.record(z.string(), count),
+  skippedFiles: count,
+});
+
+export const splitSummarySchema = typed<SplitSummary>()({
+  method: z.enum(['seeded', 'file']),
+  valRatio: z.number(),
+  trainImages: count,
+  valImages: count,
+  trainItems: count,
+  valItems: count,
+  warnings: z.array(z.string()),
+});
+
+export const scanReportSchema = typed<ScanReport>()({
+  synthetic: z.boolean(),
+  dataRoot: z.string(),
+  workspace: z.string(),
+  perStyle: z.record(z.string(), styleCountsSchema),
+  total: styleCountsSchema,
+  skipped: z.array(z.looseObject({ path: z.string(), reason: z.string(), detail: z.string() })),
+  split: splitSummarySchema,
+  elapsedMs: z.number(),
+});
+
+export const workspaceSummarySchema = typed<WorkspaceSummary>()({
+  workspace: z.string(),
+  synthetic: z.boolean(),
+  schemaVersion: count,
+  images: count,
+  items: count,
+  perStyle: z.record(
+    z.string(),
+    z.looseObject({ images: count, items: count, trainItems: count, valItems: count }),
+  ),
+  vocabularySizes: z.record(z.string(), count),
+  crops: count,
+  embeddings: z.array(
+    z.looseObject({ model: z.string(), dim: count, source: z.string(), count: count }),
+  ),
+});
+
+export const EXCLUSION_REASONS = ['no-box', 'degenerate-box', 'no-attributes'] as const;
+
+export interface ExcludedGarments {
+  /** Garments excluded in the workspace (matching the filter). */
+  total: number;
+  byReason: Record<string, number>;
+  byStyle: Record<string, number>;
+  rows: { imageKey: string; styleFolder: string; part: string; reason: string; labelPath: string }[];
+  /** Label files the last scan could not read at all. */
+  skippedFiles: { total: number; rows: { path: string; reason: string; detail: string }[] };
+}
+export const excludedGarmentsSchema = typed<ExcludedGarments>()({
+  total: count,
+  byReason: z.record(z.string(), count),
+  byStyle: z.record(z.string(), count),
+  rows: z.array(
+    z.looseObject({
+      imageKey: z.string(),
+      styleFolder: z.string(),
+      part: z.string(),
+      reason: z.string(),
+      labelPath: z.string(),
+    }),
+  ),
+  skippedFiles: z.looseObject({
+    total: count,
+    rows: z.array(z.looseObject({ path: z.string(), reason: z.string(), detail: z.string() })),
+  }),
+});
+
+export interface SampleCrop {
+  id: string;
+  styleFolder: string;
+  part: string;
+  split: 'train' | 'val' | null;
+  attributes: Record<string, string | string[]>;
+  /** Workspace-relative path of the crop (give it to the transport's mediaUrl), or null. */
+  crop: string | null;
+  width: number | null;
+  height: number | null;
+  /** Why there is no crop (no image file, unreadable image, ...). */
+  error: string | null;
+}
+export const sampleCropsSchema = typed<{ total: number; items: SampleCrop[] }>()({
+  total: count,
+  items: z.array(
+    z.looseObject({
+      id: z.string(),
+      styleFolder: z.string(),
+      part: z.string(),
+      crop: z.string().nullable(),
+      error: z.string().nullable(),
+    }),
+  ),
+});
+
+export const cropSummarySchema = z.looseObject({
+  total: count,
+  made: count,
+  cached: count,
+  noImage: count,
+  failed: z.array(z.object({ id: z.string(), reason: z.string() })),
+});
+
+export interface VocabularyView {
+  /** Per field, its values by index (without <pad>/<unk>), with counts in this workspace. */
+  fields: Record<string, { value: string; count: number; known: boolean }[]>;
+}
+export const vocabularySchema = typed<VocabularyView>()({
+  fields: z.record(z.string(), z.array(z.object({ value: z.string(), count: count, known: z.boolean() }))),
+});
+
+export const fieldNameSchema = z.enum(FIELD_NAMES);
+
+// ---------------------------------------------------------------------------------------------
+// Demo, embeddings
+
+export const demoSummarySchema = z.looseObject({
+  synthetic: z.literal(true),
+  outDir: z.string(),
+  seed: z.number(),
+  scale: z.string(),
+  images: count,
+  garments: count,
+});
+
+export const demoWorkspaceSchema = z.looseObject({
+  workspace: z.string(),
+  data: z.string(),
+  created: z.boolean(),
+  synthetic: z.literal(true),
+});
+
+export const embedSummarySchema = z.looseObject({
+  model: z.string(),
+  source: z.string(),
+  total: count,
+  embedded: count,
+  cached: count,
+  noImage: count,
+  failed: z.array(z.object({ id: z.string(), reason: z.string() })),
+  elapsedMs: z.number(),
+  imgPerSec: z.number(),
+});
+
+export const importReportSchema = z.looseObject({
+  model: z.string(),
+  source: z.string(),
+  synthetic: z.boolean(),
+  rows: count,
+  dim: count,
+  stored: count,
+  notes: z.array(z.string()),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Training
+
+export const epochRecordSchema = z.looseObject({
+  epoch: count,
+  step: count,
+  trainLoss: z.number(),
+  valLoss: z.number(),
+  lr: z.number(),
+  gradNorm: z.number(),
+  top1: z.number(),
+  top5: z.number(),
+  mrr: z.number(),
+  posSim: z.number(),
+  negSim: z.number(),
+  meanNorm: z.number(),
+  epochMs: z.number(),
+  msPerStep: z.number(),
+  finishedAt: isoTime,
+});
+export type EpochRecordView = z.infer<typeof epochRecordSchema>;
+
+const imageEmbeddingSchema = z.looseObject({ model: z.string(), source: z.string(), synthetic: z.boolean() });
+
+export const trainResultSchema = z.looseObject({
+  runId: z.string(),
+  startedAt: isoTime,
+  timestamp: isoTime,
+  status: z.string(),
+  backend: z.string(),
+  imageEmbedding: imageEmbeddingSchema,
+  note: z.string().optional(),
+  data: z.looseObject({ train: count, val: count, stepsPerEpoch: count }),
+  bestEpoch: z.number(),
+  best: epochRecordSchema.nullable(),
+  epochsRun: count,
+  epochsPlanned: count,
+  stoppedEarly: z.boolean(),
+  wallMs: z.number(),
+  msPerStep: z.number(),
+  config: z.record(z.string(), z.unknown()),
+  history: z.array(epochRecordSchema),
+});
+
+/** results/training_results.json as the trainer writes it (per epoch while running, then at the end). */
+export const trainingResultsFileSchema = z.looseObject({
+  runId: z.string(),
+  timestamp: isoTime,
+  status: z.string(),
+  synthetic: z.boolean(),
+  note: z.string().optional(),
+  backend: z.string(),
+  imageEmbedding: imageEmbeddingSchema,
+  data: z.looseObject({ train: count, val: count, stepsPerEpoch: count }),
+  config: z.record(z.string(), z.unknown()),
+  startedAt: isoTime,
+  history: z.array(epochRecordSchema),
+});
+
+export const trainStatusSchema = z.object({
+  /** The training job running now, if any (in this app session). */
+  running: z
+    .object({ job: z.string(), startedAt: isoTime, progress: jobProgressSchema.nullable() })
+    .nullable(),
+  /** The latest run's results file, or null when the workspace has never trained. */
+  results: trainingResultsFileSchema.nullable(),
+  /** Whether checkpoints/last.* exists and a resume is possible in principle. */
+  canResume: z.boolean(),
+  /** Workspace-relative path of results/training_charts.png when it exists. */
+  charts: z.string().nullable(),
+});
+
+export const TRAIN_BACKENDS = ['auto', 'node-gpu', 'node', 'wasm', 'cpu'] as const;
+
+/** Overrides the UI's config form may send (the trainer validates ranges again; see train-config.ts). */
+export const trainOverridesSchema = z.strictObject({
+  epochs: z.number().int().min(1).optional(),
+  batchSize: z.number().int().min(2).optional(),
+  lr: z.number().positive().optional(),
+  temperature: z.number().positive().optional(),
+  weightDecay: z.number().min(0).optional(),
+  warmupFraction: z.number().min(0).max(0.5).optional(),
+  patience: z.number().int().min(1).optional(),
+  seed: z.number().int().min(0).optional(),
+  fields: z.array(fieldNameSchema).min(1).optional(),
+  embedDim: z.number().int().min(1).optional(),
+  hiddenDim: z.number().int().min(1).optional(),
+  dropout: z.number().min(0).lt(1).optional(),
+  backend: z.enum(TRAIN_BACKENDS).optional(),
+  model: z.string().min(1).optional(),
+});
+
+export const trainPresetsSchema = z.object({
+  defaults: z.record(z.string(), z.unknown()),
+  stages: z.record(z.string(), z.record(z.string(), z.unknown())),
+  quick: z.record(z.string(), z.unknown()),
+  backends: z.array(z.string()),
+  fields: z.array(z.string()),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Export
+
+export const bundleSummarySchema = z.looseObject({
+  /** Absolute path of the zip written. */
+  path: z.string(),
+  /** Workspace-relative path when the zip is inside the workspace (to download via mediaUrl). */
+  relPath: z.string().nullable(),
+  bytes: count,
+  runId: z.string().nullable(),
+  timestamp: isoTime,
+  synthetic: z.boolean(),
+  files: z.array(z.object({ path: z.string(), bytes: count, sha256: z.string() })),
+});
+export type BundleSummaryView = z.infer<typeof bundleSummarySchema>;

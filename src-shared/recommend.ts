@@ -1,0 +1,192 @@
+/**
+ * Result types of the recommendation service (catalog of new products, image → image
+ * recommendation, KPIs, dashboard). Plain JSON shapes: the HTTP API, the contract and the UI share them.
+ */
+
+/** The model whose vectors a workspace's image → image features use, and how it shows to people. */
+export interface ImageEncoderLabel {
+  /** Model id the vectors are stored under, e.g. fashion-clip, marqo-fashionclip-int8, demo-standin. */
+  model: string;
+  /** registry: a known model id; path: a user's ONNX export; demo-standin: the demo's generated graph. */
+  kind: 'registry' | 'path' | 'demo-standin';
+  /** True for the demo's stand-in encoder: its vectors are NOT FashionCLIP embeddings. */
+  synthetic: boolean;
+  /** One line for people, e.g. "demo-standin (SYNTHETIC stand-in image encoder, not FashionCLIP)". */
+  label: string;
+}
+
+export interface CatalogProduct {
+  id: string;
+  name: string;
+  style: string | null;
+  category: string | null;
+  /** Workspace-relative path of the stored image, `catalog/<sha256>.<ext>`. */
+  image: string;
+  /** URL path the server serves the image at. */
+  imageUrl: string;
+  imageSha256: string;
+  width: number;
+  height: number;
+  attributes: Record<string, unknown> | null;
+  /** True for the demo's generated "new products". */
+  synthetic: boolean;
+  createdAt: string;
+  /** Model ids this product has a vector for. */
+  embeddings: string[];
+}
+
+export interface CatalogList {
+  total: number;
+  products: CatalogProduct[];
+  /** Products without a vector of the workspace image encoder (they cannot be recommended yet). */
+  missingVectors: number;
+  encoder: ImageEncoderLabel | null;
+  note?: string;
+}
+
+export interface CatalogImportReport {
+  folder: string;
+  added: string[];
+  updated: string[];
+  unchanged: string[];
+  /** Files skipped, with the reason (not an image, damaged, duplicate of another product...). */
+  skipped: { file: string; reason: string }[];
+  embedded: number;
+  importedVectors: number;
+  model: string | null;
+  synthetic: boolean;
+  elapsedMs: number;
+  timestamp: string;
+}
+
+export interface RecommendationMatch {
+  productId: string;
+  name: string;
+  style: string | null;
+  category: string | null;
+  /** Cosine similarity of the L2-normalised image embeddings. */
+  score: number;
+  imageUrl: string;
+}
+
+export type RecommendInputKind = 'upload' | 'catalog' | 'item' | 'anchor';
+
+export interface RecommendInputRef {
+  kind: RecommendInputKind;
+  /** Catalog product id or dataset item id; the upload's field index as `upload:<n>` for uploads. */
+  id: string;
+  /** The uploaded file's name as the client sent it (shown only, never used as a path). */
+  filename?: string;
+  /** For anchor inputs: the item's centrality (cosine to the centre of all image embeddings). */
+  centrality?: number;
+}
+
+export interface RecommendationForInput {
+  input: RecommendInputRef;
+  matches: RecommendationMatch[];
+}
+
+export interface TrendData {
+  /** Share (0..1) of all matched products per style; `(none)` for products without one. */
+  styleDistribution: Record<string, number>;
+  categoryDistribution: Record<string, number>;
+  meanSimilarity: number;
+  maxSimilarity: number;
+  /** Products matched most often across the inputs (ties by best score). */
+  mostMatched: { productId: string; name: string; count: number; bestScore: number; imageUrl: string }[];
+  /** Matches counted (inputs × k, fewer when the catalog is small). */
+  matches: number;
+}
+
+export interface RecommendationMeta {
+  runId: string;
+  timestamp: string;
+  encoder: ImageEncoderLabel;
+  k: number;
+  catalogSize: number;
+  latencyMs: number;
+  /** Present when any figure rests on synthetic data; repeat it wherever the result shows. */
+  note?: string;
+}
+
+export interface Top10ToNewResult extends RecommendationMeta {
+  inputs: RecommendationForInput[];
+  trend: TrendData;
+  /** How the inputs were chosen, e.g. the centrality proxy's definition and anchor-set size. */
+  inputSource: string;
+}
+
+export interface CustomerInputResult extends RecommendationMeta {
+  input: RecommendInputRef;
+  matches: RecommendationMatch[];
+}
+
+export interface LatencySummary {
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+  mean: number | null;
+}
+
+export interface EmbeddingHealth {
+  model: string;
+  /** Which vectors: the catalog's new products or the dataset's garments. */
+  set: 'catalog' | 'dataset';
+  count: number;
+  /** Largest |‖v‖ − 1| over all vectors; healthy when ≤ 1e-5. */
+  maxNormError: number;
+  normsOk: boolean;
+  /** Mean over dimensions of the per-dimension variance. */
+  meanDimVariance: number;
+  minDimVariance: number;
+  /** Mean cosine over all pairs (collapse shows as a value near 1). */
+  meanPairwiseCosine: number;
+}
+
+export interface LastEvaluation {
+  file: string;
+  timestamp: string | null;
+  runId: string | null;
+  /** Headline figures found in the file (top1, top5, recall10, mrr...), as stored. */
+  metrics: Record<string, number>;
+  protocol: string | null;
+  synthetic: boolean;
+}
+
+export interface KpiSummary {
+  timestamp: string;
+  /** Successful recommendation calls logged. */
+  count: number;
+  errors: number;
+  byEndpoint: Record<string, number>;
+  latencyMs: LatencySummary;
+  /** Mean over calls of the (mean over inputs) best match's cosine similarity. */
+  meanTop1Similarity: number | null;
+  lastEvaluation: LastEvaluation | null;
+  embeddingHealth: EmbeddingHealth[];
+  catalog: { products: number; withVectors: number };
+  encoder: ImageEncoderLabel | null;
+  note?: string;
+}
+
+export interface DashboardData {
+  kpi: KpiSummary;
+  loss_curve: {
+    runId: string;
+    epochs: number[];
+    trainLoss: number[];
+    valLoss: number[];
+    source: string;
+  } | null;
+  /** The new products recommended most often (from the KPI log), with their images. */
+  top_k_images: { productId: string; name: string; count: number; imageUrl: string }[];
+  hyperparams: Record<string, unknown> | null;
+  augmented_samples: {
+    itemId: string;
+    /** flip, colour jitter, random crop... */
+    augmentation: string;
+    /** A JPEG as a data URL. */
+    dataUrl: string;
+  }[];
+  note?: string;
+}
