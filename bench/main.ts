@@ -3,6 +3,7 @@
  * Bundled to dist/bench-cli.js like the CLI.
  */
 import { embedBench } from './embed-bench.ts';
+import { qualityBench } from './quality-bench.ts';
 import { scanBench, scanOnce } from './scan-bench.ts';
 import { trainBench } from './train-bench.ts';
 
@@ -10,6 +11,7 @@ const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
   scan: scanBench,
   train: trainBench,
   embed: embedBench,
+  quality: qualityBench,
 };
 
 const [name, ...args] = process.argv.slice(2);
@@ -25,6 +27,9 @@ if (name === 'scan-once') {
   );
   console.error(
     '  embed [--model vit|tiny] [--threads N] [--batches 1,8,32] [--items val|all] [--repeat N]   image-embedding pipeline vs bare ONNX Runtime',
+  );
+  console.error(
+    '  quality [--seeds 7,11,23] [--scale seed|small] [--no-reference]   default training vs the earlier settings in PyTorch',
   );
   process.exitCode = 2;
 }

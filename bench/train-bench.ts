@@ -8,10 +8,6 @@
  * Vocabulary sizes are K-Fashion's published values + <pad>/<unk> per field: the step's cost depends on
  * them (layer 1 is factored through the tables, see json-encoder.ts), so both sides use the same.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { KNOWN_VALUES } from '../src-main/dataset/kfashion-values.ts';
 import { Rng } from '../src-main/dataset/rng.ts';
 import { createJsonEncoder, makeJsonEncoderConfig } from '../src-main/encoders/json-encoder/json-encoder.ts';
@@ -20,6 +16,7 @@ import { Layer2Worker } from '../src-main/encoders/json-encoder/layer2-worker.ts
 import { BACKEND_CHOICES, type BackendChoice } from '../src-main/encoders/tf-backend.ts';
 import { FIELDS } from '../src-shared/fields.ts';
 import { emit } from './machine.ts';
+import { runReference } from './pytorch-reference.ts';
 
 const FIELD_LIST = ['category', 'style', 'silhouette', 'material', 'detail'] as const;
 /** Slots per field in the benchmark batch (multi-valued fields: up to 3 values, some padding). */
@@ -72,56 +69,24 @@ interface ReferenceResult {
   torch: string;
 }
 
-/** Runs the PyTorch reference if some python3 can import torch; null with the reason otherwise. */
+/** Runs the PyTorch reference if some python3 can import torch; the reason otherwise. */
 function runPytorchReference(
   batches: number[],
   vocab: number[],
   steps: number,
 ): { results: ReferenceResult[]; python: string } | { error: string } {
-  const script = findReferenceScript();
-  if (!script) return { error: 'bench/reference/train_step_pytorch.py not found next to the bench' };
-  // Debian's python3-torch lives in /usr/bin/python3; a pyenv or venv python3 first on PATH lacks it.
-  const candidates = ['python3', '/usr/bin/python3'];
-  for (const python of candidates) {
-    const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
-    if (probe.status !== 0) continue;
-    const run = spawnSync(
-      python,
-      [
-        script,
-        '--vocab',
-        vocab.join(','),
-        '--slots',
-        FIELD_LIST.map((f) => SLOTS[f]).join(','),
-        '--batch',
-        ...batches.map(String),
-        '--steps',
-        String(steps),
-      ],
-      { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? '2' } },
-    );
-    if (run.status !== 0) return { error: `the PyTorch reference failed: ${run.stderr.trim().slice(-300)}` };
-    const results = run.stdout
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as ReferenceResult);
-    return { results, python };
-  }
-  return {
-    error:
-      'PyTorch not available (no python3 can `import torch`; apt-get install -y python3-torch libopenblas0-openmp)',
-  };
-}
-
-function findReferenceScript(): string | null {
-  // From the sources (bench/train-bench.ts) or the bundle (dist/bench-cli.js).
-  const here = dirname(fileURLToPath(import.meta.url));
-  for (const p of [
-    join(here, 'reference', 'train_step_pytorch.py'),
-    join(here, '..', 'bench', 'reference', 'train_step_pytorch.py'),
-  ])
-    if (existsSync(p)) return p;
-  return null;
+  const run = runReference('train_step_pytorch.py', [
+    '--vocab',
+    vocab.join(','),
+    '--slots',
+    FIELD_LIST.map((f) => SLOTS[f]).join(','),
+    '--batch',
+    ...batches.map(String),
+    '--steps',
+    String(steps),
+  ]);
+  if ('error' in run) return run;
+  return { results: run.lines as unknown as ReferenceResult[], python: run.python };
 }
 
 export async function trainBench(args: string[]): Promise<void> {
