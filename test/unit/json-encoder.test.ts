@@ -258,5 +258,29 @@ describe('JSON encoder helper thread', () => {
     for (const k of Object.keys(a.params)) expect([...b.params[k]!.data], k).toEqual([...a.params[k]!.data]);
     for (const k of Object.keys(a.optimizer.moments))
       expect([...b.optimizer.moments[k]!.data], k).toEqual([...a.optimizer.moments[k]!.data]);
+    one.dispose();
+    two.dispose();
+  });
+
+  it('keeps nothing per step or per disposed model on the helper thread', async () => {
+    // Regression: an undisposed intermediate per step filled the helper's wasm heap after ~2,000
+    // steps (a long run, or a few runs in one process) and aborted training.
+    const { Layer2Worker } = await import('../../src-main/encoders/json-encoder/layer2-worker.ts');
+    const helper = await Layer2Worker.whenStarted();
+    expect(helper, String(Layer2Worker.startError())).not.toBeNull();
+    const x = inputs(8, 3);
+    const img = images(8, 4);
+    const first = await createJsonEncoder(config(), { seed: 3, backend: 'wasm', helperThread: true });
+    first.trainStep(x, img, 0.1, OPT);
+    first.dispose();
+    const before = await helper!.memory();
+    const model = await createJsonEncoder(config(), { seed: 4, backend: 'wasm', helperThread: true });
+    for (let i = 0; i < 20; i++) model.trainStep(x, img, 0.1, OPT);
+    const during = await helper!.memory();
+    expect(during.numTensors).toBe(before.numTensors);
+    expect(during.numBytes).toBe(before.numBytes);
+    model.dispose();
+    const after = await helper!.memory();
+    expect(after.adamwInstances).toBe(before.adamwInstances);
   });
 });

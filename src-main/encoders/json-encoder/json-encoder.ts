@@ -829,7 +829,9 @@ class TfJsonEncoder implements JsonEncoder {
 
   dispose(): void {
     // Parameters live in JS arrays and every tensor is made and freed inside one tidy per call:
-    // nothing on the backend to free. The flag turns later use into a clear error.
+    // nothing on the backend to free. The helper thread keeps this model's AdamW instance (and so
+    // its wasm memory) until told. The flag turns later use into a clear error.
+    if (!this.disposed && this.wasm && this.usesHelperThread) Layer2Worker.ready()?.forget(this.wasmId);
     this.disposed = true;
   }
 }

@@ -58,32 +58,39 @@ function done(seq) {
 }
 parentPort.on('message', (msg) => {
   try {
+    // Every tensor is made inside tf.tidy: one leaked [hidden, 512] intermediate per step (2 MB)
+    // once filled this thread's wasm heap after ~2,000 steps and aborted the run.
     if (msg.type === 'fwd') {
       const { w2Rows, dT, y, rows, hidden, batch } = msg;
-      const a = tf.tensor2d(w2Rows, [rows, hidden]);
-      const b = tf.tensor2d(dT.subarray(0, hidden * batch), [hidden, batch]);
-      const r = tf.matMul(a, b);
-      y.set(r.dataSync());
-      tf.dispose([a, b, r]);
+      tf.tidy(() => {
+        const a = tf.tensor2d(w2Rows, [rows, hidden]);
+        const b = tf.tensor2d(dT.subarray(0, hidden * batch), [hidden, batch]);
+        y.set(tf.matMul(a, b).dataSync());
+      });
       done(msg.seq);
     } else if (msg.type === 'grad') {
       const { dT, dY, gW2T, hidden, out, batch, result, w2Rows, ddRows, dyT, dd } = msg;
       // First the share of dDᵀ the main thread waits for, then dW₂ᵀ.
-      const w = tf.tensor2d(w2Rows, [ddRows, out]);
-      const g = tf.tensor2d(dyT.subarray(0, out * batch), [out, batch]);
-      const d = tf.matMul(w, g);
-      dd.set(d.dataSync());
-      tf.dispose([w, g, d]);
+      tf.tidy(() => {
+        const w = tf.tensor2d(w2Rows, [ddRows, out]);
+        const g = tf.tensor2d(dyT.subarray(0, out * batch), [out, batch]);
+        dd.set(tf.matMul(w, g).dataSync());
+      });
       done(msg.ddSeq);
-      const a = tf.tensor2d(dT.subarray(0, hidden * batch), [hidden, batch]);
-      const b = tf.tensor2d(dY.subarray(0, batch * out), [batch, out]);
-      const r = tf.matMul(a, b);
-      gW2T.set(r.dataSync());
-      // The same kernels the main thread uses for this sum, so both paths agree bit for bit.
-      const sq = tf.sum(tf.square(r));
-      result[0] = sq.dataSync()[0];
-      tf.dispose([a, b, r, sq]);
+      tf.tidy(() => {
+        const a = tf.tensor2d(dT.subarray(0, hidden * batch), [hidden, batch]);
+        const b = tf.tensor2d(dY.subarray(0, batch * out), [batch, out]);
+        const r = tf.matMul(a, b);
+        gW2T.set(r.dataSync());
+        // The same kernels the main thread uses for this sum, so both paths agree bit for bit.
+        result[0] = tf.sum(tf.square(r)).dataSync()[0];
+      });
       done(msg.seq);
+    } else if (msg.type === 'forget') {
+      // A disposed model's AdamW instance holds its whole wasm memory: let both go.
+      wasmFns.delete(msg.id);
+    } else if (msg.type === 'memory') {
+      parentPort.postMessage({ type: 'memory', ...tf.memory(), adamwInstances: wasmFns.size });
     } else if (msg.type === 'adam') {
       if (msg.wasm) {
         // The model's SIMD AdamW on its shared memory (adamw.ts), then the mirror, as on the main thread.
@@ -292,6 +299,29 @@ export class Layer2Worker {
 
   finishAdam(): void {
     this.wait();
+  }
+
+  /** Drops what the helper keeps for a disposed model (its AdamW instance and wasm memory). */
+  forget(wasmId: number): void {
+    this.worker.postMessage({ type: 'forget', id: wasmId });
+  }
+
+  /** The helper's tfjs memory and kept AdamW instances: flat across steps and models (tests, leaks). */
+  memory(): Promise<{ numTensors: number; numBytes: number; adamwInstances: number }> {
+    return new Promise((resolve) => {
+      const onMessage = (m: {
+        type?: string;
+        numTensors: number;
+        numBytes: number;
+        adamwInstances: number;
+      }) => {
+        if (m.type !== 'memory') return;
+        this.worker.off('message', onMessage);
+        resolve(m);
+      };
+      this.worker.on('message', onMessage);
+      this.worker.postMessage({ type: 'memory' });
+    });
   }
 
   /** Blocks until the helper has finished job `want` (default: the last one posted). */
