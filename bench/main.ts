@@ -5,12 +5,16 @@
 import { embedBench } from './embed-bench.ts';
 import { qualityBench } from './quality-bench.ts';
 import { scanBench, scanOnce } from './scan-bench.ts';
+import { searchBench } from './search-bench.ts';
+import { serveBench } from './serve-bench.ts';
 import { trainBench } from './train-bench.ts';
 
 const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
   scan: scanBench,
   train: trainBench,
   embed: embedBench,
+  search: searchBench,
+  serve: serveBench,
   quality: qualityBench,
 };
 
@@ -27,6 +31,12 @@ if (name === 'scan-once') {
   );
   console.error(
     '  embed [--model vit|tiny] [--threads N] [--batches 1,8,32] [--items val|all] [--repeat N]   image-embedding pipeline vs bare ONNX Runtime',
+  );
+  console.error(
+    '  search [--sizes 10000,100000,1000000] [--k 10] [--batch 100] [--thread worker|main] [--js] [--no-reference]   exact cosine top-k latency and queries/s vs PyTorch',
+  );
+  console.error(
+    '  serve [--products 10000] [--duration 10] [--connections 10] [--upload-connections N] [--encoder vit|standin]   customer_input requests/s and p50/p99 over HTTP',
   );
   console.error(
     '  quality [--seeds 7,11,23] [--scale seed|small] [--no-reference]   default training vs the earlier settings in PyTorch',

@@ -100,6 +100,17 @@ export interface WorkspaceSummary {
   vocabularySizes: Record<string, number>;
   crops: number;
   lastScan: { id: number; status: string; startedAt: string; finishedAt: string | null } | null;
-  /** Image-embedding sets stored in the workspace, one per model id (`synthetic` = demo stand-ins). */
-  embeddings: { model: string; dim: number; source: 'onnx' | 'import' | 'synthetic'; count: number }[];
+  /**
+   * Image-embedding sets stored in the workspace, one per model id (`synthetic` = demo stand-ins).
+   * `note` is set on vectors of a SYNTHETIC stand-in image encoder (the demo's `demo-standin`).
+   */
+  embeddings: {
+    model: string;
+    dim: number;
+    source: 'onnx' | 'import' | 'synthetic';
+    count: number;
+    note?: string;
+  }[];
+  /** The model query images are embedded with for image → image features (null: none yet). */
+  imageEncoder?: { model: string; kind: string; synthetic: boolean; label: string } | null;
 }

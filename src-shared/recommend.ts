@@ -2,6 +2,7 @@
  * Result types of the recommendation service (catalog of new products, image → image
  * recommendation, KPIs, dashboard). Plain JSON shapes: the HTTP API, the contract and the UI share them.
  */
+import type { EmbeddingHealth } from './evaluation.ts';
 
 /** The model whose vectors a workspace's image → image features use, and how it shows to people. */
 export interface ImageEncoderLabel {
@@ -128,29 +129,29 @@ export interface LatencySummary {
   mean: number | null;
 }
 
-export interface EmbeddingHealth {
-  model: string;
+/** Embedding health (EVALUATION.md) of one set of vectors the recommendation uses. */
+export interface EmbeddingHealthEntry {
   /** Which vectors: the catalog's new products or the dataset's garments. */
   set: 'catalog' | 'dataset';
-  count: number;
-  /** Largest |‖v‖ − 1| over all vectors; healthy when ≤ 1e-5. */
-  maxNormError: number;
-  normsOk: boolean;
-  /** Mean over dimensions of the per-dimension variance. */
-  meanDimVariance: number;
-  minDimVariance: number;
-  /** Mean cosine over all pairs (collapse shows as a value near 1). */
-  meanPairwiseCosine: number;
+  model: string;
+  health: EmbeddingHealth;
 }
 
+/** The newest results/evaluation_*.json, in brief (JSON → image, as the report's top level). */
 export interface LastEvaluation {
+  /** Workspace-relative path of the report. */
   file: string;
   timestamp: string | null;
   runId: string | null;
-  /** Headline figures found in the file (top1, top5, recall10, mrr...), as stored. */
-  metrics: Record<string, number>;
+  /** Top-1 / Top-5 accuracy and Recall@10 (fractions) and MRR, as the report states them. */
+  top1: number | null;
+  top5: number | null;
+  recall10: number | null;
+  mrr: number | null;
+  /** How they were measured, e.g. "gallery, N=800" or "in-batch, B=64". */
   protocol: string | null;
   synthetic: boolean;
+  note?: string;
 }
 
 export interface KpiSummary {
@@ -163,7 +164,7 @@ export interface KpiSummary {
   /** Mean over calls of the (mean over inputs) best match's cosine similarity. */
   meanTop1Similarity: number | null;
   lastEvaluation: LastEvaluation | null;
-  embeddingHealth: EmbeddingHealth[];
+  embeddingHealth: EmbeddingHealthEntry[];
   catalog: { products: number; withVectors: number };
   encoder: ImageEncoderLabel | null;
   note?: string;
@@ -189,4 +190,9 @@ export interface DashboardData {
     dataUrl: string;
   }[];
   note?: string;
+}
+
+/** URL path the server serves a workspace file at (each path segment percent-encoded). */
+export function workspaceFileUrl(relativePath: string): string {
+  return `/api/files/${relativePath.split('/').map(encodeURIComponent).join('/')}`;
 }

@@ -125,8 +125,9 @@ export function formatSummary(s: WorkspaceSummary): string {
   else {
     out.push('Image embeddings:');
     for (const e of s.embeddings) {
-      const how =
-        e.source === 'synthetic'
+      const how = e.note
+        ? 'SYNTHETIC stand-in image encoder, not FashionCLIP'
+        : e.source === 'synthetic'
           ? 'SYNTHETIC stand-ins, not FashionCLIP'
           : e.source === 'import'
             ? 'imported'
@@ -134,11 +135,17 @@ export function formatSummary(s: WorkspaceSummary): string {
       out.push(`  ${e.model}: ${e.count} vectors, ${e.dim}-d, ${how}`);
     }
   }
+  if (s.imageEncoder !== undefined) {
+    out.push(
+      `Image encoder (image → image): ${s.imageEncoder ? s.imageEncoder.label : 'none yet (kfashion embed)'}`,
+    );
+  }
   return out.join('\n');
 }
 
 export function formatEmbedSummary(e: EmbedSummary): string {
   const lines = [
+    ...(e.synthetic ? [SYNTHETIC_BANNER, `  ${e.note ?? 'SYNTHETIC stand-in encoder'}`, ''] : []),
     `Embedded ${e.embedded} garment crops with ${e.model} (${e.device}, ${e.threads} threads, batch ${e.batch}) in ${(e.elapsedMs / 1000).toFixed(1)} s: ${e.imgPerSec} img/s.`,
     `  ${e.cached} already up to date, ${e.noImage} garments without an image, ${e.failed.length} failed; ${e.total} garments in all.`,
     `  model file: ${e.onnxPath}`,

@@ -46,6 +46,9 @@ export interface EmbedSummary {
   elapsedMs: number;
   /** Images embedded per second over the whole run (read, crop, preprocess, infer, store). */
   imgPerSec: number;
+  /** Present for a stand-in encoder (the demo's `demo-standin`): these vectors are SYNTHETIC. */
+  synthetic?: boolean;
+  note?: string;
 }
 
 export class EmbedError extends Error {
@@ -80,6 +83,7 @@ export async function embedImages(
     preprocessorPath: origin.preprocessorPath ?? null,
     repo: origin.repo ?? null,
     precision: origin.precision ?? null,
+    ...(origin.synthetic ? { synthetic: true, note: origin.note ?? 'SYNTHETIC stand-in encoder' } : {}),
   });
   const known = store.cropKeys(model);
   const dataset = new DatasetStore(ws.db);
@@ -103,6 +107,7 @@ export async function embedImages(
     failed: [],
     elapsedMs: 0,
     imgPerSec: 0,
+    ...(origin.synthetic ? { synthetic: true, note: origin.note } : {}),
   };
   const t0 = performance.now();
 

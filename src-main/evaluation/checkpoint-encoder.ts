@@ -11,7 +11,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { FIELDS, type FieldName, type GarmentAttributes, isFieldName } from '../../src-shared/fields.ts';
-import { UNK_INDEX } from '../dataset/vocabulary.ts';
+import { PAD_INDEX, UNK_INDEX } from '../dataset/vocabulary.ts';
 import type { JsonEncoderModel } from '../encoders/json-encoder/json-encoder-types.ts';
 import type { Workspace } from '../store/workspace.ts';
 import {
@@ -40,6 +40,11 @@ export interface CheckpointEncoder {
    * (unknown value → <unk>=1, missing → <pad>=0), identical to what the trainer computes.
    */
   encode(attrs: readonly GarmentAttributes[]): Float32Array;
+  /**
+   * The encoder's input for these attributes as a canonical string (field indices, multi-valued
+   * fields sorted): equal keys ⇔ equal encoder inputs ⇔ identical vectors. Evaluation groups by it.
+   */
+  inputKey(attrs: GarmentAttributes): string;
   close(): void;
 }
 
@@ -214,6 +219,22 @@ class LoadedCheckpointEncoder implements CheckpointEncoder {
       out.set(this.model.encode(makeInputs(split, this.fields, rows)), start * this.dim);
     }
     return out;
+  }
+
+  inputKey(attrs: GarmentAttributes): string {
+    // Mean pooling ignores order, so a multi field's indices are sorted; values are de-duplicated
+    // by the parser, so a repeated value (which would change the mean) does not occur.
+    return this.lookups
+      .map((l) => {
+        const idx = Array.from(encodeValue(attrs, l.field, FIELDS[l.field].kind, l.index));
+        if (FIELDS[l.field].kind === 'single') return String(idx[0]);
+        // Padding slots are ignored by the pooling: a missing field and an empty list are the same input.
+        return idx
+          .filter((i) => i !== PAD_INDEX)
+          .sort((a, b) => a - b)
+          .join(',');
+      })
+      .join('|');
   }
 
   close(): void {

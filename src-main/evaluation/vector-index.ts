@@ -3,21 +3,45 @@
  * PERFORMANCE.md "Exact cosine top-10").
  *
  * Two paths that return the same hits:
- * - ONNX Runtime (default for galleries of a few thousand rows and up): a two-node graph built at run
- *   time with the product's ONNX writer, `scores = MatMul(queries, galleryᵀ)` → `TopK(k)`. ORT's
- *   CPU GEMM (MLAS) runs near the machine's peak on both cores, which plain JS loops cannot (≈ 4×
- *   slower here). The gallery is fed as an INPUT tensor that wraps the caller's Float32Array —
- *   onnxruntime-node does not copy input tensors on `run` (measured: a Slice over a 2 GB input runs in
- *   0.1 ms) — and never as an initializer: a 1M × 512 float32 initializer would exceed protobuf's
- *   2 GB message limit, and would be a second copy of the matrix.
+ * - ONNX Runtime (default from a few thousand rows up): a two-node graph built at run time with the
+ *   product's ONNX writer, `scores = MatMul(queries [Q, d], galleryᵀ [d, N])` → `TopK(k)`. ORT's CPU
+ *   GEMM (MLAS) runs near the machine's peak on both cores; plain JS loops are ≈ 4× slower here.
+ *   The gallery is an INPUT tensor, never an initializer: a 1M × 512 float32 initializer would
+ *   exceed protobuf's 2 GB message limit. onnxruntime-node does not copy input tensors on `run`
+ *   (measured: a Slice of a 2 GB input runs in 0.1 ms), so feeding it per query costs nothing.
  * - Plain JS (tiny galleries, or when onnxruntime-node cannot load): a dot-product loop and a
  *   bounded selection. Also the reference the ORT path is tested against.
  *
+ * [Note: gallery layout] The ORT path keeps ONE copy of the gallery, in column blocks, and does not
+ * hold on to the caller's matrix (which the caller may then drop). Rows are cut into NB blocks of B
+ * rows, each stored transposed ([NB, d, B]); the graph is `MatMul(queries [Q, d], gallery) →
+ * [NB, Q, B]` → `TopK(k)` per block, and the NB × k candidates per query are merged here. Why:
+ * - with one query the product only streams the gallery from memory. MLAS streams a transposed
+ *   right-hand side ([d, N]) 1.5–2× faster than the row-major one with transB (which it packs on
+ *   every call: N = 1M, 1 query took 54 ms against 103 ms side by side);
+ * - at N = 1M one transposed [d, N] matrix has a 4 MB stride between its rows and the product reads
+ *   512 far-apart streams at once; blocks of 8,192 rows (16 MB each, read one after the other) took
+ *   ~65 ms against ~100 ms (medians of runs in separate processes; the machine is shared and noisy);
+ * - per-block TopK needs no transpose of the scores, and blocks may overlap: the last block is the
+ *   last B rows, so nothing is padded (a padded zero row could outrank real rows with negative
+ *   scores). Up to ~256k rows the gallery is one block ([1, d, N]), i.e. the plain transposed layout,
+ *   which is as fast there.
+ * The copy is moved (transferred, not copied) to the search worker below. (A SharedArrayBuffer would
+ * let both threads see it, but onnxruntime-node rejects tensors over one: N-API cannot read a
+ * SharedArrayBuffer's memory, "Invalid argument".)
+ *
+ * [Note: search thread] onnxruntime-node runs a session synchronously on the calling thread (a
+ * 300k-row batch held the event loop for 0.5 s: one timer tick). The ORT path therefore runs in a
+ * worker thread of its own by default, so the server and the desktop app stay responsive while a
+ * 1M-row search computes; `thread: 'main'` runs it inline (no message hop, for benchmarks).
+ *
  * Ties are broken toward the lower row index on both paths (ONNX TopK's rule), so results are
- * deterministic. Scores are float32 dot products, i.e. cosines since rows and queries are unit
+ * deterministic. Scores are float32 dot products, i.e. cosines, since rows and queries are unit
  * vectors; queries are re-normalised here, so callers may pass raw encoder outputs.
  */
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import type ort from 'onnxruntime-node';
 import { onnxModel } from '../encoders/onnx-model-writer.ts';
 
@@ -36,8 +60,19 @@ export interface VectorIndexOptions {
   backend?: 'auto' | VectorIndexBackend;
   /** ORT intra-op threads (default: every core). */
   threads?: number;
+  /** Where the ORT session runs (default 'worker'; see [Note: search thread]). */
+  thread?: 'worker' | 'main';
   /** Smallest gallery for which 'auto' uses ONNX Runtime (default 4,096). */
   minOrtRows?: number;
+  /** Largest score matrix (queries × rows) one ORT run may hold; more queries are split (default 2²⁵). */
+  maxScoreFloats?: number;
+  /** Where to load onnxruntime-node from (tests point it at a missing module to exercise the fallback). */
+  onnxruntimePath?: string;
+  /**
+   * Rows per gallery block (see [Note: gallery layout]); default: the whole gallery up to 262,144
+   * rows, 8,192 rows per block above. Tests set it to exercise the block merge on small data.
+   */
+  blockRows?: number;
 }
 
 export class VectorIndexError extends Error {
@@ -46,32 +81,43 @@ export class VectorIndexError extends Error {
 
 /** Rows whose norm is further than this from 1 are rejected: their dot products are not cosines. */
 const NORM_TOLERANCE = 1e-3;
-/** Upper bound on one score matrix (floats): bounds memory at N = 1M (32 queries per run). */
+/** Upper bound on one score matrix (floats): 128 MB, i.e. 32 queries per run at N = 1M. */
 const MAX_SCORE_FLOATS = 1 << 25;
+/** Galleries up to this many rows are one block; larger ones are cut into BLOCK_ROWS-row blocks. */
+const ONE_BLOCK_MAX_ROWS = 1 << 18;
+const BLOCK_ROWS = 8192;
 
-// ---- ONNX Runtime session (one per dim and thread count, shared by all indexes) -----------------
-
-interface SharedSession {
-  session: ort.InferenceSession;
-  ort: typeof ort;
-  refs: number;
+/** How the gallery is cut: `blocks` blocks of `rows` rows; block b starts at row `start(b)`. */
+export interface BlockLayout {
+  n: number;
+  rows: number;
+  blocks: number;
 }
-const sessions = new Map<string, Promise<SharedSession>>();
+
+export function blockLayout(n: number, blockRows?: number): BlockLayout {
+  const rows = Math.min(n, blockRows ?? (n <= ONE_BLOCK_MAX_ROWS ? n : BLOCK_ROWS));
+  return { n, rows, blocks: Math.ceil(n / rows) };
+}
+
+/** First row of block b: the last block is the last `rows` rows, overlapping its neighbour. */
+export function blockStart(l: BlockLayout, b: number): number {
+  return Math.min(b * l.rows, l.n - l.rows);
+}
 
 function searchGraph(dim: number): Uint8Array {
   return onnxModel({
     name: 'exact_cosine_topk',
     inputs: [
       { name: 'queries', type: 'float', dims: ['Q', dim] },
-      { name: 'gallery', type: 'float', dims: ['N', dim] },
+      { name: 'gallery_blocks', type: 'float', dims: ['NB', dim, 'B'] },
       { name: 'k', type: 'int64', dims: [1] },
     ],
     outputs: [
-      { name: 'scores', type: 'float', dims: ['Q', 'K'] },
-      { name: 'indices', type: 'int64', dims: ['Q', 'K'] },
+      { name: 'scores', type: 'float', dims: ['NB', 'Q', 'K'] },
+      { name: 'indices', type: 'int64', dims: ['NB', 'Q', 'K'] },
     ],
     nodes: [
-      { op: 'Gemm', inputs: ['queries', 'gallery'], outputs: ['all_scores'], attrs: { transB: 1 } },
+      { op: 'MatMul', inputs: ['queries', 'gallery_blocks'], outputs: ['all_scores'] },
       {
         op: 'TopK',
         inputs: ['all_scores', 'k'],
@@ -83,37 +129,185 @@ function searchGraph(dim: number): Uint8Array {
   });
 }
 
-async function acquireSession(dim: number, threads: number): Promise<SharedSession> {
-  const key = `${dim}/${threads}`;
-  let p = sessions.get(key);
-  if (!p) {
-    p = (async () => {
-      const mod = (await import('onnxruntime-node')).default;
-      if (!process.env.KFASHION_DEBUG) mod.env.logLevel = 'fatal';
-      const session = await mod.InferenceSession.create(searchGraph(dim), {
-        executionProviders: ['cpu'],
-        intraOpNumThreads: threads,
-        interOpNumThreads: 1,
-        executionMode: 'sequential',
-        graphOptimizationLevel: 'all',
-        logSeverityLevel: process.env.KFASHION_DEBUG ? 2 : 4,
-      });
-      return { session, ort: mod, refs: 0 };
-    })();
-    sessions.set(key, p);
-    // A failed load must not poison later attempts (e.g. after the user fixes the install).
-    p.catch(() => sessions.delete(key));
-  }
-  const shared = await p;
-  shared.refs++;
-  return shared;
+function sessionOptions(threads: number): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: process.env.KFASHION_DEBUG ? 2 : 4,
+  };
 }
 
-async function releaseSession(dim: number, threads: number, shared: SharedSession): Promise<void> {
-  shared.refs--;
-  if (shared.refs > 0) return;
-  sessions.delete(`${dim}/${threads}`);
-  await shared.session.release();
+/** One ORT run's result: [NB, q, k] scores and row indices within each block. */
+interface TopKResult {
+  scores: Float32Array;
+  indices: BigInt64Array;
+}
+
+/** Runs the search graph over a fixed blocked gallery. */
+interface TopKRunner {
+  run(queries: Float32Array, q: number, k: number): Promise<TopKResult>;
+  close(): Promise<void>;
+}
+
+async function mainThreadRunner(
+  galleryT: Float32Array,
+  layout: BlockLayout,
+  dim: number,
+  threads: number,
+  ortPath?: string,
+): Promise<TopKRunner> {
+  const mod: typeof ort = ortPath
+    ? createRequire(import.meta.url)(ortPath)
+    : (await import('onnxruntime-node')).default;
+  if (!process.env.KFASHION_DEBUG) mod.env.logLevel = 'fatal';
+  const session = await mod.InferenceSession.create(searchGraph(dim), sessionOptions(threads));
+  const gallery = new mod.Tensor('float32', galleryT, [layout.blocks, dim, layout.rows]);
+  return {
+    async run(queries, q, k) {
+      const res = await session.run({
+        queries: new mod.Tensor('float32', queries, [q, dim]),
+        gallery_blocks: gallery,
+        k: new mod.Tensor('int64', BigInt64Array.of(BigInt(k)), [1]),
+      });
+      const out = { scores: res.scores!.data as Float32Array, indices: res.indices!.data as BigInt64Array };
+      return out;
+    },
+    close: () => session.release(),
+  };
+}
+
+/**
+ * The worker: a short CommonJS script passed as a string (`eval: true`), like the image encoder's
+ * session host, so it runs the same from the TypeScript sources, the esbuild bundle and Electron.
+ * It receives the blocked gallery by transfer (no copy).
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData: w } = require('node:worker_threads');
+const text = (e) => (e && e.message) || String(e);
+const start = () => {
+  const ort = require(w.ortPath);
+  if (w.quiet) ort.env.logLevel = 'fatal';
+  return ort.InferenceSession.create(w.model, w.options).then((session) => ({ ort, session }));
+};
+new Promise((ok) => ok(start())).then(
+  ({ ort, session }) => {
+    const gallery = new ort.Tensor('float32', w.gallery, [w.blocks, w.dim, w.rows]);
+    parentPort.postMessage({ type: 'ready' });
+    parentPort.on('message', async (m) => {
+      if (m.type === 'close') {
+        await session.release();
+        parentPort.postMessage({ type: 'closed' });
+        return;
+      }
+      try {
+        const res = await session.run({
+          queries: new ort.Tensor('float32', m.queries, [m.q, w.dim]),
+          gallery_blocks: gallery,
+          k: new ort.Tensor('int64', BigInt64Array.of(BigInt(m.k)), [1]),
+        });
+        const scores = res.scores.data.slice();
+        const indices = res.indices.data.slice();
+        for (const t of Object.values(res)) t.dispose();
+        parentPort.postMessage({ type: 'result', id: m.id, scores, indices }, [scores.buffer, indices.buffer]);
+      } catch (e) {
+        parentPort.postMessage({ type: 'result', id: m.id, error: text(e) });
+      }
+    });
+  },
+  (e) => parentPort.postMessage({ type: 'failed', error: text(e) }),
+);
+`;
+
+type WorkerMessage =
+  | { type: 'ready' }
+  | { type: 'failed'; error: string }
+  | { type: 'closed' }
+  | { type: 'result'; id: number; scores?: Float32Array; indices?: BigInt64Array; error?: string };
+
+function workerRunner(
+  galleryT: Float32Array,
+  layout: BlockLayout,
+  dim: number,
+  threads: number,
+  ortPathOverride?: string,
+): Promise<TopKRunner> {
+  const ortPath = ortPathOverride ?? createRequire(import.meta.url).resolve('onnxruntime-node');
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    workerData: {
+      ortPath,
+      model: searchGraph(dim),
+      options: sessionOptions(threads),
+      gallery: galleryT,
+      blocks: layout.blocks,
+      rows: layout.rows,
+      dim,
+      quiet: !process.env.KFASHION_DEBUG,
+    },
+    transferList: [galleryT.buffer as ArrayBuffer],
+  });
+  const pending = new Map<number, { resolve: (r: TopKResult) => void; reject: (e: Error) => void }>();
+  let nextId = 1;
+  let dead: Error | null = null;
+  let closed: (() => void) | null = null;
+  const failAll = (e: Error) => {
+    dead ??= e;
+    for (const p of pending.values()) p.reject(e);
+    pending.clear();
+  };
+  return new Promise<TopKRunner>((resolve, reject) => {
+    worker.on('error', (e) => {
+      failAll(e);
+      reject(e);
+    });
+    worker.on('exit', (code) => {
+      const e = new VectorIndexError(`the search worker thread exited (code ${code})`);
+      failAll(e);
+      reject(e);
+      closed?.();
+    });
+    worker.on('message', (m: WorkerMessage) => {
+      if (m.type === 'failed') {
+        void worker.terminate();
+        reject(new VectorIndexError(m.error));
+      } else if (m.type === 'closed') {
+        void worker.terminate();
+      } else if (m.type === 'result') {
+        const p = pending.get(m.id);
+        if (!p) return;
+        pending.delete(m.id);
+        if (pending.size === 0) worker.unref();
+        if (m.scores && m.indices) p.resolve({ scores: m.scores, indices: m.indices });
+        else p.reject(new VectorIndexError(`search failed in ONNX Runtime: ${m.error ?? 'unknown error'}`));
+      } else {
+        // An idle search worker must not keep a CLI process alive; it is ref'd while it works.
+        worker.unref();
+        resolve({
+          run(queries, q, k) {
+            if (dead) return Promise.reject(dead);
+            const id = nextId++;
+            return new Promise<TopKResult>((res, rej) => {
+              pending.set(id, { resolve: res, reject: rej });
+              // Keep the process alive while a search is under way.
+              worker.ref();
+              worker.postMessage({ type: 'search', id, queries, q, k });
+            });
+          },
+          close() {
+            if (dead) return Promise.resolve();
+            return new Promise<void>((res) => {
+              closed = res;
+              worker.ref();
+              worker.postMessage({ type: 'close' });
+            });
+          },
+        });
+      }
+    });
+  });
 }
 
 // ---- the index -----------------------------------------------------------------------------------
@@ -122,31 +316,46 @@ export class VectorIndex {
   readonly size: number;
   readonly dim: number;
   readonly backend: VectorIndexBackend;
+  /** ORT intra-op threads (1 on the JS path). */
   readonly threads: number;
-  /** Why the JS path was chosen when ORT was asked for or expected (e.g. ORT failed to load). */
+  readonly thread: 'worker' | 'main';
+  /** Why the JS path serves an index that 'auto' would have given to ORT (e.g. ORT failed to load). */
   readonly fallbackReason: string | null;
   private closed = false;
-  private galleryTensor: ort.Tensor | null = null;
 
   private constructor(
     readonly ids: readonly string[],
-    private readonly vectors: Float32Array,
     dim: number,
-    private readonly shared: SharedSession | null,
-    threads: number,
-    fallbackReason: string | null,
+    /** Row-major gallery, kept for the JS path only. */
+    private readonly vectors: Float32Array | null,
+    private readonly runner: TopKRunner | null,
+    opts: {
+      threads: number;
+      thread: 'worker' | 'main';
+      fallbackReason: string | null;
+      maxScoreFloats: number;
+      layout: BlockLayout | null;
+    },
   ) {
     this.size = ids.length;
     this.dim = dim;
-    this.backend = shared ? 'onnxruntime' : 'js';
-    this.threads = shared ? threads : 1;
-    this.fallbackReason = fallbackReason;
-    if (shared && this.size > 0) {
-      this.galleryTensor = new shared.ort.Tensor('float32', vectors, [this.size, dim]);
-    }
+    this.backend = runner ? 'onnxruntime' : 'js';
+    this.threads = runner ? opts.threads : 1;
+    this.thread = runner ? opts.thread : 'main';
+    this.fallbackReason = opts.fallbackReason;
+    this.maxScoreFloats = opts.maxScoreFloats;
+    this.layout = opts.layout;
   }
 
-  /** Rows of `vectors` are L2-normalised [ids.length × dim] float32; the matrix is kept, not copied. */
+  /** How the ORT path's gallery copy is cut into blocks (null on the JS path). */
+  readonly layout: BlockLayout | null;
+
+  private readonly maxScoreFloats: number;
+
+  /**
+   * Rows of `vectors` are L2-normalised [ids.length × dim] float32. The JS path keeps the matrix
+   * (no copy); the ORT path keeps one transposed copy instead (see [Note: transposed gallery]).
+   */
   static async build(
     ids: readonly string[],
     vectors: Float32Array,
@@ -164,18 +373,37 @@ export class VectorIndex {
     checkUnitRows(ids, vectors, dim);
     const backend = opts.backend ?? 'auto';
     const threads = opts.threads ?? availableParallelism();
+    const thread = opts.thread ?? 'worker';
     const minOrtRows = opts.minOrtRows ?? 4096;
-    const wantOrt = backend === 'onnxruntime' || (backend === 'auto' && ids.length >= minOrtRows);
-    if (!wantOrt) return new VectorIndex(ids, vectors, dim, null, 1, null);
+    const maxScoreFloats = opts.maxScoreFloats ?? MAX_SCORE_FLOATS;
+    const common = { threads, thread, maxScoreFloats };
+    const wantOrt =
+      ids.length > 0 && (backend === 'onnxruntime' || (backend === 'auto' && ids.length >= minOrtRows));
+    if (!wantOrt) {
+      return new VectorIndex(ids, dim, vectors, null, { ...common, fallbackReason: null, layout: null });
+    }
+    if (opts.blockRows !== undefined && !(Number.isInteger(opts.blockRows) && opts.blockRows >= 1)) {
+      throw new VectorIndexError(`blockRows must be a positive integer, got ${opts.blockRows}`);
+    }
+    const layout = blockLayout(ids.length, opts.blockRows);
+    const blocked = blockColumns(vectors, layout, dim);
     try {
-      const shared = await acquireSession(dim, threads);
-      return new VectorIndex(ids, vectors, dim, shared, threads, null);
+      const runner =
+        thread === 'main'
+          ? await mainThreadRunner(blocked, layout, dim, threads, opts.onnxruntimePath)
+          : await workerRunner(blocked, layout, dim, threads, opts.onnxruntimePath);
+      return new VectorIndex(ids, dim, null, runner, { ...common, fallbackReason: null, layout });
     } catch (e) {
-      const msg = e instanceof Error ? e.message : String(e);
+      // First line only: Node appends the whole require stack to a missing-module error.
+      const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
       if (backend === 'onnxruntime') {
         throw new VectorIndexError(`ONNX Runtime is not available for search: ${msg}`);
       }
-      return new VectorIndex(ids, vectors, dim, null, 1, `ONNX Runtime unavailable (${msg}); plain JS`);
+      return new VectorIndex(ids, dim, vectors, null, {
+        ...common,
+        fallbackReason: `ONNX Runtime unavailable (${msg}); searching with plain JS loops`,
+        layout: null,
+      });
     }
   }
 
@@ -193,53 +421,112 @@ export class VectorIndex {
     if (q === 0) return [];
     if (kk === 0) return Array.from({ length: q }, () => []);
     const unit = normaliseQueries(queries, this.dim);
-    return this.shared ? this.searchOrt(unit, q, kk) : this.searchJs(unit, q, kk);
+    return this.runner ? this.searchOrt(this.runner, unit, q, kk) : this.searchJs(this.vectors!, unit, q, kk);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.galleryTensor = null;
-    if (this.shared) await releaseSession(this.dim, this.threads, this.shared);
+    await this.runner?.close();
   }
 
-  private async searchOrt(queries: Float32Array, q: number, k: number): Promise<SearchHit[][]> {
-    const { ort: mod, session } = this.shared!;
-    const gallery = this.galleryTensor!;
-    const kTensor = new mod.Tensor('int64', BigInt64Array.of(BigInt(k)), [1]);
-    const perRun = Math.max(1, Math.floor(MAX_SCORE_FLOATS / this.size));
-    const out: SearchHit[][] = [];
+  private async searchOrt(
+    runner: TopKRunner,
+    queries: Float32Array,
+    q: number,
+    k: number,
+  ): Promise<SearchHit[][]> {
+    const layout = this.layout!;
+    const kb = Math.min(k, layout.rows); // per block
+    const perRun = Math.max(1, Math.floor(this.maxScoreFloats / (layout.blocks * layout.rows)));
+    const runs: Promise<TopKResult>[] = [];
+    const sizes: number[] = [];
     for (let start = 0; start < q; start += perRun) {
       const n = Math.min(perRun, q - start);
-      const qt = new mod.Tensor('float32', queries.subarray(start * this.dim, (start + n) * this.dim), [
-        n,
-        this.dim,
-      ]);
-      const res = await session.run({ queries: qt, gallery, k: kTensor });
-      const scores = res.scores!.data as Float32Array;
-      const indices = res.indices!.data as BigInt64Array;
-      for (let r = 0; r < n; r++) {
-        const hits: SearchHit[] = [];
-        for (let j = 0; j < k; j++) {
-          const index = Number(indices[r * k + j]);
-          hits.push({ index, id: this.ids[index]!, score: scores[r * k + j]! });
-        }
-        out.push(hits);
-      }
-      for (const t of Object.values(res)) t.dispose();
+      sizes.push(n);
+      runs.push(runner.run(queries.slice(start * this.dim, (start + n) * this.dim), n, kb));
+    }
+    const out: SearchHit[][] = [];
+    const results = await Promise.all(runs);
+    results.forEach(({ scores, indices }, i) => {
+      for (let r = 0; r < sizes[i]!; r++) out.push(this.mergeBlocks(scores, indices, sizes[i]!, r, kb, k));
+    });
+    return out;
+  }
+
+  /**
+   * Query r's top-k from its per-block top-kb lists ([NB, q, kb], indices within the block): the
+   * global top-k is among them. Best first, ties to the lower row; a row that two overlapping blocks
+   * both hold is counted once.
+   */
+  private mergeBlocks(
+    scores: Float32Array,
+    indices: BigInt64Array,
+    q: number,
+    r: number,
+    kb: number,
+    k: number,
+  ): SearchHit[] {
+    const layout = this.layout!;
+    const hit = (b: number, j: number): SearchHit => {
+      const o = (b * q + r) * kb + j;
+      const index = blockStart(layout, b) + Number(indices[o]);
+      return { index, id: this.ids[index]!, score: scores[o]! };
+    };
+    if (layout.blocks === 1) return Array.from({ length: kb }, (_, j) => hit(0, j));
+    const all: SearchHit[] = [];
+    for (let b = 0; b < layout.blocks; b++) for (let j = 0; j < kb; j++) all.push(hit(b, j));
+    all.sort((x, y) => y.score - x.score || x.index - y.index);
+    const out: SearchHit[] = [];
+    const seen = new Set<number>();
+    for (const h of all) {
+      if (out.length === k) break;
+      if (seen.has(h.index)) continue;
+      seen.add(h.index);
+      out.push(h);
     }
     return out;
   }
 
-  private searchJs(queries: Float32Array, q: number, k: number): SearchHit[][] {
+  private searchJs(vectors: Float32Array, queries: Float32Array, q: number, k: number): SearchHit[][] {
     const out: SearchHit[][] = [];
     const scores = new Float32Array(this.size);
     for (let r = 0; r < q; r++) {
-      dotAll(this.vectors, this.size, this.dim, queries, r * this.dim, scores);
+      dotAll(vectors, this.size, this.dim, queries, r * this.dim, scores);
       out.push(topK(scores, k).map((index) => ({ index, id: this.ids[index]!, score: scores[index]! })));
     }
     return out;
   }
+}
+
+/**
+ * [n, d] row-major → [blocks, d, rows]: each block of rows transposed (see [Note: gallery layout]).
+ * Tiled 64 × 64 so that both the rows read and the columns written stay in cache.
+ */
+export function blockColumns(src: Float32Array, layout: BlockLayout, d: number): Float32Array {
+  const { rows, blocks } = layout;
+  const out = new Float32Array(blocks * d * rows);
+  const T = 64;
+  for (let b = 0; b < blocks; b++) {
+    const first = blockStart(layout, b);
+    const base = b * d * rows;
+    for (let i0 = 0; i0 < rows; i0 += T) {
+      const i1 = Math.min(rows, i0 + T);
+      for (let j0 = 0; j0 < d; j0 += T) {
+        const j1 = Math.min(d, j0 + T);
+        for (let i = i0; i < i1; i++) {
+          const so = (first + i) * d;
+          for (let j = j0; j < j1; j++) out[base + j * rows + i] = src[so + j]!;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** [n, d] row-major → [d, n] (one block; score-blocks.ts uses it for evaluation's dense scores). */
+export function transposeRows(src: Float32Array, n: number, d: number): Float32Array {
+  return blockColumns(src, { n, rows: n, blocks: n > 0 ? 1 : 0 }, d);
 }
 
 // ---- helpers (exported for tests and the benchmark) ----------------------------------------------

@@ -12,15 +12,13 @@ import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Workbench } from '../services/workbench.ts';
 import { toHttpError } from './http-errors.ts';
+import { DEFAULT_UPLOAD_LIMIT_BYTES, MAX_UPLOAD_FILES } from './limits.ts';
 import { registerCatalogRoutes } from './routes/catalog-routes.ts';
 import { registerFileRoutes } from './routes/file-routes.ts';
 import { registerInfoRoutes } from './routes/info-routes.ts';
 import { registerRecommendRoutes } from './routes/recommend-routes.ts';
 
-/** Default upload limit per file (and for a JSON body): 10 MB, far above any product photo. */
-export const DEFAULT_UPLOAD_LIMIT_BYTES = 10 * 1024 * 1024;
-/** Most images one top10_to_new request may upload. */
-export const MAX_UPLOAD_FILES = 32;
+export { DEFAULT_UPLOAD_LIMIT_BYTES, MAX_UPLOAD_FILES } from './limits.ts';
 
 export interface BuildServerOptions {
   workbench: Workbench;
@@ -48,13 +46,18 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
     bodyLimit: limit,
     ajv: {
       // Strict types: `"k": "5"` or `"ids": "a"` is a client error, not something to guess about.
-      customOptions: { coerceTypes: false, allErrors: false, removeAdditional: false },
+      // strictTypes off: the multipart schemas document fields without `type: object`, because a
+      // multipart body reaches validation as null (the handler reads it from the stream).
+      customOptions: { coerceTypes: false, allErrors: false, removeAdditional: false, strictTypes: false },
       // OpenAPI's `format: binary` documents multipart file fields; it is never validated by ajv.
-      plugins: [(ajv: { addFormat(name: string, f: boolean): unknown }) => ajv.addFormat('binary', true)],
+      plugins: [(ajv) => ajv.addFormat('binary', true)],
     },
-    // Reject `/api/x/` vs `/api/x` differences and odd encodings in one place: the router's defaults.
     routerOptions: { ignoreTrailingSlash: true },
+    schemaErrorFormatter: formatSchemaError,
   });
+  // The API speaks JSON and multipart only; a text/plain body is refused with 415 rather than parsed
+  // into a string that would then fail validation with a less helpful message.
+  app.removeContentTypeParser('text/plain');
   app.decorate('workbench', opts.workbench);
   app.decorate('uploadLimitBytes', limit);
 
@@ -95,6 +98,41 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
   await registerRecommendRoutes(app);
   await registerFileRoutes(app);
   return app;
+}
+
+interface AjvError {
+  keyword: string;
+  instancePath: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+
+/**
+ * One sentence naming the field, e.g. `k must be integer`, `ids[0] must be string`,
+ * `unknown field "colour" in body`; the field rides along for the error body (`error.field`).
+ */
+export function formatSchemaError(errors: readonly AjvError[], dataVar: string): Error & { field?: string } {
+  const e = errors[0]!;
+  const path = e.instancePath
+    .split('/')
+    .filter(Boolean)
+    .map((seg, i) => (/^\d+$/.test(seg) ? `[${seg}]` : i > 0 ? `.${seg}` : seg))
+    .join('');
+  const join = (name: string) => (path ? `${path}.${name}` : name);
+  let field: string | undefined = path || undefined;
+  let message: string;
+  if (e.keyword === 'additionalProperties') {
+    const extra = String(e.params['additionalProperty']);
+    field = join(extra);
+    message = `unknown field "${extra}" in ${path || dataVar}`;
+  } else if (e.keyword === 'required') {
+    const missing = String(e.params['missingProperty']);
+    field = join(missing);
+    message = `${path || dataVar} must have required property '${missing}'`;
+  } else {
+    message = `${path || dataVar} ${e.message ?? 'is invalid'}`;
+  }
+  return Object.assign(new Error(message), field ? { field } : {});
 }
 
 /**

@@ -60,6 +60,7 @@ export const ERROR_BODY_SCHEMA = {
 const NOT_FOUND_NAMES = new Set(['UnknownIdError']);
 /** Core errors that mean "the request is fine but the workspace cannot serve it yet". */
 const NOT_READY_NAMES = new Set([
+  'CentralityError',
   'WorkspaceEncoderError',
   'EmbeddingStoreError',
   'RecommendError',
@@ -101,14 +102,12 @@ export function toHttpError(e: unknown): { status: number; body: HttpErrorBody }
       return body(400, 'bad_multipart', `The multipart body cannot be read: ${message}`);
   }
   if (err.validation) {
-    // Fastify's validation message names the field (e.g. "body/k must be integer"); keep it.
-    const first = err.validation[0] as { instancePath?: string; params?: { missingProperty?: string } };
-    const path = first?.instancePath?.replace(/^\//, '').replaceAll('/', '.');
-    const field = first?.params?.missingProperty ?? (path || undefined);
-    return body(400, 'bad_request', message, field);
+    // The message and field come from formatSchemaError (app.ts), which names the field.
+    return body(400, 'bad_request', message, err.field);
   }
   if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
-    return body(err.statusCode, err.code ?? 'bad_request', message);
+    // Core errors that carry their own status (ImageInputError, UnknownIdError, CatalogInputError...).
+    return body(err.statusCode, err.code ?? 'bad_request', message, err.field);
   }
   if (err.name && NOT_FOUND_NAMES.has(err.name)) return body(404, 'unknown_id', message, err.field);
   if (err.name && BAD_INPUT_NAMES.has(err.name)) return body(400, 'bad_request', message, err.field);

@@ -4,7 +4,20 @@
  */
 
 import type { ScanReport, SplitSummary, WorkspaceSummary } from '../../src-shared/dataset.ts';
+import type { CentralityReport, EvaluationReport, TemperatureStudy } from '../../src-shared/evaluation.ts';
 import { FIELD_NAMES } from '../../src-shared/fields.ts';
+import { CancelledError } from '../../src-shared/jobs.ts';
+import type {
+  CatalogImportReport,
+  CatalogProduct,
+  CustomerInputResult,
+  DashboardData,
+  ImageEncoderLabel,
+  KpiSummary,
+  Top10ToNewResult,
+} from '../../src-shared/recommend.ts';
+import type { ResearchReportSummary } from '../../src-shared/report.ts';
+import type { SimilaritySearchRun } from '../../src-shared/search.ts';
 import { type CropSummary, ensureCrops } from '../dataset/crops.ts';
 import { type ScanOptions, scanDataset } from '../dataset/scan.ts';
 import { applySplit } from '../dataset/split.ts';
@@ -14,15 +27,37 @@ import {
   generateDemoDataset,
 } from '../dataset/synthetic/generate-demo.ts';
 import { type EmbedSummary, embedImages } from '../encoders/embed-images.ts';
+import {
+  DEMO_STANDIN_MODEL,
+  DEMO_STANDIN_NOTE,
+  demoStandinDir,
+  ensureDemoStandinFiles,
+} from '../encoders/image-encoder/demo-standin.ts';
 import type { ModelFilesOptions } from '../encoders/image-encoder/model-files.ts';
 import type { ImageModelSpec } from '../encoders/image-encoder/open-encoder.ts';
+import {
+  type OpenedWorkspaceEncoder,
+  openWorkspaceImageEncoder,
+  setWorkspaceEncoder,
+  workspaceEncoderLabel,
+} from '../encoders/image-encoder/workspace-encoder.ts';
 import {
   type ImportEmbeddingsOptions,
   type ImportReport,
   importEmbeddings,
 } from '../encoders/import-embeddings.ts';
+import type { EvaluateOptions } from '../evaluation/evaluate.ts';
+import type { EvaluationRecord } from '../evaluation/results.ts';
+import type { SweepOptions } from '../evaluation/temperature-sweep.ts';
 import { type JobControls, runJob } from '../jobs/run-job.ts';
 import { WorkerPool } from '../jobs/worker-pool.ts';
+import type { Catalog, ProductFields } from '../recommend/catalog.ts';
+import { Dashboard } from '../recommend/dashboard.ts';
+import {
+  type CustomerInputRequest,
+  RecommendService,
+  type Top10ToNewRequest,
+} from '../recommend/recommender.ts';
 import { getMeta, schemaVersion } from '../store/database.ts';
 import type { ItemFilter } from '../store/dataset-store.ts';
 import { type EmbeddingModelInfo, EmbeddingStore } from '../store/embedding-store.ts';
@@ -31,6 +66,9 @@ import { loadCheckpoint } from '../training/checkpoints.ts';
 import type { SanityCheckOptions, SanityCheckResult } from '../training/sanity-check.ts';
 import { resolveTrainConfig, type TrainConfig } from '../training/train-config.ts';
 import { defaultEncoderFactory, type EncoderFactory, type TrainResult, train } from '../training/trainer.ts';
+import { type BundleSummary, type ExportBundleOptions, exportBundle } from './export-bundle.ts';
+import type { ReportOptions } from './research-report.ts';
+import type { SearchRequest, SimilaritySearchService } from './similarity-search.ts';
 
 export interface EmbedRequest extends ImageModelSpec {
   /** Images per inference batch (default 16). */
@@ -41,6 +79,11 @@ export interface EmbedRequest extends ImageModelSpec {
 }
 
 export class Workbench {
+  private recommendService: RecommendService | null = null;
+  /** Similarity search keeps its gallery index and encoders open between searches. */
+  private searchService: Promise<SimilaritySearchService> | null = null;
+  private dashboardService: Dashboard | null = null;
+
   private constructor(readonly workspace: Workspace) {}
 
   /** Opens (and with `create`, makes) the workspace at `dir`. */
@@ -49,6 +92,32 @@ export class Workbench {
   }
 
   close(): void {
+    // The recommendation service's ONNX sessions are released in the background; closeAsync waits.
+    const svc = this.recommendService;
+    this.recommendService = null;
+    if (svc) void svc.close();
+    const search = this.searchService;
+    this.searchService = null;
+    if (search)
+      void search.then(
+        (x) => x.close(),
+        () => undefined,
+      );
+    this.workspace.close();
+  }
+
+  /** Like close, but waits until the image encoder and search sessions are released (server shutdown). */
+  async closeAsync(): Promise<void> {
+    const svc = this.recommendService;
+    this.recommendService = null;
+    if (svc) await svc.close();
+    const search = this.searchService;
+    this.searchService = null;
+    if (search)
+      await search.then(
+        (x) => x.close(),
+        () => undefined,
+      );
     this.workspace.close();
   }
 
@@ -92,7 +161,11 @@ export class Workbench {
       // Loaded on use: ONNX Runtime and tfjs take most of a second to import, which every other
       // command (and `--help`) should not pay.
       const { openImageEncoder } = await import('../encoders/image-encoder/open-encoder.ts');
-      const { encoder, origin } = await openImageEncoder(req, {
+      // `--model demo-standin`: the demo's SYNTHETIC stand-in encoder, generated into the workspace.
+      const standin = req.model === DEMO_STANDIN_MODEL && !req.modelPath;
+      if (standin)
+        req = { ...req, modelPath: ensureDemoStandinFiles(demoStandinDir(this.workspace.root)).dir };
+      const opened = await openImageEncoder(req, {
         ...req.files,
         signal: work.signal,
         onProgress: work.onProgress
@@ -102,12 +175,22 @@ export class Workbench {
               })
           : undefined,
       });
+      const { encoder } = opened;
+      const origin = standin ? { ...opened.origin, synthetic: true, note: DEMO_STANDIN_NOTE } : opened.origin;
+      // The model that made this workspace's vectors is the one query images must be embedded with:
+      // recorded once vectors exist (a run refused before storing any leaves the setting as it was).
+      const record = () => setWorkspaceEncoder(this.workspace, req, encoder.modelId);
       try {
-        return await embedImages(this.workspace, encoder, origin, {
+        const summary = await embedImages(this.workspace, encoder, origin, {
           batch: req.batch,
           filter: req.filter,
           ...work,
         });
+        record();
+        return summary;
+      } catch (e) {
+        if (e instanceof CancelledError) record();
+        throw e;
       } finally {
         await encoder.close();
       }
@@ -148,6 +231,172 @@ export class Workbench {
         createEncoder: opts.createEncoder ?? defaultEncoderFactory,
       });
     });
+  }
+
+  /** Zips the run's config, best checkpoint, results, charts and reports (see export-bundle.ts). */
+  exportBundle(opts: ExportBundleOptions, controls: JobControls = {}): Promise<BundleSummary> {
+    return runJob('export', controls, (work) => exportBundle(this.workspace, opts, work));
+  }
+
+  // ---- image encoder, catalog, recommendation (src-main/recommend) --------------------------------
+
+  /** The workspace's image encoder (recorded by `kfashion embed`), or null when it has none. */
+  imageEncoder(): ImageEncoderLabel | null {
+    return workspaceEncoderLabel(this.workspace);
+  }
+
+  /** Opens the workspace's image encoder, for embedding query images; the caller closes `encoder`. */
+  openImageEncoder(opts: { threads?: number } = {}): Promise<OpenedWorkspaceEncoder> {
+    return openWorkspaceImageEncoder(this.workspace, opts);
+  }
+
+  /** The recommendation service (keeps the encoder and the catalog index open between calls). */
+  recommender(): RecommendService {
+    if (!this.recommendService) {
+      this.recommendService = new RecommendService(this.workspace, () =>
+        openWorkspaceImageEncoder(this.workspace),
+      );
+      this.dashboardService = null;
+    }
+    return this.recommendService;
+  }
+
+  catalog(): Catalog {
+    return this.recommender().catalog;
+  }
+
+  /** Adds a product from image bytes; its vector is computed with the workspace encoder when there is one. */
+  async catalogAdd(
+    bytes: Uint8Array,
+    fields: ProductFields,
+    opts: { what?: string; imageField?: string } = {},
+  ): Promise<{ product: CatalogProduct; created: boolean; note?: string }> {
+    const svc = this.recommender();
+    const enc = svc.encoderLabel() ? await svc.encoder() : null;
+    const r = await svc.catalog.add(bytes, fields, { encoder: enc?.encoder ?? null, ...opts });
+    return enc
+      ? r
+      : {
+          ...r,
+          note: 'The workspace has no image encoder yet, so this product has no vector and cannot be recommended; run "kfashion embed", then "kfashion catalog embed".',
+        };
+  }
+
+  /** Imports a folder of product images (see Catalog.importFolder); idempotent. */
+  async catalogImport(
+    dir: string,
+    opts: { embeddings?: { npy: string; ids: string; model?: string }; synthetic?: boolean } = {},
+    controls: JobControls = {},
+  ): Promise<CatalogImportReport> {
+    return runJob('catalog-import', controls, async (work) => {
+      const svc = this.recommender();
+      const label = svc.encoderLabel();
+      const embeddings = opts.embeddings
+        ? { ...opts.embeddings, model: opts.embeddings.model ?? label?.model ?? 'fashion-clip' }
+        : undefined;
+      const enc = !embeddings && label ? await svc.encoder() : null;
+      return svc.catalog.importFolder(dir, {
+        encoder: enc?.encoder ?? null,
+        embeddings,
+        synthetic: opts.synthetic,
+        signal: work.signal,
+        onProgress: work.onProgress ? (d, t) => work.onProgress?.('import', d, t) : undefined,
+      });
+    });
+  }
+
+  catalogRemove(ids: readonly string[]): string[] {
+    return this.catalog().remove(ids);
+  }
+
+  /** Computes the catalog vectors the workspace encoder is missing; returns how many. */
+  async catalogEmbed(): Promise<{ model: string; embedded: number }> {
+    const enc = await this.recommender().encoder();
+    return { model: enc.setting.model, embedded: await this.catalog().embedMissing(enc.encoder) };
+  }
+
+  recommendTop10ToNew(req: Top10ToNewRequest): Promise<Top10ToNewResult> {
+    return this.recommender().top10ToNew(req);
+  }
+
+  recommendCustomerInput(req: CustomerInputRequest): Promise<CustomerInputResult> {
+    return this.recommender().customerInput(req);
+  }
+
+  private dashboards(): Dashboard {
+    this.dashboardService ??= new Dashboard(this.recommender());
+    return this.dashboardService;
+  }
+
+  kpi(): KpiSummary {
+    return this.dashboards().kpi();
+  }
+
+  dashboard(): Promise<DashboardData> {
+    return this.dashboards().dashboard();
+  }
+
+  // ---- evaluation (src-main/evaluation; EVALUATION.md) -------------------------------------------
+
+  /** Evaluates a trained JSON encoder on the validation split (gallery or in-batch, both directions). */
+  evaluate(opts: EvaluateRequest = {}, controls: JobControls = {}): Promise<EvaluationReport> {
+    return runJob('eval', controls, async (work) => {
+      const { evaluate } = await import('../evaluation/evaluate.ts');
+      return await evaluate(this.workspace, { ...opts, ...work });
+    });
+  }
+
+  /** The best-seller proxy: embedding centrality per item, stored, with results/centrality_*.json + PNG. */
+  centrality(opts: { model?: string } = {}, controls: JobControls = {}): Promise<CentralityReport> {
+    return runJob('centrality', controls, async (work) => {
+      const { runCentrality } = await import('../evaluation/centrality.ts');
+      return await runCentrality(this.workspace, { ...opts, ...work });
+    });
+  }
+
+  /** Temperature study: one training run per temperature (own folders), each evaluated (gallery). */
+  sweep(opts: SweepRequest = {}, controls: JobControls = {}): Promise<TemperatureStudy> {
+    return runJob('sweep', controls, async (work) => {
+      const { runTemperatureSweep } = await import('../evaluation/temperature-sweep.ts');
+      return await runTemperatureSweep(this.workspace, { ...opts, ...work });
+    });
+  }
+
+  /**
+   * Similarity search (exact cosine top-K over every item's image embedding): a JSON query, a
+   * picture, or demo queries; saves results/similarity_search/<stamp>/ (see services/similarity-search.ts).
+   */
+  search(req: SearchRequest, controls: JobControls = {}): Promise<SimilaritySearchRun> {
+    return runJob('search', controls, async (work) => {
+      this.searchService ??= import('./similarity-search.ts').then(
+        (m) => new m.SimilaritySearchService(this.workspace),
+      );
+      return (await this.searchService).search(req, work);
+    });
+  }
+
+  /**
+   * Writes results/report_<stamp>.html: one self-contained page with the run's config, training,
+   * latest evaluation, centrality, temperature study and example searches (services/research-report.ts).
+   */
+  report(
+    opts: Omit<ReportOptions, 'signal' | 'onProgress'> = {},
+    controls: JobControls = {},
+  ): Promise<ResearchReportSummary> {
+    return runJob('report', controls, async (work) => {
+      const { writeResearchReport } = await import('./research-report.ts');
+      return await writeResearchReport(
+        this.workspace,
+        { summary: this.summary(), search: (req) => this.search(req) },
+        { ...opts, ...work },
+      );
+    });
+  }
+
+  /** Past evaluation, centrality and temperature-study runs, newest first. */
+  async evaluations(kind?: EvaluationRecord['kind']): Promise<EvaluationRecord[]> {
+    const { listEvaluations } = await import('../evaluation/results.ts');
+    return listEvaluations(this.workspace, kind);
   }
 
   summary(): WorkspaceSummary {
@@ -198,15 +447,24 @@ export class Workbench {
       vocabularySizes,
       crops: db.prepare('SELECT COUNT(*) FROM crops').pluck().get() as number,
       lastScan: lastScan ?? null,
-      embeddings: this.embeddingModels().map(({ model, dim, source, count }) => ({
+      embeddings: this.embeddingModels().map(({ model, dim, source, count, detail }) => ({
         model,
         dim,
         source,
         count,
+        ...(detail['synthetic'] === true && typeof detail['note'] === 'string'
+          ? { note: detail['note'] }
+          : {}),
       })),
+      imageEncoder: this.imageEncoder(),
     };
   }
 }
+
+/** `Workbench.evaluate` options (see evaluation/evaluate.ts); progress and cancel come as JobControls. */
+export type EvaluateRequest = Omit<EvaluateOptions, 'signal' | 'onProgress'>;
+/** `Workbench.sweep` options (see evaluation/temperature-sweep.ts). */
+export type SweepRequest = Omit<SweepOptions, 'signal' | 'onProgress'>;
 
 export interface TrainRequest {
   stage?: 1 | 2;

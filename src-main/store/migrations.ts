@@ -227,4 +227,46 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 4,
+    name: 'evaluation: embedding centrality per (model, item) and its centre; evaluation, centrality and sweep results',
+    up(db) {
+      db.exec(`
+        -- The best-seller proxy (EVALUATION.md): cosine of each item's image embedding to the centre
+        -- of all of them. Recomputed by "kfashion centrality" (and by eval when missing or stale).
+        CREATE TABLE item_centrality (
+          model      TEXT NOT NULL REFERENCES embedding_models(model) ON DELETE CASCADE,
+          item_id    TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+          centrality REAL NOT NULL,
+          rank       INTEGER NOT NULL,      -- 1 = most central
+          anchor     INTEGER NOT NULL,      -- 1 = in the top 10 % (the anchor set)
+          run_id     TEXT NOT NULL,
+          PRIMARY KEY (model, item_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX item_centrality_rank ON item_centrality(model, rank);
+        CREATE TABLE centrality_centres (
+          model            TEXT PRIMARY KEY REFERENCES embedding_models(model) ON DELETE CASCADE,
+          run_id           TEXT NOT NULL,
+          computed_at      TEXT NOT NULL,
+          embeddings_at    TEXT NOT NULL,   -- embedding_models.updated_at it was computed from
+          items            INTEGER NOT NULL,
+          anchor_fraction  REAL NOT NULL,
+          anchor_threshold REAL NOT NULL,   -- lowest centrality in the anchor set
+          vector           BLOB NOT NULL    -- the centre, dim little-endian float32, L2-normalised
+        );
+        -- One row per evaluation, centrality or temperature-study run; the full result is the file.
+        CREATE TABLE evaluations (
+          run_id     TEXT PRIMARY KEY,
+          kind       TEXT NOT NULL CHECK (kind IN ('evaluation', 'centrality', 'temperature-study')),
+          created_at TEXT NOT NULL,
+          checkpoint TEXT,                  -- training run id of the checkpoint evaluated, if any
+          protocol   TEXT,                  -- e.g. "in-batch, B=64"
+          synthetic  INTEGER NOT NULL,
+          file       TEXT NOT NULL,         -- results/… relative to the workspace
+          summary    TEXT NOT NULL          -- JSON headline figures
+        );
+        CREATE INDEX evaluations_kind ON evaluations(kind, created_at);
+      `);
+    },
+  },
 ];

@@ -74,6 +74,11 @@ export interface TrainControls extends WorkOptions {
   createEncoder: EncoderFactory;
   /** Continue the run in checkpoints/last.* (its config must match `config` except epochs/backend). */
   resume?: boolean;
+  /**
+   * Train into this folder's checkpoints/ and results/ instead of the workspace's own (a temperature
+   * sweep trains one folder per temperature without overwriting the workspace's main checkpoints).
+   */
+  outDir?: string;
 }
 
 export interface TrainPaths {
@@ -121,9 +126,15 @@ const ENCODE_CHUNK = 256;
 export const SYNTHETIC_NOTE =
   'SYNTHETIC: trained against stand-in image embeddings generated from the attributes, not FashionCLIP.';
 
-export function trainingPaths(ws: Workspace): TrainPaths {
-  const c = ws.paths.checkpoints;
-  const r = ws.paths.results;
+/** Where a training run's checkpoints and results go: the workspace's folders, or `outDir`'s. */
+export function trainingDirs(ws: Workspace, outDir?: string): { checkpoints: string; results: string } {
+  return outDir
+    ? { checkpoints: join(outDir, 'checkpoints'), results: join(outDir, 'results') }
+    : { checkpoints: ws.paths.checkpoints, results: ws.paths.results };
+}
+
+export function trainingPaths(ws: Workspace, outDir?: string): TrainPaths {
+  const { checkpoints: c, results: r } = trainingDirs(ws, outDir);
   return {
     bestWeights: join(c, 'best_model.safetensors'),
     bestInfo: join(c, 'best_model.json'),
@@ -164,11 +175,12 @@ export async function train(
   config: TrainConfig,
   controls: TrainControls,
 ): Promise<TrainResult> {
-  const paths = trainingPaths(ws);
-  mkdirSync(ws.paths.checkpoints, { recursive: true });
-  mkdirSync(ws.paths.results, { recursive: true });
+  const paths = trainingPaths(ws, controls.outDir);
+  const dirs = trainingDirs(ws, controls.outDir);
+  mkdirSync(dirs.checkpoints, { recursive: true });
+  mkdirSync(dirs.results, { recursive: true });
 
-  const saved = controls.resume ? loadCheckpoint(ws.paths.checkpoints, 'last') : null;
+  const saved = controls.resume ? loadCheckpoint(dirs.checkpoints, 'last') : null;
   if (saved) {
     // No --model means "the one the run used", not "pick again".
     config = { ...config, model: config.model ?? saved.info.config.model };
@@ -202,6 +214,7 @@ export async function train(
       encoderConfig,
       saved,
       paths,
+      checkpointDir: dirs.checkpoints,
     });
   } finally {
     model.dispose();
@@ -270,6 +283,8 @@ interface RunContext {
   encoderConfig: JsonEncoderConfig;
   saved: SavedCheckpoint | null;
   paths: TrainPaths;
+  /** Folder the checkpoints are written to. */
+  checkpointDir: string;
 }
 
 async function runEpochs(
@@ -467,7 +482,7 @@ async function runEpochs(
           synthetic: data.embedding.synthetic,
         },
       };
-      if (improved) saveCheckpoint(ws.paths.checkpoints, 'best', state, common);
+      if (improved) saveCheckpoint(ctx.checkpointDir, 'best', state, common);
       const resume: ResumeState = {
         epoch,
         optimizerStep: step,
@@ -479,7 +494,7 @@ async function runEpochs(
         dataOrder: 'shuffle seeded by (seed, epoch): nothing to restore',
         dataFingerprint: fingerprint,
       };
-      saveCheckpoint(ws.paths.checkpoints, 'last', state, { ...common, resume });
+      saveCheckpoint(ctx.checkpointDir, 'last', state, { ...common, resume });
       db.transaction(() => {
         for (const [name, value] of Object.entries(metricRow(record))) {
           if (Number.isFinite(value)) putMetric.run(runId, epoch, step, name, value);

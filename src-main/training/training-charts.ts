@@ -45,9 +45,16 @@ interface Panel {
   yMax?: number;
 }
 
-const COLORS = { blue: '#1f77b4', orange: '#ff7f0e', green: '#2ca02c', red: '#d62728', purple: '#9467bd' };
+export const COLORS = {
+  blue: '#1f77b4',
+  orange: '#ff7f0e',
+  green: '#2ca02c',
+  red: '#d62728',
+  purple: '#9467bd',
+};
 
-const esc = (s: string) =>
+/** Escapes text for SVG markup. */
+export const esc = (s: string) =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** "Nice" tick values covering [lo, hi] (Heckbert's algorithm): steps of 1, 2 or 5 × 10^k. */

@@ -9,6 +9,7 @@
 import { FIELDS, type FieldKind, type FieldName, type GarmentAttributes } from '../../src-shared/fields.ts';
 import { Rng } from '../dataset/rng.ts';
 import { indexer, loadVocabulary, PAD_INDEX, type VocabEntry } from '../dataset/vocabulary.ts';
+import { DEMO_STANDIN_MODEL } from '../encoders/image-encoder/demo-standin.ts';
 import type { EncoderInputs } from '../encoders/json-encoder/json-encoder-types.ts';
 import { DatasetStore } from '../store/dataset-store.ts';
 import { type EmbeddingModelInfo, EmbeddingStore } from '../store/embedding-store.ts';
@@ -47,11 +48,11 @@ export interface TrainingData {
  * The image-embedding model to train against: the one asked for, else the only one present, else
  * `fashion-clip`; otherwise an error listing what the workspace has.
  */
-export function chooseEmbeddingModel(models: EmbeddingModelInfo[], wanted?: string): EmbeddingModelInfo {
+export function chooseEmbeddingModel(all: EmbeddingModelInfo[], wanted?: string): EmbeddingModelInfo {
   const list = () =>
-    models.map((m) => `${m.model} (${m.count} vectors, ${m.dim}-d, ${m.source})`).join(', ') || 'none';
+    all.map((m) => `${m.model} (${m.count} vectors, ${m.dim}-d, ${m.source})`).join(', ') || 'none';
   if (wanted !== undefined) {
-    const m = models.find((x) => x.model === wanted);
+    const m = all.find((x) => x.model === wanted);
     if (!m) {
       throw new TrainingDataError(
         `No "${wanted}" image embeddings in this workspace (--model). It has: ${list()}.`,
@@ -59,6 +60,9 @@ export function chooseEmbeddingModel(models: EmbeddingModelInfo[], wanted?: stri
     }
     return m;
   }
+  // The demo's stand-in image encoder (demo-standin) makes vectors for image → image features only;
+  // with other vectors present it is never picked without being named.
+  const models = all.length > 1 ? all.filter((m) => m.model !== DEMO_STANDIN_MODEL) : all;
   if (models.length === 0) {
     throw new TrainingDataError(
       'This workspace has no image embeddings yet. Compute them with "kfashion embed --workspace WS" or import FashionCLIP vectors with "kfashion embed --workspace WS --import FILE.npy --ids FILE.json".',

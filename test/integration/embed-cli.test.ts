@@ -168,7 +168,9 @@ describe('kfashion embed on the demo dataset', () => {
     const made = await ensureDemoWorkspace(base);
     const wb = Workbench.open(made.workspace, { create: false });
     try {
+      // synthetic-demo for training; demo-standin (SYNTHETIC stand-in image encoder) for image → image.
       expect(wb.embeddingModels()).toMatchObject([
+        { model: 'demo-standin', source: 'onnx', count: demo.garments, detail: { synthetic: true } },
         { model: 'synthetic-demo', source: 'synthetic', count: demo.garments },
       ]);
     } finally {

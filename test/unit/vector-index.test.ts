@@ -1,6 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Rng } from '../../src-main/dataset/rng.ts';
-import { topK, VectorIndex, VectorIndexError } from '../../src-main/evaluation/vector-index.ts';
+import {
+  blockLayout,
+  blockStart,
+  topK,
+  VectorIndex,
+  VectorIndexError,
+} from '../../src-main/evaluation/vector-index.ts';
 
 const open: VectorIndex[] = [];
 async function build(...args: Parameters<typeof VectorIndex.build>): Promise<VectorIndex> {
@@ -31,20 +37,30 @@ describe('VectorIndex', () => {
     const n = 200;
     const rng = new Rng(1);
     const g = rng.unitRows(n, dim);
-    // Query = row 137 plus a little noise; row 42 is planted as a slightly worse copy.
-    const q = new Float32Array(dim);
-    for (let j = 0; j < dim; j++) q[j] = g[137 * dim + j]! + 0.01 * rng.normal();
-    for (let j = 0; j < dim; j++) g[42 * dim + j] = g[137 * dim + j]! * 0.9 + q[j]! * 0.01;
-    // re-normalise row 42
-    let s = 0;
-    for (let j = 0; j < dim; j++) s += g[42 * dim + j]! ** 2;
-    for (let j = 0; j < dim; j++) g[42 * dim + j]! /= Math.sqrt(s);
-    for (const backend of ['js', 'onnxruntime'] as const) {
-      const index = await build(ids(n), g, dim, { backend });
+    // Plant: row 137 = query + small noise (the nearest), row 42 = query + more noise (second).
+    const q = rng.unitRows(1, dim);
+    const plant = (row: number, noise: number) => {
+      let s = 0;
+      for (let j = 0; j < dim; j++) {
+        g[row * dim + j] = q[j]! + noise * rng.normal();
+        s += g[row * dim + j]! ** 2;
+      }
+      for (let j = 0; j < dim; j++) g[row * dim + j]! /= Math.sqrt(s);
+    };
+    plant(137, 0.02);
+    plant(42, 0.2);
+    for (const [backend, thread] of [
+      ['js', 'main'],
+      ['onnxruntime', 'main'],
+      ['onnxruntime', 'worker'],
+    ] as const) {
+      const index = await build(ids(n), g, dim, { backend, thread });
       expect(index.backend).toBe(backend);
+      expect(index.thread).toBe(thread);
       const [hits] = await index.search(q, 3);
       expect(hits!.map((h) => h.id)).toEqual(reference(g, n, dim, q, 3).map((i) => `item-${i}`));
       expect(hits![0]!.id).toBe('item-137');
+      expect(hits![1]!.id).toBe('item-42');
       expect(hits![0]!.score).toBeGreaterThan(0.99);
       expect(hits![0]!.score).toBeLessThanOrEqual(1 + 1e-6);
       expect(hits![0]!.score).toBeGreaterThanOrEqual(hits![1]!.score);
@@ -64,9 +80,21 @@ describe('VectorIndex', () => {
       const g = rng.unitRows(n, dim);
       const queries = rng.unitRows(q, dim);
       const js = await build(ids(n), g, dim, { backend: 'js' });
-      const ox = await build(ids(n), g, dim, { backend: 'onnxruntime' });
+      // A small score budget splits the queries over several ORT runs (the N = 1M case).
+      const ox = await build(ids(n), g, dim, {
+        backend: 'onnxruntime',
+        thread: 'main',
+        maxScoreFloats: n * 4,
+      });
       const a = await js.search(queries, k);
       const b = await ox.search(queries, k);
+      if (n === 1000) {
+        // The search worker thread gives the same hits (scores may differ in the last bit: MLAS
+        // picks its kernels by batch size). One case only: a worker takes a moment to start.
+        const w = await build(ids(n), g, dim, { backend: 'onnxruntime', thread: 'worker' });
+        const c = await w.search(queries, k);
+        expect(c.map((hits) => hits.map((h) => h.index))).toEqual(b.map((hits) => hits.map((h) => h.index)));
+      }
       expect(a).toHaveLength(q);
       expect(b).toHaveLength(q);
       for (let r = 0; r < q; r++) {
@@ -85,6 +113,36 @@ describe('VectorIndex', () => {
     }
   });
 
+  it('cuts large galleries into overlapping blocks and merges their top-k exactly', async () => {
+    const dim = 64;
+    const rng = new Rng(11);
+    const n = 1000;
+    const g = rng.unitRows(n, dim);
+    // Identical rows in different blocks (and in the overlap): ties go to the lower row.
+    g.copyWithin(990 * dim, 5 * dim, 6 * dim);
+    g.copyWithin(880 * dim, 5 * dim, 6 * dim);
+    const queries = new Float32Array([...g.subarray(5 * dim, 6 * dim), ...rng.unitRows(4, dim)]);
+    const js = await build(ids(n), g, dim, { backend: 'js' });
+    for (const [blockRows, k] of [
+      [128, 10],
+      [128, 300],
+      [999, 7],
+      [1, 3],
+    ] as const) {
+      const ox = await build(ids(n), g, dim, { backend: 'onnxruntime', thread: 'main', blockRows });
+      expect(ox.layout).toEqual({ n, rows: blockRows, blocks: Math.ceil(n / blockRows) });
+      const a = await js.search(queries, k);
+      const b = await ox.search(queries, k);
+      expect(b.map((hits) => hits.map((h) => h.index))).toEqual(a.map((hits) => hits.map((h) => h.index)));
+    }
+    const [first] = await js.search(queries.subarray(0, dim), 3);
+    expect(first!.map((h) => h.index)).toEqual([5, 880, 990]);
+    // Large galleries get 8,192-row blocks by default; up to 256k rows, one block.
+    expect(blockLayout(1_000_000)).toEqual({ n: 1_000_000, rows: 8192, blocks: 123 });
+    expect(blockLayout(262_144)).toEqual({ n: 262_144, rows: 262_144, blocks: 1 });
+    expect(blockStart(blockLayout(1_000_000), 122)).toBe(1_000_000 - 8192);
+  });
+
   it('normalises queries, clamps k and rejects bad input with clear messages', async () => {
     const dim = 4;
     const g = Float32Array.from([1, 0, 0, 0, 0, 1, 0, 0]);
@@ -98,16 +156,36 @@ describe('VectorIndex', () => {
     await expect(index.search(new Float32Array(4), 1)).rejects.toThrow(/query 0 has L2 norm 0/);
     await expect(index.search(Float32Array.from([1, 0, 0, 0]), 0)).rejects.toThrow(/positive integer/);
     await expect(VectorIndex.build(['a'], new Float32Array(3), 4)).rejects.toThrow(/need 4 floats, got 3/);
-    await expect(VectorIndex.build(['a', 'bad'], Float32Array.from([1, 0, 0, 0, 2, 0, 0, 0]), 4)).rejects.toThrow(
-      VectorIndexError,
-    );
-    await expect(VectorIndex.build(['a', 'bad'], Float32Array.from([1, 0, 0, 0, 2, 0, 0, 0]), 4)).rejects.toThrow(
-      /row 1 \(bad\) has L2 norm 2/,
-    );
+    await expect(
+      VectorIndex.build(['a', 'bad'], Float32Array.from([1, 0, 0, 0, 2, 0, 0, 0]), 4),
+    ).rejects.toThrow(VectorIndexError);
+    await expect(
+      VectorIndex.build(['a', 'bad'], Float32Array.from([1, 0, 0, 0, 2, 0, 0, 0]), 4),
+    ).rejects.toThrow(/row 1 \(bad\) has L2 norm 2/);
     const empty = await build([], new Float32Array(0), dim);
     expect(await empty.search(Float32Array.from([1, 0, 0, 0]), 3)).toEqual([[]]);
     await index.close();
     await expect(index.search(Float32Array.from([1, 0, 0, 0]), 1)).rejects.toThrow(/closed/);
+  });
+
+  it('falls back to plain JS, saying why, when ONNX Runtime cannot load', async () => {
+    const dim = 8;
+    const g = new Rng(3).unitRows(50, dim);
+    const q = new Rng(4).unitRows(2, dim);
+    const missing = '/nonexistent/onnxruntime-node';
+    for (const thread of ['worker', 'main'] as const) {
+      const fb = await build(ids(50), g, dim, { minOrtRows: 1, onnxruntimePath: missing, thread });
+      expect(fb.backend).toBe('js');
+      expect(fb.fallbackReason).toMatch(
+        /ONNX Runtime unavailable \(.*Cannot find module.*\); searching with plain JS loops/,
+      );
+      const js = await build(ids(50), g, dim, { backend: 'js' });
+      expect(js.fallbackReason).toBeNull();
+      expect(await fb.search(q, 5)).toEqual(await js.search(q, 5));
+      await expect(
+        VectorIndex.build(ids(50), g, dim, { backend: 'onnxruntime', onnxruntimePath: missing, thread }),
+      ).rejects.toThrow(/ONNX Runtime is not available for search/);
+    }
   });
 
   it('topK breaks ties toward the lower index, for small and large k', () => {

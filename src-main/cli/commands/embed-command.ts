@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { DEFAULT_EMBED_BATCH } from '../../encoders/embed-images.ts';
+import { DEMO_STANDIN_MODEL } from '../../encoders/image-encoder/demo-standin.ts';
 import {
   DEFAULT_IMAGE_MODEL,
   DEVICES,
@@ -65,9 +66,14 @@ function checkFlags(o: EmbedFlags): void {
       '--precision picks a registry model file; with --model-path the folder holds one model.',
     );
   }
-  if (o.modelPath === undefined && o.model !== undefined && !Object.hasOwn(MODEL_REGISTRY, o.model)) {
+  if (
+    o.modelPath === undefined &&
+    o.model !== undefined &&
+    o.model !== DEMO_STANDIN_MODEL &&
+    !Object.hasOwn(MODEL_REGISTRY, o.model)
+  ) {
     throw new UsageError(
-      `--model expects one of ${Object.keys(MODEL_REGISTRY).join(', ')} (or --model-path DIR for your own export), got "${o.model}".`,
+      `--model expects one of ${Object.keys(MODEL_REGISTRY).join(', ')} (or --model-path DIR for your own export; or ${DEMO_STANDIN_MODEL}, the SYNTHETIC stand-in), got "${o.model}".`,
     );
   }
 }
@@ -81,7 +87,7 @@ export function registerEmbedCommand(program: Command): void {
     .requiredOption('--workspace <dir>', 'an existing (scanned) workspace folder')
     .option(
       '--model <id>',
-      `image model: ${Object.keys(MODEL_REGISTRY).join(', ')} (default ${DEFAULT_IMAGE_MODEL}); with --model-path or --import, the id to store the vectors under`,
+      `image model: ${Object.keys(MODEL_REGISTRY).join(', ')} (default ${DEFAULT_IMAGE_MODEL}), or ${DEMO_STANDIN_MODEL} (a SYNTHETIC stand-in generated here, not FashionCLIP); with --model-path or --import, the id to store the vectors under. The model that embeds becomes the workspace image encoder (recommendation, search by image)`,
     )
     .option(
       '--model-path <dir>',

@@ -27,6 +27,10 @@ export interface ImageModelOrigin {
   repo: string | null;
   precision: Precision | null;
   downloaded: string[];
+  /** Set for a stand-in encoder (the demo's `demo-standin`): its vectors are not FashionCLIP's. */
+  synthetic?: boolean;
+  /** Said wherever the vectors show (stored in embedding_models.detail, printed by embed). */
+  note?: string;
 }
 
 /** ONNX file names tried inside a --model-path folder, in this order. */

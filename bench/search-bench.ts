@@ -1,0 +1,234 @@
+/**
+ * `npm run bench -- search [--sizes 10000,100000,1000000] [--k 10] [--queries N] [--batch 100]
+ * [--batches N] [--threads N] [--thread worker|main] [--js] [--no-reference]`: exact cosine top-k
+ * over N synthetic unit vectors (512-d) with VectorIndex — per-query latency (one query per call,
+ * p50/p95) and batched throughput (queries/s in calls of `--batch` queries). Target (PERFORMANCE.md):
+ * N = 100k within 10 ms per query (p50) and ≥ 1,000 queries/s in batches of 100; N = 1M within
+ * 100 ms per query — PyTorch parity or better.
+ *
+ * The reference is PyTorch (`mv` + `topk` for one query, `mm` + `topk` for batches;
+ * bench/reference/search_pytorch.py) measured side by side when `import torch` works; otherwise
+ * PERFORMANCE.md's PyTorch row, for context only (another day, another load: the machine is shared).
+ *
+ * Vectors: uniform in [-1, 1)^512 then L2-normalised (a fast xorshift, since 512M Gaussian draws
+ * would take longer than the benchmark). The cost of an exact search does not depend on the
+ * distribution; only the selection inside TopK could, and it is a small part.
+ */
+import { VectorIndex, type VectorIndexOptions } from '../src-main/evaluation/vector-index.ts';
+import { emit } from './machine.ts';
+import { runReference } from './pytorch-reference.ts';
+
+const DIM = 512;
+/** PERFORMANCE.md, "Exact cosine top-10", PyTorch mm + topk (ms per single query; q/s batched). */
+const PERFORMANCE_MD_PYTORCH = {
+  single: { 10000: 0.6, 100000: 9.9, 1000000: 100 } as Record<number, number>,
+  batch100qps: { 100000: 1217 } as Record<number, number>,
+};
+/** PERFORMANCE.md's targets. */
+const TARGET = {
+  single: { 100000: 10, 1000000: 100 } as Record<number, number>,
+  batch100qps: { 100000: 1000 } as Record<number, number>,
+};
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+function wholeNumbers(args: string[], name: string, fallback: number[]): number[] {
+  const raw = option(args, name);
+  if (raw === undefined) return fallback;
+  const out = raw.split(',').map(Number);
+  if (out.some((n) => !Number.isInteger(n) || n < 1)) {
+    throw new Error(`${name} expects whole numbers ≥ 1 separated by commas, got ${raw}`);
+  }
+  return out;
+}
+
+/** Rows uniform in [-1, 1)^dim, each L2-normalised (see the header comment). */
+export function syntheticUnitRows(rows: number, dim: number, seed: number): Float32Array {
+  const out = new Float32Array(rows * dim);
+  let x = seed >>> 0 || 1;
+  for (let r = 0; r < rows; r++) {
+    const o = r * dim;
+    let s = 0;
+    for (let j = 0; j < dim; j++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      const v = (x >>> 0) / 2147483648 - 1;
+      out[o + j] = v;
+      s += v * v;
+    }
+    const inv = 1 / Math.sqrt(s);
+    for (let j = 0; j < dim; j++) out[o + j]! *= inv;
+  }
+  return out;
+}
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
+}
+
+const round = (x: number, d = 2) => +x.toFixed(d);
+
+interface Figures {
+  p50: number;
+  p95: number;
+  batchQps: number;
+  buildMs: number;
+  /** One JS thread touching every cache line of the gallery once: the memory-bandwidth floor of one query. */
+  streamMs: number;
+}
+
+/**
+ * Milliseconds for one thread to read the matrix once (one float per 64-byte line; median of 3).
+ * A single query must read the whole gallery, so this says how far from the memory floor it is.
+ */
+function streamTime(m: Float32Array): number {
+  const t: number[] = [];
+  let acc = 0;
+  for (let r = 0; r < 3; r++) {
+    const s = performance.now();
+    for (let i = 0; i < m.length; i += 16) acc += m[i]!;
+    t.push(performance.now() - s);
+  }
+  if (Number.isNaN(acc)) throw new Error('unreachable: keeps the loop from being optimised away');
+  return percentile(t, 0.5);
+}
+
+async function measure(
+  n: number,
+  k: number,
+  queries: number,
+  batch: number,
+  batches: number,
+  opts: VectorIndexOptions,
+): Promise<Figures & { index: { backend: string; threads: number; thread: string } }> {
+  const ids = Array.from({ length: n }, (_, i) => `v${i}`);
+  let gallery: Float32Array | null = syntheticUnitRows(n, DIM, 12345 + n);
+  const streamMs = streamTime(gallery);
+  const t0 = performance.now();
+  const index = await VectorIndex.build(ids, gallery, DIM, opts);
+  const buildMs = performance.now() - t0;
+  // The ORT path keeps its own transposed copy; let the original go (as a service would).
+  if (index.backend === 'onnxruntime') gallery = null;
+  try {
+    const q = syntheticUnitRows(Math.max(queries, batch), DIM, 777);
+    await index.search(q.subarray(0, DIM), k); // warm-up: first-run allocations
+    const single: number[] = [];
+    for (let i = 0; i < queries; i++) {
+      const s = performance.now();
+      await index.search(q.subarray(i * DIM, (i + 1) * DIM), k);
+      single.push(performance.now() - s);
+    }
+    const qb = q.subarray(0, batch * DIM);
+    await index.search(qb, k);
+    const perBatch: number[] = [];
+    for (let b = 0; b < batches; b++) {
+      const s = performance.now();
+      await index.search(qb, k);
+      perBatch.push(performance.now() - s);
+    }
+    return {
+      p50: percentile(single, 0.5),
+      p95: percentile(single, 0.95),
+      batchQps: (batch * 1000) / percentile(perBatch, 0.5),
+      buildMs,
+      streamMs,
+      index: { backend: index.backend, threads: index.threads, thread: index.thread },
+    };
+  } finally {
+    await index.close();
+  }
+}
+
+export async function searchBench(args: string[]): Promise<void> {
+  const sizes = wholeNumbers(args, '--sizes', [10_000, 100_000, 1_000_000]);
+  const [k] = wholeNumbers(args, '--k', [10]);
+  const [batch] = wholeNumbers(args, '--batch', [100]);
+  const threads = option(args, '--threads');
+  const thread = (option(args, '--thread') ?? 'worker') as 'worker' | 'main';
+  if (thread !== 'worker' && thread !== 'main') throw new Error('--thread expects worker or main');
+  const queriesArg = option(args, '--queries');
+  const batchesArg = option(args, '--batches');
+
+  let reference: Map<number, { single: number; batchQps: number; torch: string; threads: number }> | string =
+    'skipped (--no-reference)';
+  if (!args.includes('--no-reference')) {
+    const run = runReference('search_pytorch.py', [
+      '--sizes',
+      sizes.join(','),
+      '--k',
+      String(k),
+      '--batch',
+      String(batch),
+    ]);
+    if ('error' in run) reference = run.error;
+    else {
+      reference = new Map();
+      for (const l of run.lines) {
+        reference.set(l.n as number, {
+          single: l.msPerQuery as number,
+          batchQps: l.batchQps as number,
+          torch: l.torch as string,
+          threads: l.threads as number,
+        });
+        emit({ bench: 'search', engine: 'pytorch-reference', python: run.python, ...l });
+      }
+    }
+  }
+
+  for (const n of sizes) {
+    // Enough repetitions for a stable median without spending minutes at 1M.
+    const queries = queriesArg ? Number(queriesArg) : n >= 1_000_000 ? 15 : n >= 100_000 ? 60 : 200;
+    const batches = batchesArg ? Number(batchesArg) : n >= 1_000_000 ? 2 : n >= 100_000 ? 7 : 20;
+    const engines: VectorIndexOptions[] = [
+      { backend: 'onnxruntime', thread, ...(threads ? { threads: Number(threads) } : {}) },
+    ];
+    if (args.includes('--js')) engines.push({ backend: 'js' });
+    for (const opts of engines) {
+      const f = await measure(n, k!, queries, batch!, batches, opts);
+      const ref = typeof reference === 'string' ? undefined : reference.get(n);
+      const refSingle = ref?.single ?? PERFORMANCE_MD_PYTORCH.single[n];
+      const refQps = ref?.batchQps ?? PERFORMANCE_MD_PYTORCH.batch100qps[n];
+      emit({
+        bench: 'search',
+        engine: f.index.backend === 'onnxruntime' ? 'onnxruntime MatMul+TopK' : 'plain JS',
+        thread: f.index.thread,
+        threads: f.index.threads,
+        n,
+        dim: DIM,
+        k,
+        msPerQueryP50: round(f.p50),
+        msPerQueryP95: round(f.p95),
+        singleQueries: queries,
+        batch,
+        batchQueriesPerSecond: Math.round(f.batchQps),
+        batches,
+        buildMs: Math.round(f.buildMs),
+        galleryMB: Math.round((n * DIM * 4) / 2 ** 20),
+        oneThreadStreamMs: round(f.streamMs),
+        reference: ref
+          ? `PyTorch ${ref.torch}, ${ref.threads} threads, side by side`
+          : `PERFORMANCE.md PyTorch row (not side by side: ${typeof reference === 'string' ? reference : 'no figure'})`,
+        ...(refSingle !== undefined
+          ? { pytorchMsPerQuery: refSingle, latencyVsPytorch: round(f.p50 / refSingle) }
+          : {}),
+        ...(refQps !== undefined && batch === 100
+          ? { pytorchBatchQps: refQps, throughputVsPytorch: round(f.batchQps / refQps) }
+          : {}),
+        ...(TARGET.single[n] !== undefined
+          ? { targetMsPerQuery: TARGET.single[n], meetsLatencyTarget: f.p50 <= TARGET.single[n]! }
+          : {}),
+        ...(TARGET.batch100qps[n] !== undefined && batch === 100
+          ? {
+              targetBatchQps: TARGET.batch100qps[n],
+              meetsThroughputTarget: f.batchQps >= TARGET.batch100qps[n]!,
+            }
+          : {}),
+      });
+    }
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Result files and run records of the evaluation suite: every file carries an ISO-8601 timestamp and
+ * the run id in its body and a UTC stamp in its name (results/<kind>_<stamp>.json), and every run gets
+ * a row in the workspace's `evaluations` table so the UI can list them.
+ */
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Workspace } from '../store/workspace.ts';
+
+export const SYNTHETIC_EVAL_NOTE =
+  'SYNTHETIC: the image embeddings are stand-ins generated from the attributes, not FashionCLIP; these figures say nothing about real images.';
+
+/** 2025-11-24T04:36:15.123Z → 20251124T043615123Z: sortable, safe in file names on every OS. */
+export function fileStamp(d: Date): string {
+  return d.toISOString().replace(/[-:.]/g, '');
+}
+
+/** results/<base><ext>, or <base>-2<ext>, … when a run in the same millisecond took the name. */
+export function uniqueResultPath(dir: string, base: string, ext: string): string {
+  let p = join(dir, `${base}${ext}`);
+  for (let i = 2; existsSync(p); i++) p = join(dir, `${base}-${i}${ext}`);
+  return p;
+}
+
+export function writeJsonAtomic(path: string, value: unknown): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
+  renameSync(tmp, path);
+}
+
+export interface EvaluationRecord {
+  runId: string;
+  kind: 'evaluation' | 'centrality' | 'temperature-study';
+  createdAt: string;
+  checkpoint: string | null;
+  protocol: string | null;
+  synthetic: boolean;
+  /** Relative to the workspace. */
+  file: string;
+  summary: Record<string, unknown>;
+}
+
+export function recordEvaluation(ws: Workspace, r: EvaluationRecord): void {
+  ws.db
+    .prepare(
+      `INSERT OR REPLACE INTO evaluations (run_id, kind, created_at, checkpoint, protocol, synthetic, file, summary)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    .run(
+      r.runId,
+      r.kind,
+      r.createdAt,
+      r.checkpoint,
+      r.protocol,
+      r.synthetic ? 1 : 0,
+      r.file,
+      JSON.stringify(r.summary),
+    );
+}
+
+/** The workspace's evaluation runs, newest first (optionally of one kind). */
+export function listEvaluations(ws: Workspace, kind?: EvaluationRecord['kind']): EvaluationRecord[] {
+  const rows = ws.db
+    .prepare(
+      `SELECT run_id AS runId, kind, created_at AS createdAt, checkpoint, protocol, synthetic, file, summary
+       FROM evaluations ${kind ? 'WHERE kind = ?' : ''} ORDER BY created_at DESC, run_id DESC`,
+    )
+    .all(...(kind ? [kind] : [])) as (Omit<EvaluationRecord, 'synthetic' | 'summary'> & {
+    synthetic: number;
+    summary: string;
+  })[];
+  return rows.map((r) => ({ ...r, synthetic: r.synthetic === 1, summary: JSON.parse(r.summary) }));
+}
