@@ -36,8 +36,13 @@ export default defineConfig({
       externalizeDeps: { include: NATIVE_OR_SELF_LOADING },
       rolldownOptions: {
         // Named `index` so the bundle lands at out/main/index.js, package.json's "main"; `worker` is
-        // the worker-thread entry that WorkerPool looks for next to it (src-main/jobs/worker-pool.ts).
-        input: { index: at('src-main/electron/main.ts'), worker: at('src-main/jobs/worker-main.ts') },
+        // the worker-thread entry that WorkerPool looks for next to it (src-main/jobs/worker-pool.ts),
+        // `job-worker` the one JobHost runs each job in (src-main/jobs/job-host.ts).
+        input: {
+          index: at('src-main/electron/main.ts'),
+          worker: at('src-main/jobs/worker-main.ts'),
+          'job-worker': at('src-main/services/job-worker.ts'),
+        },
       },
     },
   },

@@ -32,7 +32,12 @@ const common = {
 // benchmark needs at start-up (esbuild hoists a shared chunk's import into every entry using it).
 await build({
   ...common,
-  entryPoints: { cli: 'src-main/cli/main.ts', worker: 'src-main/jobs/worker-main.ts' },
+  entryPoints: {
+    cli: 'src-main/cli/main.ts',
+    worker: 'src-main/jobs/worker-main.ts',
+    // One job per worker thread (src-main/jobs/job-host.ts): `kfashion web` runs scans and training here.
+    'job-worker': 'src-main/services/job-worker.ts',
+  },
 });
 await build({
   ...common,

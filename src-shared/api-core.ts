@@ -83,7 +83,9 @@ export interface EventDef<N extends string = string, P extends z.ZodType = z.Zod
   readonly summary?: string;
 }
 
-export function defineEvent<const N extends string, P extends z.ZodType>(def: EventDef<N, P>): EventDef<N, P> {
+export function defineEvent<const N extends string, P extends z.ZodType>(
+  def: EventDef<N, P>,
+): EventDef<N, P> {
   return Object.freeze({ ...def });
 }
 
@@ -107,7 +109,10 @@ export type EventPayload<K extends EventName<E>, E extends EventMap> = z.output<
 export type EventInput<K extends EventName<E>, E extends EventMap> = z.input<E[K]['payload']>;
 
 /** How the serving side publishes an event; typed so an emitter cannot send a misshapen payload. */
-export type EmitFn<E extends EventMap> = <K extends EventName<E>>(event: K, payload: EventInput<K, E>) => void;
+export type EmitFn<E extends EventMap> = <K extends EventName<E>>(
+  event: K,
+  payload: EventInput<K, E>,
+) => void;
 
 /** One event as it crosses a transport (IPC message, WebSocket frame). */
 export const eventFrameSchema = z.object({ event: z.string(), payload: z.unknown() });

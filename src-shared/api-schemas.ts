@@ -10,7 +10,20 @@
  */
 import { z } from 'zod';
 import type { ScanReport, SplitSummary, WorkspaceSummary } from './dataset.ts';
+import type { CentralityReport, EvaluationReport, TemperatureStudy } from './evaluation.ts';
 import { FIELD_NAMES } from './fields.ts';
+import type {
+  CatalogImportReport,
+  CatalogList,
+  CatalogProduct,
+  CustomerInputResult,
+  DashboardData,
+  ImageEncoderLabel,
+  KpiSummary,
+  Top10ToNewResult,
+} from './recommend.ts';
+import type { ResearchReportSummary } from './report.ts';
+import type { SimilaritySearchRun } from './search.ts';
 
 /** A loose object schema (see [Note: Loose output schemas]) typed as `T`. */
 export function typed<T>() {
@@ -42,8 +55,8 @@ export const jobProgressSchema = z.object({
 
 /**
  * Kinds of job the job host runs (src-main/services/job-table.ts). A long one is started by a
- * `*.start`-style method that returns a JobHandle at once; a medium one (split, search, recommend)
- * is awaited by its method but still runs off the main thread.
+ * `*.start`-style method that returns a JobHandle at once; a medium one (split, import) is awaited
+ * by its method but still runs off the main thread.
  */
 export const JOB_KINDS = [
   'demo',
@@ -57,9 +70,9 @@ export const JOB_KINDS = [
   'evaluate',
   'centrality',
   'sweep',
-  'search',
-  'recommend',
   'catalog-import',
+  'catalog-embed',
+  'report',
 ] as const;
 export const jobKindSchema = z.enum(JOB_KINDS);
 export type JobKind = z.infer<typeof jobKindSchema>;
@@ -130,9 +143,7 @@ export const workspaceSummarySchema = typed<WorkspaceSummary>()({
   ),
   vocabularySizes: z.record(z.string(), count),
   crops: count,
-  embeddings: z.array(
-    z.looseObject({ model: z.string(), dim: count, source: z.string(), count: count }),
-  ),
+  embeddings: z.array(z.looseObject({ model: z.string(), dim: count, source: z.string(), count: count })),
 });
 
 export const EXCLUSION_REASONS = ['no-box', 'degenerate-box', 'no-attributes'] as const;
@@ -365,3 +376,248 @@ export const bundleSummarySchema = z.looseObject({
   files: z.array(z.object({ path: z.string(), bytes: count, sha256: z.string() })),
 });
 export type BundleSummaryView = z.infer<typeof bundleSummarySchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Evaluation (src-shared/evaluation.ts owns the types; these check the fields the UI reads)
+
+const perKSchema = z.looseObject({ '1': z.number(), '5': z.number(), '10': z.number() });
+
+export const evaluationReportSchema = typed<EvaluationReport>()({
+  kind: z.literal('evaluation'),
+  run_id: z.string(),
+  timestamp: isoTime,
+  synthetic: z.boolean(),
+  protocol: z.enum(['gallery', 'in-batch']),
+  protocol_label: z.string(),
+  queries: count,
+  recall: perKSchema,
+  mrr: z.number(),
+  ceiling: z.looseObject({ recall: perKSchema, mrr: z.number() }),
+  per_style: z.record(z.string(), z.looseObject({ queries: count })),
+  per_category: z.record(z.string(), z.looseObject({ queries: count })),
+  files: z.looseObject({ json: z.string(), chart: z.string() }),
+});
+
+export const centralityReportSchema = typed<CentralityReport>()({
+  kind: z.literal('centrality'),
+  run_id: z.string(),
+  timestamp: isoTime,
+  synthetic: z.boolean(),
+  model: z.string(),
+  items: count,
+  histogram: z.looseObject({ edges: z.array(z.number()), counts: z.array(z.number()) }),
+  files: z.looseObject({ json: z.string(), chart: z.string() }),
+});
+
+export const temperatureStudySchema = typed<TemperatureStudy>()({
+  kind: z.literal('temperature-study'),
+  run_id: z.string(),
+  timestamp: isoTime,
+  synthetic: z.boolean(),
+  runs: z.array(
+    z.looseObject({ temperature: z.number(), top1: z.number(), top5: z.number(), mrr: z.number() }),
+  ),
+  best: z.looseObject({ temperature: z.number() }),
+  recommendation: z.string(),
+  files: z.looseObject({ json: z.string(), chart: z.string() }),
+});
+
+/** One past evaluation, centrality or temperature-study run (the workspace's run log). */
+export interface EvaluationRecordView {
+  runId: string;
+  kind: 'evaluation' | 'centrality' | 'temperature-study';
+  createdAt: string;
+  checkpoint: string | null;
+  protocol: string | null;
+  synthetic: boolean;
+  /** Workspace-relative path of the results JSON (readable with eval.report, or via mediaUrl). */
+  file: string;
+  summary: Record<string, unknown>;
+}
+export const evaluationRecordSchema = typed<EvaluationRecordView>()({
+  runId: z.string(),
+  kind: z.enum(['evaluation', 'centrality', 'temperature-study']),
+  createdAt: isoTime,
+  synthetic: z.boolean(),
+  file: z.string(),
+  summary: z.record(z.string(), z.unknown()),
+});
+
+export const EVAL_REPORT_SCHEMA = z.union([
+  evaluationReportSchema,
+  centralityReportSchema,
+  temperatureStudySchema,
+]);
+
+// ---------------------------------------------------------------------------------------------
+// Catalog, recommendation, KPI, dashboard (src-shared/recommend.ts owns the types)
+
+export const imageEncoderLabelSchema = typed<ImageEncoderLabel>()({
+  model: z.string(),
+  kind: z.enum(['registry', 'path', 'demo-standin']),
+  synthetic: z.boolean(),
+  label: z.string(),
+});
+
+const catalogProductSchema = typed<CatalogProduct>()({
+  id: z.string(),
+  name: z.string(),
+  image: z.string(),
+  imageUrl: z.string(),
+  synthetic: z.boolean(),
+  embeddings: z.array(z.string()),
+});
+
+export const catalogListSchema = typed<CatalogList>()({
+  total: count,
+  products: z.array(catalogProductSchema),
+  missingVectors: count,
+  encoder: imageEncoderLabelSchema.nullable(),
+});
+
+export const catalogImportReportSchema = typed<CatalogImportReport>()({
+  folder: z.string(),
+  added: z.array(z.string()),
+  updated: z.array(z.string()),
+  unchanged: z.array(z.string()),
+  skipped: z.array(z.looseObject({ file: z.string(), reason: z.string() })),
+  synthetic: z.boolean(),
+  timestamp: isoTime,
+});
+
+export const catalogAddResultSchema = z.looseObject({
+  product: catalogProductSchema,
+  created: z.boolean(),
+  note: z.string().optional(),
+});
+
+const matchSchema = z.looseObject({
+  productId: z.string(),
+  name: z.string(),
+  score: z.number(),
+  imageUrl: z.string(),
+});
+
+const recommendMetaShape = {
+  runId: z.string(),
+  timestamp: isoTime,
+  encoder: imageEncoderLabelSchema,
+  k: count,
+  catalogSize: count,
+  latencyMs: z.number(),
+  note: z.string().optional(),
+};
+
+export const top10ToNewResultSchema = typed<Top10ToNewResult>()({
+  ...recommendMetaShape,
+  inputs: z.array(
+    z.looseObject({
+      input: z.looseObject({ kind: z.string(), id: z.string() }),
+      matches: z.array(matchSchema),
+    }),
+  ),
+  trend: z.looseObject({
+    styleDistribution: z.record(z.string(), z.number()),
+    categoryDistribution: z.record(z.string(), z.number()),
+  }),
+  inputSource: z.string(),
+});
+
+export const customerInputResultSchema = typed<CustomerInputResult>()({
+  ...recommendMetaShape,
+  input: z.looseObject({ kind: z.string(), id: z.string() }),
+  matches: z.array(matchSchema),
+});
+
+export const kpiSummarySchema = typed<KpiSummary>()({
+  timestamp: isoTime,
+  count: count,
+  errors: count,
+  latencyMs: z.looseObject({ p50: z.number().nullable(), p95: z.number().nullable() }),
+  catalog: z.looseObject({ products: count, withVectors: count }),
+  encoder: imageEncoderLabelSchema.nullable(),
+});
+
+export const dashboardSchema = typed<DashboardData>()({
+  kpi: kpiSummarySchema,
+  loss_curve: z
+    .looseObject({
+      runId: z.string(),
+      epochs: z.array(z.number()),
+      trainLoss: z.array(z.number()),
+      valLoss: z.array(z.number()),
+    })
+    .nullable(),
+  top_k_images: z.array(z.looseObject({ productId: z.string(), imageUrl: z.string() })),
+  hyperparams: z.record(z.string(), z.unknown()).nullable(),
+  augmented_samples: z.array(
+    z.looseObject({ itemId: z.string(), augmentation: z.string(), dataUrl: z.string() }),
+  ),
+});
+
+/**
+ * An image sent through the contract (an upload in the UI): base64 so the same input crosses IPC and
+ * JSON over HTTP. At most ~10 MB of image (the HTTP server's body limit is set to match).
+ */
+export const MAX_IMAGE_BASE64 = 14_000_000;
+export const imageUploadSchema = z.strictObject({
+  /** The file's name as the user picked it: shown only, never used as a path. */
+  name: z.string().max(255).default('upload'),
+  dataBase64: z
+    .string()
+    .min(8, { error: 'is empty' })
+    .max(MAX_IMAGE_BASE64, { error: 'is larger than 10 MB' })
+    .regex(/^[A-Za-z0-9+/]+={0,2}$/, { error: 'must be base64 (no data: prefix)' }),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Similarity search (src-shared/search.ts owns the types)
+
+/** A search run plus where its files are, relative to the workspace (for mediaUrl of the grids). */
+export type SearchRunView = SimilaritySearchRun & {
+  /** Workspace-relative folder of results/similarity_search/<stamp>/ (grids are relative to it). */
+  workspaceDir: string | null;
+};
+
+export const searchRunSchema = typed<SearchRunView>()({
+  kind: z.literal('similarity-search'),
+  run_id: z.string(),
+  timestamp: isoTime,
+  synthetic: z.boolean(),
+  mode: z.enum(['query', 'image', 'demo']),
+  k: count,
+  gallery: z.looseObject({ model: z.string(), items: count, synthetic: z.boolean() }),
+  searches: z.array(
+    z.looseObject({
+      query: z.looseObject({ direction: z.string(), label: z.string() }),
+      hits: z.array(
+        z.looseObject({
+          rank: count,
+          id: z.string(),
+          score: z.number(),
+          style: z.string(),
+          crop: z.string().nullable(),
+        }),
+      ),
+      grid: z.string().nullable(),
+    }),
+  ),
+  workspaceDir: z.string().nullable(),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Research report (src-shared/report.ts owns the type)
+
+/** What `report.write`'s job returns: the summary plus the HTML's workspace-relative path (mediaUrl). */
+export type ResearchReportView = ResearchReportSummary & { html: string | null };
+
+export const researchReportSchema = typed<ResearchReportView>()({
+  kind: z.literal('research-report'),
+  run_id: z.string(),
+  timestamp: isoTime,
+  synthetic: z.boolean(),
+  file: z.string(),
+  bytes: count,
+  sections: z.array(z.looseObject({ name: z.string(), included: z.boolean(), detail: z.string() })),
+  html: z.string().nullable(),
+});

@@ -18,9 +18,12 @@
  */
 import { z } from 'zod';
 import {
-  type Client,
   type ClientOptions,
   type Contract,
+  type Client as CoreClient,
+  type MethodInput as CoreMethodInput,
+  type MethodName as CoreMethodName,
+  type MethodOutput as CoreMethodOutput,
   createContractClient,
   defineContract,
   defineEvent,
@@ -30,28 +33,41 @@ import {
   type EventName,
   type EventPayload,
   type HandlersOf,
-  type MethodInput,
-  type MethodOutput,
   type Transport,
 } from './api-core.ts';
 import {
   bundleSummarySchema,
+  catalogAddResultSchema,
+  catalogImportReportSchema,
+  catalogListSchema,
+  centralityReportSchema,
   cropSummarySchema,
+  customerInputResultSchema,
+  dashboardSchema,
   demoSummarySchema,
   demoWorkspaceSchema,
+  EVAL_REPORT_SCHEMA,
   embedSummarySchema,
+  evaluationRecordSchema,
+  evaluationReportSchema,
   excludedGarmentsSchema,
   fieldNameSchema,
+  imageEncoderLabelSchema,
+  imageUploadSchema,
   importReportSchema,
   type JobKind,
   jobHandleSchema,
   jobInfoSchema,
   jobKindSchema,
   jobProgressSchema,
+  kpiSummarySchema,
+  researchReportSchema,
   sampleCropsSchema,
   scanReportSchema,
+  searchRunSchema,
   splitSummarySchema,
-  TRAIN_BACKENDS,
+  temperatureStudySchema,
+  top10ToNewResultSchema,
   trainOverridesSchema,
   trainPresetsSchema,
   trainResultSchema,
@@ -65,7 +81,10 @@ export * from './api-core.ts';
 
 const empty = z.strictObject({});
 const nonEmptyPath = (what: string) =>
-  z.string({ error: `${what} must be a text path` }).trim().min(1, { error: `${what} must not be empty` });
+  z
+    .string({ error: `${what} must be a text path` })
+    .trim()
+    .min(1, { error: `${what} must not be empty` });
 const styleList = z.array(z.string().min(1)).min(1);
 
 // ---------------------------------------------------------------------------------------------
@@ -104,9 +123,24 @@ const workspaceMethods = [
   }),
   defineMethod({
     name: 'workspace.pick',
-    summary: 'Desktop only: a folder dialog; opens the chosen folder (path null when cancelled).',
+    summary:
+      "Desktop only: a folder dialog. A workspace folder opens; a K-Fashion data folder (e.g. C:/sample) gets a workspace in the app's data folder and a scan job; an empty folder becomes a new workspace (create). path is null when cancelled.",
     input: z.strictObject({ create: z.boolean().default(true) }),
-    output: z.object({ path: z.string().nullable(), info: appInfoSchema }),
+    output: z.object({
+      path: z.string().nullable(),
+      /** What the chosen folder was taken as. */
+      openedAs: z.enum(['workspace', 'dataset', 'new-workspace']).nullable(),
+      /** The scan job started for a data folder, else null. */
+      scan: jobHandleSchema.nullable(),
+      info: appInfoSchema,
+    }),
+  }),
+  defineMethod({
+    name: 'dataset.pick',
+    summary:
+      'Desktop only: a folder dialog for a data folder to scan (returns the path; scan with dataset.scan).',
+    input: empty,
+    output: z.object({ path: z.string().nullable() }),
   }),
 ] as const;
 
@@ -288,12 +322,205 @@ const exportMethods = [
   }),
 ] as const;
 
+// ---------------------------------------------------------------------------------------------
+// Evaluation (src-main/evaluation; EVALUATION.md)
+
+const evalMethods = [
+  defineMethod({
+    name: 'eval.run',
+    summary:
+      'Job: evaluates a checkpoint (default the best) on the validation split: metrics beside ceilings, per style/category, query-aware, histograms.',
+    input: z.strictObject({
+      checkpoint: nonEmptyPath('checkpoint').optional(),
+      protocol: z.enum(['gallery', 'in-batch']).optional(),
+      batchSize: z
+        .number()
+        .int()
+        .min(32, { error: 'must be at least 32 (EVALUATION.md)' })
+        .max(4096)
+        .optional(),
+      seed: z.number().int().min(0).optional(),
+    }),
+    output: jobHandleSchema,
+  }),
+  defineMethod({
+    name: 'eval.centrality',
+    summary: 'Job: embedding centrality per item (the best-seller proxy), stored, with a histogram.',
+    input: z.strictObject({ model: z.string().min(1).optional() }),
+    output: jobHandleSchema,
+  }),
+  defineMethod({
+    name: 'eval.sweep',
+    summary: 'Job: temperature study — one training run per temperature, each evaluated (gallery).',
+    input: z.strictObject({
+      temperatures: z.array(z.number().positive()).min(1).max(12).optional(),
+      epochs: z.number().int().min(1).optional(),
+      quick: z.boolean().optional(),
+      overrides: trainOverridesSchema.optional(),
+    }),
+    output: jobHandleSchema,
+  }),
+  defineMethod({
+    name: 'eval.list',
+    summary: 'Past evaluation, centrality and temperature-study runs of the workspace, newest first.',
+    input: z.strictObject({ kind: z.enum(['evaluation', 'centrality', 'temperature-study']).optional() }),
+    output: z.array(evaluationRecordSchema),
+  }),
+  defineMethod({
+    name: 'eval.report',
+    summary: 'Reads one results JSON named by eval.list (workspace-relative; nothing outside the workspace).',
+    input: z.strictObject({ file: nonEmptyPath('file') }),
+    output: EVAL_REPORT_SCHEMA,
+  }),
+] as const;
+
+// ---------------------------------------------------------------------------------------------
+// Similarity search (src-main/services/similarity-search.ts)
+
+const attributeValue = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+
+const searchMethods = [
+  defineMethod({
+    name: 'search.run',
+    summary:
+      'Similarity search over every garment: an attribute query (json → image), a picture (image → image), or demo queries; saves results/similarity_search/<stamp>/.',
+    input: z
+      .strictObject({
+        /** Field → value(s): encoder field names (category, style, …) or K-Fashion's Korean keys. */
+        query: z.record(z.string().min(1), attributeValue).optional(),
+        image: imageUploadSchema.optional(),
+        demo: z.boolean().optional(),
+        samples: z.number().int().min(1).max(100).optional(),
+        seed: z.number().int().min(0).optional(),
+        k: z.number().int().min(1).max(50).optional(),
+        checkpoint: nonEmptyPath('checkpoint').optional(),
+      })
+      .refine((v) => [v.query, v.image, v.demo || undefined].filter(Boolean).length === 1, {
+        error: 'give exactly one of query, image or demo: true',
+        path: ['query'],
+      }),
+    output: searchRunSchema,
+  }),
+  defineMethod({
+    name: 'report.write',
+    summary:
+      'Job: writes results/report_<stamp>.html (config, training, evaluation, centrality, temperature study, searches); open it with mediaUrl(result.html).',
+    input: z.strictObject({
+      maxSearches: z.number().int().min(0).max(50).optional(),
+      runSearches: z.boolean().optional(),
+    }),
+    output: jobHandleSchema,
+  }),
+] as const;
+
+// ---------------------------------------------------------------------------------------------
+// Catalog, recommendation, KPIs, dashboard (src-main/recommend)
+
+const kSchema = z.number().int().min(1).max(100);
+
+const recommendMethods = [
+  defineMethod({
+    name: 'recommend.encoder',
+    summary: "The workspace's image encoder (model, kind, SYNTHETIC flag), or null before `embed`.",
+    input: empty,
+    output: imageEncoderLabelSchema.nullable(),
+  }),
+  defineMethod({
+    name: 'catalog.list',
+    input: z.strictObject({
+      limit: z.number().int().min(1).max(1000).optional(),
+      offset: z.number().int().min(0).optional(),
+    }),
+    output: catalogListSchema,
+  }),
+  defineMethod({
+    name: 'catalog.add',
+    summary: 'Adds one new product from an uploaded image (embedded with the workspace encoder).',
+    input: z.strictObject({
+      image: imageUploadSchema,
+      name: z.string().trim().min(1).max(200).optional(),
+      style: z.string().min(1).max(100).nullable().optional(),
+      category: z.string().min(1).max(100).nullable().optional(),
+    }),
+    output: catalogAddResultSchema,
+  }),
+  defineMethod({
+    name: 'catalog.remove',
+    input: z.strictObject({ ids: z.array(z.string().min(1)).min(1).max(1000) }),
+    output: z.object({ removed: z.array(z.string()) }),
+  }),
+  defineMethod({
+    name: 'catalog.import',
+    summary: 'Job: imports a folder of product images (idempotent), optionally with precomputed vectors.',
+    input: z.strictObject({
+      folder: nonEmptyPath('folder'),
+      embeddings: z
+        .strictObject({
+          npy: nonEmptyPath('npy'),
+          ids: nonEmptyPath('ids'),
+          model: z.string().min(1).optional(),
+        })
+        .optional(),
+      synthetic: z.boolean().optional(),
+    }),
+    output: jobHandleSchema,
+  }),
+  defineMethod({
+    name: 'catalog.embed',
+    summary: 'Job: computes the catalog vectors the workspace encoder is missing.',
+    input: empty,
+    output: jobHandleSchema,
+  }),
+  defineMethod({
+    name: 'recommend.top10ToNew',
+    summary:
+      'Best-sellers (uploaded images, item/product ids, or the centrality proxy) → the k most similar new products each, with trends.',
+    input: z
+      .strictObject({
+        images: z.array(imageUploadSchema).min(1).max(32).optional(),
+        ids: z.array(z.string().min(1)).min(1).max(200).optional(),
+        useCentralityProxy: z.boolean().optional(),
+        k: kSchema.optional(),
+      })
+      .refine((v) => [v.images, v.ids, v.useCentralityProxy || undefined].filter(Boolean).length === 1, {
+        error: 'give exactly one of images, ids or useCentralityProxy: true',
+        path: ['images'],
+      }),
+    output: top10ToNewResultSchema,
+  }),
+  defineMethod({
+    name: 'recommend.customerInput',
+    summary: "A customer's photo, or a clicked product/item id → the k most similar new products.",
+    input: z
+      .strictObject({
+        image: imageUploadSchema.optional(),
+        productId: z.string().min(1).optional(),
+        k: kSchema.optional(),
+      })
+      .refine((v) => (v.image === undefined) !== (v.productId === undefined), {
+        error: 'give exactly one of image or productId',
+        path: ['image'],
+      }),
+    output: customerInputResultSchema,
+  }),
+  defineMethod({ name: 'kpi.summary', input: empty, output: kpiSummarySchema }),
+  defineMethod({
+    name: 'dashboard.get',
+    summary: 'KPI cards, loss curve, most-recommended products, hyperparameters, augmented samples.',
+    input: empty,
+    output: dashboardSchema,
+  }),
+] as const;
+
 export const api = defineContract(
   ...workspaceMethods,
   ...demoMethods,
   ...datasetMethods,
   ...embedMethods,
   ...trainMethods,
+  ...evalMethods,
+  ...searchMethods,
+  ...recommendMethods,
   ...jobMethods,
   ...exportMethods,
 );
@@ -320,7 +547,12 @@ export const apiEvents = defineEvents(
   defineEvent({
     name: 'job.failed',
     summary: 'cancelled = true when the job was asked to stop (what it finished is kept).',
-    payload: z.object({ ...jobRef, finishedAt: z.string(), cancelled: z.boolean(), error: wireErrorOutSchema }),
+    payload: z.object({
+      ...jobRef,
+      finishedAt: z.string(),
+      cancelled: z.boolean(),
+      error: wireErrorOutSchema,
+    }),
   }),
   defineEvent({
     name: 'workspace.changed',
@@ -339,12 +571,12 @@ export const JOB_RESULT_SCHEMAS = {
   'import-embeddings': importReportSchema,
   train: trainResultSchema,
   export: bundleSummarySchema,
-  evaluate: z.unknown(),
-  centrality: z.unknown(),
-  sweep: z.unknown(),
-  search: z.unknown(),
-  recommend: z.unknown(),
-  'catalog-import': z.unknown(),
+  evaluate: evaluationReportSchema,
+  centrality: centralityReportSchema,
+  sweep: temperatureStudySchema,
+  'catalog-import': catalogImportReportSchema,
+  'catalog-embed': z.object({ model: z.string(), embedded: z.number().int().min(0) }),
+  report: researchReportSchema,
 } as const satisfies Record<JobKind, z.ZodType>;
 
 export type JobResult<K extends JobKind> = z.output<(typeof JOB_RESULT_SCHEMAS)[K]>;
@@ -361,12 +593,15 @@ export type Api = typeof api;
 export type ApiEvents = typeof apiEvents;
 export type ApiMethod = keyof Api & string;
 export type ApiEvent = EventName<ApiEvents>;
-export type ApiInput<K extends ApiMethod> = MethodInput<K, Api>;
-export type ApiOutput<K extends ApiMethod> = MethodOutput<K, Api>;
 export type ApiEventPayload<K extends ApiEvent> = EventPayload<K, ApiEvents>;
+// These shadow api-core's generic versions with this contract as the default.
+export type MethodName<C extends Contract = Api> = CoreMethodName<C>;
+export type MethodInput<K extends MethodName<C>, C extends Contract = Api> = CoreMethodInput<K, C>;
+export type MethodOutput<K extends MethodName<C>, C extends Contract = Api> = CoreMethodOutput<K, C>;
 /** The serving side of this contract (or of another, for tests). */
 export type Handlers<C extends Contract = Api> = HandlersOf<C>;
-export type ApiClient = Client<Api, ApiEvents>;
+export type Client<C extends Contract = Api, E extends EventMap = ApiEvents> = CoreClient<C, E>;
+export type ApiClient = Client;
 
 export function createClient(transport: Transport, options?: ClientOptions): ApiClient;
 export function createClient<C extends Contract, E extends EventMap = Record<never, never>>(

@@ -3,3 +3,5 @@
  * main-process side (ipcMain, handlers) into its bundle.
  */
 export const INVOKE_CHANNEL = 'kfashion:invoke';
+/** Main → renderer: one contract event per message, `(event name, payload)`. */
+export const EVENT_CHANNEL = 'kfashion:event';

@@ -1,30 +1,39 @@
 /**
- * The table that serves the contract in the desktop app. Typed by the contract, so adding a method
- * to src-shared/api.ts fails to compile until it is served here.
- *
- * For now the answers are local placeholders; a later issue builds the table from src-main/services
- * (the same Workbench object the CLI and the HTTP server call), leaving this file a thin adapter.
+ * The desktop app's side of the contract: the shared session and handler table
+ * (src-main/services/api-session.ts, api-handlers.ts) with the one thing only Electron has, a
+ * folder dialog. Everything else is the same code browser mode serves over HTTP.
  */
-import { app } from 'electron';
-import type { Handlers } from '../../src-shared/api.ts';
+import { app, BrowserWindow, dialog } from 'electron';
+import { createHandlers } from '../services/api-handlers.ts';
+import { ApiSession } from '../services/api-session.ts';
 
-export type { Handlers };
+export { createHandlers };
 
-/** What the main process knows about the open workspace (set once the demo workspace is ready). */
-export interface AppState {
-  workspace: string | null;
-  synthetic: boolean;
-}
-
-export function createHandlers(state: AppState): Handlers {
-  return {
-    'app.info': async () => ({
-      // Electron reads these from package.json (productName, else name; version).
-      name: app.getName(),
-      version: app.getVersion(),
-      platform: process.platform,
-      workspace: state.workspace,
-      synthetic: state.synthetic,
-    }),
-  };
+export function createElectronSession(): ApiSession {
+  return new ApiSession({
+    mode: 'desktop',
+    // Electron reads these from package.json (productName, else name; version).
+    appName: app.getName(),
+    version: app.getVersion(),
+    dataDir: app.getPath('userData'),
+    pickFolder: async (purpose) => {
+      const options: Electron.OpenDialogOptions =
+        purpose === 'dataset'
+          ? {
+              title: 'Choose a K-Fashion data folder (라벨링데이터 / 원천데이터)',
+              buttonLabel: 'Use this folder',
+              properties: ['openDirectory'],
+            }
+          : {
+              title: 'Open a workspace, or a K-Fashion data folder to scan (e.g. C:/sample)',
+              buttonLabel: 'Open',
+              properties: ['openDirectory', 'createDirectory'],
+            };
+      const window = BrowserWindow.getFocusedWindow();
+      const result = window
+        ? await dialog.showOpenDialog(window, options)
+        : await dialog.showOpenDialog(options);
+      return result.canceled ? null : (result.filePaths[0] ?? null);
+    },
+  });
 }

@@ -4,13 +4,16 @@
  * Only files in src-main/electron/ import 'electron'; everything the window shows comes from the
  * core through the contract (src-shared/api.ts), served by ipc.ts.
  */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, session } from 'electron';
 import icon from '../../resources/icon.png?asset';
-import { ensureDemoWorkspace } from '../services/demo-workspace.ts';
-import { type AppState, createHandlers } from './handlers.ts';
+import type { ApiSession } from '../services/api-session.ts';
+import { EVENT_CHANNEL } from './channels.ts';
+import { createElectronSession, createHandlers } from './handlers.ts';
 import { registerIpc } from './ipc.ts';
+import { handleMediaProtocol, registerMediaScheme } from './media-protocol.ts';
 import { appUrlMatcher, hardenWebContents, installContentSecurityPolicy } from './security.ts';
 
 const TITLE = 'K-Fashion Workbench';
@@ -36,7 +39,52 @@ if (!app.isPackaged) {
 }
 
 let mainWindow: BrowserWindow | null = null;
-const state: AppState = { workspace: null, synthetic: false };
+let apiSession: ApiSession | null = null;
+
+// Privileged schemes must be declared before the app is ready.
+registerMediaScheme();
+
+/** Where the last opened workspace is remembered, so the next start reopens it. */
+const lastWorkspaceFile = () => join(app.getPath('userData'), 'last-workspace.json');
+
+function rememberedWorkspace(): string | null {
+  try {
+    const { workspace } = JSON.parse(readFileSync(lastWorkspaceFile(), 'utf8')) as { workspace?: unknown };
+    return typeof workspace === 'string' && existsSync(join(workspace, 'workspace.db')) ? workspace : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Opens the last workspace, or on the first start makes the SYNTHETIC demo workspace (a few seconds:
+ * write the demo dataset, scan it, import its stand-in embeddings) as a job on a worker thread; the
+ * window is already up, shows the job's progress, and asks app.info until a workspace is open.
+ */
+function openInitialWorkspace(s: ApiSession): void {
+  const last = rememberedWorkspace();
+  if (last) {
+    try {
+      s.openWorkspace(last, { reason: 'opened' });
+      return;
+    } catch (error) {
+      console.error('[kfashion] could not reopen the last workspace, opening the demo:', error);
+    }
+  }
+  s.setPreparing('preparing the SYNTHETIC demo workspace (first start)…');
+  s.startJob(
+    'demo',
+    { action: 'open', baseDir: app.getPath('userData') },
+    {
+      workspace: null,
+      onDone: (result) => s.openWorkspace((result as { workspace: string }).workspace, { reason: 'demo' }),
+      onFailed: (error) => {
+        console.error('[kfashion] could not prepare the demo workspace:', error);
+        s.setPreparing(`the demo workspace could not be prepared: ${error.message}`);
+      },
+    },
+  );
+}
 
 function createWindow(): BrowserWindow {
   const window = new BrowserWindow({
@@ -84,20 +132,40 @@ if (!app.requestSingleInstanceLock()) {
     if (process.platform !== 'darwin') app.quit();
   });
 
+  // Quitting mid-job: ask every job to stop and store what it finished (a training run saves its
+  // last finished epoch), then quit. A second quit request while waiting quits at once.
+  let closing = false;
+  app.on('before-quit', (event) => {
+    const s = apiSession;
+    if (!s || closing || s.jobs.running().length === 0) return;
+    event.preventDefault();
+    closing = true;
+    void s.close().finally(() => app.quit());
+  });
+
   app
     .whenReady()
     .then(() => {
       installContentSecurityPolicy(session.defaultSession);
-      registerIpc(createHandlers(state), isAppUrl);
+      const s = createElectronSession();
+      apiSession = s;
+      registerIpc(createHandlers(s), isAppUrl);
+      handleMediaProtocol(() => s.workspace);
+      // Contract events go to every window of the app (there is one; a second would get them too).
+      s.onEvent((event, payload) => {
+        for (const w of BrowserWindow.getAllWindows()) {
+          if (!w.webContents.isDestroyed()) w.webContents.send(EVENT_CHANNEL, event, payload);
+        }
+        if (event === 'workspace.changed' && s.workspace) {
+          try {
+            writeFileSync(lastWorkspaceFile(), JSON.stringify({ workspace: s.workspace }));
+          } catch {
+            // Remembering is a convenience; a read-only profile folder just means the demo next time.
+          }
+        }
+      });
       mainWindow = createWindow();
-      // The first start writes the synthetic demo dataset and scans it (a few seconds); the window
-      // is already up and asks app.info until the workspace is open.
-      ensureDemoWorkspace(app.getPath('userData'))
-        .then((demo) => {
-          state.workspace = demo.workspace;
-          state.synthetic = true;
-        })
-        .catch((error: unknown) => console.error('[kfashion] could not prepare the demo workspace:', error));
+      openInitialWorkspace(s);
       app.on('activate', () => {
         if (BrowserWindow.getAllWindows().length === 0) mainWindow = createWindow();
       });

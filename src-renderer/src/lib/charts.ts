@@ -35,7 +35,16 @@ Chart.register(
 export { Chart };
 
 /** Series colours, distinguishable for the common kinds of colour blindness (Okabe–Ito). */
-export const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#D55E00', '#CC79A7', '#56B4E9', '#F0E442', '#000000'];
+export const PALETTE = [
+  '#0072B2',
+  '#E69F00',
+  '#009E73',
+  '#D55E00',
+  '#CC79A7',
+  '#56B4E9',
+  '#F0E442',
+  '#000000',
+];
 
 export function seriesColor(index: number): string {
   return PALETTE[index % PALETTE.length]!;

@@ -3,7 +3,9 @@
  * Every button in the UI goes through one of these, so a failure always shows its message (the
  * contract keeps the thrower's message across the boundary) and a double click never starts twice.
  */
+import type { JobHandle } from '../../../src-shared/api-schemas.ts';
 import { errorMessage } from './format.ts';
+import type { Jobs, JobView } from './jobs.svelte.ts';
 
 export class Task<T> {
   running = $state(false);
@@ -27,7 +29,65 @@ export class Task<T> {
     }
   }
 
+  private generation = 0;
+
+  /**
+   * For loading what a view shows: always runs, and only the newest call's outcome is kept, so a
+   * filter changed while an answer is on its way never shows the older answer.
+   */
+  async load(work: () => Promise<T>): Promise<void> {
+    const mine = ++this.generation;
+    this.running = true;
+    try {
+      const value = await work();
+      if (mine !== this.generation) return;
+      this.result = value;
+      this.error = null;
+    } catch (thrown) {
+      if (mine === this.generation) this.error = errorMessage(thrown);
+    } finally {
+      if (mine === this.generation) this.running = false;
+    }
+  }
+
   clearError(): void {
     this.error = null;
+  }
+}
+
+/**
+ * A Task whose work is a job: `start` calls the method that starts it (which answers at once with a
+ * handle), then waits for the job's result, parsed by the contract's schema for that kind of job.
+ * `view` is the job's live state (progress bar) while it runs and after.
+ */
+export class JobTask<T> extends Task<T> {
+  job = $state<string | null>(null);
+
+  constructor(
+    private readonly jobs: Jobs,
+    private readonly parse: (result: unknown) => T,
+  ) {
+    super();
+  }
+
+  get view(): JobView | undefined {
+    return this.jobs.get(this.job);
+  }
+
+  start(begin: () => Promise<JobHandle>): Promise<T | undefined> {
+    return this.run(async () => {
+      const handle = await begin();
+      this.job = handle.job;
+      this.jobs.track(handle);
+      return this.parse(await this.jobs.wait(handle.job));
+    });
+  }
+
+  /** Follows a job started elsewhere (another window, before a reload) as if this task had started it. */
+  adopt(job: string): Promise<T | undefined> {
+    return this.run(async () => {
+      this.job = job;
+      return this.parse(await this.jobs.wait(job));
+    });
   }
 }

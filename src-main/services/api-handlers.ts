@@ -1,0 +1,281 @@
+/**
+ * The one handler table that serves the contract (src-shared/api.ts), for Electron IPC and for HTTP
+ * alike. Typed by the contract: adding a method there fails to compile until it is served here.
+ * Handlers get parsed, validated input (dispatch does that) and call the session's Workbench for
+ * quick reads or start a job for long work (off the main thread; see src-main/jobs/job-host.ts).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import type { Handlers } from '../../src-shared/api.ts';
+import { trainingResultsFileSchema } from '../../src-shared/api-schemas.ts';
+import { FIELD_NAMES } from '../../src-shared/fields.ts';
+import { resolveLayout } from '../dataset/layout.ts';
+import { checkpointExists } from '../training/checkpoints.ts';
+import {
+  BACKEND_NAMES,
+  DEFAULT_TRAIN_CONFIG,
+  QUICK_PRESET,
+  STAGE_PRESETS,
+} from '../training/train-config.ts';
+import type { ApiSession } from './api-session.ts';
+import { excludedGarments, sampleCrops, vocabularyView, workspaceRelative } from './dataset-views.ts';
+import type { JobInputs } from './job-table.ts';
+import { MediaPathError, resolveMediaPath } from './media-path.ts';
+
+const handle = (r: { job: string; kind: string }) => ({ job: r.job, kind: r.kind }) as never;
+
+export function createHandlers(session: ApiSession): Handlers {
+  const ws = () => session.workbench().workspace;
+  const afterChange = (reason: string) => () => session.workspaceUpdated(reason);
+
+  return {
+    'app.info': async () => session.info(),
+
+    'workspace.summary': async () => session.workbench().summary(),
+    'workspace.open': async ({ path, create }) => session.openWorkspace(path, { create }),
+    'workspace.pick': async ({ create }) => {
+      const path = await session.pickFolder('workspace');
+      if (path === null) return { path: null, openedAs: null, scan: null, info: session.info() };
+      if (existsSync(join(path, 'workspace.db'))) {
+        return { path, openedAs: 'workspace' as const, scan: null, info: session.openWorkspace(path) };
+      }
+      if (looksLikeDataset(path)) {
+        // A data folder is never written into: its workspace lives in the app's data folder.
+        const workspace = datasetWorkspacePath(session.options.dataDir, path);
+        const info = session.openWorkspace(workspace, { create: true });
+        const job: JobInputs['scan'] = { data: path };
+        const scan = handle(session.startJob('scan', job, { onDone: afterChange('scan') }));
+        return { path, openedAs: 'dataset' as const, scan, info };
+      }
+      return {
+        path,
+        openedAs: 'new-workspace' as const,
+        scan: null,
+        info: session.openWorkspace(path, { create }),
+      };
+    },
+    'dataset.pick': async () => ({ path: await session.pickFolder('dataset') }),
+
+    'demo.open': async () => {
+      const input: JobInputs['demo'] = { action: 'open', baseDir: session.options.dataDir };
+      return handle(
+        session.startJob('demo', input, {
+          workspace: null,
+          onDone: (result) => {
+            const { workspace } = result as { workspace: string };
+            session.openWorkspace(workspace, { reason: 'demo' });
+          },
+        }),
+      );
+    },
+    'demo.generate': async ({ outDir, seed, scale }) => {
+      const input: JobInputs['demo'] = { action: 'generate', outDir, seed, scale };
+      return handle(session.startJob('demo', input, { workspace: null }));
+    },
+
+    'dataset.scan': async (input) => {
+      const job: JobInputs['scan'] = input;
+      return handle(session.startJob('scan', job, { onDone: afterChange('scan') }));
+    },
+    'dataset.split': async (input) => {
+      const job: JobInputs['split'] = input;
+      const result = (await session.runJob('split', job)) as Awaited<ReturnType<Handlers['dataset.split']>>;
+      session.workspaceUpdated('split');
+      return result;
+    },
+    'dataset.crops': async ({ split, styles, concurrency }) => {
+      const job: JobInputs['crops'] = { filter: { split, styleFolders: styles }, concurrency };
+      return handle(session.startJob('crops', job, { onDone: afterChange('crops') }));
+    },
+    'dataset.sampleCrops': async (input) => sampleCrops(ws(), input),
+    'dataset.excluded': async (input) => excludedGarments(ws(), input),
+    'dataset.vocabulary': async ({ fields }) => vocabularyView(ws(), fields),
+
+    'embed.start': async (input) => {
+      const job: JobInputs['embed'] = input;
+      return handle(session.startJob('embed', job, { onDone: afterChange('embed') }));
+    },
+    'embed.import': async ({ npy, ids, model }) => {
+      const job: JobInputs['import-embeddings'] = { npy, ids, model };
+      const result = (await session.runJob('import-embeddings', job)) as Awaited<
+        ReturnType<Handlers['embed.import']>
+      >;
+      session.workspaceUpdated('import-embeddings');
+      return result;
+    },
+
+    'train.presets': async () => ({
+      defaults: { ...DEFAULT_TRAIN_CONFIG },
+      stages: { 1: { ...STAGE_PRESETS[1] }, 2: { ...STAGE_PRESETS[2] } },
+      quick: { ...QUICK_PRESET },
+      backends: [...BACKEND_NAMES],
+      fields: [...FIELD_NAMES],
+    }),
+    'train.start': async (input) => {
+      const job: JobInputs['train'] = input;
+      return handle(session.startJob('train', job, { onDone: afterChange('train') }));
+    },
+    'train.stop': async () => {
+      const running = session.jobs.running('train').find((r) => r.workspace === session.workspace);
+      if (!running) return { stopped: false, job: null };
+      return { stopped: session.jobs.cancel(running.job), job: running.job };
+    },
+    'train.status': async () => {
+      const w = ws();
+      const running = session.jobs.running('train').find((r) => r.workspace === w.root) ?? null;
+      const resultsPath = join(w.paths.results, 'training_results.json');
+      let results = null;
+      if (existsSync(resultsPath)) {
+        const parsed = trainingResultsFileSchema.safeParse(JSON.parse(readFileSync(resultsPath, 'utf8')));
+        if (!parsed.success) {
+          throw new Error(
+            `${resultsPath} is not a training results file this version can read: ${parsed.error.message}`,
+          );
+        }
+        results = parsed.data;
+      }
+      const charts = join(w.paths.results, 'training_charts.png');
+      return {
+        running: running
+          ? { job: running.job, startedAt: running.startedAt, progress: running.progress }
+          : null,
+        results,
+        canResume: checkpointExists(w.paths.checkpoints, 'last'),
+        charts: existsSync(charts) ? workspaceRelative(w, charts) : null,
+      };
+    },
+
+    'eval.run': async (input) => {
+      const job: JobInputs['evaluate'] = input;
+      return handle(session.startJob('evaluate', job, { onDone: afterChange('evaluate') }));
+    },
+    'eval.centrality': async (input) => {
+      const job: JobInputs['centrality'] = input;
+      return handle(session.startJob('centrality', job, { onDone: afterChange('centrality') }));
+    },
+    'eval.sweep': async (input) => {
+      const job: JobInputs['sweep'] = input;
+      return handle(session.startJob('sweep', job, { onDone: afterChange('sweep') }));
+    },
+    'eval.list': async ({ kind }) => session.workbench().evaluations(kind),
+    'eval.report': async ({ file }) => {
+      // The same containment rules as media URLs: a results JSON inside the workspace, nothing else.
+      const found = resolveMediaPath(ws().root, file.replaceAll('\\', '/'));
+      if (!found.path.endsWith('.json')) throw new MediaPathError(`Not a results JSON: ${file}`, 400);
+      return JSON.parse(readFileSync(found.path, 'utf8'));
+    },
+
+    // Search and recommendation answer from the main thread's Workbench: they keep their indexes
+    // and ONNX sessions warm between calls (the heavy matrix work runs on those sessions' own
+    // threads), which a fresh worker per call could not.
+    'search.run': async ({ image, ...rest }) => {
+      const w = session.workbench();
+      const run = await w.search({
+        ...rest,
+        ...(image ? { imageBytes: decodeImage(image.dataBase64, 'image'), imageName: image.name } : {}),
+      });
+      const rel = run.files?.dir ? workspaceRelative(w.workspace, run.files.dir) : null;
+      return { ...run, workspaceDir: rel && !rel.startsWith('..') ? rel : null };
+    },
+    'report.write': async (input) => {
+      const job: JobInputs['report'] = input;
+      return handle(session.startJob('report', job));
+    },
+    'recommend.encoder': async () => session.workbench().imageEncoder(),
+    'catalog.list': async ({ limit, offset }) => {
+      const w = session.workbench();
+      const catalog = w.catalog();
+      const encoder = w.imageEncoder();
+      const total = catalog.count();
+      const products = catalog.list({ limit, offset });
+      const synthetic = Boolean(encoder?.synthetic) || products.some((p) => p.synthetic);
+      return {
+        total,
+        products,
+        missingVectors: encoder ? total - catalog.countWithVectors(encoder.model) : total,
+        encoder,
+        ...(synthetic
+          ? {
+              note: 'SYNTHETIC: products marked synthetic are generated demo pictures; vectors of the demo-standin encoder are not FashionCLIP embeddings.',
+            }
+          : {}),
+      };
+    },
+    'catalog.add': async ({ image, name, style, category }) =>
+      session
+        .workbench()
+        .catalogAdd(
+          decodeImage(image.dataBase64, 'image'),
+          { name: name ?? image.name.replace(/\.[^.]+$/, ''), style, category, source: image.name },
+          { what: image.name, imageField: 'image' },
+        ),
+    'catalog.remove': async ({ ids }) => ({ removed: session.workbench().catalogRemove(ids) }),
+    'catalog.import': async (input) => {
+      const job: JobInputs['catalog-import'] = input;
+      return handle(session.startJob('catalog-import', job, { onDone: afterChange('catalog-import') }));
+    },
+    'catalog.embed': async () => {
+      const job: JobInputs['catalog-embed'] = {};
+      return handle(session.startJob('catalog-embed', job, { onDone: afterChange('catalog-embed') }));
+    },
+    'recommend.top10ToNew': async ({ images, ids, useCentralityProxy, k }) =>
+      session.workbench().recommendTop10ToNew({
+        uploads: images?.map((img, i) => ({
+          bytes: decodeImage(img.dataBase64, `images.${i}`),
+          field: `images.${i}`,
+          filename: img.name,
+        })),
+        ids,
+        useCentralityProxy,
+        k,
+      }),
+    'recommend.customerInput': async ({ image, productId, k }) =>
+      session.workbench().recommendCustomerInput({
+        upload: image
+          ? { bytes: decodeImage(image.dataBase64, 'image'), field: 'image', filename: image.name }
+          : undefined,
+        productId,
+        k,
+      }),
+    'kpi.summary': async () => session.workbench().kpi(),
+    'dashboard.get': async () => session.workbench().dashboard(),
+
+    'job.list': async () => session.jobs.list().map(jobInfo),
+    'job.get': async ({ job }) => jobInfo(session.jobs.get(job)),
+    'job.cancel': async ({ job }) => ({ cancelled: session.jobs.cancel(job) }),
+
+    'export.bundle': async ({ name }) => {
+      const job: JobInputs['export'] = { name };
+      return handle(session.startJob('export', job));
+    },
+  };
+}
+
+/** A K-Fashion data folder: the layout resolves (라벨링데이터, Training/Validation, or style folders). */
+function looksLikeDataset(path: string): boolean {
+  try {
+    return resolveLayout(path).sources.length > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** <dataDir>/workspaces/<folder name>-<hash of its path>: one workspace per data folder, stable. */
+export function datasetWorkspacePath(dataDir: string, dataPath: string): string {
+  const abs = resolve(dataPath);
+  const name = (basename(abs) || 'data').replace(/[^\p{L}\p{N}._-]+/gu, '_').slice(0, 60);
+  const hash = createHash('sha256').update(abs).digest('hex').slice(0, 8);
+  return join(dataDir, 'workspaces', `${name}-${hash}`);
+}
+
+/** Base64 → bytes; the schema already checked the alphabet and the size. */
+function decodeImage(base64: string, field: string): Uint8Array {
+  const bytes = Buffer.from(base64, 'base64');
+  if (bytes.length === 0) throw new MediaPathError(`${field}: the image is empty`, 400);
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+}
+
+function jobInfo(r: ReturnType<ApiSession['jobs']['get']>) {
+  return { ...r, kind: r.kind as never };
+}

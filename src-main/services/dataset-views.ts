@@ -1,0 +1,132 @@
+/**
+ * Read-only views of a workspace's dataset for the UI's Dataset tab and search builder: a seeded
+ * sample of garments with their crops, the excluded garments with reasons, and the vocabulary.
+ * Quick SQLite reads on the caller's thread; the sample's crops are cut on demand (sharp works on its
+ * own threads, so a few dozen crops do not hold the event loop).
+ */
+import { relative, sep } from 'node:path';
+import type { ExcludedGarments, SampleCrop, VocabularyView } from '../../src-shared/api-schemas.ts';
+import { FIELD_NAMES, type FieldName } from '../../src-shared/fields.ts';
+import { ensureCrop } from '../dataset/crops.ts';
+import { mulberry32 } from '../dataset/rng.ts';
+import { loadVocabulary, PAD, UNK } from '../dataset/vocabulary.ts';
+import { DatasetStore } from '../store/dataset-store.ts';
+import type { Workspace } from '../store/workspace.ts';
+
+/** Workspace-relative path with forward slashes (what media URLs take). */
+export function workspaceRelative(ws: Workspace, abs: string): string {
+  return relative(ws.root, abs).split(sep).join('/');
+}
+
+export async function sampleCrops(
+  ws: Workspace,
+  opts: { style?: string; split?: 'train' | 'val'; limit: number; seed: number },
+): Promise<{ total: number; items: SampleCrop[] }> {
+  let sql = 'SELECT it.id FROM items it JOIN images im ON im.key = it.image_key WHERE 1';
+  const params: unknown[] = [];
+  if (opts.style) {
+    sql += ' AND im.style_folder = ?';
+    params.push(opts.style);
+  }
+  if (opts.split) {
+    sql += ' AND im.split = ?';
+    params.push(opts.split);
+  }
+  const ids = ws.db
+    .prepare(`${sql} ORDER BY it.id`)
+    .pluck()
+    .all(...params) as string[];
+  // Partial Fisher–Yates with a seeded generator: the same seed shows the same garments.
+  const rand = mulberry32(opts.seed);
+  const n = Math.min(opts.limit, ids.length);
+  for (let i = 0; i < n; i++) {
+    const j = i + Math.floor(rand() * (ids.length - i));
+    [ids[i], ids[j]] = [ids[j]!, ids[i]!];
+  }
+  const store = new DatasetStore(ws.db);
+  const items: SampleCrop[] = [];
+  for (const id of ids.slice(0, n)) {
+    const item = store.getItem(id);
+    if (!item) continue;
+    const base = {
+      id: item.id,
+      styleFolder: item.styleFolder,
+      part: item.part,
+      split: item.split,
+      attributes: item.attributes as Record<string, string | string[]>,
+    };
+    try {
+      const crop = await ensureCrop(ws, item);
+      items.push({
+        ...base,
+        crop: workspaceRelative(ws, crop.path),
+        width: crop.width,
+        height: crop.height,
+        error: null,
+      });
+    } catch (e) {
+      items.push({ ...base, crop: null, width: null, height: null, error: (e as Error).message });
+    }
+  }
+  return { total: ids.length, items };
+}
+
+export function excludedGarments(
+  ws: Workspace,
+  opts: { style?: string; reason?: string; limit: number; offset: number },
+): ExcludedGarments {
+  let where = 'WHERE 1';
+  const params: unknown[] = [];
+  if (opts.style) {
+    where += ' AND im.style_folder = ?';
+    params.push(opts.style);
+  }
+  if (opts.reason) {
+    where += ' AND ex.reason = ?';
+    params.push(opts.reason);
+  }
+  const from = `FROM excluded_garments ex JOIN images im ON im.key = ex.image_key ${where}`;
+  const grouped = (column: string) =>
+    Object.fromEntries(
+      (
+        ws.db.prepare(`SELECT ${column} AS k, COUNT(*) AS n ${from} GROUP BY ${column}`).all(...params) as {
+          k: string;
+          n: number;
+        }[]
+      ).map((r) => [r.k, r.n]),
+    ) as Record<string, number>;
+  const byReason = grouped('ex.reason');
+  const byStyle = grouped('im.style_folder');
+  const total = Object.values(byReason).reduce((a, b) => a + b, 0);
+  const rows = ws.db
+    .prepare(
+      `SELECT ex.image_key AS imageKey, im.style_folder AS styleFolder, ex.part, ex.reason, im.label_path AS labelPath
+       ${from} ORDER BY ex.image_key, ex.part LIMIT ? OFFSET ?`,
+    )
+    .all(...params, opts.limit, opts.offset) as ExcludedGarments['rows'];
+  const lastScan = ws.db.prepare('SELECT MAX(id) FROM scans').pluck().get() as number | null;
+  const skippedTotal =
+    lastScan === null
+      ? 0
+      : (ws.db
+          .prepare('SELECT COUNT(*) FROM skipped_files WHERE scan_id = ?')
+          .pluck()
+          .get(lastScan) as number);
+  const skippedRows =
+    lastScan === null
+      ? []
+      : (ws.db
+          .prepare('SELECT path, reason, detail FROM skipped_files WHERE scan_id = ? ORDER BY path LIMIT ?')
+          .all(lastScan, opts.limit) as ExcludedGarments['skippedFiles']['rows']);
+  return { total, byReason, byStyle, rows, skippedFiles: { total: skippedTotal, rows: skippedRows } };
+}
+
+export function vocabularyView(ws: Workspace, fields?: readonly FieldName[]): VocabularyView {
+  const vocab = loadVocabulary(ws.db);
+  const out: VocabularyView['fields'] = {};
+  for (const f of fields ?? FIELD_NAMES) {
+    // <pad> and <unk> are encoder bookkeeping, not values a person can ask for.
+    out[f] = (vocab?.[f] ?? []).filter((e) => e.value !== PAD && e.value !== UNK);
+  }
+  return { fields: out };
+}

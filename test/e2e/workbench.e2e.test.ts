@@ -1,0 +1,301 @@
+/**
+ * End to end, as a user meets the product: the real `kfashion web` server (child process, 127.0.0.1,
+ * a free port) serving the built UI, driven in Debian's chromium through playwright-core. Steps run
+ * in order on one page, like one session: open the demo workspace, scan, train (quick), evaluate,
+ * a small temperature study, search, recommend, write the report, export a bundle.
+ * Screenshots go to test-artifacts/screenshots/ for people to look at.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, rendererStaleReason } from '../helpers/renderer-build.ts';
+import { startWeb, type WebProcess } from '../helpers/web-process.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SHOTS = join(ROOT, 'test-artifacts', 'screenshots');
+
+/** The first .jpg under `dir` (depth first, sorted), e.g. a demo garment picture. */
+function firstJpeg(dir: string): string {
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+    a.name.localeCompare(b.name),
+  )) {
+    const path = join(dir, entry.name);
+    if (entry.isFile() && entry.name.toLowerCase().endsWith('.jpg')) return path;
+    if (entry.isDirectory()) {
+      try {
+        return firstJpeg(path);
+      } catch {
+        // none in this folder; try the next
+      }
+    }
+  }
+  throw new Error(`no .jpg under ${dir}`);
+}
+
+describe.sequential('the workbench in a browser (kfashion web + Debian chromium)', () => {
+  let tmp: string;
+  let web: WebProcess;
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+  /** Requests the page made that failed (4xx/5xx). */
+  const failedRequests: string[] = [];
+
+  const shot = async (name: string) => {
+    // From the top: a full-page capture of a scrolled page draws the sticky tab bar mid-page.
+    await page.evaluate('window.scrollTo(0, 0)');
+    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  };
+  const tab = (id: string) => page.getByTestId(`tab-${id}`).click();
+  /** expect.poll with room for a busy machine (its default gives up after one second). */
+  const poll = <T>(read: () => Promise<T>, timeout = 30_000) => expect.poll(read, { timeout });
+  /** Every <img> matched has loaded real pixels (not a broken-image icon); at least `min` of them. */
+  const imagesLoaded = (selector: string, min = 1) =>
+    expect
+      .poll(
+        () =>
+          // Typed loosely: this file compiles without the DOM library (it runs in the page).
+          page
+            .locator(selector)
+            .evaluateAll((imgs: unknown[]) =>
+              (imgs as { complete: boolean; naturalWidth: number }[]).filter(
+                (i) => i.complete && i.naturalWidth > 0,
+              ).length === imgs.length
+                ? imgs.length
+                : -1,
+            ),
+        { timeout: 20_000 },
+      )
+      .toBeGreaterThanOrEqual(min);
+
+  beforeAll(async () => {
+    const stale = rendererStaleReason();
+    if (stale) {
+      throw new Error(
+        `The built UI is stale (${stale}) and the global setup could not rebuild it: run "npx electron-vite build".`,
+      );
+    }
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(
+        `No chromium at ${CHROMIUM}: install Debian's (apt-get install chromium) or set CHROMIUM_PATH.`,
+      );
+    }
+    mkdirSync(SHOTS, { recursive: true });
+    tmp = mkdtempSync(join(tmpdir(), 'kf-e2e-'));
+    // An empty workspace to start on; the demo is made in a private data folder, not the user's.
+    web = await startWeb(['--workspace', join(tmp, 'start-ws')], {
+      KFASHION_DATA_DIR: join(tmp, 'app-data'),
+    });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
+    page.setDefaultTimeout(30_000);
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('response', (r) => {
+      if (r.status() >= 400 && !r.url().endsWith('/favicon.ico'))
+        failedRequests.push(`${r.status()} ${r.url()}`);
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await web?.stop();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('opens the demo workspace, marked SYNTHETIC', async () => {
+    await page.goto(web.url);
+    await page.getByText('데이터셋').waitFor();
+    await page.getByTestId('open-demo').click();
+    const line = page.getByTestId('workspace-line');
+    await line.getByTestId('synthetic-badge').waitFor({ timeout: 90_000 });
+    expect(await line.textContent()).toContain(join(tmp, 'app-data'));
+    await shot('01-demo-workspace');
+  }, 120_000);
+
+  it('scans the demo folder and shows counts per style, exclusions and crops', async () => {
+    const path = page.getByTestId('scan-path');
+    // The field starts on the workspace's own data folder.
+    await poll(() => path.inputValue()).toContain('demo-data');
+    const dataFolder = await path.inputValue();
+    // A folder that does not exist: the error crosses the contract with its message and is shown.
+    const missing = join(tmp, 'no-such-folder');
+    await path.fill(missing);
+    await page.getByTestId('scan-start').click();
+    await poll(() => page.locator('#panel-dataset [role="alert"]').allTextContents()).toEqual([
+      expect.stringContaining(missing),
+    ]);
+    await page.locator('#panel-dataset [role="alert"] button').click();
+    await path.fill(dataFolder);
+    await page.getByTestId('scan-start').click();
+    await page.getByTestId('scan-report').waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('scan-report').textContent()).toMatch(/\d+ garments kept/);
+    const counts = await page.getByTestId('style-counts').textContent();
+    for (const style of ['레트로', '로맨틱', '리조트']) expect(counts).toContain(style);
+    expect(await page.getByTestId('excluded-summary').textContent()).toMatch(/\d+ garments excluded/);
+    await imagesLoaded('[data-testid="sample-crops"] img');
+    await shot('02-dataset-scanned');
+  }, 90_000);
+
+  it('trains with the quick preset: the bar and the charts move while it runs', async () => {
+    await tab('train');
+    // Records every reading of the tqdm line and every chart update as the DOM changes, so the
+    // test sees the run move however fast or slow this machine is (polling could miss an epoch).
+    await page.evaluate(`(() => {
+      const panel = document.getElementById('panel-train');
+      const log = (window.__trainLog = { texts: [], epochs: [] });
+      const record = () => {
+        const text = panel.querySelector('[data-testid="progress-text"]')?.textContent ?? null;
+        const epochs = panel.querySelector('[data-testid="train-charts"]')?.getAttribute('data-epochs') ?? null;
+        if (text !== null && log.texts.at(-1) !== text) log.texts.push(text);
+        if (epochs !== null && log.epochs.at(-1) !== epochs) log.epochs.push(epochs);
+      };
+      new MutationObserver(record).observe(panel, { subtree: true, childList: true, characterData: true, attributes: true });
+      record();
+    })()`);
+    await page.getByTestId('train-quick').check();
+    await page.getByTestId('train-start').click();
+    const panel = page.locator('#panel-train');
+    const charts = panel.getByTestId('train-charts');
+    await poll(() => panel.getByTestId('progress-phase').textContent(), 60_000).toMatch(/epoch \d\/2/);
+    await poll(() => charts.getAttribute('data-epochs'), 90_000).not.toBe('0');
+    await shot('03-training-running');
+    // Training runs off the server's main thread and the page only listens: both stay responsive.
+    if ((await panel.getByTestId('progress').getAttribute('data-state')) === 'running') {
+      const t0 = Date.now();
+      const info = await page.request.post(new URL('api/rpc/app.info', web.url).href, { data: {} });
+      expect(info.ok()).toBe(true);
+      await tab('dataset');
+      await tab('train');
+      expect(Date.now() - t0).toBeLessThan(3000);
+    }
+    await panel.getByTestId('train-summary').waitFor({ timeout: 120_000 });
+    const log = (await page.evaluate('window.__trainLog')) as { texts: string[]; epochs: string[] };
+    // The charts gained a point at the end of each epoch, while the run went on: 0 → 1 → 2.
+    expect(log.epochs).toEqual(['0', '1', '2']);
+    // The bar moved: many distinct readings of its "step/total [elapsed<eta, rate]" line.
+    expect(log.texts.length).toBeGreaterThanOrEqual(6);
+    expect(log.texts.some((t) => /^\d+\/\d+ \[/.test(t))).toBe(true);
+    expect(new Set(log.texts.map((t) => t.split(' ')[0])).size).toBeGreaterThanOrEqual(3);
+    // Loss: train + val, one point each per epoch; the other three charts likewise.
+    for (const id of ['chart-loss', 'chart-topk', 'chart-sim']) {
+      expect(await panel.getByTestId(id).getAttribute('data-points')).toBe('4');
+    }
+    expect(await panel.getByTestId('chart-lr').getAttribute('data-points')).toBe('2');
+    expect(await panel.getByTestId('train-summary').textContent()).toMatch(/2\/2\s+epochs/);
+    await shot('04-training-done');
+  }, 240_000);
+
+  it('evaluates the best checkpoint: figures beside ceilings, per style, histograms, query subsets', async () => {
+    await tab('evaluate');
+    const panel = page.locator('#panel-evaluate');
+    await panel.getByTestId('eval-start').click();
+    await panel.getByTestId('eval-meta').waitFor({ timeout: 90_000 });
+    expect(await panel.getByTestId('ceiling-table').first().textContent()).toMatch(
+      /Top-1 \(gallery, N=\d+\)/,
+    );
+    const perStyle = await panel.getByTestId('per-style-table').textContent();
+    for (const style of ['레트로', '로맨틱', '리조트']) expect(perStyle).toContain(style);
+    expect(Number(await panel.getByTestId('similarity-histogram').getAttribute('data-bars'))).toBeGreaterThan(
+      3,
+    );
+    expect(await panel.getByTestId('query-aware-table').textContent()).toContain('anchor');
+    await panel.getByTestId('centrality-start').click();
+    await panel.getByTestId('centrality-statement').waitFor({ timeout: 60_000 });
+    await shot('05-evaluate');
+  }, 150_000);
+
+  it('runs a small temperature study and tabulates it', async () => {
+    const panel = page.locator('#panel-evaluate');
+    await panel.getByTestId('sweep-temperatures').fill('0.07, 0.1');
+    await panel.getByTestId('sweep-quick').check();
+    await panel.getByTestId('sweep-start').click();
+    const table = panel.getByTestId('temperature-table');
+    await table.waitFor({ timeout: 150_000 });
+    const rows = await table.locator('tbody tr').allTextContents();
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatch(/^0\.07/);
+    expect(rows[1]).toMatch(/^0\.1/);
+    await shot('05b-temperature-study');
+  }, 180_000);
+
+  it('searches by attributes from the vocabulary and shows the crops with scores', async () => {
+    await tab('search');
+    const panel = page.locator('#panel-search');
+    // The first real value of the category field (index 0 is "(any)").
+    await panel.getByTestId('query-category').selectOption({ index: 1 });
+    await panel.getByTestId('search-start').click();
+    await panel.getByTestId('search-results').first().waitFor({ timeout: 60_000 });
+    expect(await panel.getByTestId('search-hit').count()).toBe(5);
+    await imagesLoaded('#panel-search [data-testid="search-results"] img', 5);
+    const scores = await panel.getByTestId('score').allTextContents();
+    expect(scores.map(Number).every((v) => v >= -1 && v <= 1)).toBe(true);
+    await shot('06-search');
+    // The same search with a picture (image → image, the workspace's image encoder).
+    await panel.getByTestId('search-mode-image').check();
+    await panel.getByTestId('search-image').setInputFiles(firstJpeg(join(tmp, 'app-data', 'demo-data')));
+    await panel.getByTestId('search-start').click();
+    await poll(() => panel.getByTestId('search-meta').textContent(), 60_000).toContain(
+      'query image encoded with',
+    );
+    await imagesLoaded('#panel-search [data-testid="search-results"] img', 5);
+  }, 90_000);
+
+  it('recommends new products for an uploaded image, and from the best-seller proxy', async () => {
+    await tab('recommend');
+    const panel = page.locator('#panel-recommend');
+    await panel.getByTestId('catalog-grid').waitFor();
+    await imagesLoaded('#panel-recommend [data-testid="catalog-grid"] img');
+    // A garment picture from the demo data stands in for a customer's photo (and a new product).
+    const photo = firstJpeg(join(tmp, 'app-data', 'demo-data'));
+    const tiles = panel.getByTestId('catalog-tile');
+    const before = await tiles.count();
+    await panel.getByTestId('catalog-image').setInputFiles(photo);
+    await panel.getByPlaceholder('name').fill('e2e 신상품');
+    await panel.getByTestId('catalog-add').click();
+    await poll(() => tiles.count()).toBe(before + 1);
+    const added = panel.locator('.item', { hasText: 'e2e 신상품' });
+    await added.getByRole('checkbox').check();
+    await panel.getByTestId('catalog-remove').click();
+    await poll(() => tiles.count()).toBe(before);
+    await panel.getByTestId('recommend-image').setInputFiles(photo);
+    await panel.getByTestId('recommend-upload').click();
+    await panel.getByTestId('recommend-matches').waitFor({ timeout: 60_000 });
+    expect(await panel.getByTestId('recommend-matches').getByTestId('match-tile').count()).toBe(8);
+    await imagesLoaded('#panel-recommend [data-testid="recommend-matches"] img', 8);
+    expect(await panel.getByTestId('recommend-meta').textContent()).toContain('SYNTHETIC');
+    await panel.getByTestId('bestseller-start').click();
+    await panel.getByTestId('trend-charts').waitFor({ timeout: 60_000 });
+    expect(Number(await panel.getByTestId('trend-style').getAttribute('data-bars'))).toBeGreaterThan(0);
+    await shot('07-recommend');
+  }, 120_000);
+
+  it('writes the research report and exports a result bundle served as a zip', async () => {
+    await tab('dashboard');
+    await page.getByTestId('kpi-cards').waitFor();
+    await page.getByTestId('report-start').click();
+    await page.getByTestId('report-result').waitFor({ timeout: 60_000 });
+    const reportHref = await page.getByTestId('report-result').getByRole('link').getAttribute('href');
+    const report = await page.request.get(reportHref!);
+    expect(report.status()).toBe(200);
+    expect(report.headers()['content-type']).toContain('text/html');
+    await page.getByTestId('export-start').click();
+    await page.getByTestId('export-result').waitFor({ timeout: 60_000 });
+    const href = await page.getByTestId('export-download').getAttribute('href');
+    expect(href).toBeTruthy();
+    const response = await page.request.get(href!);
+    expect(response.status()).toBe(200);
+    const body = await response.body();
+    // A zip starts with a local file header, "PK\x03\x04".
+    expect(body.subarray(0, 4).toString('latin1')).toBe('PK\u0003\u0004');
+    await shot('08-export');
+  }, 90_000);
+
+  it('raised no uncaught error and requested nothing that failed', () => {
+    expect(pageErrors).toEqual([]);
+    // Every image, API call and asset the session asked for was there (the failed scan fails as a
+    // job, whose start still answers 200).
+    expect(failedRequests).toEqual([]);
+  });
+});
