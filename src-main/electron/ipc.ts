@@ -9,7 +9,7 @@ export function registerIpc(handlers: Handlers, isAppUrl: (url: string) => boole
     // Electron's security checklist: check who is asking. Navigation is already locked to the
     // app's own pages, but a frame that got there anyway (a bug, a future iframe) gets nothing.
     const url = event.senderFrame?.url;
-    if (url === "x") {
+    if (url === undefined || !isAppUrl(url)) {
       return errorEnvelope(
         apiError('ApiError', 'IPC refused: sender is not the app', API_ERROR_CODES.forbidden),
       );

@@ -17,6 +17,8 @@ import { handleMediaProtocol, registerMediaScheme } from './media-protocol.ts';
 import { appUrlMatcher, hardenWebContents, installContentSecurityPolicy } from './security.ts';
 
 const TITLE = 'K-Fashion Workbench';
+/** How long quitting waits for jobs to store their work and stop (see 'before-quit'). */
+const QUIT_TIMEOUT_MS = 15_000;
 
 // Paths are relative to the bundle in out/main/; the preload is CommonJS because sandboxed
 // preloads cannot be ES modules (see electron.vite.config.ts).
@@ -132,15 +134,31 @@ if (!app.requestSingleInstanceLock()) {
     if (process.platform !== 'darwin') app.quit();
   });
 
-  // Quitting mid-job: ask every job to stop and store what it finished (a training run saves its
-  // last finished epoch), then quit. A second quit request while waiting quits at once.
+  // Quitting: ask every job to stop and store what it finished (a training run saves its last
+  // finished epoch), release the ONNX sessions (their worker threads) and close the workspace
+  // database, then quit — what browser mode does on Ctrl-C. Always, not only mid-job: a session
+  // opened by a search or a recommendation would otherwise still be running when the process ends.
+  // Bounded, because on Linux and Windows the window is gone by now and a job that never stops
+  // would leave a process with no window to quit from. A second quit request quits at once.
   let closing = false;
   app.on('before-quit', (event) => {
     const s = apiSession;
-    if (!s || closing || s.jobs.running().length === 0) return;
+    if (!s || closing) return;
     event.preventDefault();
     closing = true;
-    void s.close().finally(() => app.quit());
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((done) => {
+      timer = setTimeout(() => {
+        console.error(`[kfashion] jobs did not stop within ${QUIT_TIMEOUT_MS / 1000} s; quitting anyway`);
+        done();
+      }, QUIT_TIMEOUT_MS);
+    });
+    void Promise.race([s.close(), timeout])
+      .catch((error: unknown) => console.error('[kfashion] closing the session failed:', error))
+      .finally(() => {
+        clearTimeout(timer);
+        app.quit();
+      });
   });
 
   app

@@ -25,6 +25,8 @@ export interface FakeWindow {
     webPreferences?: Record<string, unknown>;
   } & Record<string, unknown>;
   loaded: { file?: string; url?: string } | null;
+  /** Whether the window-open handler and navigation guards existed when loading began. */
+  hardenedAtLoad: boolean | null;
   shown: boolean;
   focused: boolean;
   minimized: boolean;

@@ -159,6 +159,9 @@ class WebContents extends EventEmitter {
   #destroyed = false;
   send(channel, ...args) {
     if (this.#destroyed) throw new Error('[fake electron] send on a destroyed webContents');
+    // Electron serialises IPC messages with the structured clone algorithm and throws on what it
+    // cannot clone (functions, class instances with such members); this answers the same way.
+    structuredClone(args);
     this.sent.push({ channel, args });
     state.sentEvents.push({ channel, args });
   }
@@ -180,6 +183,7 @@ export class BrowserWindow extends EventEmitter {
     this.id = nextId++;
     this.options = options;
     this.loaded = null;
+    this.hardenedAtLoad = null;
     this.shown = false;
     this.focused = false;
     this.minimized = false;
@@ -197,11 +201,18 @@ export class BrowserWindow extends EventEmitter {
   }
   loadFile(path) {
     this.loaded = { file: path };
+    this.hardenedAtLoad = this.#hardened();
     return Promise.resolve();
   }
   loadURL(url) {
     this.loaded = { url };
+    this.hardenedAtLoad = this.#hardened();
     return Promise.resolve();
+  }
+  /** Whether navigation and new windows were already locked when the page started loading. */
+  #hardened() {
+    const wc = this.webContents;
+    return wc.windowOpenHandler !== null && wc.listenerCount('will-navigate') > 0;
   }
   show() {
     this.shown = true;
@@ -330,6 +341,7 @@ const ops = {
         id: w.id,
         options: w.options,
         loaded: w.loaded,
+        hardenedAtLoad: w.hardenedAtLoad,
         shown: w.shown,
         focused: w.focused,
         minimized: w.minimized,
@@ -361,7 +373,8 @@ const ops = {
     if (!handler) throw new Error(`no ipcMain handler for '${channel}'`);
     const sender = windows[0]?.webContents;
     const event = { sender, senderFrame: senderUrl === null ? null : { url: senderUrl }, processId: 1 };
-    return await handler(event, ...args);
+    // Structured clone, as Electron's IPC does with what a handler returns (see WebContents.send).
+    return structuredClone(await handler(event, ...args));
   },
   /** Fetches a URL through the recorded protocol handler; the body comes back base64-encoded. */
   async fetch({ url }) {
