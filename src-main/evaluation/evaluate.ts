@@ -25,6 +25,7 @@ import { getMeta } from '../store/database.ts';
 import { DatasetStore } from '../store/dataset-store.ts';
 import { EmbeddingStore } from '../store/embedding-store.ts';
 import type { Workspace } from '../store/workspace.ts';
+import { MIN_ORT_CANDIDATES, openBlockScorer } from '../training/score-blocks.ts';
 import type { EncoderFactory } from '../training/trainer.ts';
 import { ANCHOR_FRACTION, anchorItems } from './centrality.ts';
 import { type CheckpointEncoder, openCheckpointEncoder } from './checkpoint-encoder.ts';
@@ -47,7 +48,6 @@ import {
   summarise,
   TIE_RULE,
 } from './retrieval-metrics.ts';
-import { MIN_ORT_CANDIDATES, openBlockScorer } from './score-blocks.ts';
 
 export class EvaluationError extends Error {
   override name = 'EvaluationError';

@@ -19,6 +19,7 @@
  * subset it is the tight bound for that subset (no model can pass it).
  */
 import type { Ceiling, EmbeddingHealth, PerK, RetrievalFigures } from '../../src-shared/evaluation.ts';
+import type { BlockScores } from '../training/score-blocks.ts';
 import { ranksOfTargets, scoreMatrix } from '../training/validation-metrics.ts';
 
 export const TIE_RULE =
@@ -101,12 +102,9 @@ export function rankTask(task: RankingTask, out: QueryResults): void {
   }
 }
 
-/** Computes [rows × candidates] scores for a block of query rows (e.g. ONNX Runtime's GEMM). */
-export type BlockScores = (queries: Float32Array, rows: number) => Promise<Float32Array>;
-
 /**
  * `rankTask` with the score blocks computed by `scores` (a large gallery's dot products on ONNX
- * Runtime, score-blocks.ts); `onBlock` reports queries done, and may throw to cancel.
+ * Runtime, training/score-blocks.ts); `onBlock` reports queries done, and may throw to cancel.
  */
 export async function rankTaskWith(
   task: RankingTask,

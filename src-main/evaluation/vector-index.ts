@@ -524,11 +524,6 @@ export function blockColumns(src: Float32Array, layout: BlockLayout, d: number):
   return out;
 }
 
-/** [n, d] row-major → [d, n] (one block; score-blocks.ts uses it for evaluation's dense scores). */
-export function transposeRows(src: Float32Array, n: number, d: number): Float32Array {
-  return blockColumns(src, { n, rows: n, blocks: n > 0 ? 1 : 0 }, d);
-}
-
 // ---- helpers (exported for tests and the benchmark) ----------------------------------------------
 
 function checkUnitRows(ids: readonly string[], v: Float32Array, dim: number): void {

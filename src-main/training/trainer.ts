@@ -48,7 +48,7 @@ import {
   type TrainingData,
   validationBatches,
 } from './training-data.ts';
-import { validationMetrics } from './validation-metrics.ts';
+import { validationMetricsBlocked } from './validation-metrics.ts';
 
 export class TrainingError extends Error {
   override name = 'TrainingError';
@@ -447,7 +447,7 @@ async function runEpochs(
       progress?.(vPhase, valBatches.length, valBatches.length + 1, { ...shown });
       await yieldToEventLoop();
       const queries = encodeSplit(model, data, 'val');
-      const metrics = validationMetrics(queries, data.val.images, dim, valLossSum / valCount);
+      const metrics = await validationMetricsBlocked(queries, data.val.images, dim, valLossSum / valCount);
       trainMs += epochTrainMs;
       stepsTimed += batches.length;
       const record: EpochRecord = {

@@ -7,7 +7,8 @@ import {
   rankTaskWith,
   summarise,
 } from '../../src-main/evaluation/retrieval-metrics.ts';
-import { openBlockScorer } from '../../src-main/evaluation/score-blocks.ts';
+import { openBlockScorer } from '../../src-main/training/score-blocks.ts';
+import { validationMetrics, validationMetricsBlocked } from '../../src-main/training/validation-metrics.ts';
 
 /** A gallery task on random unit vectors: query i is a noisy copy of candidate i. */
 function randomTask(n: number, dim: number, seed: number): RankingTask {
@@ -61,6 +62,22 @@ describe('gallery score blocks on ONNX Runtime', () => {
     // The task is not trivial: some queries miss rank 1.
     expect(a.recall['1']).toBeLessThan(1);
     expect(a.recall['1']).toBeGreaterThan(0);
+  });
+
+  it('training validation in blocks on ONNX Runtime gives the figures of the whole-matrix pass', async () => {
+    const task = randomTask(700, 64, 9);
+    const whole = validationMetrics(task.queries, task.candidates, 64, 0.5);
+    const blocked = await validationMetricsBlocked(task.queries, task.candidates, 64, 0.5, { minOrtRows: 1 });
+    expect(blocked.top1).toBe(whole.top1);
+    expect(blocked.top5).toBe(whole.top5);
+    expect(blocked.mrr).toBeCloseTo(whole.mrr, 12);
+    expect(blocked.posSim).toBeCloseTo(whole.posSim, 5);
+    expect(blocked.negSim).toBeCloseTo(whole.negSim, 5);
+    expect(blocked.meanNorm).toBe(whole.meanNorm);
+    expect(whole.top1).toBeGreaterThan(0);
+    expect(whole.top1).toBeLessThan(1);
+    // Below the threshold it is the very same computation.
+    expect(await validationMetricsBlocked(task.queries, task.candidates, 64, 0.5)).toEqual(whole);
   });
 
   it('keeps the JS loop below the threshold (bit-identical to training validation)', async () => {

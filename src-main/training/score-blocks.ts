@@ -1,22 +1,26 @@
 /**
- * Dense score blocks for the gallery evaluation: scores [q × N] = queries · candidatesᵀ, a block of
- * queries at a time, on ONNX Runtime's CPU GEMM.
+ * Dense score blocks for ranking a whole validation gallery (training validation each epoch, and
+ * `kfashion eval`): scores [q × N] = queries · candidatesᵀ, a block of queries at a time, on ONNX
+ * Runtime's CPU GEMM.
  *
  * Why: the gallery protocol ranks every validation query against every validation item, so its cost
  * is N² dot products of 512 floats. The plain JS loop (training/validation-metrics.ts scoreMatrix)
  * runs at a few GFLOP/s: fine for a few thousand items, minutes at 10k+, hopeless on the full
  * K-Fashion validation split. ORT's GEMM runs near the machine's peak on every core (PERFORMANCE.md:
- * 80–130 GFLOP/s here), the same engine the similarity search uses (vector-index.ts).
+ * 80–130 GFLOP/s here), the same engine the similarity search uses (evaluation/vector-index.ts). Blocks also bound memory:
+ * the whole N × N matrix of a 30k-item validation split would be 3.6 GB.
  *
  * Below `minOrtRows` candidates the JS loop is kept: its scores are bit-identical to the ones training
- * validation computes, so a small evaluation reproduces the training's best-epoch figures exactly. A
+ * validation computes, so a small run's figures stay bit-identical to what they were, and eval reproduces training's. A
  * different summation order can move a score by an ulp, which only matters for exact ties.
  */
 import type ort from 'onnxruntime-node';
+import { transposeInto } from '../encoders/json-encoder/adamw.ts';
 import { onnxModel } from '../encoders/onnx-model-writer.ts';
-import { scoreMatrix } from '../training/validation-metrics.ts';
-import type { BlockScores } from './retrieval-metrics.ts';
-import { transposeRows } from './vector-index.ts';
+import { scoreMatrix } from './validation-metrics.ts';
+
+/** Computes [rows × candidates] scores for a block of query rows. */
+export type BlockScores = (queries: Float32Array, rows: number) => Promise<Float32Array>;
 
 /** From this many candidates up, blocks are scored on ONNX Runtime (same default as the search). */
 export const MIN_ORT_CANDIDATES = 4096;
@@ -75,7 +79,10 @@ export async function openBlockScorer(
     logSeverityLevel: process.env.KFASHION_DEBUG ? 2 : 4,
   });
   // [d, N]: MLAS streams a plain right-hand side faster than it packs a transposed one (vector-index.ts).
-  const candT = new mod.Tensor('float32', transposeRows(candidates, n, dim), [dim, n]);
+  const candT = new mod.Tensor('float32', transposeInto(candidates, n, dim, new Float32Array(n * dim)), [
+    dim,
+    n,
+  ]);
   return {
     backend: 'onnxruntime',
     blockRows: Math.max(1, Math.min(1024, Math.floor(2 ** 25 / n))),
