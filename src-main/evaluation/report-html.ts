@@ -17,6 +17,7 @@ import type {
 } from '../../src-shared/evaluation.ts';
 import type { SimilaritySearchRun } from '../../src-shared/search.ts';
 import type { CheckpointInfo, EpochRecord } from '../training/checkpoints.ts';
+import { formatNum, formatPct, headlineRows } from './figure-rows.ts';
 
 export interface ReportInput {
   runId: string;
@@ -57,10 +58,9 @@ export function escapeHtml(s: unknown): string {
 }
 const h = escapeHtml;
 
-const pct = (v: number | null | undefined) =>
-  v === null || v === undefined || !Number.isFinite(v) ? '–' : `${(v * 100).toFixed(1)} %`;
-const num = (v: number | null | undefined, d = 3) =>
-  v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(d);
+const pct = formatPct;
+const num = formatNum;
+const headline = headlineRows;
 
 const NUMERIC = /^[-–+#]?\d|^–$/;
 
@@ -196,15 +196,6 @@ function trainingSection(r: ReportInput): string {
   }
   parts.push(img(t.chart, 'training charts'));
   return parts.join('');
-}
-
-function headline(f: RetrievalFigures, labels: Record<'1' | '5' | '10', string>): (string | number)[][] {
-  return [
-    [labels['1'], pct(f.recall['1']), pct(f.ceiling.recall['1']), pct(f.of_ceiling.recall['1'])],
-    [labels['5'], pct(f.recall['5']), pct(f.ceiling.recall['5']), pct(f.of_ceiling.recall['5'])],
-    [labels['10'], pct(f.recall['10']), pct(f.ceiling.recall['10']), pct(f.of_ceiling.recall['10'])],
-    ['MRR', num(f.mrr), num(f.ceiling.mrr), pct(f.of_ceiling.mrr)],
-  ];
 }
 
 function groupTable(groups: Record<string, RetrievalFigures>, what: string): string {

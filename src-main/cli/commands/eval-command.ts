@@ -8,6 +8,7 @@ import {
   MIN_EVAL_BATCH,
   type RetrievalFigures,
 } from '../../../src-shared/evaluation.ts';
+import { formatNum, formatPct, headlineRows } from '../../evaluation/figure-rows.ts';
 import { BACKEND_NAMES } from '../../training/train-config.ts';
 import { UsageError } from '../errors.ts';
 import { integer, oneOf } from '../options.ts';
@@ -92,17 +93,9 @@ export function registerEvalCommand(program: Command): void {
     });
 }
 
-const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(1)} %`);
-const num = (v: number) => v.toFixed(3);
-
-function headline(f: RetrievalFigures, labels: Record<'1' | '5' | '10', string>): string[][] {
-  return [
-    [labels['1'], pct(f.recall['1']), pct(f.ceiling.recall['1']), pct(f.of_ceiling.recall['1'])],
-    [labels['5'], pct(f.recall['5']), pct(f.ceiling.recall['5']), pct(f.of_ceiling.recall['5'])],
-    [labels['10'], pct(f.recall['10']), pct(f.ceiling.recall['10']), pct(f.of_ceiling.recall['10'])],
-    ['MRR', num(f.mrr), num(f.ceiling.mrr), pct(f.of_ceiling.mrr)],
-  ];
-}
+const pct = formatPct;
+const num = (v: number) => formatNum(v);
+const headline = headlineRows;
 
 function groupTable(groups: Record<string, RetrievalFigures>, what: string): string {
   return table(
