@@ -363,6 +363,20 @@ export class RecommendService {
       : undefined;
   }
 
+  /** What every recommendation answer starts with: run, time, encoder, catalog size, SYNTHETIC note. */
+  private resultHead(runId: string, enc: ImageEncoderLabel, entry: IndexEntry, k: number, latencyMs: number) {
+    const note = this.note(enc, entry);
+    return {
+      runId,
+      timestamp: new Date().toISOString(),
+      encoder: enc,
+      k,
+      catalogSize: entry.index.size,
+      latencyMs,
+      ...(note ? { note } : {}),
+    };
+  }
+
   async top10ToNew(req: Top10ToNewRequest): Promise<Top10ToNewResult> {
     const t0 = performance.now();
     const runId = newRecommendRunId();
@@ -477,15 +491,8 @@ export class RecommendService {
           ].filter((s): s is string => s !== undefined),
           status: 'ok',
         });
-        const note = this.note(enc.label, entry);
         return {
-          runId,
-          timestamp: new Date().toISOString(),
-          encoder: enc.label,
-          k,
-          catalogSize: entry.index.size,
-          latencyMs,
-          ...(note ? { note } : {}),
+          ...this.resultHead(runId, enc.label, entry, k, latencyMs),
           inputSource,
           inputs,
           trend,
@@ -562,15 +569,8 @@ export class RecommendService {
           matched: matches.map((m) => m.productId),
           status: 'ok',
         });
-        const note = this.note(enc.label, entry);
         return {
-          runId,
-          timestamp: new Date().toISOString(),
-          encoder: enc.label,
-          k,
-          catalogSize: entry.index.size,
-          latencyMs,
-          ...(note ? { note } : {}),
+          ...this.resultHead(runId, enc.label, entry, k, latencyMs),
           input: ref,
           matches,
         };
