@@ -8,6 +8,13 @@
  * weight when the model keeps one (see json-encoder.ts: the backward pass needs both layouts and
  * transposing inside tfjs costs more than doing it here, where the data is already in cache).
  */
+import {
+  parameterKernelBytes,
+  WA,
+  type WasmMemory,
+  type WasmTranspose,
+  wasmTransposeApplies,
+} from './wasm-kernels.ts';
 
 export interface AdamWHyper {
   lr: number;
@@ -172,136 +179,11 @@ export const ADAMW_WORKER_FUNCTIONS: readonly ((...args: never[]) => unknown)[] 
 
 /**
  * [Note: AdamW in WebAssembly SIMD] The JS loop above costs ~5.6 ns per parameter (~7-16 ms a step
- * for 1.2M parameters, as much as all the step's matrix products at B=64). This is the same update
- * as one f32x4 loop, hand-assembled below (a dozen instructions; a toolchain would be a build
- * dependency for 150 bytes). It runs on parameters that live in a shared WebAssembly.Memory (the
- * helper thread gets views of the same memory), in float32 like PyTorch's own CPU kernel.
- * Exported signature: adamw(p, m, v, g: byte offsets, n: floats (multiple of 4),
- *                           decay, b1, b2, c1, c2, stepSize, invBc2Sqrt, eps: f32).
+ * for 1.2M parameters, as much as all the step's matrix products at B=64). WasmAdamW runs the same
+ * update as one f32x4 loop (wasm-kernels.ts) on parameters that live in a shared WebAssembly.Memory
+ * (the helper thread gets views of the same memory), in float32 like PyTorch's own CPU kernel, and
+ * refreshes the transposed mirrors with the SIMD transpose of the same module.
  */
-export function adamwWasmBytes(minPages: number, maxPages: number): Uint8Array {
-  const leb = (n: number): number[] => {
-    const out: number[] = [];
-    do {
-      let b = n & 0x7f;
-      n >>>= 7;
-      if (n !== 0) b |= 0x80;
-      out.push(b);
-    } while (n !== 0);
-    return out;
-  };
-  const section = (id: number, body: number[]) => [id, ...leb(body.length), ...body];
-  const str = (s: string) => [s.length, ...[...s].map((c) => c.charCodeAt(0))];
-  const I32 = 0x7f;
-  const F32 = 0x7d;
-  const V128 = 0x7b;
-  const get = (i: number) => [0x20, i];
-  const set = (i: number) => [0x21, i];
-  const simd = (op: number) => [0xfd, ...leb(op)];
-  const load = [...simd(0x00), 2, 0]; // v128.load align=4 offset=0
-  const store = [...simd(0x0b), 2, 0];
-  const [splat, sqrt, add, sub, mul, div] = [0x13, 0xe3, 0xe4, 0xe5, 0xe6, 0xe7].map(simd) as number[][];
-  // params 0 p, 1 m, 2 v, 3 g, 4 n, 5 decay, 6 b1, 7 b2, 8 c1, 9 c2, 10 step, 11 invBc2, 12 eps;
-  // locals 13 off, 14 end (i32); 15..22 the constants splatted; 23 g, 24 m', 25 v' (v128).
-  const at = (base: number) => [...get(base), ...get(13), 0x6a]; // base + off
-  const body = [
-    ...[0x02, 0x02, I32, 0x0b, V128], // locals: 2 × i32, 11 × v128
-    ...get(4),
-    0x41,
-    2,
-    0x74,
-    ...set(14), // end = n << 2
-    ...[5, 6, 7, 8, 9, 10, 11, 12].flatMap((k) => [...get(k), ...splat!, ...set(k + 10)]),
-    0x02,
-    0x40,
-    ...get(14),
-    0x45,
-    0x0d,
-    0, // block; if end == 0 break
-    0x03,
-    0x40, // loop
-    ...at(3),
-    ...load,
-    ...set(23), // g
-    ...at(1),
-    ...load,
-    ...get(16),
-    ...mul!,
-    ...get(18),
-    ...get(23),
-    ...mul!,
-    ...add!,
-    ...set(24), // m'
-    ...at(2),
-    ...load,
-    ...get(17),
-    ...mul!,
-    ...get(19),
-    ...get(23),
-    ...mul!,
-    ...get(23),
-    ...mul!,
-    ...add!,
-    ...set(25),
-    ...at(1),
-    ...get(24),
-    ...store,
-    ...at(2),
-    ...get(25),
-    ...store,
-    ...at(0), // p address
-    ...at(0),
-    ...load,
-    ...get(15),
-    ...mul!, // p·decay
-    ...get(20),
-    ...get(24),
-    ...mul!, // step·m'
-    ...get(25),
-    ...sqrt!,
-    ...get(21),
-    ...mul!,
-    ...get(22),
-    ...add!, // sqrt(v')·invBc2 + eps
-    ...div!,
-    ...sub!,
-    ...store,
-    ...get(13),
-    0x41,
-    16,
-    0x6a,
-    0x22,
-    13,
-    ...get(14),
-    0x49,
-    0x0d,
-    0, // off += 16; loop while off < end
-    0x0b,
-    0x0b, // end loop, end block
-    0x0b, // end function
-  ];
-  return new Uint8Array([
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, [1, 0x60, 13, I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32, F32, F32, 0]),
-    ...section(2, [1, ...str('env'), ...str('mem'), 0x02, 0x03, ...leb(minPages), ...leb(maxPages)]),
-    ...section(3, [1, 0]),
-    ...section(7, [1, ...str('adamw'), 0x00, 0]),
-    ...section(10, [1, ...leb(body.length), ...body]),
-  ]);
-}
-
-// The project's TypeScript libs (ES2023 + @types/node) do not declare WebAssembly's JS API.
-interface WasmMemory {
-  readonly buffer: ArrayBufferLike;
-}
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-  Memory: new (d: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
-}
-const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
-
 let wasmModule: object | null | undefined;
 
 /** Parameters, moments and gradients of one model in a shared wasm memory, updated by the SIMD loop. */
@@ -310,6 +192,7 @@ export class WasmAdamW {
   /** The compiled module, for the helper thread to instantiate on the same memory. */
   readonly module: object;
   private readonly fn: (...args: number[]) => void;
+  private readonly transposeFn: WasmTranspose;
   private used = 0;
   private staging: Float32Array | null = null;
 
@@ -318,6 +201,15 @@ export class WasmAdamW {
     this.module = module;
     const inst = new WA.Instance(module, { env: { mem: memory } });
     this.fn = inst.exports.adamw as (...args: number[]) => void;
+    this.transposeFn = inst.exports.transpose as WasmTranspose;
+  }
+
+  /** [rows, cols] → [cols, rows]: the SIMD kernel when both arrays live here, else the JS loop. */
+  transpose(src: Float32Array, rows: number, cols: number, dst: Float32Array): Float32Array {
+    if (wasmTransposeApplies(this.memory.buffer, src, dst, rows, cols))
+      this.transposeFn(src.byteOffset, dst.byteOffset, rows, cols);
+    else transposeInto(src, rows, cols, dst);
+    return dst;
   }
 
   /** A memory for `floats` values (plus alignment), or null where wasm SIMD or shared memory is missing. */
@@ -325,7 +217,7 @@ export class WasmAdamW {
     const pages = Math.ceil((floats * 4 + 64 * 1024) / 65536);
     try {
       // The module declares its memory's size, so it is compiled per size (cached for the common one).
-      const bytes = adamwWasmBytes(pages, pages);
+      const bytes = parameterKernelBytes(pages);
       if (wasmModule === undefined || WasmAdamW.modulePages !== pages) {
         wasmModule = WA.validate(bytes) ? new WA.Module(bytes) : null;
         WasmAdamW.modulePages = pages;
@@ -383,7 +275,7 @@ export class WasmAdamW {
   /** The update with a gradient already in this memory (not the staging area's user). */
   updateFrom(slot: AdamWSlot, g: Float32Array, scale: number, h: AdamWHyper): void {
     this.fn(...WasmAdamW.args(slot, g, scale, h));
-    finishUpdate(slot, g, scale, h);
+    finishUpdate(slot, g, scale, h, this);
   }
 
   /**
@@ -396,16 +288,25 @@ export class WasmAdamW {
     if (gTransposed) transposeInto(g, slot.cols, slot.rows, staged);
     else if (g !== staged) staged.set(g);
     this.fn(...WasmAdamW.args(slot, staged, scale, h));
-    finishUpdate(slot, staged, scale, h);
+    finishUpdate(slot, staged, scale, h, this);
   }
 }
 
 /** The JS tail of a wasm update (values past the last multiple of 4) and the mirror refresh. */
-export function finishUpdate(slot: AdamWSlot, g: Float32Array, scale: number, h: AdamWHyper): void {
+export function finishUpdate(
+  slot: AdamWSlot,
+  g: Float32Array,
+  scale: number,
+  h: AdamWHyper,
+  wasm: WasmAdamW | null = null,
+): void {
   const n = slot.p.length;
   const n4 = n & ~3;
   if (n4 < n) {
     updateRange(slot.p, slot.m, slot.v, g, n4, n, adamwConstants(h, scale));
   }
-  if (slot.pT) transposeInto(slot.p, slot.rows, slot.cols, slot.pT);
+  if (slot.pT) {
+    if (wasm) wasm.transpose(slot.p, slot.rows, slot.cols, slot.pT);
+    else transposeInto(slot.p, slot.rows, slot.cols, slot.pT);
+  }
 }

@@ -50,6 +50,7 @@ import type {
   TrainStepResult,
 } from './json-encoder-types.ts';
 import { Layer2Worker, sharedSlot } from './layer2-worker.ts';
+import { fillDropoutMask, WasmDropout } from './wasm-kernels.ts';
 
 export const OUTPUT_DIM = 512;
 /** Rows per forward pass in `encode`, so encoding a whole gallery keeps memory bounded. */
@@ -126,18 +127,6 @@ export function validateOptimizer(o: OptimizerSettings): void {
 function validateTemperature(t: number): void {
   if (!(typeof t === 'number' && Number.isFinite(t) && t > 0))
     throw new JsonEncoderConfigError(`temperature must be > 0, got ${t}`);
-}
-
-/** mulberry32 with its state exposed (rng.ts keeps it private), so dropout masks survive a resume. */
-class DropoutRng {
-  constructor(public state: number) {}
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
 }
 
 interface FieldParams {
@@ -252,7 +241,9 @@ class TfJsonEncoder implements JsonEncoder {
   private readonly totalVocab: number;
   private readonly activation: 'relu' | 'gelu';
   private step = 0;
-  private readonly dropoutRng: DropoutRng;
+  /** The dropout generator's state (mulberry32, wasm-kernels.ts), saved with the model for --resume. */
+  private dropoutState: number;
+  private readonly dropoutKernel: WasmDropout | null;
   private readonly wasm: WasmAdamW | null;
   /** dW₂ᵀ's place in the wasm memory (the helper writes it there; AdamW reads it there). */
   private gW2TBuffer: Float32Array | null = null;
@@ -332,7 +323,8 @@ class TfJsonEncoder implements JsonEncoder {
     transposeInto(this.w2.pT, OUTPUT_DIM, h, this.w2.p);
     for (let i = 0; i < OUTPUT_DIM; i++) this.b2.p[i] = rng.range(-bound2, bound2);
     this.refreshMirrors();
-    this.dropoutRng = new DropoutRng(hashSeed(seed, 'json-encoder-dropout'));
+    this.dropoutState = hashSeed(seed, 'json-encoder-dropout') >>> 0;
+    this.dropoutKernel = this.wasm ? WasmDropout.create() : null;
   }
 
   get threads(): number {
@@ -340,8 +332,10 @@ class TfJsonEncoder implements JsonEncoder {
   }
 
   private refreshMirrors(): void {
-    for (const fp of this.fieldParams) transposeInto(fp.w1.p, fp.w1.rows, fp.w1.cols, fp.w1.pT);
-    transposeInto(this.w2.p, this.w2.rows, this.w2.cols, this.w2.pT);
+    const t = (src: Float32Array, rows: number, cols: number, dst: Float32Array) =>
+      this.wasm ? this.wasm.transpose(src, rows, cols, dst) : transposeInto(src, rows, cols, dst);
+    for (const fp of this.fieldParams) t(fp.w1.p, fp.w1.rows, fp.w1.cols, fp.w1.pT);
+    t(this.w2.p, this.w2.rows, this.w2.cols, this.w2.pT);
   }
 
   private checkAlive(): void {
@@ -480,15 +474,17 @@ class TfJsonEncoder implements JsonEncoder {
     if (p === 0) return null;
     const h = this.config.hiddenDim;
     const keep = 1 / (1 - p);
-    const mask = new Float32Array(h * B);
-    // Drawn in memory order (unit by unit, then item): sequential writes, measurably cheaper than
-    // scattering an item-major draw into this feature-major layout. Each 32-bit draw decides two
-    // units with 16 bits each (halves the generator's cost; p is honoured to 1/65,536).
+    // Drawn in memory order (unit by unit, then item): sequential writes. The SIMD kernel and its JS
+    // twin give the same mask (wasm-kernels.ts).
     const threshold = Math.round(p * 65536);
-    for (let i = 0; i < mask.length; i += 2) {
-      const r = Math.floor(this.dropoutRng.next() * 4294967296);
-      if ((r & 0xffff) >= threshold) mask[i] = keep;
-      if (i + 1 < mask.length && r >>> 16 >= threshold) mask[i + 1] = keep;
+    let mask: Float32Array;
+    if (this.dropoutKernel) {
+      const r = this.dropoutKernel.fill(h * B, this.dropoutState, threshold, keep);
+      mask = r.mask;
+      this.dropoutState = r.state;
+    } else {
+      mask = new Float32Array(h * B);
+      this.dropoutState = fillDropoutMask(mask, this.dropoutState, threshold, keep);
     }
     return tf.tensor2d(mask, [h, B]);
   }
@@ -787,7 +783,7 @@ class TfJsonEncoder implements JsonEncoder {
       moments[`exp_avg.${s.name}`] = { shape: [...s.shape], data: s.get('m') };
       moments[`exp_avg_sq.${s.name}`] = { shape: [...s.shape], data: s.get('v') };
     }
-    return { params, optimizer: { step: this.step, moments }, rngState: this.dropoutRng.state };
+    return { params, optimizer: { step: this.step, moments }, rngState: this.dropoutState };
   }
 
   setState(state: JsonEncoderState): void {
@@ -823,7 +819,7 @@ class TfJsonEncoder implements JsonEncoder {
       s.set('v', v ?? new Float32Array(p.length));
     }
     this.step = hasMoments ? state.optimizer.step : 0;
-    if (Number.isInteger(state.rngState)) this.dropoutRng.state = state.rngState >>> 0;
+    if (Number.isInteger(state.rngState)) this.dropoutState = state.rngState >>> 0;
     this.refreshMirrors();
   }
 

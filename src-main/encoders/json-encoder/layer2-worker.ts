@@ -93,14 +93,18 @@ parentPort.on('message', (msg) => {
       parentPort.postMessage({ type: 'memory', ...tf.memory(), adamwInstances: wasmFns.size });
     } else if (msg.type === 'adam') {
       if (msg.wasm) {
-        // The model's SIMD AdamW on its shared memory (adamw.ts), then the mirror, as on the main thread.
-        let fn = wasmFns.get(msg.wasm.id);
-        if (!fn) {
-          fn = new WebAssembly.Instance(msg.wasm.module, { env: { mem: msg.wasm.memory } }).exports.adamw;
-          wasmFns.set(msg.wasm.id, fn);
+        // The model's SIMD AdamW on its shared memory (wasm-kernels.ts), then the mirror with the
+        // same module's SIMD transpose (both arrays live in that memory), as on the main thread.
+        let k = wasmFns.get(msg.wasm.id);
+        if (!k) {
+          k = new WebAssembly.Instance(msg.wasm.module, { env: { mem: msg.wasm.memory } }).exports;
+          wasmFns.set(msg.wasm.id, k);
         }
-        fn(...msg.wasm.args);
-        transposeMirror(msg.slot.p, msg.slot.rows, msg.slot.cols, msg.slot.pT);
+        k.adamw(...msg.wasm.args);
+        const { p, pT, rows, cols } = msg.slot;
+        if (rows % 4 === 0 && cols % 4 === 0 && p.byteOffset % 16 === 0 && pT.byteOffset % 16 === 0)
+          k.transpose(p.byteOffset, pT.byteOffset, rows, cols);
+        else transposeMirror(p, rows, cols, pT);
       } else adamw(msg.slot, msg.gW2T, false, msg.scale, msg.hyper);
       done(msg.seq);
     }
