@@ -12,7 +12,7 @@ import { KNOWN_VALUES } from '../src-main/dataset/kfashion-values.ts';
 import { Rng } from '../src-main/dataset/rng.ts';
 import { createJsonEncoder, makeJsonEncoderConfig } from '../src-main/encoders/json-encoder/json-encoder.ts';
 import type { EncoderInputs } from '../src-main/encoders/json-encoder/json-encoder-types.ts';
-import { Layer2Worker } from '../src-main/encoders/json-encoder/layer2-worker.ts';
+import { ShardWorker } from '../src-main/encoders/json-encoder/shard-worker.ts';
 import { BACKEND_CHOICES, type BackendChoice } from '../src-main/encoders/tf-backend.ts';
 import { FIELDS } from '../src-shared/fields.ts';
 import { emit } from './machine.ts';
@@ -106,7 +106,7 @@ export async function trainBench(args: string[]): Promise<void> {
   // The product's configuration (helper thread on wasm with ≥ 2 cores) and the same model on one
   // thread, stepped alternately so that both see the same machine load.
   const product = await createJsonEncoder(config, { seed: 0, backend: backendChoice });
-  const helperReady = await Layer2Worker.whenStarted();
+  const helperReady = await ShardWorker.whenStarted();
   const models =
     product.threads > product.backend.threads && helperReady
       ? [

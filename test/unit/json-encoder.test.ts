@@ -244,10 +244,10 @@ describe('JSON encoder', () => {
 
 describe('JSON encoder helper thread', () => {
   it('gives bit-identical steps and state with and without the helper thread', async () => {
-    const { Layer2Worker } = await import('../../src-main/encoders/json-encoder/layer2-worker.ts');
+    const { ShardWorker } = await import('../../src-main/encoders/json-encoder/shard-worker.ts');
     const one = await createJsonEncoder(config(), { seed: 21, backend: 'wasm', helperThread: false });
     const two = await createJsonEncoder(config(), { seed: 21, backend: 'wasm', helperThread: true });
-    expect(await Layer2Worker.whenStarted(), String(Layer2Worker.startError())).not.toBeNull();
+    expect(await ShardWorker.whenStarted(), String(ShardWorker.startError())).not.toBeNull();
     expect(two.threads).toBe(one.threads + 1);
     const x = inputs(8, 3);
     const img = images(8, 4);
@@ -265,9 +265,9 @@ describe('JSON encoder helper thread', () => {
   it('keeps nothing per step or per disposed model on the helper thread', async () => {
     // Regression: an undisposed intermediate per step filled the helper's wasm heap after ~2,000
     // steps (a long run, or a few runs in one process) and aborted training.
-    const { Layer2Worker } = await import('../../src-main/encoders/json-encoder/layer2-worker.ts');
-    const helper = await Layer2Worker.whenStarted();
-    expect(helper, String(Layer2Worker.startError())).not.toBeNull();
+    const { ShardWorker } = await import('../../src-main/encoders/json-encoder/shard-worker.ts');
+    const helper = await ShardWorker.whenStarted();
+    expect(helper, String(ShardWorker.startError())).not.toBeNull();
     const x = inputs(8, 3);
     const img = images(8, 4);
     const first = await createJsonEncoder(config(), { seed: 3, backend: 'wasm', helperThread: true });
@@ -281,6 +281,6 @@ describe('JSON encoder helper thread', () => {
     expect(during.numBytes).toBe(before.numBytes);
     model.dispose();
     const after = await helper!.memory();
-    expect(after.adamwInstances).toBe(before.adamwInstances);
+    expect(after.models).toBe(before.models);
   });
 });

@@ -36,13 +36,6 @@ export interface AdamWSlot {
   pT?: Float32Array;
 }
 
-/** Sum of squares of a gradient (the caller adds them up over all tensors for the global norm). */
-export function sumOfSquares(g: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < g.length; i++) s += g[i]! * g[i]!;
-  return s;
-}
-
 /**
  * PyTorch's clip_grad_norm_ coefficient: max_norm / (total_norm + 1e-6), clamped to 1.
  * `clipNorm` 0 disables clipping.
@@ -76,7 +69,6 @@ export function adamwUpdate(
   }
   // A transposed gradient (the small embedding tables): tiled, so the strided reads stay in cache.
   // The gradient is first gathered into a row-major tile buffer, so the update loop is the plain one.
-  // (A local tile size, not a module constant: layer2-worker.ts runs this function's source text.)
   const tile = 32;
   const buf = new Float32Array(tile);
   for (let r0 = 0; r0 < rows; r0 += tile) {
@@ -151,7 +143,7 @@ export function transposeInto(
   cols: number,
   dst: Float32Array,
 ): Float32Array {
-  const tile = 32; // local, not a module constant: layer2-worker.ts runs this function's source text
+  const tile = 32; // local, not a module constant: shard-worker.ts runs this function's source text
   for (let r0 = 0; r0 < rows; r0 += tile) {
     const r1 = Math.min(rows, r0 + tile);
     for (let c0 = 0; c0 < cols; c0 += tile) {
@@ -164,18 +156,6 @@ export function transposeInto(
   }
   return dst;
 }
-
-/**
- * The functions layer2-worker.ts sends to its thread as source text. They reference each other only
- * by their own (possibly bundler-renamed) names and no module-level value.
- */
-export const ADAMW_WORKER_FUNCTIONS: readonly ((...args: never[]) => unknown)[] = [
-  adamwUpdate,
-  updateRange,
-  sumOfSquares,
-  transposeInto,
-  adamwConstants,
-];
 
 /**
  * [Note: AdamW in WebAssembly SIMD] The JS loop above costs ~5.6 ns per parameter (~7-16 ms a step

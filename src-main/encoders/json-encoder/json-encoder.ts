@@ -10,19 +10,21 @@
  *   every step for a weight that was just updated (~2.3 ms for 1024×512). Weights therefore appear as
  *   the *first* operand wherever possible, which means the hidden layer runs feature-major
  *   ([features, batch], suffix `T` below): Hᵀ = W₁·Xᵀ, Yᵀ = W₂·Dᵀ use PyTorch's [out, in] layout as is.
- * - The backward pass needs each weight in the other layout too (dDᵀ = W₂ᵀ·dYᵀ). Parameters live in
- *   JS Float32Arrays; after AdamW (adamw.ts, one fused JS pass: ~12 tf ops measured no faster) a
- *   tiled JS transpose refreshes the mirror, cheaper than tf.transpose (5.6 ms for 1024×512) or
- *   XNNPACK's packing of a fresh second operand.
+ * - The backward pass needs each weight in the other layout too (dDᵀ = W₂ᵀ·dYᵀ). Parameters live
+ *   outside tfjs, in one shared WebAssembly.Memory; after AdamW (wasm-kernels.ts, one fused SIMD pass:
+ *   ~12 tf ops measured slower) a SIMD transpose refreshes the mirror, cheaper than tf.transpose
+ *   (5.6 ms for 1024×512) or XNNPACK's packing of a fresh second operand.
  * - Results leave tf.tidy through variables, never its return value: tidy walks returned typed arrays
  *   element by element looking for tensors (measured ~1 s a step).
- * - A helper thread (layer2-worker.ts, [Note: the second core]) takes half of Yᵀ, half of dDᵀ, dW₂ and
- *   W₂'s update; results are bit-identical with and without it.
+ * - The hidden layer is kept in two shards of hidden units (hidden-shard.ts), and a helper thread
+ *   (shard-worker.ts, [Note: the second core]) computes and updates one while this thread does the
+ *   other; results are bit-identical with and without it.
  * - Lookups are a normalised multi-hot matrix M [batch, V] (gather has no gradient on wasm). Because
  *   vocabularies are small, layer 1 is factored through the tables: W₁·(M·E)ᵀ = (W₁_f·E_fᵀ)·Mᵀ per
  *   field, which costs V·128·1024 instead of batch·128·1024 and whose gradients are
  *   dW₁_f = G_f·E_f and dE_fᵀ = W₁_fᵀ·G_f with G = dHᵀ·M. Identical maths, fewer FLOPs when V < batch.
- * The symmetric InfoNCE gradient is closed-form: dS = (softmax_rows(S) + softmax_cols(S) − 2I) / 2B.
+ * The symmetric InfoNCE gradient is closed-form: dS = (softmax_rows(S) + softmax_cols(S) − 2I) / 2B;
+ *   it and the normalisation run as fused loops (output-head.ts), not as ~20 tf ops.
  *
  * [Note: parameter names and layouts] (PyTorch module: see the bench reference train_step_pytorch.py)
  *   field_embeddings.<field>.weight  [V_field, embedDim]   nn.Embedding(V, d, padding_idx=0); row 0 stays 0
@@ -31,8 +33,8 @@
  *   mlp.3.weight  [512, hiddenDim]                          (mlp = Sequential(Linear, ReLU|GELU, Dropout, Linear))
  *   mlp.3.bias    [512]
  * then F.normalize(dim=-1). Moments: `exp_avg.<name>` / `exp_avg_sq.<name>` in the same layouts.
- * Internally W₁ is kept per field ([hidden, d] blocks) and W₂ as [hidden, 512]; getState/setState
- * convert, so only the layouts above ever leave this file.
+ * Internally W₁ is kept per shard and field ([rows, d] blocks) and W₂ as [rows, 512] per shard;
+ * getState/setState convert, so only the layouts above ever leave this file.
  */
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
@@ -40,6 +42,15 @@ import { FIELD_NAMES, FIELDS, type FieldName } from '../../../src-shared/fields.
 import { hashSeed, Rng } from '../../dataset/rng.ts';
 import { type BackendChoice, type BackendInfo, describeBackend, initTfBackend } from '../tf-backend.ts';
 import { type AdamWSlot, adamwUpdate, clipCoefficient, transposeInto, WasmAdamW } from './adamw.ts';
+import {
+  readInto,
+  type ShardData,
+  type ShardIo,
+  type ShardKept,
+  shardBackward,
+  shardForward,
+  sumOfSquares,
+} from './hidden-shard.ts';
 import type {
   EncoderInputs,
   JsonEncoderConfig,
@@ -49,7 +60,8 @@ import type {
   OptimizerSettings,
   TrainStepResult,
 } from './json-encoder-types.ts';
-import { Layer2Worker, sharedSlot } from './layer2-worker.ts';
+import { normalisationBackward, normalisedOutput, symmetricInfoNce } from './output-head.ts';
+import { ShardWorker } from './shard-worker.ts';
 import { fillDropoutMask, WasmDropout } from './wasm-kernels.ts';
 
 export const OUTPUT_DIM = 512;
@@ -136,21 +148,20 @@ interface FieldParams {
   offset: number;
   /** E [V, d]. */
   emb: AdamWSlot;
-  /** W₁'s column block for this field, [hidden, d] (PyTorch layout), with its [d, hidden] mirror. */
-  w1: AdamWSlot & { pT: Float32Array };
 }
 
-interface GradArrays {
-  loss: number;
-  sumOfSquaresExceptW2: number;
-  /** 0 while the helper thread computes dW₂ (it reports its own). */
-  sumOfSquaresW2: number;
-  /** dW₂ᵀ [hidden, 512]; null while the helper thread computes it. */
-  w2T: Float32Array | null;
-  b2: Float32Array;
-  b1: Float32Array;
-  /** Per field: dW₁_f [hidden, d] and dE_fᵀ [d, V]. */
-  fields: { w1: Float32Array; eT: Float32Array }[];
+type MirroredSlot = AdamWSlot & { pT: Float32Array };
+
+/** Hidden units [from, from + rows): their parameters, gradient buffers and the views shards compute on. */
+interface Shard {
+  from: number;
+  rows: number;
+  /** Per field: W₁_f rows [rows, d] (PyTorch layout) with the [d, rows] mirror. */
+  w1: MirroredSlot[];
+  b1: AdamWSlot;
+  /** W₂ᵀ rows [rows, 512] (the layout its gradient comes in) with the PyTorch-layout [512, rows] mirror. */
+  w2: MirroredSlot;
+  data: ShardData;
 }
 
 /** The multi-hot matrices of one batch: M [B, ΣV] and Mᵀ [ΣV, B], rows normalised per field. */
@@ -160,12 +171,22 @@ interface MultiHot {
   totalVocab: number;
 }
 
+/** Loss and the gradients that are not in the shards' buffers. */
+interface StepGrads {
+  loss: number;
+  /** Sum of squares of every gradient (for the global norm). */
+  sumOfSquares: number;
+  b2: Float32Array;
+  /** Per field: dE_fᵀ [d, V] (both shards' parts summed). */
+  eT: Float32Array[];
+}
+
 export interface CreateJsonEncoderOptions {
   seed: number;
   backend?: BackendChoice;
   /**
-   * Use a helper thread for the output layer's gradient and update (see layer2-worker.ts). Default:
-   * on the wasm backend with ≥ 2 cores. Results are bit-identical with and without it.
+   * Compute one of the hidden layer's two shards on a helper thread (shard-worker.ts). Default: on
+   * the wasm backend with ≥ 2 cores. Results are bit-identical with and without it.
    */
   helperThread?: boolean;
 }
@@ -174,7 +195,7 @@ export interface JsonEncoder extends JsonEncoderModel {
   readonly backend: BackendInfo;
   /** Threads a training step uses: the backend's, plus the helper thread once it runs. */
   readonly threads: number;
-  /** Whether steps use the helper thread once it has started (layer2-worker.ts). */
+  /** Whether steps use the helper thread once it has started (shard-worker.ts). */
   readonly usesHelperThread: boolean;
   /**
    * Gradients of the training loss (dropout on, no update) by parameter name in PyTorch layout, and
@@ -200,8 +221,9 @@ export async function createJsonEncoder(
   const helper =
     opts.helperThread ??
     (backend.name === 'wasm' && availableParallelism() > 1 && process.env.KFASHION_HELPER_THREAD !== '0');
-  if (helper) Layer2Worker.warmUp();
-  return new TfJsonEncoder({ ...config, fields: [...config.fields] }, opts.seed, backend, helper);
+  const model = new TfJsonEncoder({ ...config, fields: [...config.fields] }, opts.seed, backend, helper);
+  if (model.usesHelperThread) ShardWorker.warmUp();
+  return model;
 }
 
 /**
@@ -217,7 +239,7 @@ export async function jsonEncoderFactory(
     backend: (opts.backend ?? 'auto') as BackendChoice,
   });
   // A training run is long: wait for the helper (≈ 0.3-1 s) so every step uses it from the start.
-  if (model.usesHelperThread) await Layer2Worker.whenStarted();
+  if (model.usesHelperThread) await ShardWorker.whenStarted();
   const t = model.threads;
   const helper = t > model.backend.threads ? ' + helper thread' : '';
   return {
@@ -227,100 +249,177 @@ export async function jsonEncoderFactory(
   };
 }
 
-let nextWasmId = 1;
+let nextModelId = 1;
+
+/** SharedArrayBuffer-backed floats (the helper's inputs and outputs). */
+function sharedF32(n: number): Float32Array {
+  return new Float32Array(new SharedArrayBuffer(Math.max(1, n) * 4));
+}
+
+/**
+ * Shard 1's inputs and outputs in shared buffers, grown to the largest batch seen. `at(B)` returns
+ * views for a batch of B (valid until the next call that grows them).
+ */
+class SharedShardIo {
+  private size = 0;
+  private io: ShardIo | null = null;
+
+  constructor(
+    private readonly rows: number,
+    private readonly totalVocab: number,
+  ) {}
+
+  at(B: number): ShardIo {
+    if (B > this.size || !this.io) {
+      this.size = Math.max(B, this.size * 2, 64);
+      const n = this.size;
+      this.io = {
+        batch: n,
+        mT: sharedF32(this.totalVocab * n),
+        m: sharedF32(n * this.totalVocab),
+        maskT: sharedF32(this.rows * n),
+        yPart: sharedF32(OUTPUT_DIM * n),
+        dyT: sharedF32(OUTPUT_DIM * n),
+        dy: sharedF32(n * OUTPUT_DIM),
+        sums: new Float64Array(new SharedArrayBuffer(8)),
+      };
+    }
+    const io = this.io;
+    return {
+      batch: B,
+      mT: io.mT.subarray(0, this.totalVocab * B),
+      m: io.m.subarray(0, B * this.totalVocab),
+      maskT: io.maskT!.subarray(0, this.rows * B),
+      yPart: io.yPart.subarray(0, OUTPUT_DIM * B),
+      dyT: io.dyT.subarray(0, OUTPUT_DIM * B),
+      dy: io.dy.subarray(0, B * OUTPUT_DIM),
+      sums: io.sums,
+    };
+  }
+}
 
 class TfJsonEncoder implements JsonEncoder {
   private readonly fieldParams: FieldParams[];
-  private readonly b1: AdamWSlot;
-  /**
-   * W₂ kept as [hidden, 512] (the layout its gradient comes in, so AdamW runs one contiguous pass)
-   * with the PyTorch-layout [512, hidden] mirror in `pT`; shared with the helper thread.
-   */
-  private readonly w2: ReturnType<typeof sharedSlot>;
+  /** The hidden layer's shards ([Note: the hidden layer in two shards]): one, or two from 8 units. */
+  private readonly shards: Shard[];
   private readonly b2: AdamWSlot;
   private readonly totalVocab: number;
-  private readonly activation: 'relu' | 'gelu';
   private step = 0;
   /** The dropout generator's state (mulberry32, wasm-kernels.ts), saved with the model for --resume. */
   private dropoutState: number;
   private readonly dropoutKernel: WasmDropout | null;
   private readonly wasm: WasmAdamW | null;
-  /** dW₂ᵀ's place in the wasm memory (the helper writes it there; AdamW reads it there). */
-  private gW2TBuffer: Float32Array | null = null;
-  private readonly wasmId = nextWasmId++;
+  /** Where the summed dE_fᵀ go (in the wasm memory when there is one, for the update). */
+  private readonly eTSums: Float32Array[];
+  private readonly remoteIo: SharedShardIo | null;
+  private readonly id = nextModelId++;
+  private bound = false;
   private disposed = false;
+  readonly usesHelperThread: boolean;
 
   constructor(
     readonly config: JsonEncoderConfig,
     seed: number,
     readonly backend: BackendInfo,
-    readonly usesHelperThread: boolean,
+    helper: boolean,
   ) {
     const { embedDim: d, hiddenDim: h, fields } = config;
-    this.activation = config.activation ?? 'relu';
+    const activation = config.activation ?? 'relu';
     const inDim = fields.length * d;
-    // Every parameter, moment and mirror lives in one shared wasm memory when WebAssembly SIMD is
-    // available (adamw.ts, [Note: AdamW in WebAssembly SIMD]); plain arrays otherwise.
-    const sizes = fields.map((f) => config.vocabSizes[f]! * d);
+    const vocabs = fields.map((f) => config.vocabSizes[f]!);
+    const totalVocab = vocabs.reduce((a, b) => a + b, 0);
+    // Shard 1 (the helper's) has a multiple of 4 units, so its updates need no scalar tail and its
+    // mirrors take the SIMD transpose; shard 0 takes the rest. Below 8 units: one shard.
+    const rows1 = Math.floor(h / 8) * 4;
+    const split = rows1 > 0 ? [h - rows1, rows1] : [h];
+    // Every parameter, moment, mirror and gradient lives in one shared wasm memory when WebAssembly
+    // SIMD is available (wasm-kernels.ts); plain arrays otherwise. Each view is padded to 16 bytes.
+    const pad = (n: number) => n + 4;
     const floats =
-      sizes.reduce((a, n) => a + 3 * n + 4, 0) +
-      fields.length * 4 * (h * d + 4) +
-      3 * (h + 4) +
-      5 * (h * OUTPUT_DIM + 4) +
-      3 * (OUTPUT_DIM + 4) +
-      Math.max(h * OUTPUT_DIM, h * d, ...sizes) +
-      16;
-    // KFASHION_WASM_ADAMW=0 keeps the JS update (for comparisons; results agree to float32 rounding).
+      vocabs.reduce((a, v) => a + 3 * pad(v * d) + pad(v * d), 0) +
+      split.reduce(
+        (a, r) =>
+          a + fields.length * (5 * pad(r * d)) + vocabs.reduce((s, v) => s + pad(d * v), 0) + 4 * pad(r),
+        0,
+      ) +
+      split.reduce((a, r) => a + 5 * pad(r * OUTPUT_DIM), 0) +
+      3 * pad(OUTPUT_DIM) +
+      pad(Math.max(OUTPUT_DIM, ...vocabs.map((v) => v * d))) +
+      64;
+    // KFASHION_WASM_ADAMW=0 keeps the JS kernels (for comparisons; results agree to float32 rounding).
     this.wasm = process.env.KFASHION_WASM_ADAMW === '0' ? null : WasmAdamW.create(floats);
     const wasm = this.wasm;
     const alloc = (n: number) => (wasm ? wasm.alloc(n) : new Float32Array(n));
-    const slot = (rows: number, cols: number, withT = false) => ({
+    const slot = (rows: number, cols: number) => ({
       p: alloc(rows * cols),
       m: alloc(rows * cols),
       v: alloc(rows * cols),
       rows,
       cols,
-      ...(withT ? { pT: alloc(rows * cols) } : {}),
+    });
+    const mirrored = (rows: number, cols: number): MirroredSlot => ({
+      ...slot(rows, cols),
+      pT: alloc(rows * cols),
     });
     let offset = 0;
-    this.fieldParams = fields.map((name) => {
-      const vocab = config.vocabSizes[name]!;
-      const fp: FieldParams = {
-        name,
-        vocab,
-        offset,
-        emb: slot(vocab, d),
-        w1: slot(h, d, true) as AdamWSlot & { pT: Float32Array },
-      };
-      offset += vocab;
+    this.fieldParams = fields.map((name, i) => {
+      const fp: FieldParams = { name, vocab: vocabs[i]!, offset, emb: slot(vocabs[i]!, d) };
+      offset += vocabs[i]!;
       return fp;
     });
-    this.totalVocab = offset;
-    this.b1 = slot(1, h);
-    // W₂ must be shared memory (the helper thread updates it): the wasm memory is; else SABs.
-    this.w2 = wasm ? (slot(h, OUTPUT_DIM, true) as ReturnType<typeof sharedSlot>) : sharedSlot(h, OUTPUT_DIM);
+    this.totalVocab = totalVocab;
+    this.eTSums = vocabs.map((v) => alloc(d * v));
+    let from = 0;
+    this.shards = split.map((rows) => {
+      const w1 = fields.map(() => mirrored(rows, d));
+      const b1 = slot(1, rows);
+      const w2 = mirrored(rows, OUTPUT_DIM);
+      const data: ShardData = {
+        rows,
+        embedDim: d,
+        activation,
+        totalVocab,
+        fields: this.fieldParams.map((fp, i) => ({
+          vocab: fp.vocab,
+          offset: fp.offset,
+          emb: fp.emb.p,
+          w1: w1[i]!.p,
+          w1T: w1[i]!.pT,
+          gW1: alloc(rows * d),
+          gET: alloc(d * fp.vocab),
+        })),
+        b1: b1.p,
+        gB1: alloc(rows),
+        w2: w2.p,
+        w2T: w2.pT,
+        gW2: alloc(rows * OUTPUT_DIM),
+      };
+      const shard: Shard = { from, rows, w1, b1, w2, data };
+      from += rows;
+      return shard;
+    });
     this.b2 = slot(1, OUTPUT_DIM);
-    if (wasm) {
-      this.gW2TBuffer = wasm.alloc(h * OUTPUT_DIM);
-      wasm.reserveStaging(Math.max(h * OUTPUT_DIM, h * d, ...sizes));
-    }
+    // Staging for the gradients that arrive from outside the memory: dE_fᵀ (transposed there) and db₂.
+    if (wasm) wasm.reserveStaging(Math.max(OUTPUT_DIM, ...vocabs.map((v) => v * d)));
+    // The helper needs the shared memory (and its SIMD kernels) and a second shard.
+    this.usesHelperThread = helper && wasm !== null && this.shards.length === 2;
+    this.remoteIo = this.usesHelperThread ? new SharedShardIo(this.shards[1]!.rows, totalVocab) : null;
 
     // PyTorch's default initialisation: nn.Embedding N(0, 1) with the padding row zero; nn.Linear
-    // weight and bias U(±1/sqrt(in)). Drawn in a fixed order from one seeded stream.
+    // weight and bias U(±1/sqrt(in)). Drawn in a fixed order (PyTorch's layouts) from one seeded stream.
     const rng = Rng.derive(seed, 'json-encoder-init');
     for (const fp of this.fieldParams) {
       const e = fp.emb.p;
       for (let i = d; i < e.length; i++) e[i] = rng.normal();
     }
     const bound1 = 1 / Math.sqrt(inDim);
-    for (let r = 0; r < h; r++)
-      for (const fp of this.fieldParams)
-        for (let c = 0; c < d; c++) fp.w1.p[r * d + c] = rng.range(-bound1, bound1);
-    for (let i = 0; i < h; i++) this.b1.p[i] = rng.range(-bound1, bound1);
+    for (const s of this.shards)
+      for (let r = 0; r < s.rows; r++)
+        for (const w of s.w1) for (let c = 0; c < d; c++) w.p[r * d + c] = rng.range(-bound1, bound1);
+    for (const s of this.shards) for (let r = 0; r < s.rows; r++) s.b1.p[r] = rng.range(-bound1, bound1);
     const bound2 = 1 / Math.sqrt(h);
-    // Drawn in PyTorch's [512, hidden] order into the mirror, then transposed into the primary.
-    for (let i = 0; i < this.w2.pT.length; i++) this.w2.pT[i] = rng.range(-bound2, bound2);
-    transposeInto(this.w2.pT, OUTPUT_DIM, h, this.w2.p);
+    const w2 = Float32Array.from({ length: OUTPUT_DIM * h }, () => rng.range(-bound2, bound2)); // [512, hidden]
+    this.setW2(transposeInto(w2, OUTPUT_DIM, h, new Float32Array(h * OUTPUT_DIM)), 'p');
     for (let i = 0; i < OUTPUT_DIM; i++) this.b2.p[i] = rng.range(-bound2, bound2);
     this.refreshMirrors();
     this.dropoutState = hashSeed(seed, 'json-encoder-dropout') >>> 0;
@@ -328,18 +427,33 @@ class TfJsonEncoder implements JsonEncoder {
   }
 
   get threads(): number {
-    return this.backend.threads + (this.usesHelperThread && Layer2Worker.ready() ? 1 : 0);
+    return this.backend.threads + (this.usesHelperThread && ShardWorker.ready() ? 1 : 0);
+  }
+
+  private transpose(src: Float32Array, rows: number, cols: number, dst: Float32Array): Float32Array {
+    return this.wasm ? this.wasm.transpose(src, rows, cols, dst) : transposeInto(src, rows, cols, dst);
   }
 
   private refreshMirrors(): void {
-    const t = (src: Float32Array, rows: number, cols: number, dst: Float32Array) =>
-      this.wasm ? this.wasm.transpose(src, rows, cols, dst) : transposeInto(src, rows, cols, dst);
-    for (const fp of this.fieldParams) t(fp.w1.p, fp.w1.rows, fp.w1.cols, fp.w1.pT);
-    t(this.w2.p, this.w2.rows, this.w2.cols, this.w2.pT);
+    for (const s of this.shards) {
+      for (const w of s.w1) this.transpose(w.p, w.rows, w.cols, w.pT);
+      this.transpose(s.w2.p, s.w2.rows, s.w2.cols, s.w2.pT);
+    }
   }
 
   private checkAlive(): void {
     if (this.disposed) throw new Error('JSON encoder: used after dispose()');
+  }
+
+  /** The helper, once it has started (and this model's shard 1 bound to it), else null. */
+  private helper(): ShardWorker | null {
+    if (!this.usesHelperThread) return null;
+    const w = ShardWorker.ready();
+    if (w && !this.bound) {
+      w.bind(this.id, this.wasm!.module, this.wasm!.memory, this.shards[1]!.data);
+      this.bound = true;
+    }
+    return w;
   }
 
   // ---- inputs ---------------------------------------------------------------------------------
@@ -406,70 +520,8 @@ class TfJsonEncoder implements JsonEncoder {
 
   // ---- forward and backward -------------------------------------------------------------------
 
-  /** Uploads the parameters as fresh tensors (inside the caller's tidy). */
-  /** The weights as tensors (inside the caller's tidy); mirrors and W₂ only when asked for. */
-  private uploadParams() {
-    const d = this.config.embedDim;
-    const h = this.config.hiddenDim;
-    return {
-      fields: this.fieldParams.map((fp) => ({
-        e: tf.tensor2d(fp.emb.p, [fp.vocab, d]),
-        w1: tf.tensor2d(fp.w1.p, [h, d]),
-        w1T: () => tf.tensor2d(fp.w1.pT, [d, h]),
-      })),
-      b1: tf.tensor2d(this.b1.p, [h, 1]),
-      w2: () => tf.tensor2d(this.w2.pT, [OUTPUT_DIM, h]),
-      w2T: () => tf.tensor2d(this.w2.p, [h, OUTPUT_DIM]),
-      b2: tf.tensor2d(this.b2.p, [OUTPUT_DIM, 1]),
-    };
-  }
-
-  /** Hᵀ [hidden, B] = Σ_f (W₁_f·E_fᵀ)·M_fᵀ + b₁, as one product over the concatenated tables. */
-  private hiddenPre(params: ReturnType<TfJsonEncoder['uploadParams']>, mT: tf.Tensor2D): tf.Tensor2D {
-    const projected = params.fields.map((f) => tf.matMul(f.w1, tf.transpose(f.e))); // [hidden, V_f]
-    const pT = projected.length === 1 ? projected[0]! : tf.concat(projected, 1);
-    return tf.add(tf.matMul(pT, mT), params.b1);
-  }
-
-  /** Forward pass to the normalised outputs Zᵀ [512, B], keeping what the backward pass needs. */
-  private forward(
-    params: ReturnType<TfJsonEncoder['uploadParams']>,
-    mT: tf.Tensor2D,
-    maskT: tf.Tensor2D | null,
-    helper: Layer2Worker | null = null,
-  ) {
-    const hT = this.hiddenPre(params, mT);
-    let aT: tf.Tensor2D;
-    let dAct: tf.Tensor2D | null = null; // activation'(H), for GELU
-    if (this.activation === 'gelu') {
-      // Exact GELU, as nn.GELU(): x·Φ(x); Φ'(x) = φ(x).
-      const cdf = tf.mul(0.5, tf.add(1, tf.erf(tf.mul(hT, Math.SQRT1_2)))) as tf.Tensor2D;
-      aT = tf.mul(hT, cdf);
-      dAct = tf.add(
-        cdf,
-        tf.mul(hT, tf.mul(tf.exp(tf.mul(tf.square(hT), -0.5)), 1 / Math.sqrt(2 * Math.PI))),
-      ) as tf.Tensor2D;
-    } else {
-      aT = tf.relu(hT);
-    }
-    const dT = maskT ? tf.mul(aT, maskT) : aT;
-    let yT: tf.Tensor2D; // [512, B]
-    if (helper) {
-      // Rows [half, 512) on the helper thread, rows [0, half) here, at the same time.
-      const B = dT.shape[1]!;
-      const half = OUTPUT_DIM / 2;
-      const h = this.config.hiddenDim;
-      helper.startForward(this.w2, half, dT.dataSync() as Float32Array, B);
-      const top = tf.matMul(tf.tensor2d(this.w2.pT.subarray(0, half * h), [half, h]), dT);
-      const bottom = tf.tensor2d(helper.finishForward(OUTPUT_DIM - half, B), [OUTPUT_DIM - half, B]);
-      yT = tf.add(tf.concat([top, bottom], 0), params.b2);
-    } else yT = tf.add(tf.matMul(params.w2(), dT), params.b2) as tf.Tensor2D;
-    const norm = tf.sqrt(tf.sum(tf.square(yT), 0, true)) as tf.Tensor2D; // [1, B]
-    const zT = tf.div(yT, norm) as tf.Tensor2D;
-    return { hT, dT, dAct, norm, zT };
-  }
-
-  private dropoutMaskT(B: number): tf.Tensor2D | null {
+  /** The dropout mask [hidden, B] (shard rows are contiguous), or null without dropout. */
+  private dropoutMaskT(B: number): Float32Array | null {
     const p = this.config.dropout;
     if (p === 0) return null;
     const h = this.config.hiddenDim;
@@ -477,20 +529,61 @@ class TfJsonEncoder implements JsonEncoder {
     // Drawn in memory order (unit by unit, then item): sequential writes. The SIMD kernel and its JS
     // twin give the same mask (wasm-kernels.ts).
     const threshold = Math.round(p * 65536);
-    let mask: Float32Array;
     if (this.dropoutKernel) {
       const r = this.dropoutKernel.fill(h * B, this.dropoutState, threshold, keep);
-      mask = r.mask;
       this.dropoutState = r.state;
-    } else {
-      mask = new Float32Array(h * B);
-      this.dropoutState = fillDropoutMask(mask, this.dropoutState, threshold, keep);
+      return r.mask;
     }
-    return tf.tensor2d(mask, [h, B]);
+    const mask = new Float32Array(h * B);
+    this.dropoutState = fillDropoutMask(mask, this.dropoutState, threshold, keep);
+    return mask;
+  }
+
+  /** Plain (unshared) views for a shard computed on this thread. */
+  private localIo(s: Shard, hot: MultiHot, B: number, mask: Float32Array | null): ShardIo {
+    return {
+      batch: B,
+      mT: hot.mT,
+      m: hot.m,
+      maskT: mask ? mask.subarray(s.from * B, (s.from + s.rows) * B) : null,
+      yPart: new Float32Array(OUTPUT_DIM * B),
+      dyT: new Float32Array(0),
+      dy: new Float32Array(0),
+      sums: new Float64Array(1),
+    };
+  }
+
+  /**
+   * Both shards' forward passes (shard 1 on the helper when there is one): each shard's io with its
+   * partial output, and what each keeps for the backward pass when `keep`.
+   */
+  private forwardShards(
+    hot: MultiHot,
+    B: number,
+    mask: Float32Array | null,
+    keep: boolean,
+    helper: ShardWorker | null,
+  ): { ios: ShardIo[]; kept: (ShardKept | null)[] } {
+    const ios = this.shards.map((s) => this.localIo(s, hot, B, mask));
+    if (helper) {
+      const s1 = this.shards[1]!;
+      const io = this.remoteIo!.at(B);
+      io.mT.set(hot.mT);
+      io.m.set(hot.m);
+      if (mask) io.maskT!.set(mask.subarray(s1.from * B, (s1.from + s1.rows) * B));
+      else io.maskT = null;
+      ios[1] = io;
+      helper.startForward(this.id, io);
+    }
+    const kept = this.shards.map((s, i) =>
+      helper && i === 1 ? null : shardForward(tf, s.data, ios[i]!, keep),
+    );
+    helper?.wait();
+    return { ios, kept };
   }
 
   /** Images scaled by 1/T as [B, 512] and transposed [512, B] (both first operands, see the Note). */
-  private imageTensors(images: Float32Array, B: number, temperature: number) {
+  private imageArrays(images: Float32Array, B: number, temperature: number) {
     const s = new Float32Array(images.length);
     const sT = new Float32Array(images.length);
     const inv = 1 / temperature;
@@ -500,19 +593,28 @@ class TfJsonEncoder implements JsonEncoder {
         s[b * OUTPUT_DIM + k] = x;
         sT[k * B + b] = x;
       }
-    return { iS: tf.tensor2d(s, [B, OUTPUT_DIM]), iST: tf.tensor2d(sT, [OUTPUT_DIM, B]) };
+    return { iS: s, iST: sT };
+  }
+
+  /** S = (I/T)·Zᵀ [B_image, B_json]: similarities divided by the temperature. */
+  private similarities(iS: Float32Array, zT: Float32Array, B: number): Float32Array {
+    const s = new Float32Array(B * B);
+    tf.tidy(() =>
+      readInto(tf, tf.matMul(tf.tensor2d(iS, [B, OUTPUT_DIM]), tf.tensor2d(zT, [OUTPUT_DIM, B])), s),
+    );
+    return s;
   }
 
   /**
-   * Loss and gradients of one batch, in the layouts AdamW reads (dW₂ and dE transposed). With a
-   * helper, dW₂ᵀ is left to it (phase 1 started here) and `w2T` is null.
+   * Loss and gradients of one batch: shard gradients land in the shards' buffers, the rest is
+   * returned. With a helper, shard 1 runs there.
    */
   private lossAndGrads(
     inputs: EncoderInputs,
     images: Float32Array,
     temperature: number,
-    helper: Layer2Worker | null = null,
-  ): GradArrays {
+    helper: ShardWorker | null,
+  ): StepGrads {
     const B = this.validateInputs(inputs);
     if (B < 2)
       throw new JsonEncoderConfigError(
@@ -521,72 +623,62 @@ class TfJsonEncoder implements JsonEncoder {
     this.validateImages(images, B);
     validateTemperature(temperature);
     const hot = this.multiHot(inputs, 0, B);
-    // Results leave the tidy through this variable, not its return value: tidy walks whatever it
-    // returns looking for tensors, element by element through typed arrays (~1 s for these).
-    let out: GradArrays | null = null;
-    tf.tidy(() => {
-      const params = this.uploadParams();
-      const mT = tf.tensor2d(hot.mT, [hot.totalVocab, B]);
-      const maskT = this.dropoutMaskT(B);
-      const { hT, dT, dAct, norm, zT } = this.forward(params, mT, maskT, helper);
-      const { iS, iST } = this.imageTensors(images, B, temperature);
-      const s = tf.matMul(iS, zT) as tf.Tensor2D; // [B_image, B_json] similarities / T
-      const { loss, dS } = symmetricInfoNce(s);
-      // Backward, all plain products (see the Note at the top).
-      const dzT = tf.matMul(iST, dS); // [512, B]
-      const dyT = tf.div(tf.sub(dzT, tf.mul(zT, tf.sum(tf.mul(dzT, zT), 0, true))), norm) as tf.Tensor2D;
-      const gB2 = tf.sum(dyT, 1);
-      const dy = tf.transpose(dyT);
-      let gW2T: tf.Tensor | null = null;
-      let ddT: tf.Tensor2D; // [hidden, B]
-      if (helper) {
-        // Rows [half, hidden) of dDᵀ on the helper (then dW₂ᵀ there), rows [0, half) here.
-        const h = this.config.hiddenDim;
-        const half = h >> 1;
-        helper.startGrad(
-          this.w2,
-          half,
-          dy.dataSync() as Float32Array,
-          dyT.dataSync() as Float32Array,
-          B,
-          this.gW2TBuffer ?? undefined,
-        );
-        const top = tf.matMul(tf.tensor2d(this.w2.p.subarray(0, half * OUTPUT_DIM), [half, OUTPUT_DIM]), dyT);
-        const bottom = tf.tensor2d(helper.finishGradInput(h - half, B), [h - half, B]);
-        ddT = tf.concat([top, bottom], 0) as tf.Tensor2D;
-      } else {
-        gW2T = tf.matMul(dT, dy); // [hidden, 512] = dW₂ᵀ
-        ddT = tf.matMul(params.w2T(), dyT);
+    const mask = this.dropoutMaskT(B);
+    const { ios, kept } = this.forwardShards(hot, B, mask, true, helper);
+    let loss = Number.NaN;
+    let sqB2 = 0;
+    let gB2: Float32Array = new Float32Array(0);
+    try {
+      // The head (output-head.ts): fused loops, with the two products on the backend.
+      const { zT, norm } = normalisedOutput(
+        ios.map((io) => io.yPart),
+        this.b2.p,
+        OUTPUT_DIM,
+        B,
+      );
+      const { iS, iST } = this.imageArrays(images, B, temperature);
+      const info = symmetricInfoNce(this.similarities(iS, zT, B), B);
+      const dzT = new Float32Array(OUTPUT_DIM * B);
+      tf.tidy(() =>
+        readInto(tf, tf.matMul(tf.tensor2d(iST, [OUTPUT_DIM, B]), tf.tensor2d(info.dS, [B, B])), dzT),
+      );
+      // dYᵀ and dY go where every shard reads them: the helper's shared buffers when it runs.
+      const dyT = helper ? ios[1]!.dyT : new Float32Array(OUTPUT_DIM * B);
+      const dy = helper ? ios[1]!.dy : new Float32Array(B * OUTPUT_DIM);
+      const back = normalisationBackward(dzT, zT, norm, OUTPUT_DIM, B, dyT, dy);
+      for (const io of ios) {
+        io.dyT = dyT;
+        io.dy = dy;
       }
-      let dhT = maskT ? tf.mul(ddT, maskT) : ddT;
-      dhT = dAct ? tf.mul(dhT, dAct) : tf.mul(dhT, tf.step(hT));
-      const gB1 = tf.sum(dhT, 1);
-      const g = tf.matMul(dhT, tf.tensor2d(hot.m, [B, hot.totalVocab])); // [hidden, ΣV]
-      const squares: tf.Tensor[] = [tf.sum(tf.square(gB2)), tf.sum(tf.square(gB1))];
-      const fieldGrads = this.fieldParams.map((fp, i) => {
-        const gf = tf.slice(g, [0, fp.offset], [this.config.hiddenDim, fp.vocab]) as tf.Tensor2D;
-        const w1 = tf.matMul(gf, params.fields[i]!.e); // [hidden, d]
-        const eT = tf.matMul(params.fields[i]!.w1T(), gf); // [d, V] = dEᵀ
-        squares.push(tf.sum(tf.square(w1)), tf.sum(tf.square(eT)));
-        return { w1: w1.dataSync() as Float32Array, eT: eT.dataSync() as Float32Array };
+      loss = info.loss;
+      sqB2 = back.sumOfSquares;
+      gB2 = back.gB2;
+      if (helper) helper.startBackward(this.id, ios[1]!);
+      this.shards.forEach((s, i) => {
+        if (!(helper && i === 1)) shardBackward(tf, s.data, ios[i]!, kept[i]!);
+        kept[i] = null;
       });
-      // Loss and the sum of squares of every gradient but dW₂'s in one read: summing on the backend
-      // measured cheaper than a JS pass over the downloaded arrays.
-      // dW₂'s own sum is the same kernel on whichever thread computed dW₂, so both paths agree bit for bit.
-      const scalars = tf
-        .stack([loss, tf.addN(squares), gW2T ? tf.sum(tf.square(gW2T)) : tf.scalar(0)])
-        .dataSync();
-      out = {
-        loss: scalars[0]!,
-        sumOfSquaresExceptW2: scalars[1]!,
-        sumOfSquaresW2: scalars[2]!,
-        w2T: gW2T ? (gW2T.dataSync() as Float32Array) : null,
-        b2: gB2.dataSync() as Float32Array,
-        b1: gB1.dataSync() as Float32Array,
-        fields: fieldGrads,
-      };
+      helper?.wait();
+    } finally {
+      // Freed here only if a pass failed before its backward ran (shardBackward frees on success).
+      for (const k of kept) if (k) for (const t of [k.hT, k.dT, k.maskT, k.dAct]) t?.dispose();
+    }
+    // dE_fᵀ = the shards' parts summed (in shard order), then every sum of squares in a fixed order,
+    // so the result does not depend on which thread computed what.
+    let total = 0;
+    for (const io of ios) total += io.sums[0]!;
+    total += sqB2;
+    const eT = this.fieldParams.map((_, f) => {
+      const out = this.eTSums[f]!;
+      out.set(this.shards[0]!.data.fields[f]!.gET);
+      for (const s of this.shards.slice(1)) {
+        const part = s.data.fields[f]!.gET;
+        for (let i = 0; i < out.length; i++) out[i]! += part[i]!;
+      }
+      total += sumOfSquares(out);
+      return out;
     });
-    return out!;
+    return { loss, sumOfSquares: total, b2: gB2, eT };
   }
 
   encode(inputs: EncoderInputs): Float32Array {
@@ -595,12 +687,14 @@ class TfJsonEncoder implements JsonEncoder {
     const out = new Float32Array(B * OUTPUT_DIM);
     for (let start = 0; start < B; start += ENCODE_CHUNK) {
       const n = Math.min(ENCODE_CHUNK, B - start);
-      const hot = this.multiHot(inputs, start, n);
-      tf.tidy(() => {
-        const params = this.uploadParams();
-        const { zT } = this.forward(params, tf.tensor2d(hot.mT, [hot.totalVocab, n]), null);
-        out.set(tf.transpose(zT).dataSync() as Float32Array, start * OUTPUT_DIM);
-      });
+      const { ios } = this.forwardShards(this.multiHot(inputs, start, n), n, null, false, null);
+      const { zT } = normalisedOutput(
+        ios.map((io) => io.yPart),
+        this.b2.p,
+        OUTPUT_DIM,
+        n,
+      );
+      transposeInto(zT, OUTPUT_DIM, n, out.subarray(start * OUTPUT_DIM, (start + n) * OUTPUT_DIM));
     }
     return out;
   }
@@ -611,15 +705,14 @@ class TfJsonEncoder implements JsonEncoder {
     if (B < 2) throw new JsonEncoderConfigError('the InfoNCE loss needs a batch of at least 2 items');
     this.validateImages(images, B);
     validateTemperature(temperature);
-    const hot = this.multiHot(inputs, 0, B);
-    let loss = Number.NaN;
-    tf.tidy(() => {
-      const params = this.uploadParams();
-      const { zT } = this.forward(params, tf.tensor2d(hot.mT, [hot.totalVocab, B]), null);
-      const { iS } = this.imageTensors(images, B, temperature);
-      loss = symmetricInfoNce(tf.matMul(iS, zT) as tf.Tensor2D).loss.dataSync()[0]!;
-    });
-    return loss;
+    const { ios } = this.forwardShards(this.multiHot(inputs, 0, B), B, null, false, null);
+    const { zT } = normalisedOutput(
+      ios.map((io) => io.yPart),
+      this.b2.p,
+      OUTPUT_DIM,
+      B,
+    );
+    return symmetricInfoNce(this.similarities(this.imageArrays(images, B, temperature).iS, zT, B), B).loss;
   }
 
   trainStep(
@@ -630,13 +723,10 @@ class TfJsonEncoder implements JsonEncoder {
   ): TrainStepResult {
     this.checkAlive();
     validateOptimizer(opt);
-    const helper = this.usesHelperThread ? Layer2Worker.ready() : null;
+    const helper = this.helper();
     const g = this.lossAndGrads(inputs, images, temperature, helper);
-    // Same sums on both paths, so the result does not depend on the helper.
-    const w2 = helper ? helper.finishGrad() : { gW2T: g.w2T!, sumOfSquares: g.sumOfSquaresW2 };
     if (!Number.isFinite(g.loss)) throw new Error(`training loss is not finite (${g.loss}); no update made`);
-    const sq = w2.sumOfSquares + g.sumOfSquaresExceptW2;
-    const gradNorm = Math.sqrt(sq);
+    const gradNorm = Math.sqrt(g.sumOfSquares);
     const scale = clipCoefficient(gradNorm, opt.clipNorm);
     this.step++;
     const h = {
@@ -648,37 +738,37 @@ class TfJsonEncoder implements JsonEncoder {
       step: this.step,
     };
     const wasm = this.wasm;
-    const update = (slot: AdamWSlot, grad: Float32Array, transposed: boolean) => {
-      if (wasm) wasm.update(slot, grad, transposed, scale, h);
-      else adamwUpdate(slot, grad, transposed, scale, h);
+    // A shard's gradients are already in its buffers (the wasm memory, when there is one).
+    const updateInPlace = (slot: AdamWSlot, grad: Float32Array) => {
+      if (wasm) wasm.updateFrom(slot, grad, scale, h);
+      else adamwUpdate(slot, grad, false, scale, h);
     };
+    const shardSlots = (s: Shard) => [
+      ...s.w1.map((w, f) => ({ slot: w as AdamWSlot, grad: s.data.fields[f]!.gW1 })),
+      { slot: s.b1, grad: s.data.gB1 },
+      { slot: s.w2 as AdamWSlot, grad: s.data.gW2 },
+    ];
     if (helper) {
-      const gW2T = w2.gW2T;
+      // Shard 1 on the helper: the same SIMD kernel and mirror transpose as updateFrom (its sizes are
+      // multiples of 4, so there is no scalar tail to do).
       helper.startAdam(
-        this.w2,
-        scale,
-        h,
-        wasm
-          ? {
-              id: this.wasmId,
-              module: wasm.module,
-              memory: wasm.memory,
-              args: WasmAdamW.args(this.w2, gW2T, scale, h),
-            }
-          : undefined,
+        this.id,
+        shardSlots(this.shards[1]!).map(({ slot, grad }) => ({
+          args: WasmAdamW.args(slot, grad, scale, h),
+          mirror: slot.pT ? { src: slot.p, dst: slot.pT, rows: slot.rows, cols: slot.cols } : null,
+        })),
       );
     }
-    this.fieldParams.forEach((fp, i) => {
-      update(fp.emb, g.fields[i]!.eT, true);
-      update(fp.w1, g.fields[i]!.w1, false);
+    this.shards.forEach((s, i) => {
+      if (!(helper && i === 1)) for (const { slot, grad } of shardSlots(s)) updateInPlace(slot, grad);
     });
-    update(this.b1, g.b1, false);
-    if (helper) helper.finishAdam();
-    else if (wasm) {
-      this.gW2TBuffer!.set(w2.gW2T);
-      wasm.updateFrom(this.w2, this.gW2TBuffer!, scale, h);
-    } else adamwUpdate(this.w2, w2.gW2T, false, scale, h);
-    update(this.b2, g.b2, false);
+    this.fieldParams.forEach((fp, i) => {
+      if (wasm) wasm.update(fp.emb, g.eT[i]!, true, scale, h);
+      else adamwUpdate(fp.emb, g.eT[i]!, true, scale, h);
+    });
+    if (wasm) wasm.update(this.b2, g.b2, false, scale, h);
+    else adamwUpdate(this.b2, g.b2, false, scale, h);
+    helper?.wait();
     return { loss: g.loss, gradNorm };
   }
 
@@ -688,51 +778,80 @@ class TfJsonEncoder implements JsonEncoder {
     temperature: number,
   ): { loss: number; grads: Record<string, NamedTensor> } {
     this.checkAlive();
-    const g = this.lossAndGrads(inputs, images, temperature);
+    const g = this.lossAndGrads(inputs, images, temperature, null);
     const d = this.config.embedDim;
+    const h = this.config.hiddenDim;
     const grads: Record<string, NamedTensor> = {};
     this.fieldParams.forEach((fp, i) => {
       grads[`field_embeddings.${fp.name}.weight`] = {
         shape: [fp.vocab, d],
-        data: transposeInto(g.fields[i]!.eT, d, fp.vocab, new Float32Array(fp.vocab * d)),
+        data: transposeInto(g.eT[i]!, d, fp.vocab, new Float32Array(fp.vocab * d)),
       };
     });
     grads['mlp.0.weight'] = {
-      shape: [this.config.hiddenDim, this.fieldParams.length * d],
-      data: this.joinW1(g.fields.map((f) => f.w1)),
+      shape: [h, this.fieldParams.length * d],
+      data: this.joinW1((s, f) => s.data.fields[f]!.gW1),
     };
-    grads['mlp.0.bias'] = { shape: [this.config.hiddenDim], data: g.b1 };
+    grads['mlp.0.bias'] = { shape: [h], data: this.joinRows((s) => s.data.gB1) };
     grads['mlp.3.weight'] = {
-      shape: [OUTPUT_DIM, this.config.hiddenDim],
-      data: transposeInto(g.w2T!, this.config.hiddenDim, OUTPUT_DIM, new Float32Array(g.w2T!.length)),
+      shape: [OUTPUT_DIM, h],
+      data: transposeInto(
+        this.joinRows((s) => s.data.gW2),
+        h,
+        OUTPUT_DIM,
+        new Float32Array(h * OUTPUT_DIM),
+      ),
     };
-    grads['mlp.3.bias'] = { shape: [OUTPUT_DIM], data: g.b2 };
+    grads['mlp.3.bias'] = { shape: [OUTPUT_DIM], data: g.b2.slice() };
     return { loss: g.loss, grads };
   }
 
   // ---- state ----------------------------------------------------------------------------------
 
-  /** Per-field [hidden, d] blocks → PyTorch's [hidden, fields·d]. */
-  private joinW1(blocks: Float32Array[]): Float32Array {
-    const d = this.config.embedDim;
-    const h = this.config.hiddenDim;
-    const n = blocks.length;
-    const out = new Float32Array(h * n * d);
-    for (let r = 0; r < h; r++)
-      for (let f = 0; f < n; f++) out.set(blocks[f]!.subarray(r * d, (r + 1) * d), r * n * d + f * d);
+  /** The shards' row blocks stacked in hidden-unit order (a copy). */
+  private joinRows(part: (s: Shard) => Float32Array): Float32Array {
+    const parts = this.shards.map(part);
+    const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
     return out;
   }
 
-  private splitW1(full: Float32Array, blocks: Float32Array[]): void {
+  /** Per shard and field [rows, d] blocks → PyTorch's [hidden, fields·d]. */
+  private joinW1(block: (s: Shard, field: number) => Float32Array): Float32Array {
     const d = this.config.embedDim;
-    const h = this.config.hiddenDim;
-    const n = blocks.length;
-    for (let r = 0; r < h; r++)
-      for (let f = 0; f < n; f++)
-        blocks[f]!.set(full.subarray(r * n * d + f * d, r * n * d + (f + 1) * d), r * d);
+    const n = this.fieldParams.length;
+    const out = new Float32Array(this.config.hiddenDim * n * d);
+    for (const s of this.shards)
+      for (let f = 0; f < n; f++) {
+        const b = block(s, f);
+        for (let r = 0; r < s.rows; r++)
+          out.set(b.subarray(r * d, (r + 1) * d), (s.from + r) * n * d + f * d);
+      }
+    return out;
   }
 
-  /** Name → (slot, shape); `mlp.0.weight` is the join of the per-field blocks. */
+  private splitW1(full: Float32Array, block: (s: Shard, field: number) => Float32Array): void {
+    const d = this.config.embedDim;
+    const n = this.fieldParams.length;
+    for (const s of this.shards)
+      for (let f = 0; f < n; f++) {
+        const b = block(s, f);
+        for (let r = 0; r < s.rows; r++)
+          b.set(full.subarray((s.from + r) * n * d + f * d, (s.from + r) * n * d + (f + 1) * d), r * d);
+      }
+  }
+
+  /** Sets W₂ᵀ (or a moment) from [hidden, 512], shard by shard. */
+  private setW2(full: Float32Array, k: 'p' | 'm' | 'v'): void {
+    for (const s of this.shards)
+      s.w2[k].set(full.subarray(s.from * OUTPUT_DIM, (s.from + s.rows) * OUTPUT_DIM));
+  }
+
+  /** Name → (shape, get, set); `mlp.*` are joined from and split into the shards. */
   private namedSlots(): {
     name: string;
     shape: number[];
@@ -752,23 +871,29 @@ class TfJsonEncoder implements JsonEncoder {
       {
         name: 'mlp.0.weight',
         shape: [h, this.fieldParams.length * d],
-        get: (k: 'p' | 'm' | 'v') => this.joinW1(this.fieldParams.map((fp) => fp.w1[k])),
-        set: (k: 'p' | 'm' | 'v', x: Float32Array) =>
-          this.splitW1(
-            x,
-            this.fieldParams.map((fp) => fp.w1[k]),
-          ),
+        get: (k) => this.joinW1((s, f) => s.w1[f]![k]),
+        set: (k, x) => this.splitW1(x, (s, f) => s.w1[f]![k]),
       },
-      plain('mlp.0.bias', this.b1, [h]),
       {
-        // Stored [hidden, 512]; PyTorch's nn.Linear layout is [512, hidden].
+        name: 'mlp.0.bias',
+        shape: [h],
+        get: (k) => this.joinRows((s) => s.b1[k]),
+        set: (k, x) => {
+          for (const s of this.shards) s.b1[k].set(x.subarray(s.from, s.from + s.rows));
+        },
+      },
+      {
+        // Kept as [hidden, 512] row blocks; PyTorch's nn.Linear layout is [512, hidden].
         name: 'mlp.3.weight',
         shape: [OUTPUT_DIM, h],
-        get: (k: 'p' | 'm' | 'v') =>
-          transposeInto(this.w2[k], h, OUTPUT_DIM, new Float32Array(h * OUTPUT_DIM)),
-        set: (k: 'p' | 'm' | 'v', x: Float32Array) => {
-          transposeInto(x, OUTPUT_DIM, h, this.w2[k]);
-        },
+        get: (k) =>
+          transposeInto(
+            this.joinRows((s) => s.w2[k]),
+            h,
+            OUTPUT_DIM,
+            new Float32Array(h * OUTPUT_DIM),
+          ),
+        set: (k, x) => this.setW2(transposeInto(x, OUTPUT_DIM, h, new Float32Array(h * OUTPUT_DIM)), k),
       },
       plain('mlp.3.bias', this.b2, [OUTPUT_DIM]),
     ];
@@ -824,36 +949,10 @@ class TfJsonEncoder implements JsonEncoder {
   }
 
   dispose(): void {
-    // Parameters live in JS arrays and every tensor is made and freed inside one tidy per call:
-    // nothing on the backend to free. The helper thread keeps this model's AdamW instance (and so
-    // its wasm memory) until told. The flag turns later use into a clear error.
-    if (!this.disposed && this.wasm && this.usesHelperThread) Layer2Worker.ready()?.forget(this.wasmId);
+    // Parameters live in JS arrays and every tensor is made and freed within one call: nothing on the
+    // backend to free. The helper thread keeps this model's kernels (and so its wasm memory) until
+    // told. The flag turns later use into a clear error.
+    if (!this.disposed && this.bound) ShardWorker.ready()?.forget(this.id);
     this.disposed = true;
   }
-}
-
-/**
- * Symmetric InfoNCE over a similarity matrix S [B, B] already divided by the temperature, matching
- * pairs on the diagonal: loss = ½·(CE over rows + CE over columns), each a mean over the batch
- * (PyTorch: (F.cross_entropy(S, arange) + F.cross_entropy(S.T, arange)) / 2). Which side is rows does
- * not matter: the loss is symmetric. Returns dS = (softmax_rows + softmax_cols − 2I) / 2B.
- */
-export function symmetricInfoNce(s: tf.Tensor2D): { loss: tf.Scalar; dS: tf.Tensor2D } {
-  return tf.tidy(() => {
-    const B = s.shape[0];
-    if (s.shape[1] !== B) throw new Error(`InfoNCE: similarity matrix must be square, got [${s.shape}]`);
-    const lseRows = tf.logSumExp(s, 1, true); // [B, 1]
-    const lseCols = tf.logSumExp(s, 0, true); // [1, B]
-    const eye = tf.eye(B);
-    const diag = tf.sum(tf.mul(s, eye));
-    const loss = tf.sub(
-      tf.div(tf.add(tf.sum(lseRows), tf.sum(lseCols)), 2 * B),
-      tf.div(diag, B),
-    ) as tf.Scalar;
-    const dS = tf.div(
-      tf.sub(tf.add(tf.exp(tf.sub(s, lseRows)), tf.exp(tf.sub(s, lseCols))), tf.mul(eye, 2)),
-      2 * B,
-    ) as tf.Tensor2D;
-    return { loss, dS };
-  });
 }
