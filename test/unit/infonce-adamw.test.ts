@@ -6,7 +6,12 @@ import {
   transposeInto,
   WasmAdamW,
 } from '../../src-main/encoders/json-encoder/adamw.ts';
-import { symmetricInfoNce } from '../../src-main/encoders/json-encoder/output-head.ts';
+import {
+  normalisationBackward,
+  normalisedOutput,
+  symmetricInfoNce,
+  symmetricInfoNceShifted,
+} from '../../src-main/encoders/json-encoder/output-head.ts';
 
 describe('symmetric InfoNCE', () => {
   it('equals the hand-computed 2×2 case', () => {
@@ -47,6 +52,17 @@ describe('symmetric InfoNCE', () => {
     expect(b.loss).toBeCloseTo(want, 6);
     // The gradient sums to zero over the whole matrix (softmaxes sum to 1 per row/column).
     expect(a.dS.reduce((x, y) => x + y, 0)).toBeCloseTo(0, 6);
+  });
+
+  it('gives the same loss and gradient with one global shift as with per-row and per-column shifts', () => {
+    const B = 8;
+    const S = Float32Array.from({ length: B * B }, (_, k) => Math.sin(k * 1.7) * 14);
+    const a = symmetricInfoNce(S, B);
+    const b = symmetricInfoNceShifted(S, B);
+    expect(a.loss).toBeCloseTo(b.loss, 9);
+    a.dS.forEach((x, k) => {
+      expect(x).toBeCloseTo(b.dS[k]!, 7);
+    });
   });
 
   it('stays finite at a tiny temperature (each log-sum-exp against its own maximum)', () => {
@@ -166,5 +182,35 @@ describe('gradient clipping', () => {
     expect(clipCoefficient(10, 1)).toBeCloseTo(1 / (10 + 1e-6), 12);
     expect(clipCoefficient(0.5, 1)).toBe(1);
     expect(clipCoefficient(1e6, 0)).toBe(1);
+  });
+});
+
+describe('output normalisation', () => {
+  it('sums the shards’ partial outputs with the bias, normalises columns, and back-propagates like the formula', () => {
+    const out = 3;
+    const B = 2;
+    // Feature-major [out, B]: columns are items.
+    const p0 = Float32Array.of(1, 0, 2, 1, 0, 0);
+    const p1 = Float32Array.of(0, 1, 0, 1, 2, 0);
+    const b2 = Float32Array.of(0, 0, 0.5);
+    const { zT, norm } = normalisedOutput([p0, p1], b2, out, B);
+    // y₀ = (1, 2, 2.5), y₁ = (1, 2, 0.5)
+    expect(norm[0]).toBeCloseTo(Math.sqrt(1 + 4 + 6.25), 6);
+    expect(norm[1]).toBeCloseTo(Math.sqrt(1 + 4 + 0.25), 6);
+    expect(zT[2 * B]).toBeCloseTo(2.5 / norm[0]!, 6);
+    const dzT = Float32Array.of(0.3, -1, 0.2, 0.5, -0.4, 2);
+    const dyT = new Float32Array(out * B);
+    const dy = new Float32Array(B * out);
+    const { gB2 } = normalisationBackward(dzT, zT, norm, out, B, dyT, dy);
+    for (let b = 0; b < B; b++) {
+      let dot = 0;
+      for (let k = 0; k < out; k++) dot += dzT[k * B + b]! * zT[k * B + b]!;
+      for (let k = 0; k < out; k++) {
+        const want = (dzT[k * B + b]! - zT[k * B + b]! * dot) / norm[b]!;
+        expect(dyT[k * B + b]).toBeCloseTo(want, 6);
+        expect(dy[b * out + k]).toBe(dyT[k * B + b]);
+      }
+    }
+    for (let k = 0; k < out; k++) expect(gB2[k]).toBeCloseTo(dyT[k * B]! + dyT[k * B + 1]!, 6);
   });
 });

@@ -251,6 +251,27 @@ export async function jsonEncoderFactory(
 
 let nextModelId = 1;
 
+/** The output head's arrays: images/T both ways, Zᵀ, S, dS, dZᵀ. */
+interface HeadBuffers {
+  iS: Float32Array;
+  iST: Float32Array;
+  zT: Float32Array;
+  s: Float32Array;
+  dS: Float32Array;
+  dzT: Float32Array;
+}
+
+function headBuffers(B: number, make: (n: number) => Float32Array = (n) => new Float32Array(n)): HeadBuffers {
+  return {
+    iS: make(B * OUTPUT_DIM),
+    iST: make(OUTPUT_DIM * B),
+    zT: make(OUTPUT_DIM * B),
+    s: make(B * B),
+    dS: make(B * B),
+    dzT: make(OUTPUT_DIM * B),
+  };
+}
+
 /** SharedArrayBuffer-backed floats (the helper's inputs and outputs). */
 function sharedF32(n: number): Float32Array {
   return new Float32Array(new SharedArrayBuffer(Math.max(1, n) * 4));
@@ -263,6 +284,26 @@ function sharedF32(n: number): Float32Array {
 class SharedShardIo {
   private size = 0;
   private io: ShardIo | null = null;
+  private headSize = 0;
+  private headBuffers: HeadBuffers | null = null;
+
+  /** The output head's arrays for a batch of B, shared so the helper can take rows of its products. */
+  head(B: number): HeadBuffers {
+    if (B > this.headSize || !this.headBuffers) {
+      this.headSize = Math.max(B, this.headSize * 2, 64);
+      this.headBuffers = headBuffers(this.headSize, sharedF32);
+    }
+    const h = this.headBuffers;
+    const cut = (x: Float32Array, n: number) => x.subarray(0, n);
+    return {
+      iS: cut(h.iS, B * OUTPUT_DIM),
+      iST: cut(h.iST, OUTPUT_DIM * B),
+      zT: cut(h.zT, OUTPUT_DIM * B),
+      s: cut(h.s, B * B),
+      dS: cut(h.dS, B * B),
+      dzT: cut(h.dzT, OUTPUT_DIM * B),
+    };
+  }
 
   constructor(
     private readonly rows: number,
@@ -583,9 +624,13 @@ class TfJsonEncoder implements JsonEncoder {
   }
 
   /** Images scaled by 1/T as [B, 512] and transposed [512, B] (both first operands, see the Note). */
-  private imageArrays(images: Float32Array, B: number, temperature: number) {
-    const s = new Float32Array(images.length);
-    const sT = new Float32Array(images.length);
+  private imageArrays(
+    images: Float32Array,
+    B: number,
+    temperature: number,
+    s: Float32Array = new Float32Array(images.length),
+    sT: Float32Array = new Float32Array(images.length),
+  ) {
     const inv = 1 / temperature;
     for (let b = 0; b < B; b++)
       for (let k = 0; k < OUTPUT_DIM; k++) {
@@ -596,13 +641,33 @@ class TfJsonEncoder implements JsonEncoder {
     return { iS: s, iST: sT };
   }
 
-  /** S = (I/T)·Zᵀ [B_image, B_json]: similarities divided by the temperature. */
-  private similarities(iS: Float32Array, zT: Float32Array, B: number): Float32Array {
-    const s = new Float32Array(B * B);
-    tf.tidy(() =>
-      readInto(tf, tf.matMul(tf.tensor2d(iS, [B, OUTPUT_DIM]), tf.tensor2d(zT, [OUTPUT_DIM, B])), s),
-    );
-    return s;
+  /**
+   * out [m, n] = a [m, k] · b [k, n], its rows in two blocks: the second on the helper when it runs
+   * (a, b and out must then be shared buffers), else here. Same blocks either way, so same results.
+   */
+  private rowProduct(
+    a: Float32Array,
+    b: Float32Array,
+    m: number,
+    k: number,
+    n: number,
+    out: Float32Array,
+    helper: ShardWorker | null,
+  ): Float32Array {
+    const m1 = m >> 1;
+    const block = (r0: number, r1: number) =>
+      tf.tidy(() =>
+        readInto(
+          tf,
+          tf.matMul(tf.tensor2d(a.subarray(r0 * k, r1 * k), [r1 - r0, k]), tf.tensor2d(b, [k, n])),
+          out.subarray(r0 * n, r1 * n),
+        ),
+      );
+    if (helper) helper.startProduct(a.subarray(m1 * k, m * k), b, m - m1, k, n, out.subarray(m1 * n, m * n));
+    if (m1 > 0) block(0, m1);
+    if (helper) helper.wait();
+    else block(m1, m);
+    return out;
   }
 
   /**
@@ -629,19 +694,18 @@ class TfJsonEncoder implements JsonEncoder {
     let sqB2 = 0;
     let gB2: Float32Array = new Float32Array(0);
     try {
-      // The head (output-head.ts): fused loops, with the two products on the backend.
+      // The head (output-head.ts): fused loops, and two products whose rows both threads share.
+      const buf = helper ? this.remoteIo!.head(B) : headBuffers(B);
       const { zT, norm } = normalisedOutput(
         ios.map((io) => io.yPart),
         this.b2.p,
         OUTPUT_DIM,
         B,
+        buf.zT,
       );
-      const { iS, iST } = this.imageArrays(images, B, temperature);
-      const info = symmetricInfoNce(this.similarities(iS, zT, B), B);
-      const dzT = new Float32Array(OUTPUT_DIM * B);
-      tf.tidy(() =>
-        readInto(tf, tf.matMul(tf.tensor2d(iST, [OUTPUT_DIM, B]), tf.tensor2d(info.dS, [B, B])), dzT),
-      );
+      const { iS, iST } = this.imageArrays(images, B, temperature, buf.iS, buf.iST);
+      const info = symmetricInfoNce(this.rowProduct(iS, zT, B, OUTPUT_DIM, B, buf.s, helper), B, buf.dS);
+      const dzT = this.rowProduct(iST, info.dS, OUTPUT_DIM, B, B, buf.dzT, helper);
       // dYᵀ and dY go where every shard reads them: the helper's shared buffers when it runs.
       const dyT = helper ? ios[1]!.dyT : new Float32Array(OUTPUT_DIM * B);
       const dy = helper ? ios[1]!.dy : new Float32Array(B * OUTPUT_DIM);
@@ -712,7 +776,8 @@ class TfJsonEncoder implements JsonEncoder {
       OUTPUT_DIM,
       B,
     );
-    return symmetricInfoNce(this.similarities(this.imageArrays(images, B, temperature).iS, zT, B), B).loss;
+    const iS = this.imageArrays(images, B, temperature).iS;
+    return symmetricInfoNce(this.rowProduct(iS, zT, B, OUTPUT_DIM, B, new Float32Array(B * B), null), B).loss;
   }
 
   trainStep(

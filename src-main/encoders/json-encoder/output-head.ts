@@ -16,8 +16,8 @@ export function normalisedOutput(
   b2: Float32Array,
   out: number,
   B: number,
+  zT: Float32Array = new Float32Array(out * B),
 ): { zT: Float32Array; norm: Float64Array } {
-  const zT = new Float32Array(out * B);
   zT.set(parts[0]!.subarray(0, out * B));
   for (const p of parts.slice(1)) for (let i = 0; i < out * B; i++) zT[i]! += p[i]!;
   const sq = new Float64Array(B);
@@ -41,12 +41,63 @@ export function normalisedOutput(
  * matching pairs on the diagonal: loss = ½·(CE over rows + CE over columns), each a mean over the batch
  * (PyTorch: (F.cross_entropy(S, arange) + F.cross_entropy(S.T, arange)) / 2). Which side is rows does
  * not matter: the loss is symmetric. Returns the closed-form gradient
- * dS = (softmax_rows(S) + softmax_cols(S) − 2I) / 2B. Row and column log-sum-exps are each taken
- * against their own maximum, so no temperature under- or overflows.
+ * dS = (softmax_rows(S) + softmax_cols(S) − 2I) / 2B.
+ *
+ * One exp per entry: E = exp(S − max S) serves both softmaxes. That is exact unless a whole row or
+ * column sits so far below the global maximum that its exps underflow (a spread of S beyond ~600,
+ * i.e. a temperature below ~0.003 on unit vectors); then each row and column is shifted by its own
+ * maximum instead, at twice the exps.
  */
-export function symmetricInfoNce(s: Float32Array, B: number): { loss: number; dS: Float32Array } {
+export function symmetricInfoNce(
+  s: Float32Array,
+  B: number,
+  dS: Float32Array = new Float32Array(B * B),
+): { loss: number; dS: Float32Array } {
   if (s.length !== B * B)
     throw new Error(`InfoNCE: similarity matrix must be ${B}×${B}, got ${s.length} values`);
+  let max = Number.NEGATIVE_INFINITY;
+  let min = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < s.length; i++) {
+    const x = s[i]!;
+    if (x > max) max = x;
+    if (x < min) min = x;
+  }
+  if (!(max - min < 600)) return symmetricInfoNceShifted(s, B, dS);
+  const e = new Float64Array(B * B);
+  const rowSum = new Float64Array(B);
+  const colSum = new Float64Array(B);
+  for (let i = 0; i < B; i++) {
+    let r = 0;
+    for (let j = 0; j < B; j++) {
+      const x = Math.exp(s[i * B + j]! - max);
+      e[i * B + j] = x;
+      r += x;
+      colSum[j]! += x;
+    }
+    rowSum[i] = r;
+  }
+  let lse = 0;
+  let diag = 0;
+  for (let i = 0; i < B; i++) {
+    lse += Math.log(rowSum[i]!) + Math.log(colSum[i]!) + 2 * max;
+    diag += s[i * B + i]!;
+  }
+  const scale = 1 / (2 * B);
+  const invCol = colSum.map((x) => scale / x);
+  for (let i = 0; i < B; i++) {
+    const invRow = scale / rowSum[i]!;
+    for (let j = 0; j < B; j++) dS[i * B + j] = e[i * B + j]! * (invRow + invCol[j]!);
+    dS[i * B + i]! -= 2 * scale;
+  }
+  return { loss: lse / (2 * B) - diag / B, dS };
+}
+
+/** symmetricInfoNce with each row's and column's log-sum-exp against its own maximum. */
+export function symmetricInfoNceShifted(
+  s: Float32Array,
+  B: number,
+  dS: Float32Array = new Float32Array(B * B),
+): { loss: number; dS: Float32Array } {
   const rowMax = new Float64Array(B).fill(Number.NEGATIVE_INFINITY);
   const colMax = new Float64Array(B).fill(Number.NEGATIVE_INFINITY);
   for (let i = 0; i < B; i++)
@@ -75,17 +126,13 @@ export function symmetricInfoNce(s: Float32Array, B: number): { loss: number; dS
     lse += Math.log(rowSum[i]!) + rowMax[i]! + Math.log(colSum[i]!) + colMax[i]!;
     diag += s[i * B + i]!;
   }
-  const loss = lse / (2 * B) - diag / B;
-  const dS = new Float32Array(B * B);
   const scale = 1 / (2 * B);
-  const invRow = rowSum.map((x) => 1 / x);
-  const invCol = colSum.map((x) => 1 / x);
   for (let i = 0; i < B; i++)
     for (let j = 0; j < B; j++) {
-      const g = rowE[i * B + j]! * invRow[i]! + colE[i * B + j]! * invCol[j]! - (i === j ? 2 : 0);
+      const g = rowE[i * B + j]! / rowSum[i]! + colE[i * B + j]! / colSum[j]! - (i === j ? 2 : 0);
       dS[i * B + j] = g * scale;
     }
-  return { loss, dS };
+  return { loss: lse / (2 * B) - diag / B, dS };
 }
 
 /**

@@ -21,6 +21,7 @@ import { Worker } from 'node:worker_threads';
 import { wasmBinaryFolder } from '../tf-backend.ts';
 import { transposeInto } from './adamw.ts';
 import {
+  readInto,
   SHARD_WORKER_FUNCTIONS,
   type ShardData,
   type ShardIo,
@@ -43,6 +44,7 @@ ${[...SHARD_WORKER_FUNCTIONS, transposeInto].map((f) => f.toString()).join('\n')
 const forward = ${shardForward.name};
 const backward = ${shardBackward.name};
 const transposeJs = ${transposeInto.name};
+const readIntoJs = ${readInto.name};
 const control = new Int32Array(workerData.control);
 const errorText = new Uint8Array(workerData.errorText);
 // Per model: its kernels (instantiated on its memory), its shard, and the tensors kept between
@@ -68,6 +70,11 @@ parentPort.on('message', (msg) => {
       const m = models.get(msg.id);
       if (m) dropKept(m);
       models.delete(msg.id);
+    } else if (msg.type === 'mm') {
+      // Rows of a product the main thread splits with this thread (the output head's S and dZᵀ).
+      const { a, b, m, k, n, out } = msg;
+      tf.tidy(() => readIntoJs(tf, tf.matMul(tf.tensor2d(a, [m, k]), tf.tensor2d(b, [k, n])), out));
+      done(msg.seq);
     } else if (msg.type === 'memory') {
       parentPort.postMessage({ type: 'memory', ...tf.memory(), models: models.size });
     } else {
@@ -195,6 +202,11 @@ export class ShardWorker {
   /** Starts shard 1's backward pass (io: views of shared buffers). Finish with `wait()`. */
   startBackward(id: number, io: ShardIo): void {
     this.worker.postMessage({ type: 'bwd', id, io, seq: ++this.seq });
+  }
+
+  /** Starts out [m, n] = a [m, k] · b [k, n] (views of shared buffers). Finish with `wait()`. */
+  startProduct(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out: Float32Array): void {
+    this.worker.postMessage({ type: 'mm', a, b, m, k, n, out, seq: ++this.seq });
   }
 
   /** Starts shard 1's AdamW updates and mirror refreshes. Finish with `wait()`. */
