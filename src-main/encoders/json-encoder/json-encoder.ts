@@ -38,7 +38,7 @@
  */
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
-import { FIELD_NAMES, FIELDS, type FieldName } from '../../../src-shared/fields.ts';
+import type { FieldName } from '../../../src-shared/fields.ts';
 import { hashSeed, Rng } from '../../dataset/rng.ts';
 import { type BackendChoice, type BackendInfo, describeBackend, initTfBackend } from '../tf-backend.ts';
 import { type AdamWSlot, adamwUpdate, clipCoefficient, transposeInto, WasmAdamW } from './adamw.ts';
@@ -51,6 +51,13 @@ import {
   shardForward,
   sumOfSquares,
 } from './hidden-shard.ts';
+import {
+  JsonEncoderConfigError,
+  OUTPUT_DIM,
+  validateConfig,
+  validateOptimizer,
+  validateTemperature,
+} from './json-encoder-config.ts';
 import type {
   EncoderInputs,
   JsonEncoderConfig,
@@ -62,84 +69,19 @@ import type {
 } from './json-encoder-types.ts';
 import { normalisationBackward, normalisedOutput, symmetricInfoNce } from './output-head.ts';
 import { ShardWorker } from './shard-worker.ts';
+import { headBuffers, SharedShardIo } from './step-buffers.ts';
 import { fillDropoutMask, WasmDropout } from './wasm-kernels.ts';
 
-export const OUTPUT_DIM = 512;
+export {
+  JsonEncoderConfigError,
+  makeJsonEncoderConfig,
+  OUTPUT_DIM,
+  validateConfig,
+  validateOptimizer,
+} from './json-encoder-config.ts';
+
 /** Rows per forward pass in `encode`, so encoding a whole gallery keeps memory bounded. */
 const ENCODE_CHUNK = 1024;
-
-export class JsonEncoderConfigError extends Error {
-  override name = 'JsonEncoderConfigError';
-}
-
-/** A full config from a field list and vocabulary sizes, with the research plan's defaults. */
-export function makeJsonEncoderConfig(
-  vocabSizes: Record<string, number>,
-  overrides: Partial<Omit<JsonEncoderConfig, 'vocabSizes' | 'fieldKinds' | 'outputDim'>> = {},
-): JsonEncoderConfig {
-  const fields = overrides.fields ?? ['category', 'style', 'silhouette', 'material', 'detail'];
-  const config: JsonEncoderConfig = {
-    fields: [...fields],
-    fieldKinds: Object.fromEntries(fields.map((f) => [f, FIELDS[f]?.kind ?? 'single'])),
-    vocabSizes: Object.fromEntries(fields.map((f) => [f, vocabSizes[f] ?? 0])),
-    embedDim: overrides.embedDim ?? 128,
-    hiddenDim: overrides.hiddenDim ?? 1024,
-    outputDim: OUTPUT_DIM,
-    dropout: overrides.dropout ?? 0.1,
-    activation: overrides.activation ?? 'relu',
-  };
-  validateConfig(config);
-  return config;
-}
-
-function isPositiveInt(n: unknown): n is number {
-  return typeof n === 'number' && Number.isInteger(n) && n > 0;
-}
-
-export function validateConfig(c: JsonEncoderConfig): void {
-  const bad = (msg: string) => {
-    throw new JsonEncoderConfigError(`JSON encoder config: ${msg}`);
-  };
-  if (!Array.isArray(c.fields) || c.fields.length === 0) bad('`fields` must list at least one field');
-  const seen = new Set<string>();
-  for (const f of c.fields) {
-    if (!(FIELD_NAMES as readonly string[]).includes(f))
-      bad(`unknown field '${f}' (known fields: ${FIELD_NAMES.join(', ')})`);
-    if (seen.has(f)) bad(`field '${f}' is listed twice`);
-    seen.add(f);
-    const kind = c.fieldKinds?.[f];
-    if (kind !== FIELDS[f].kind)
-      bad(`field '${f}' is ${FIELDS[f].kind}-valued, but fieldKinds says '${kind}'`);
-    const v = c.vocabSizes?.[f];
-    if (!isPositiveInt(v) || v < 2)
-      bad(`vocabSizes.${f} must be a whole number ≥ 2 (<pad>, <unk>, ...), got ${v}`);
-  }
-  if (!isPositiveInt(c.embedDim)) bad(`embedDim must be a positive whole number, got ${c.embedDim}`);
-  if (!isPositiveInt(c.hiddenDim)) bad(`hiddenDim must be a positive whole number, got ${c.hiddenDim}`);
-  if (c.outputDim !== OUTPUT_DIM) bad(`outputDim must be ${OUTPUT_DIM} (FashionCLIP's), got ${c.outputDim}`);
-  if (!(typeof c.dropout === 'number' && c.dropout >= 0 && c.dropout < 1))
-    bad(`dropout must be in [0, 1), got ${c.dropout}`);
-  if (c.activation !== undefined && c.activation !== 'relu' && c.activation !== 'gelu')
-    bad(`activation must be 'relu' or 'gelu', got '${c.activation}'`);
-}
-
-export function validateOptimizer(o: OptimizerSettings): void {
-  const bad = (msg: string) => {
-    throw new JsonEncoderConfigError(`optimizer: ${msg}`);
-  };
-  const finite = (n: number) => typeof n === 'number' && Number.isFinite(n);
-  if (!finite(o.lr) || o.lr < 0) bad(`learning rate must be ≥ 0, got ${o.lr}`);
-  if (!finite(o.weightDecay) || o.weightDecay < 0) bad(`weight decay must be ≥ 0, got ${o.weightDecay}`);
-  if (!finite(o.beta1) || o.beta1 < 0 || o.beta1 >= 1) bad(`beta1 must be in [0, 1), got ${o.beta1}`);
-  if (!finite(o.beta2) || o.beta2 < 0 || o.beta2 >= 1) bad(`beta2 must be in [0, 1), got ${o.beta2}`);
-  if (!finite(o.eps) || o.eps <= 0) bad(`eps must be > 0, got ${o.eps}`);
-  if (!finite(o.clipNorm) || o.clipNorm < 0) bad(`clipNorm must be ≥ 0 (0 disables), got ${o.clipNorm}`);
-}
-
-function validateTemperature(t: number): void {
-  if (!(typeof t === 'number' && Number.isFinite(t) && t > 0))
-    throw new JsonEncoderConfigError(`temperature must be > 0, got ${t}`);
-}
 
 interface FieldParams {
   name: FieldName;
@@ -250,94 +192,6 @@ export async function jsonEncoderFactory(
 }
 
 let nextModelId = 1;
-
-/** The output head's arrays: images/T both ways, Zᵀ, S, dS, dZᵀ. */
-interface HeadBuffers {
-  iS: Float32Array;
-  iST: Float32Array;
-  zT: Float32Array;
-  s: Float32Array;
-  dS: Float32Array;
-  dzT: Float32Array;
-}
-
-function headBuffers(B: number, make: (n: number) => Float32Array = (n) => new Float32Array(n)): HeadBuffers {
-  return {
-    iS: make(B * OUTPUT_DIM),
-    iST: make(OUTPUT_DIM * B),
-    zT: make(OUTPUT_DIM * B),
-    s: make(B * B),
-    dS: make(B * B),
-    dzT: make(OUTPUT_DIM * B),
-  };
-}
-
-/** SharedArrayBuffer-backed floats (the helper's inputs and outputs). */
-function sharedF32(n: number): Float32Array {
-  return new Float32Array(new SharedArrayBuffer(Math.max(1, n) * 4));
-}
-
-/**
- * Shard 1's inputs and outputs in shared buffers, grown to the largest batch seen. `at(B)` returns
- * views for a batch of B (valid until the next call that grows them).
- */
-class SharedShardIo {
-  private size = 0;
-  private io: ShardIo | null = null;
-  private headSize = 0;
-  private headBuffers: HeadBuffers | null = null;
-
-  /** The output head's arrays for a batch of B, shared so the helper can take rows of its products. */
-  head(B: number): HeadBuffers {
-    if (B > this.headSize || !this.headBuffers) {
-      this.headSize = Math.max(B, this.headSize * 2, 64);
-      this.headBuffers = headBuffers(this.headSize, sharedF32);
-    }
-    const h = this.headBuffers;
-    const cut = (x: Float32Array, n: number) => x.subarray(0, n);
-    return {
-      iS: cut(h.iS, B * OUTPUT_DIM),
-      iST: cut(h.iST, OUTPUT_DIM * B),
-      zT: cut(h.zT, OUTPUT_DIM * B),
-      s: cut(h.s, B * B),
-      dS: cut(h.dS, B * B),
-      dzT: cut(h.dzT, OUTPUT_DIM * B),
-    };
-  }
-
-  constructor(
-    private readonly rows: number,
-    private readonly totalVocab: number,
-  ) {}
-
-  at(B: number): ShardIo {
-    if (B > this.size || !this.io) {
-      this.size = Math.max(B, this.size * 2, 64);
-      const n = this.size;
-      this.io = {
-        batch: n,
-        mT: sharedF32(this.totalVocab * n),
-        m: sharedF32(n * this.totalVocab),
-        maskT: sharedF32(this.rows * n),
-        yPart: sharedF32(OUTPUT_DIM * n),
-        dyT: sharedF32(OUTPUT_DIM * n),
-        dy: sharedF32(n * OUTPUT_DIM),
-        sums: new Float64Array(new SharedArrayBuffer(8)),
-      };
-    }
-    const io = this.io;
-    return {
-      batch: B,
-      mT: io.mT.subarray(0, this.totalVocab * B),
-      m: io.m.subarray(0, B * this.totalVocab),
-      maskT: io.maskT!.subarray(0, this.rows * B),
-      yPart: io.yPart.subarray(0, OUTPUT_DIM * B),
-      dyT: io.dyT.subarray(0, OUTPUT_DIM * B),
-      dy: io.dy.subarray(0, B * OUTPUT_DIM),
-      sums: io.sums,
-    };
-  }
-}
 
 class TfJsonEncoder implements JsonEncoder {
   private readonly fieldParams: FieldParams[];
