@@ -30,6 +30,7 @@ import type { EncoderFactory } from '../training/trainer.ts';
 import { ANCHOR_FRACTION, anchorItems } from './centrality.ts';
 import { type CheckpointEncoder, openCheckpointEncoder } from './checkpoint-encoder.ts';
 import { barsPanel, COLORS, figureSvg, histogramPanel, svgToPng } from './evaluation-charts.ts';
+import { protocolLabels } from './figure-rows.ts';
 import { type Direction, type EvalSet, galleryPlan, inBatchPlan, type ProtocolPlan } from './protocols.ts';
 import {
   fileStamp,
@@ -359,11 +360,7 @@ export async function evaluate(ws: Workspace, opts: EvaluateOptions = {}): Promi
     const rev = await runPlan(revPlan, n, { ...work, phase: 'rank image → JSON' });
 
     const protocolLabel = protocol === 'gallery' ? `gallery, N=${n}` : `in-batch, B=${batchSize}`;
-    const labels: PerKLabels = {
-      '1': `Top-1 (${protocolLabel})`,
-      '5': `Top-5 (${protocolLabel})`,
-      '10': `Recall@10 (${protocolLabel})`,
-    };
+    const labels: PerKLabels = protocolLabels(protocolLabel);
     const figures = summarise(main);
     const distinct = new Set(data.set.strict).size;
     const reverse: DirectionFigures = {

@@ -24,3 +24,12 @@ export function headlineRows(f: RetrievalFigures, labels: Record<'1' | '5' | '10
     ['MRR', formatNum(f.mrr), formatNum(f.ceiling.mrr), formatPct(f.of_ceiling.mrr)],
   ];
 }
+
+/** Labels of the headline rows for a protocol, e.g. "Top-5 (in-batch, B=64)" (the image → JSON table). */
+export function protocolLabels(protocolLabel: string): Record<'1' | '5' | '10', string> {
+  return {
+    '1': `Top-1 (${protocolLabel})`,
+    '5': `Top-5 (${protocolLabel})`,
+    '10': `Recall@10 (${protocolLabel})`,
+  };
+}

@@ -17,7 +17,7 @@ import type {
 } from '../../src-shared/evaluation.ts';
 import type { SimilaritySearchRun } from '../../src-shared/search.ts';
 import type { CheckpointInfo, EpochRecord } from '../training/checkpoints.ts';
-import { formatNum, formatPct, headlineRows } from './figure-rows.ts';
+import { formatNum, formatPct, headlineRows, protocolLabels } from './figure-rows.ts';
 
 export interface ReportInput {
   runId: string;
@@ -276,11 +276,7 @@ function evaluationBlock(
       `<h4>image → JSON</h4><p class="muted">${h(rev.description)}</p>`,
       table(
         ['metric', 'value', 'ceiling', '% of ceiling'],
-        headline(rev, {
-          '1': `Top-1 (${r.protocol_label})`,
-          '5': `Top-5 (${r.protocol_label})`,
-          '10': `Recall@10 (${r.protocol_label})`,
-        }),
+        headline(rev, protocolLabels(r.protocol_label)),
         'metrics',
       ),
     );

@@ -8,7 +8,7 @@ import {
   MIN_EVAL_BATCH,
   type RetrievalFigures,
 } from '../../../src-shared/evaluation.ts';
-import { formatNum, formatPct, headlineRows } from '../../evaluation/figure-rows.ts';
+import { formatNum, formatPct, headlineRows, protocolLabels } from '../../evaluation/figure-rows.ts';
 import { BACKEND_NAMES } from '../../training/train-config.ts';
 import { UsageError } from '../errors.ts';
 import { integer, oneOf } from '../options.ts';
@@ -141,14 +141,7 @@ export function formatEvaluation(r: EvaluationReport): string {
   out.push(
     '',
     `image → JSON (${rev.description}):`,
-    table(
-      ['metric', 'value', 'ceiling', '% of ceiling'],
-      headline(rev, {
-        '1': `Top-1 (${r.protocol_label})`,
-        '5': `Top-5 (${r.protocol_label})`,
-        '10': `Recall@10 (${r.protocol_label})`,
-      }),
-    ),
+    table(['metric', 'value', 'ceiling', '% of ceiling'], headline(rev, protocolLabels(r.protocol_label))),
     '',
     'Per style folder (JSON → image):',
     groupTable(r.per_style, 'style'),
