@@ -6,9 +6,10 @@
  * pruning. The dashboard's "most matched products" reads the newest MOST_MATCHED_CALLS successful
  * calls, so those are never pruned, whatever the settings.
  *
- * [Note: log retention defaults] 30 days and 1,000,000 rows. A row is ~0.6 KB with its index (the
- * matched ids dominate), so the raw log stays under ~1 GB at the row cap; 30 days keeps a month of
- * raw calls for ad-hoc queries on a quiet server. `kfashion serve --log-keep-days/--log-keep-rows`
+ * [Note: log retention defaults] 30 days and 1,000,000 rows. A row takes ~0.3 KB (a customer_input
+ * call, 10 matched ids) to ~0.6 KB (top10_to_new, up to 100 ids) with its index, so the raw log stays
+ * within ~0.3–0.6 GB at the row cap; 30 days keeps a month of raw calls for ad-hoc queries on a quiet
+ * server, while a busy one reaches the row cap first. `kfashion serve --log-keep-days/--log-keep-rows`
  * change them. A row older than keepDays, or beyond the newest keepRows rows, is rolled up.
  *
  * [Note: pruning never blocks requests long] Pruning runs in the process that logs (the server),
