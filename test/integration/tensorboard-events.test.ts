@@ -46,6 +46,12 @@ except KeyError:
   pass
 for t in tags['tensors']:
   out['text'][t] = [[e.step, e.tensor_proto.string_val[0].decode('utf-8'), e.tensor_proto.dtype] for e in ea.Tensors(t)]
+# What \`tensorboard --logdir\` itself serves: the plugin accumulator, after TensorBoard's data_compat
+# migration, grouped by the dashboard (plugin) that shows each tag.
+from tensorboard.backend.event_processing import plugin_event_accumulator
+pa = plugin_event_accumulator.EventAccumulator(sys.argv[1], tensor_size_guidance={'scalars': 0, 'images': 0, 'text': 0})
+pa.Reload()
+out['dashboards'] = {p: sorted(pa.PluginTagToContent(p).keys()) for p in sorted(pa.ActivePlugins())}
 files = [sys.argv[1]] if os.path.isfile(sys.argv[1]) else [os.path.join(sys.argv[1], f) for f in sorted(os.listdir(sys.argv[1]))]
 for f in files:
   first = next(iter(EventFileLoader(f).Load()))
@@ -62,6 +68,8 @@ interface Read {
   images: Record<string, [number, number, number, number][]>;
   text: Record<string, [number, string, number][]>;
   text_tags: string[];
+  /** Per TensorBoard dashboard (plugin), the tags it shows, as the server's own accumulator sees them. */
+  dashboards: Record<string, string[]>;
 }
 
 function readWithTensorBoard(path: string): Read {
@@ -100,6 +108,11 @@ describe.skipIf(!tensorboardVersion)(`TensorBoard ${tensorboardVersion ?? ''} re
     expect(tb.text_tags).toEqual(['notes']);
     expect(tb.text['notes']).toEqual([[2, '## Run notes\n\n*stage 1* – 한글 text', 7]]);
     expect(tb.images['charts']).toEqual([[3, 40, 24, png.length]]);
+    expect(tb.dashboards).toEqual({
+      images: ['charts'],
+      scalars: ['train/loss', 'val/top1'],
+      text: ['notes'],
+    });
   });
 
   it('the training logger: config text, per-step loss and lr, per-epoch metrics, the charts image', async () => {
@@ -135,6 +148,11 @@ describe.skipIf(!tensorboardVersion)(`TensorBoard ${tensorboardVersion ?? ''} re
     expect(config).toContain('| temperature | 0.07 |');
     expect(config).toContain('| model.hidden | 1024 |');
     expect(tb.images['charts']).toEqual([[2, 64, 48, png.length]]);
+    expect(tb.dashboards).toEqual({
+      images: ['charts'],
+      scalars: ['epoch/top1', 'epoch/valLoss', 'train/loss', 'train/lr'],
+      text: ['config'],
+    });
   });
 
   it('a file cut in the middle of its last record (a crash) still reads up to that record', () => {
