@@ -14,7 +14,7 @@
  *
  * [Note: pruning never blocks requests long] Pruning runs in the process that logs (the server),
  * every PRUNE_EVERY_INSERTS logged calls and every PRUNE_INTERVAL_MS, in transactions of at most
- * PRUNE_BATCH_ROWS rows each (a few ms), yielding to the event loop between batches until the backlog
+ * PRUNE_BATCH_ROWS rows each (milliseconds, not seconds), yielding to the event loop between batches until the backlog
  * is gone. Rows are pruned as a prefix by id: ids and "at" both grow with insertion time, so the
  * oldest rows are the lowest ids, and the bounds come from index seeks, never from counting the table.
  * Each batch rolls up and deletes in one transaction: a crash loses nothing and counts nothing twice.
@@ -30,7 +30,8 @@ export interface LogRetentionSettings {
 }
 
 export const DEFAULT_LOG_RETENTION: Readonly<LogRetentionSettings> = { keepDays: 30, keepRows: 1_000_000 };
-export const PRUNE_BATCH_ROWS = 5_000;
+/** Rows per pruning transaction: ~10–20 ms each on a busy 2-core machine (~10 µs a row to roll up and delete). */
+export const PRUNE_BATCH_ROWS = 1_000;
 export const PRUNE_EVERY_INSERTS = 1_000;
 export const PRUNE_INTERVAL_MS = 10 * 60_000;
 const DAY_MS = 86_400_000;
