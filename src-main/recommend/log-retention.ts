@@ -10,7 +10,10 @@
  * call, 10 matched ids) to ~0.6 KB (top10_to_new, up to 100 ids) with its index, so the raw log stays
  * within ~0.3–0.6 GB at the row cap; 30 days keeps a month of raw calls for ad-hoc queries on a quiet
  * server, while a busy one reaches the row cap first. `kfashion serve --log-keep-days/--log-keep-rows`
- * change them. A row older than keepDays, or beyond the newest keepRows rows, is rolled up.
+ * change them (each start states them, defaults included), and the workspace keeps the last ones
+ * (meta "log_retention"), so every process that logs into it (the server, the desktop app) prunes
+ * alike. A row older than keepDays, or beyond the newest
+ * keepRows rows, is rolled up.
  *
  * [Note: pruning never blocks requests long] Pruning runs in the process that logs (the server),
  * every PRUNE_EVERY_INSERTS logged calls and every PRUNE_INTERVAL_MS, in transactions of at most
@@ -19,7 +22,7 @@
  * oldest rows are the lowest ids, and the bounds come from index seeks, never from counting the table.
  * Each batch rolls up and deletes in one transaction: a crash loses nothing and counts nothing twice.
  */
-import type { Db } from '../store/database.ts';
+import { type Db, getMeta, setMeta } from '../store/database.ts';
 import { latencyCenti, MOST_MATCHED_CALLS } from './kpi.ts';
 
 export interface LogRetentionSettings {
@@ -44,6 +47,17 @@ export function checkRetention(s: LogRetentionSettings): LogRetentionSettings {
     throw new Error(`log retention: keepRows must be a whole number >= 0, got ${s.keepRows}`);
   }
   return s;
+}
+
+const LOG_RETENTION_META = 'log_retention';
+
+function storedSettings(db: Db): LogRetentionSettings | null {
+  try {
+    const s = getMeta<LogRetentionSettings>(db, LOG_RETENTION_META);
+    return s ? checkRetention({ keepDays: s.keepDays, keepRows: s.keepRows }) : null;
+  } catch {
+    return null; // unreadable or nonsensical: the defaults, as if never set
+  }
 }
 
 interface Row {
@@ -206,18 +220,23 @@ export class LogRetention {
   private stopped = false;
   private lastError: string | null = null;
 
-  constructor(
-    private readonly db: Db,
-    private settings: LogRetentionSettings = { ...DEFAULT_LOG_RETENTION },
-  ) {}
+  private settings: LogRetentionSettings;
+
+  /** Uses the workspace's stored settings, else the defaults. */
+  constructor(private readonly db: Db) {
+    this.settings = storedSettings(db) ?? { ...DEFAULT_LOG_RETENTION };
+  }
 
   get current(): Readonly<LogRetentionSettings> {
     return this.settings;
   }
 
-  /** New settings; starts the periodic pruning and prunes what they no longer keep. */
+  /** New settings, stored in the workspace; starts the periodic pruning and prunes what they no longer keep. */
   configure(settings: LogRetentionSettings): void {
-    this.settings = { ...checkRetention(settings) };
+    const s = { keepDays: settings.keepDays, keepRows: settings.keepRows };
+    checkRetention(s);
+    setMeta(this.db, LOG_RETENTION_META, s);
+    this.settings = s;
     this.start();
     this.schedule();
   }

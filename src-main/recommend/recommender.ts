@@ -123,9 +123,13 @@ export class RecommendService {
     this.logRetention = new LogRetention(ws.db);
   }
 
-  /** How long the KPI log keeps raw rows (`kfashion serve --log-keep-days/--log-keep-rows`). */
+  /** How long the KPI log keeps raw rows (`kfashion serve --log-keep-days/--log-keep-rows`); stored in the workspace. */
   configureLogRetention(settings: LogRetentionSettings): void {
     this.logRetention.configure(settings);
+  }
+
+  logRetentionSettings(): Readonly<LogRetentionSettings> {
+    return this.logRetention.current;
   }
 
   private log(entry: LogEntry): void {

@@ -181,6 +181,20 @@ describe('recommendation log retention', () => {
     }
   });
 
+  it('settings are kept in the workspace, so every process that logs into it prunes alike', () => {
+    const dir = join(base, 'settings');
+    const a = Workbench.open(dir, { create: true });
+    expect(a.recommender().logRetentionSettings()).toEqual({ keepDays: 30, keepRows: 1_000_000 });
+    a.recommender().configureLogRetention({ keepDays: 7, keepRows: 50_000 });
+    a.close();
+    const b = Workbench.open(dir);
+    try {
+      expect(b.recommender().logRetentionSettings()).toEqual({ keepDays: 7, keepRows: 50_000 });
+    } finally {
+      b.close();
+    }
+  });
+
   it('refuses settings that make no sense, naming them', () => {
     const wb = Workbench.open(join(base, 'bad'), { create: true });
     try {
