@@ -1,8 +1,9 @@
 /**
  * The KPI log (one row per recommendation call, table recommendation_log) and the figures made from
  * it: call count, latency percentiles, mean top-1 similarity (over the raw rows plus the daily
- * aggregates that log retention rolled older rows into: log-retention.ts); plus the last evaluation's accuracy
- * (results/evaluation_*.json) and the embedding health of the vectors recommendation uses.
+ * aggregates that log retention rolled older rows into: log-retention.ts); plus the last
+ * evaluation's accuracy (results/evaluation_*.json) and the embedding health of the vectors
+ * recommendation uses.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
