@@ -36,7 +36,7 @@ if (name === 'scan-once') {
     '  search [--sizes 10000,100000,1000000] [--k 10] [--batch 100] [--thread worker|main] [--js] [--no-reference]   exact cosine top-k latency and queries/s vs PyTorch',
   );
   console.error(
-    '  serve [--products 10000] [--duration 10] [--connections 10] [--upload-connections N] [--encoder vit|standin]   customer_input requests/s and p50/p99 over HTTP',
+    '  serve [--products 10000] [--duration 10] [--connections 10] [--upload-connections N] [--encoder vit|standin] [--log-keep-rows N] [--log-keep-days N]   customer_input requests/s and p50/p99 over HTTP, database growth per 100k requests',
   );
   console.error(
     '  quality [--seeds 7,11,23] [--scale seed|small] [--no-reference]   default training vs the earlier settings in PyTorch',

@@ -11,9 +11,15 @@
  * workspace encoder: `--encoder vit` (default) a generated graph with CLIP ViT-B/32's shape and FLOPs
  * (bench/embed-bench.ts; random weights, so the matches mean nothing), `--encoder standin` the demo's
  * SYNTHETIC stand-in (almost no compute: the server's own overhead).
+ *
+ * Database growth: the workspace file is measured before the server starts and after it stopped (its
+ * WAL checkpointed on close), and the growth is reported per 100,000 logged requests, in file bytes
+ * and in bytes of used pages, with how many raw log rows and daily aggregate rows the log holds.
+ * `--log-keep-rows N` / `--log-keep-days N` are passed to `kfashion serve`, so a short run can show
+ * retention at work (rows past the cap rolled up, freed pages reused instead of the file growing).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -26,6 +32,7 @@ import {
 } from '../src-main/encoders/image-encoder/demo-standin.ts';
 import { setWorkspaceEncoder } from '../src-main/encoders/image-encoder/workspace-encoder.ts';
 import { Workbench } from '../src-main/services/workbench.ts';
+import { openDatabase } from '../src-main/store/database.ts';
 import { writeNpySync } from '../src-main/store/npy.ts';
 import { CLIP_PREPROCESSOR_CONFIG } from '../test/helpers/tiny-clip-onnx.ts';
 import { vitB32ShapedModel } from './embed-bench.ts';
@@ -88,11 +95,16 @@ function multipartBody(field: string, file: Buffer, name: string): { body: Buffe
   return { body: Buffer.concat([head, file, tail]), type: `multipart/form-data; boundary=${boundary}` };
 }
 
-async function startServer(workspace: string): Promise<{ child: ChildProcess; url: string }> {
+async function startServer(
+  workspace: string,
+  extraArgs: string[] = [],
+): Promise<{ child: ChildProcess; url: string }> {
   const bin = join(import.meta.dirname, '..', 'bin', 'kfashion.js');
-  const child = spawn(process.execPath, [bin, 'serve', '--workspace', workspace, '--port', '0'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [bin, 'serve', '--workspace', workspace, '--port', '0', ...extraArgs],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let err = '';
   child.stderr!.setEncoding('utf8');
   const url = await new Promise<string>((resolve, reject) => {
@@ -104,6 +116,48 @@ async function startServer(workspace: string): Promise<{ child: ChildProcess; ur
     child.on('exit', (code) => reject(new Error(`kfashion serve exited with ${code}: ${err}`)));
   });
   return { child, url };
+}
+
+interface DbSize {
+  fileBytes: number;
+  usedBytes: number;
+  logRows: number;
+  dailyRows: number;
+  latencyRows: number;
+  loggedCalls: number;
+}
+
+/** The workspace database's size and log rows (read-only; no server may hold it open for writing). */
+function dbSize(wsDir: string): DbSize {
+  const file = join(wsDir, 'workspace.db');
+  const db = openDatabase(file, { readonly: true });
+  try {
+    const pages = db.pragma('page_count', { simple: true }) as number;
+    const free = db.pragma('freelist_count', { simple: true }) as number;
+    const size = db.pragma('page_size', { simple: true }) as number;
+    const one = (sql: string) => db.prepare(sql).pluck().get() as number;
+    const wal = existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0;
+    return {
+      fileBytes: statSync(file).size + wal,
+      usedBytes: (pages - free) * size,
+      logRows: one('SELECT COUNT(*) FROM recommendation_log'),
+      dailyRows: one('SELECT COUNT(*) FROM recommendation_log_daily'),
+      latencyRows: one('SELECT COUNT(*) FROM recommendation_latency_daily'),
+      loggedCalls:
+        one('SELECT COUNT(*) FROM recommendation_log') +
+        one('SELECT COALESCE(SUM(calls), 0) FROM recommendation_log_daily'),
+    };
+  } finally {
+    db.close();
+  }
+}
+
+function stopServer(child: ChildProcess): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
 }
 
 function run(opts: autocannon.Options): Promise<autocannon.Result> {
@@ -118,6 +172,9 @@ export async function serveBench(args: string[]): Promise<void> {
   const connections = Number(arg(args, '--connections') ?? 10);
   const uploadConnections = Number(arg(args, '--upload-connections') ?? availableParallelism());
   const encoderKind = arg(args, '--encoder') ?? 'vit';
+  const retentionArgs = (['--log-keep-rows', '--log-keep-days'] as const).flatMap((f) =>
+    arg(args, f) !== undefined ? [f, arg(args, f)!] : [],
+  );
   if (encoderKind !== 'vit' && encoderKind !== 'standin') throw new Error('--encoder expects vit or standin');
   const root = mkdtempSync(join(tmpdir(), 'kf-serve-bench-'));
   let server: { child: ChildProcess; url: string } | null = null;
@@ -160,7 +217,8 @@ export async function serveBench(args: string[]): Promise<void> {
       reimportChanged: again.added.length + again.updated.length + again.importedVectors,
     });
 
-    server = await startServer(wsDir);
+    const sizeBefore = dbSize(wsDir);
+    server = await startServer(wsDir, retentionArgs);
     const url = server.url;
     const rng = Rng.derive('serve-bench-queries', 1);
     const byId = (): string =>
@@ -240,14 +298,30 @@ export async function serveBench(args: string[]): Promise<void> {
       latencyMs: kpi.latencyMs,
       note: 'In-handler time (embed + search + log), without HTTP parsing; both cases together.',
     });
+    await stopServer(server.child);
+    server = null;
+    const after = dbSize(wsDir);
+    const calls = after.loggedCalls - sizeBefore.loggedCalls;
+    const per100k = (bytes: number) => (calls > 0 ? Math.round((bytes / calls) * 100_000) : null);
+    const rowBytes =
+      calls > 0 && after.dailyRows === 0 ? (after.usedBytes - sizeBefore.usedBytes) / calls : null;
+    emit({
+      bench: 'serve',
+      case: 'workspace database growth from the recommendation log',
+      requestsLogged: calls,
+      logRetention: retentionArgs.length ? retentionArgs.join(' ') : 'defaults (30 days, 1,000,000 rows)',
+      fileBytes: { before: sizeBefore.fileBytes, after: after.fileBytes },
+      usedBytes: { before: sizeBefore.usedBytes, after: after.usedBytes },
+      rows: { rawLog: after.logRows, dailyAggregates: after.dailyRows, latencyHistogram: after.latencyRows },
+      fileBytesPer100kRequests: per100k(after.fileBytes - sizeBefore.fileBytes),
+      usedBytesPer100kRequests: per100k(after.usedBytes - sizeBefore.usedBytes),
+      ...(rowBytes !== null
+        ? { rawRowBytes: Math.round(rowBytes), rawLogBytesAtDefaultCap: Math.round(rowBytes * 1_000_000) }
+        : {}),
+      note: 'Until the raw log reaches its cap every request adds a row; past it, rows are rolled into daily aggregates (a few rows per day) and freed pages are reused, so the file stops growing.',
+    });
   } finally {
-    if (server) {
-      const child = server.child;
-      await new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      });
-    }
+    if (server) await stopServer(server.child);
     rmSync(root, { recursive: true, force: true });
   }
 }

@@ -1,7 +1,9 @@
 /**
  * The KPI log (one row per recommendation call, table recommendation_log) and the figures made from
- * it: call count, latency percentiles, mean top-1 similarity; plus the last evaluation's accuracy
- * (results/evaluation_*.json) and the embedding health of the vectors recommendation uses.
+ * it: call count, latency percentiles, mean top-1 similarity (over the raw rows plus the daily
+ * aggregates that log retention rolled older rows into: log-retention.ts); plus the last
+ * evaluation's accuracy (results/evaluation_*.json) and the embedding health of the vectors
+ * recommendation uses.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,6 +27,13 @@ export interface LogEntry {
 
 /** Matched ids kept per call: enough for "most recommended", small enough for 100k calls. */
 const MATCHED_KEPT = 100;
+/** Calls "most matched" counts over; log retention never prunes these. */
+export const MOST_MATCHED_CALLS = 1000;
+
+/** Latency in the log's unit, 0.01 ms: calls are logged at that resolution, aggregates count in it. */
+export function latencyCenti(ms: number): number {
+  return Math.round(ms * 100);
+}
 
 export function logRecommendation(db: Db, e: LogEntry): void {
   db.prepare(
@@ -38,7 +47,7 @@ export function logRecommendation(db: Db, e: LogEntry): void {
     e.inputs,
     e.k,
     e.model,
-    e.latencyMs,
+    latencyCenti(e.latencyMs) / 100,
     e.top1,
     JSON.stringify(e.matched.slice(0, MATCHED_KEPT)),
     e.status,
@@ -61,39 +70,94 @@ export interface LogFigures {
   meanTop1Similarity: number | null;
 }
 
+/**
+ * The KPI figures over all calls ever logged: the raw rows still in recommendation_log plus the daily
+ * aggregates of those log retention removed. Latencies are counted in 0.01 ms (the log's resolution),
+ * so the percentiles and the mean are exact and the same before and after pruning.
+ */
 export function logFigures(db: Db): LogFigures {
-  const lat = db
-    .prepare(`SELECT latency_ms FROM recommendation_log WHERE status = 'ok' ORDER BY latency_ms`)
+  const latencies = new Map<number, number>();
+  for (const ms of db
+    .prepare(`SELECT latency_ms FROM recommendation_log WHERE status = 'ok'`)
     .pluck()
-    .all() as number[];
-  const errors = db
-    .prepare(`SELECT COUNT(*) FROM recommendation_log WHERE status = 'error'`)
-    .pluck()
-    .get() as number;
+    .iterate() as IterableIterator<number>) {
+    const c = latencyCenti(ms);
+    latencies.set(c, (latencies.get(c) ?? 0) + 1);
+  }
+  for (const r of db
+    .prepare(
+      'SELECT latency_centi AS c, SUM(calls) AS n FROM recommendation_latency_daily GROUP BY latency_centi',
+    )
+    .all() as { c: number; n: number }[]) {
+    latencies.set(r.c, (latencies.get(r.c) ?? 0) + r.n);
+  }
+  const hist = [...latencies].sort((a, b) => a[0] - b[0]);
+  let count = 0;
+  let centiSum = 0;
+  for (const [c, n] of hist) {
+    count += n;
+    centiSum += c * n;
+  }
+  const errors =
+    (db.prepare(`SELECT COUNT(*) FROM recommendation_log WHERE status = 'error'`).pluck().get() as number) +
+    (db
+      .prepare(`SELECT COALESCE(SUM(calls), 0) FROM recommendation_log_daily WHERE status = 'error'`)
+      .pluck()
+      .get() as number);
   const top1 = db
-    .prepare(`SELECT AVG(top1) FROM recommendation_log WHERE status = 'ok' AND top1 IS NOT NULL`)
-    .pluck()
-    .get() as number | null;
+    .prepare(
+      `SELECT SUM(s) AS s, SUM(n) AS n FROM (
+         SELECT SUM(top1) AS s, COUNT(top1) AS n FROM recommendation_log WHERE status = 'ok' AND top1 IS NOT NULL
+         UNION ALL
+         SELECT SUM(top1_sum), SUM(top1_calls) FROM recommendation_log_daily WHERE status = 'ok')`,
+    )
+    .get() as { s: number | null; n: number | null };
   const by = db
-    .prepare(`SELECT endpoint, COUNT(*) AS n FROM recommendation_log WHERE status = 'ok' GROUP BY endpoint`)
+    .prepare(
+      `SELECT endpoint, SUM(n) AS n FROM (
+         SELECT endpoint, COUNT(*) AS n FROM recommendation_log WHERE status = 'ok' GROUP BY endpoint
+         UNION ALL
+         SELECT endpoint, SUM(calls) FROM recommendation_log_daily WHERE status = 'ok' GROUP BY endpoint)
+       GROUP BY endpoint ORDER BY endpoint`,
+    )
     .all() as { endpoint: string; n: number }[];
-  const round = (x: number | null) => (x === null ? null : Math.round(x * 100) / 100);
+  const ms = (centi: number | null) => (centi === null ? null : centi / 100);
   return {
-    count: lat.length,
+    count,
     errors,
     byEndpoint: Object.fromEntries(by.map((r) => [r.endpoint, r.n])),
     latencyMs: {
-      p50: round(percentile(lat, 0.5)),
-      p95: round(percentile(lat, 0.95)),
-      p99: round(percentile(lat, 0.99)),
-      mean: round(lat.length ? lat.reduce((a, b) => a + b, 0) / lat.length : null),
+      p50: ms(percentileOfCounts(hist, count, 0.5)),
+      p95: ms(percentileOfCounts(hist, count, 0.95)),
+      p99: ms(percentileOfCounts(hist, count, 0.99)),
+      mean: count ? Math.round(centiSum / count) / 100 : null,
     },
-    meanTop1Similarity: top1,
+    meanTop1Similarity: top1.n ? top1.s! / top1.n : null,
   };
 }
 
+/** percentile() over a histogram: [value, count] pairs sorted by value, `total` counts in all. */
+export function percentileOfCounts(
+  hist: readonly (readonly [number, number])[],
+  total: number,
+  p: number,
+): number | null {
+  if (total === 0) return null;
+  const rank = Math.min(Math.max(1, Math.ceil(p * total)), total);
+  let seen = 0;
+  for (const [v, n] of hist) {
+    seen += n;
+    if (seen >= rank) return v;
+  }
+  return hist.at(-1)![0];
+}
+
 /** The products matched most often over the last `calls` logged calls. */
-export function mostMatched(db: Db, limit: number, calls = 1000): { productId: string; count: number }[] {
+export function mostMatched(
+  db: Db,
+  limit: number,
+  calls = MOST_MATCHED_CALLS,
+): { productId: string; count: number }[] {
   const rows = db
     .prepare(
       `SELECT matched FROM recommendation_log WHERE status = 'ok' AND matched IS NOT NULL ORDER BY id DESC LIMIT ?`,

@@ -29,7 +29,8 @@ import type { Workspace } from '../store/workspace.ts';
 import { BatchedSearch } from './batched-search.ts';
 import { Catalog, CatalogInputError, UnknownIdError } from './catalog.ts';
 import { checkImage, embedImageBytes } from './image-input.ts';
-import { logRecommendation } from './kpi.ts';
+import { type LogEntry, logRecommendation } from './kpi.ts';
+import { LogRetention, type LogRetentionSettings } from './log-retention.ts';
 
 export const DEFAULT_K = 10;
 export const MAX_K = 100;
@@ -111,12 +112,29 @@ export class RecommendService {
   private current: IndexEntry | null = null;
   private building: Promise<IndexEntry> | null = null;
   private closed = false;
+  /** Keeps the KPI log bounded in the process that writes it (log-retention.ts); defaults until configured. */
+  private readonly logRetention: LogRetention;
 
   constructor(
     readonly ws: Workspace,
     private readonly openEncoder: () => Promise<OpenedWorkspaceEncoder>,
   ) {
     this.catalog = new Catalog(ws);
+    this.logRetention = new LogRetention(ws.db);
+  }
+
+  /** How long the KPI log keeps raw rows (`kfashion serve --log-keep-days/--log-keep-rows`); stored in the workspace. */
+  configureLogRetention(settings: LogRetentionSettings): void {
+    this.logRetention.configure(settings);
+  }
+
+  logRetentionSettings(): Readonly<LogRetentionSettings> {
+    return this.logRetention.current;
+  }
+
+  private log(entry: LogEntry): void {
+    logRecommendation(this.ws.db, entry);
+    this.logRetention.noteInsert();
   }
 
   /** The workspace's encoder, opened once; reopened when `kfashion embed` recorded another one. */
@@ -476,7 +494,7 @@ export class RecommendService {
         const trend = trendOf(inputs, entry);
         const latencyMs = round2(performance.now() - t0);
         const top1s = inputs.map((x) => x.matches[0]?.score).filter((s): s is number => s !== undefined);
-        logRecommendation(this.ws.db, {
+        this.log({
           runId,
           endpoint: 'top10_to_new',
           inputKind: kind,
@@ -557,7 +575,7 @@ export class RecommendService {
         const hits = await entry.searcher.search(query, k + 1);
         const matches = this.matchesOf(hits[0]!, entry, exclude, k);
         const latencyMs = round2(performance.now() - t0);
-        logRecommendation(this.ws.db, {
+        this.log({
           runId,
           endpoint: 'customer_input',
           inputKind: kind,
@@ -603,7 +621,7 @@ export class RecommendService {
     e: unknown,
   ): void {
     try {
-      logRecommendation(this.ws.db, {
+      this.log({
         runId,
         endpoint,
         inputKind: kind,
@@ -623,6 +641,7 @@ export class RecommendService {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.logRetention.stop();
     const opened = this.opened;
     this.opened = null;
     if (opened) await opened.then((o) => o.encoder.close()).catch(() => undefined);

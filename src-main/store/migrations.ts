@@ -269,4 +269,33 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 5,
+    name: 'recommendation log retention: daily KPI aggregates of the calls pruned from the raw log',
+    up(db) {
+      db.exec(`
+        -- Calls removed from recommendation_log by log retention, summed per UTC day. The KPI figures
+        -- are computed over these plus the raw rows still kept, so pruning does not change them.
+        CREATE TABLE recommendation_log_daily (
+          day               TEXT NOT NULL,     -- YYYY-MM-DD (UTC) of the calls' "at"
+          endpoint          TEXT NOT NULL,
+          status            TEXT NOT NULL CHECK (status IN ('ok', 'error')),
+          calls             INTEGER NOT NULL,
+          inputs            INTEGER NOT NULL,  -- sum of the calls' inputs
+          latency_centi_sum INTEGER NOT NULL,  -- sum of latency in 0.01 ms (the log's resolution)
+          top1_sum          REAL NOT NULL,     -- sum of top1 over the calls that have one
+          top1_calls        INTEGER NOT NULL,
+          PRIMARY KEY (day, endpoint, status)
+        ) WITHOUT ROWID;
+        -- Latency histogram of the pruned successful calls at the log's 0.01 ms resolution: the
+        -- latency percentiles stay exact after pruning.
+        CREATE TABLE recommendation_latency_daily (
+          day           TEXT NOT NULL,
+          latency_centi INTEGER NOT NULL,      -- latency in 0.01 ms
+          calls         INTEGER NOT NULL,
+          PRIMARY KEY (day, latency_centi)
+        ) WITHOUT ROWID;
+      `);
+    },
+  },
 ];

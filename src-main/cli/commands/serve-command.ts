@@ -3,6 +3,7 @@
  * which finish the requests in flight and close the workspace cleanly.
  */
 import type { Command } from 'commander';
+import { DEFAULT_LOG_RETENTION } from '../../recommend/log-retention.ts';
 import { integer } from '../options.ts';
 
 interface ServeFlags {
@@ -11,6 +12,8 @@ interface ServeFlags {
   host: string;
   uploadLimitMb: number;
   log?: boolean;
+  logKeepDays: number;
+  logKeepRows: number;
 }
 
 export function registerServeCommand(program: Command): void {
@@ -33,6 +36,18 @@ export function registerServeCommand(program: Command): void {
       10,
     )
     .option('--log', 'log every request (JSON lines on stdout)')
+    .option(
+      '--log-keep-days <n>',
+      'keep raw recommendation-log rows this many days; older ones become daily KPI totals',
+      integer('--log-keep-days', 0, 36_500),
+      DEFAULT_LOG_RETENTION.keepDays,
+    )
+    .option(
+      '--log-keep-rows <n>',
+      'keep at most this many raw recommendation-log rows (the newest 1,000 successful calls always stay)',
+      integer('--log-keep-rows', 0),
+      DEFAULT_LOG_RETENTION.keepRows,
+    )
     .addHelpText(
       'after',
       `
@@ -55,6 +70,7 @@ Query images are embedded with the workspace image encoder (set by "kfashion emb
         });
         const { address, closed } = await listenUntilSignal(app, { host: o.host, port: o.port });
         await wb.recommender().warmUp();
+        wb.recommender().configureLogRetention({ keepDays: o.logKeepDays, keepRows: o.logKeepRows });
         const enc = wb.imageEncoder();
         const products = wb.catalog().count();
         process.stderr.write(
