@@ -128,8 +128,15 @@ export function refusalBody(status: number, code: string, message: string) {
   return { ok: false, error: { name, message, code, status } };
 }
 
-function refuse(reply: FastifyReply, status: number, code: string, message: string) {
+function refuse(request: FastifyRequest, reply: FastifyReply, status: number, code: string, message: string) {
   if (status === 401) reply.header('WWW-Authenticate', 'Bearer realm="kfashion"');
+  if (request.raw.headers.upgrade !== undefined) {
+    // A refused WebSocket upgrade: its socket left the HTTP server's keep-alive handling, so nothing
+    // would ever close it (and the server could not shut down while the client waits). End it once
+    // the refusal is written.
+    reply.header('Connection', 'close');
+    reply.raw.once('finish', () => request.raw.socket?.end());
+  }
   return reply
     .status(status)
     .type('application/json')
@@ -209,6 +216,7 @@ export function installRequestGuard(app: FastifyInstance, opts: RequestGuardOpti
     const host = one(request.headers.host) ?? '';
     if (!hostAllowed(host)) {
       return refuse(
+        request,
         reply,
         403,
         'forbidden',
@@ -225,6 +233,7 @@ export function installRequestGuard(app: FastifyInstance, opts: RequestGuardOpti
       if (n !== null && !own && origins.has(n)) crossAllowed = n;
       else if (!own) {
         return refuse(
+          request,
           reply,
           403,
           'forbidden',
@@ -234,7 +243,13 @@ export function installRequestGuard(app: FastifyInstance, opts: RequestGuardOpti
     } else if (!SAFE_METHODS.has(method)) {
       const site = one(request.headers['sec-fetch-site']);
       if (site !== undefined && site !== 'same-origin' && site !== 'none') {
-        return refuse(reply, 403, 'forbidden', `A ${site} ${method} without an allowed Origin is refused`);
+        return refuse(
+          request,
+          reply,
+          403,
+          'forbidden',
+          `A ${site} ${method} without an allowed Origin is refused`,
+        );
       }
     }
 
@@ -271,6 +286,7 @@ export function installRequestGuard(app: FastifyInstance, opts: RequestGuardOpti
       }
     }
     return refuse(
+      request,
       reply,
       401,
       'unauthorized',
