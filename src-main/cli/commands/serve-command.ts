@@ -130,7 +130,7 @@ Query images are embedded with the workspace image encoder (set by "kfashion emb
                   ...(o.publicRead
                     ? ['  --public-read: reads and recommendations need no token; catalog add/remove do']
                     : []),
-                  `  e.g. curl -H "Authorization: Bearer ${auth.generated ? auth.token : '$KFASHION_TOKEN'}" ${address}/api/catalog`,
+                  `  e.g. curl -H "Authorization: Bearer <token>" ${address}/api/catalog`,
                 ]
               : []),
             ...(o.allowOrigin?.length ? [`  allowed origins: ${o.allowOrigin.join(', ')}`] : []),
