@@ -284,6 +284,16 @@ export function installRequestGuard(app: FastifyInstance, opts: RequestGuardOpti
           )
           .redirect(withoutTokenQuery(request.url), 302);
       }
+      if (/\btext\/html\b/.test(one(request.headers.accept) ?? '')) {
+        // A person opening the page without the token: say what to do, in a page.
+        return reply
+          .status(401)
+          .header('WWW-Authenticate', 'Bearer realm="kfashion"')
+          .type('text/html; charset=utf-8')
+          .send(
+            '<!doctype html><meta charset="utf-8"><title>K-Fashion Workbench: token needed</title><p>This workbench needs its token. Open the URL <code>kfashion web</code> printed when it started (it ends in <code>?token=…</code>); the browser keeps it in a cookie afterwards.</p>',
+          );
+      }
     }
     return refuse(
       request,

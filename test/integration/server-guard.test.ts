@@ -341,6 +341,10 @@ describe('a token whenever a server leaves loopback', () => {
     try {
       const base = await tokenWeb.listen({ host: '127.0.0.1', port: 0 });
       expect((await raw(base, '/')).status).toBe(401);
+      const page = await raw(base, '/', { headers: { accept: 'text/html,application/xhtml+xml' } });
+      expect(page.status).toBe(401);
+      expect(page.headers['content-type']).toMatch(/^text\/html/);
+      expect(page.text).toContain('?token=');
       expect((await raw(base, '/?token=wrong-token-000000000')).status).toBe(401);
       const first = await raw(base, `/?token=${TOKEN}&tab=search`);
       expect(first.status).toBe(302);
