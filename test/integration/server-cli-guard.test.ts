@@ -136,6 +136,10 @@ describe('kfashion web --root', () => {
       KFASHION_DATA_DIR: join(base, 'app-data'),
     });
     try {
+      // The address line comes first; the rest of the banner follows it.
+      for (let i = 0; i < 100 && !web.output().includes('Ctrl-C'); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
       expect(web.output()).toContain(`paths the browser may name: inside ${join(base, 'app-data')}, ${root}`);
       const call = (method: string, input: unknown) =>
         fetch(new URL(`api/rpc/${method}`, web.url), {
