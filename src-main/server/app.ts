@@ -10,6 +10,7 @@
 import fastifyMultipart from '@fastify/multipart';
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { quoteShort } from '../../src-shared/short-text.ts';
 import type { Workbench } from '../services/workbench.ts';
 import { toHttpError } from './http-errors.ts';
 import { DEFAULT_UPLOAD_LIMIT_BYTES, MAX_UPLOAD_FILES } from './limits.ts';
@@ -147,8 +148,8 @@ export function formatSchemaError(errors: readonly AjvError[], dataVar: string):
   let message: string;
   if (e.keyword === 'additionalProperties') {
     const extra = String(e.params['additionalProperty']);
-    field = join(extra);
-    message = `unknown field "${extra}" in ${path || dataVar}`;
+    field = join(extra).slice(0, 200);
+    message = `unknown field ${quoteShort(extra)} in ${path || dataVar}`;
   } else if (e.keyword === 'required') {
     const missing = String(e.params['missingProperty']);
     field = join(missing);

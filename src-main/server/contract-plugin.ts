@@ -47,7 +47,10 @@ export function statusOfEnvelope(envelope: Envelope): number {
 export async function contractPlugin(app: FastifyInstance, opts: ContractPluginOptions): Promise<void> {
   const { session } = opts;
   const handlers = createHandlers(session);
-  const bodyLimit = rpcBodyLimit(app.hasDecorator('uploadLimitBytes') ? app.uploadLimitBytes : undefined);
+  const uploadLimit = app.hasDecorator('uploadLimitBytes')
+    ? app.uploadLimitBytes
+    : DEFAULT_UPLOAD_LIMIT_BYTES;
+  const bodyLimit = rpcBodyLimit(uploadLimit);
 
   // Errors Fastify raises before a handler runs (malformed JSON, body too large) still get the envelope.
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, _request, reply) => {
@@ -56,7 +59,7 @@ export async function contractPlugin(app: FastifyInstance, opts: ContractPluginO
       status === 413
         ? apiError(
             'PayloadTooLargeError',
-            `The request body is larger than ${bodyLimit} bytes (one image of at most ${Math.round((app.hasDecorator('uploadLimitBytes') ? app.uploadLimitBytes : DEFAULT_UPLOAD_LIMIT_BYTES) / 1024 / 1024)} MB, base64-encoded, per call)`,
+            `The request body is larger than ${bodyLimit} bytes: a call may carry one image of at most ${(uploadLimit / 1024 / 1024).toFixed(1)} MB (base64-encoded) and little else`,
             'too_large',
           )
         : apiError(

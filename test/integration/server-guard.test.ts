@@ -604,6 +604,21 @@ describe('same error, same status on REST and RPC', () => {
     }
   });
 
+  it('quotes an unknown field of any size in short form on both transports', async () => {
+    const key = 'k'.repeat(100_000);
+    const viaRpc = await rpc(webUrl, 'recommend.customerInput', { productId: 'red-blouse', [key]: 1 });
+    const viaRest = await raw(webUrl, '/api/recommend/customer_input', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ product_id: 'red-blouse', [key]: 1 }),
+    });
+    for (const a of [viaRpc, viaRest]) {
+      expect(a.status, a.text.slice(0, 300)).toBe(400);
+      expect(a.text.length).toBeLessThan(2_000);
+    }
+    expect(viaRest.json.error.message).toContain('(100000 characters)');
+  });
+
   it('answers an oversized RPC body with 413 (the limit is one image, base64, plus a margin)', async () => {
     const limit = rpcBodyLimit();
     expect(limit).toBeLessThan(16 * 1024 * 1024);
