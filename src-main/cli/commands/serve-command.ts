@@ -53,7 +53,7 @@ export function registerServeCommand(program: Command): void {
     )
     .option(
       '--token <token>',
-      `the token callers must send as "Authorization: Bearer <token>" (default: ${TOKEN_ENV}, else one made at start when --host is not loopback)`,
+      `the token callers must send as "Authorization: Bearer <token>" (default: ${TOKEN_ENV}, else one made at start when --host is not loopback; a flag shows in the process list, the variable does not)`,
     )
     .option(
       '--public-read',

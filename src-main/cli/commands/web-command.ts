@@ -54,7 +54,7 @@ export function registerWebCommand(program: Command): void {
     )
     .option(
       '--token <token>',
-      `the token callers must give (default: ${TOKEN_ENV}, else one made at start when --host is not loopback)`,
+      `the token callers must give (default: ${TOKEN_ENV}, else one made at start when --host is not loopback; a flag shows in the process list, the variable does not)`,
     )
     .addHelpText(
       'after',
