@@ -630,6 +630,26 @@ describe('same error, same status on REST and RPC', () => {
     });
     expect(a.status).toBe(413);
     expect(a.json).toMatchObject({ ok: false, error: { code: 'too_large' } });
+    // A body that announces 200 MB is refused on its header, before any of it is held in memory.
+    const announced = await new Promise<number>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: new URL(webUrl).port,
+          path: '/api/rpc/app.info',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': String(200 * 1024 * 1024) },
+        },
+        (res) => {
+          res.resume();
+          req.destroy();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', (e) => (req.destroyed ? undefined : reject(e)));
+      req.write('{"a":"');
+    });
+    expect(announced).toBe(413);
     // A real picture at the upload limit still fits.
     const big = Buffer.alloc(10 * 1024 * 1024 - 1024, 0);
     big.set(await solidJpeg('#c82828'));
