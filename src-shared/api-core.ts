@@ -240,10 +240,15 @@ export function createContractClient<C extends Contract, E extends EventMap>(
  * whose multi-line layout does not fit a status line or a CLI error.
  */
 export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => {
-      const path = issue.path.map(String).join('.');
-      return path ? `${path}: ${issue.message}` : issue.message;
-    })
-    .join('; ');
+  // Paths and messages can carry the caller's own input (a record key, an unknown field's name):
+  // quoted in short form, and only the first few issues, so a huge input never comes back whole.
+  const MAX_ISSUES = 5;
+  const MAX_CHARS = 300;
+  const parts = error.issues.slice(0, MAX_ISSUES).map((issue) => {
+    const path = issue.path.map(String).join('.');
+    const text = path ? `${path}: ${issue.message}` : issue.message;
+    return text.length > MAX_CHARS ? `${text.slice(0, MAX_CHARS)}… (${text.length} characters)` : text;
+  });
+  if (error.issues.length > MAX_ISSUES) parts.push(`and ${error.issues.length - MAX_ISSUES} more`);
+  return parts.join('; ');
 }

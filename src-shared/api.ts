@@ -86,6 +86,8 @@ const nonEmptyPath = (what: string) =>
     .trim()
     .min(1, { error: `${what} must not be empty` });
 const styleList = z.array(z.string().min(1)).min(1);
+/** A product or item id: at most 400 characters, as the REST routes take (server/schemas.ts). */
+const idString = z.string().min(1).max(400);
 
 // ---------------------------------------------------------------------------------------------
 // App and workspace
@@ -446,7 +448,7 @@ const recommendMethods = [
   }),
   defineMethod({
     name: 'catalog.remove',
-    input: z.strictObject({ ids: z.array(z.string().min(1)).min(1).max(1000) }),
+    input: z.strictObject({ ids: z.array(idString).min(1).max(1000) }),
     output: z.object({ removed: z.array(z.string()) }),
   }),
   defineMethod({
@@ -478,7 +480,7 @@ const recommendMethods = [
     input: z
       .strictObject({
         images: z.array(imageUploadSchema).min(1).max(32).optional(),
-        ids: z.array(z.string().min(1)).min(1).max(200).optional(),
+        ids: z.array(idString).min(1).max(200).optional(),
         useCentralityProxy: z.boolean().optional(),
         k: kSchema.optional(),
       })
@@ -494,7 +496,7 @@ const recommendMethods = [
     input: z
       .strictObject({
         image: imageUploadSchema.optional(),
-        productId: z.string().min(1).optional(),
+        productId: idString.optional(),
         k: kSchema.optional(),
       })
       .refine((v) => (v.image === undefined) !== (v.productId === undefined), {

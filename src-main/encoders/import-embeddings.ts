@@ -83,7 +83,11 @@ function readIds(path: string): string[] {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
     throw new ImportEmbeddingsError(
-      `${path}: cannot read the ids (${e instanceof Error ? e.message : String(e)}); expected a JSON list of item ids like ["로맨틱/100026/상의", ...]`,
+      `${path}: cannot read the ids (${
+        // A JSON.parse message quotes the text around the fault; the file may be any file of the
+        // server, so only "not valid JSON" is said. Read errors name the path, never the content.
+        e instanceof SyntaxError ? 'not valid JSON' : e instanceof Error ? e.message : String(e)
+      }); expected a JSON list of item ids like ["로맨틱/100026/상의", ...]`,
     );
   }
   const list = Array.isArray(raw)
@@ -99,7 +103,7 @@ function readIds(path: string): string[] {
   const bad = list.findIndex((x) => typeof x !== 'string' || x.length === 0);
   if (bad >= 0) {
     throw new ImportEmbeddingsError(
-      `${path}: entry ${bad} is ${JSON.stringify(list[bad])}; every id must be a non-empty string "<style>/<label stem>/<part>"`,
+      `${path}: entry ${bad} is ${typeof list[bad] === 'string' ? 'an empty string' : list[bad] === null ? 'null' : typeof list[bad]}; every id must be a non-empty string "<style>/<label stem>/<part>"`,
     );
   }
   return list as string[];

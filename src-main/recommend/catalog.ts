@@ -27,6 +27,7 @@ import {
   type CatalogProduct,
   workspaceFileUrl,
 } from '../../src-shared/recommend.ts';
+import { quoteShort } from '../../src-shared/short-text.ts';
 import type { ImageEncoder } from '../encoders/image-encoder/onnx-image-encoder.ts';
 import type { Db } from '../store/database.ts';
 import { readNpy } from '../store/npy.ts';
@@ -225,7 +226,8 @@ export class Catalog {
   require(ids: readonly string[], field = 'ids'): CatalogProduct[] {
     return ids.map((id, i) => {
       const p = this.get(id);
-      if (!p) throw new UnknownIdError(`${field}[${i}]: no catalog product "${id}"`, `${field}[${i}]`);
+      if (!p)
+        throw new UnknownIdError(`${field}[${i}]: no catalog product ${quoteShort(id)}`, `${field}[${i}]`);
       return p;
     });
   }
@@ -650,7 +652,7 @@ function readImportEntries(
       raw = JSON.parse(readFileSync(manifestPath, 'utf8'));
     } catch (e) {
       throw new CatalogInputError(
-        `${manifestPath}: not valid JSON (${e instanceof Error ? e.message : String(e)})`,
+        `${manifestPath}: ${e instanceof SyntaxError ? 'not valid JSON' : `cannot be read (${e instanceof Error ? e.message : String(e)})`}; expected a list of products [{"file": "a.jpg", "name": ...}]`,
         CATALOG_MANIFEST,
       );
     }
@@ -714,7 +716,10 @@ async function readImportedVectors(e: {
     ids = JSON.parse(readFileSync(resolve(e.ids), 'utf8'));
   } catch (err) {
     throw new CatalogInputError(
-      `${e.ids}: cannot read the product ids (${err instanceof Error ? err.message : String(err)}); expected a JSON list of product ids`,
+      `${e.ids}: cannot read the product ids (${
+        // JSON.parse's message would quote the file's text; the path may be any file of the server.
+        err instanceof SyntaxError ? 'not valid JSON' : err instanceof Error ? err.message : String(err)
+      }); expected a JSON list of product ids`,
       'ids',
     );
   }

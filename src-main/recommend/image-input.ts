@@ -80,9 +80,10 @@ export async function checkImage(
   }
   const format = sniffImageFormat(bytes);
   if (!format) {
-    const head = Buffer.from(bytes.subarray(0, 8)).toString('hex').replace(/(..)/g, '$1 ').trim();
+    // The bytes themselves are not quoted: a catalog import reads server files, and an error never
+    // carries a server file's content.
     throw new ImageInputError(
-      `${what}: not an image (its first bytes are ${head}); expected a JPEG, PNG, WebP, GIF or TIFF file. The file name does not matter, the content does.`,
+      `${what}: not an image (it does not start with a JPEG, PNG, WebP, GIF or TIFF signature); expected an image file. The file name does not matter, the content does.`,
       415,
       'not_an_image',
       field,

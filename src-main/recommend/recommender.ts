@@ -22,6 +22,7 @@ import type {
   TrendData,
 } from '../../src-shared/recommend.ts';
 import { workspaceFileUrl } from '../../src-shared/recommend.ts';
+import { quoteShort } from '../../src-shared/short-text.ts';
 import type { OpenedWorkspaceEncoder } from '../encoders/image-encoder/workspace-encoder.ts';
 import { labelOf, workspaceEncoder } from '../encoders/image-encoder/workspace-encoder.ts';
 import type { SearchHit, VectorIndex } from '../evaluation/vector-index.ts';
@@ -269,7 +270,7 @@ export class RecommendService {
     const item = this.ws.db.prepare('SELECT 1 FROM items WHERE id = ?').pluck().get(id);
     if (!item) {
       throw new UnknownIdError(
-        `${field}: "${id}" is neither a catalog product nor a dataset item of this workspace`,
+        `${field}: ${quoteShort(id)} is neither a catalog product nor a dataset item of this workspace`,
         field,
       );
     }
@@ -427,7 +428,7 @@ export class RecommendService {
           !this.ws.db.prepare('SELECT 1 FROM items WHERE id = ?').pluck().get(id)
         ) {
           throw new UnknownIdError(
-            `ids[${i}]: "${id}" is neither a catalog product nor a dataset item of this workspace`,
+            `ids[${i}]: ${quoteShort(id)} is neither a catalog product nor a dataset item of this workspace`,
             `ids[${i}]`,
           );
         }
@@ -545,7 +546,7 @@ export class RecommendService {
           !this.ws.db.prepare('SELECT 1 FROM items WHERE id = ?').pluck().get(id)
         ) {
           throw new UnknownIdError(
-            `product_id: "${id}" is neither a catalog product nor a dataset item of this workspace`,
+            `product_id: ${quoteShort(id)} is neither a catalog product nor a dataset item of this workspace`,
             'product_id',
           );
         }

@@ -10,9 +10,11 @@
 import fastifyMultipart from '@fastify/multipart';
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { quoteShort } from '../../src-shared/short-text.ts';
 import type { Workbench } from '../services/workbench.ts';
 import { toHttpError } from './http-errors.ts';
 import { DEFAULT_UPLOAD_LIMIT_BYTES, MAX_UPLOAD_FILES } from './limits.ts';
+import { installRequestGuard, type RequestGuardOptions, withoutTokenQuery } from './request-guard.ts';
 import { registerCatalogRoutes } from './routes/catalog-routes.ts';
 import { registerFileRoutes } from './routes/file-routes.ts';
 import { registerInfoRoutes } from './routes/info-routes.ts';
@@ -26,6 +28,8 @@ export interface BuildServerOptions {
   uploadLimitBytes?: number;
   /** Fastify's request log (pino) on stdout; default off. */
   logger?: boolean;
+  /** Who may call ([Note: Who may call the local server]); default: loopback only, no token. */
+  guard?: RequestGuardOptions;
 }
 
 declare module 'fastify' {
@@ -41,7 +45,26 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
     throw new RangeError(`uploadLimitBytes must be a whole number of bytes >= 1, got ${limit}`);
   }
   const app = Fastify({
-    logger: opts.logger ?? false,
+    logger: opts.logger
+      ? {
+          serializers: {
+            // Fastify's own request serializer, but the URL without a `?token=` ([Note: Token]).
+            req: (req: {
+              method: string;
+              url: string;
+              host?: string;
+              ip?: string;
+              socket?: { remotePort?: number };
+            }) => ({
+              method: req.method,
+              url: withoutTokenQuery(req.url),
+              host: req.host,
+              remoteAddress: req.ip,
+              remotePort: req.socket?.remotePort,
+            }),
+          },
+        }
+      : false,
     // The JSON bodies are small (ids, k); the upload limit bounds them too.
     bodyLimit: limit,
     ajv: {
@@ -58,6 +81,8 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
   // The API speaks JSON and multipart only; a text/plain body is refused with 415 rather than parsed
   // into a string that would then fail validation with a less helpful message.
   app.removeContentTypeParser('text/plain');
+  // First of all hooks, so a refused caller reaches no route (REST, RPC, WebSocket, media).
+  installRequestGuard(app, opts.guard);
   app.decorate('workbench', opts.workbench);
   app.decorate('uploadLimitBytes', limit);
 
@@ -123,8 +148,8 @@ export function formatSchemaError(errors: readonly AjvError[], dataVar: string):
   let message: string;
   if (e.keyword === 'additionalProperties') {
     const extra = String(e.params['additionalProperty']);
-    field = join(extra);
-    message = `unknown field "${extra}" in ${path || dataVar}`;
+    field = join(extra).slice(0, 200);
+    message = `unknown field ${quoteShort(extra)} in ${path || dataVar}`;
   } else if (e.keyword === 'required') {
     const missing = String(e.params['missingProperty']);
     field = join(missing);

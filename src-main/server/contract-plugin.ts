@@ -10,130 +10,86 @@
  *   GET  /                  the built renderer (out/renderer), when given
  *
  * The envelope is the same one IPC carries ([Note: Why an envelope] in src-shared/api-errors.ts); the
- * HTTP status says roughly what happened (400 invalid input, 404 unknown method, 409 conflict, 500
- * otherwise) for logs and curl, but the client reads the envelope, not the status.
+ * HTTP status comes from the one error map the REST routes use too (error-status.ts), so the same
+ * error answers the same status on both transports (415 not an image, 404 unknown id, 409 busy).
  *
- * [Note: Who may call the local server]
- * The server binds 127.0.0.1, yet any web page the user visits can send requests to it. So: an RPC
- * must be `Content-Type: application/json` (a cross-site page cannot send that without a CORS
- * preflight, which this server never grants); a request or WebSocket with an Origin header must come
- * from this server's own origin; and the Host header must name a loopback address or the host the
- * server was told to bind (which defeats DNS rebinding, where evil.example resolves to 127.0.0.1).
+ * Who may call (Host, Origin, token) is decided by the request guard buildServer installs on the
+ * whole server (request-guard.ts, [Note: Who may call the local server]). An RPC must also be
+ * `Content-Type: application/json`, which a cross-site page cannot send without a CORS preflight; and
+ * its body may hold one image at the upload limit, base64-encoded, and little more (limits.ts).
  */
 import { createReadStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import fastifyWebsocket from '@fastify/websocket';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { api, apiEvents, dispatch } from '../../src-shared/api.ts';
 import { API_ERROR_CODES, apiError, type Envelope, errorEnvelope } from '../../src-shared/api-errors.ts';
 import { createHandlers } from '../services/api-handlers.ts';
 import type { ApiSession } from '../services/api-session.ts';
 import { MediaPathError, resolveMediaPath } from '../services/media-path.ts';
+import { errorStatus } from './error-status.ts';
+import { DEFAULT_UPLOAD_LIMIT_BYTES, rpcBodyLimit } from './limits.ts';
 
 export const MEDIA_PREFIX = '/media/';
-export const RPC_BODY_LIMIT = 512 * 1024 * 1024;
 
 export interface ContractPluginOptions {
   session: ApiSession;
   /** Folder of the built renderer (index.html + assets); null serves a page saying how to build it. */
   rendererDir: string | null;
-  /**
-   * Host names accepted in the Host header besides loopback ones (e.g. the name of a GPU server
-   * when bound to 0.0.0.0 on purpose). Empty: loopback only.
-   */
-  allowedHosts?: readonly string[];
 }
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
-
-/** Status for an error envelope (see the file comment: informative only). */
-function statusOf(envelope: Envelope): number {
-  if (envelope.ok) return 200;
-  const { code, name } = envelope.error;
-  if (code === API_ERROR_CODES.invalidInput) return 400;
-  if (code === API_ERROR_CODES.unknownMethod || name === 'JobNotFoundError') return 404;
-  if (code === API_ERROR_CODES.forbidden) return 403;
-  if (name === 'JobConflictError' || name === 'NoWorkspaceError') return 409;
-  if (name === 'NotAvailableError') return 501;
-  return 500;
-}
-
-/**
- * Adds the Host and Origin checks of [Note: Who may call the local server] to every route of `app`'s
- * context (on the root instance: the REST routes too). A refusal is a 403 with an error envelope.
- */
-export function guardLocalRequests(app: FastifyInstance, extraHosts: readonly string[] = []): void {
-  const allowedHosts = new Set([...LOOPBACK_HOSTS, ...extraHosts.map((h) => h.toLowerCase())]);
-  const foreign = (request: FastifyRequest): string | null => {
-    const host = (request.headers.host ?? '').toLowerCase();
-    const hostName = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0]!;
-    if (!allowedHosts.has(hostName)) return `Host "${host}" is not this server (DNS rebinding guard)`;
-    const origin = request.headers.origin;
-    // 'null' (a sandboxed page, a file:// page) is a foreign origin too.
-    if (origin !== undefined) {
-      let originHost: string;
-      try {
-        originHost = new URL(origin).host.toLowerCase();
-      } catch {
-        return `Malformed Origin "${origin}"`;
-      }
-      if (originHost !== host) return `Cross-origin request from ${origin} refused`;
-    }
-    return null;
-  };
-
-  app.addHook('onRequest', async (request, reply) => {
-    const reason = foreign(request);
-    if (reason) {
-      return reply
-        .status(403)
-        .type('application/json')
-        .send(errorEnvelope(apiError('ApiError', reason, API_ERROR_CODES.forbidden)));
-    }
-  });
+/** Status for an envelope: the one error map (error-status.ts) reads the wire error's name and code. */
+export function statusOfEnvelope(envelope: Envelope): number {
+  return envelope.ok ? 200 : errorStatus(envelope.error).status;
 }
 
 export async function contractPlugin(app: FastifyInstance, opts: ContractPluginOptions): Promise<void> {
   const { session } = opts;
   const handlers = createHandlers(session);
-  guardLocalRequests(app, opts.allowedHosts);
+  const uploadLimit = app.hasDecorator('uploadLimitBytes')
+    ? app.uploadLimitBytes
+    : DEFAULT_UPLOAD_LIMIT_BYTES;
+  const bodyLimit = rpcBodyLimit(uploadLimit);
 
   // Errors Fastify raises before a handler runs (malformed JSON, body too large) still get the envelope.
-  app.setErrorHandler((error: Error & { statusCode?: number }, _request, reply) => {
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, _request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
-    const wrapped = apiError(
-      status < 500 ? 'ValidationError' : error.name,
-      status < 500 ? `Bad request: ${error.message}` : error.message,
-      status < 500 ? API_ERROR_CODES.invalidInput : undefined,
-    );
+    const wrapped =
+      status === 413
+        ? apiError(
+            'PayloadTooLargeError',
+            `The request body is larger than ${bodyLimit} bytes: a call may carry one image of at most ${(uploadLimit / 1024 / 1024).toFixed(1)} MB (base64-encoded) and little else`,
+            'too_large',
+          )
+        : apiError(
+            status < 500 ? 'ValidationError' : error.name,
+            status < 500 ? `Bad request: ${error.message}` : error.message,
+            status < 500 ? API_ERROR_CODES.invalidInput : undefined,
+          );
     void reply.status(status).type('application/json').send(errorEnvelope(wrapped));
   });
 
-  // Uploads travel as base64 in the body (up to 32 images of 10 MB for recommend.top10ToNew).
-  app.post<{ Params: { method: string } }>(
-    '/api/rpc/:method',
-    { bodyLimit: RPC_BODY_LIMIT },
-    async (request, reply) => {
-      const type = request.headers['content-type'] ?? '';
-      if (!/^application\/json\b/i.test(type)) {
-        return reply
-          .status(415)
-          .type('application/json')
-          .send(
-            errorEnvelope(
-              apiError(
-                'ValidationError',
-                `POST /api/rpc/${request.params.method} takes Content-Type: application/json, got "${type || 'none'}"`,
-                API_ERROR_CODES.invalidInput,
-              ),
+  // Uploads travel as base64 in the body: one image per call (limits.ts rpcBodyLimit).
+  app.post<{ Params: { method: string } }>('/api/rpc/:method', { bodyLimit }, async (request, reply) => {
+    const type = request.headers['content-type'] ?? '';
+    if (!/^application\/json\b/i.test(type)) {
+      return reply
+        .status(415)
+        .type('application/json')
+        .send(
+          errorEnvelope(
+            apiError(
+              'ValidationError',
+              `POST /api/rpc/${request.params.method} takes Content-Type: application/json, got "${type || 'none'}"`,
+              API_ERROR_CODES.invalidInput,
             ),
-          );
-      }
-      const envelope = await dispatch(api, handlers, request.params.method, request.body ?? {});
-      return reply.status(statusOf(envelope)).type('application/json').send(envelope);
-    },
-  );
+          ),
+        );
+    }
+    const envelope = await dispatch(api, handlers, request.params.method, request.body ?? {});
+    return reply.status(statusOfEnvelope(envelope)).type('application/json').send(envelope);
+  });
 
   app.get('/api/contract', async () => ({
     methods: Object.values(api).map((m) => ({ name: m.name, summary: m.summary ?? null })),

@@ -2,11 +2,14 @@
  * Errors the HTTP server answers with, and the mapping from everything else (Fastify's own errors,
  * multipart limits, errors of the core) to a status and the JSON body `{ error: { message, ... } }`.
  *
- * Statuses: 400 bad JSON or fields, 403 a path that resolves outside the workspace, 404 unknown id or
- * route, 409 the workspace is not ready for the request (e.g. no image encoder set), 413 too large,
- * 415 not an image / unsupported content type, 500 anything unexpected (message kept, stack logged).
+ * Statuses: 400 bad JSON or fields, 401 no or wrong token, 403 a path that resolves outside the
+ * workspace or a refused caller, 404 unknown id or route, 409 the workspace is not ready for the
+ * request (e.g. no image encoder set) or busy, 413 too large, 415 not an image / unsupported content
+ * type, 500 anything unexpected (message kept, stack logged). Errors of the core get their status from
+ * the one map shared with the contract transport (error-status.ts).
  */
 import type { FastifyError } from 'fastify';
+import { errorStatus } from './error-status.ts';
 
 export interface HttpErrorBody {
   error: {
@@ -56,22 +59,6 @@ export const ERROR_BODY_SCHEMA = {
   },
 } as const;
 
-/** Names of core errors that mean "the caller asked for something that does not exist". */
-const NOT_FOUND_NAMES = new Set(['UnknownIdError']);
-/** Core errors that mean "the request is fine but the workspace cannot serve it yet". */
-const NOT_READY_NAMES = new Set([
-  'CentralityError',
-  'WorkspaceEncoderError',
-  'EmbeddingStoreError',
-  'RecommendError',
-  'ModelFilesError',
-  'ModelRegistryError',
-  'ImageEncoderError',
-  'PreprocessConfigError',
-]);
-/** Core errors about bad input values. */
-const BAD_INPUT_NAMES = new Set(['CatalogInputError', 'ImportEmbeddingsError', 'NpyError']);
-
 /** Turns anything thrown in a route into a status and the error body. */
 export function toHttpError(e: unknown): { status: number; body: HttpErrorBody } {
   const body = (status: number, code: string, message: string, field?: string) => ({
@@ -105,12 +92,17 @@ export function toHttpError(e: unknown): { status: number; body: HttpErrorBody }
     // The message and field come from formatSchemaError (app.ts), which names the field.
     return body(400, 'bad_request', message, err.field);
   }
-  if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
-    // Core errors that carry their own status (ImageInputError, UnknownIdError, CatalogInputError...).
-    return body(err.statusCode, err.code ?? 'bad_request', message, err.field);
+  // Core errors: the map the contract transport uses too, so REST and RPC answer alike.
+  const mapped = errorStatus(err);
+  if (
+    mapped.status === 500 &&
+    typeof err.statusCode === 'number' &&
+    err.statusCode >= 400 &&
+    err.statusCode < 500
+  ) {
+    // Fastify's and its plugins' own client errors not listed above carry their status (the core's
+    // errors are all in the map, which is what the contract transport sees).
+    return body(err.statusCode, 'bad_request', message);
   }
-  if (err.name && NOT_FOUND_NAMES.has(err.name)) return body(404, 'unknown_id', message, err.field);
-  if (err.name && BAD_INPUT_NAMES.has(err.name)) return body(400, 'bad_request', message, err.field);
-  if (err.name && NOT_READY_NAMES.has(err.name)) return body(409, 'not_ready', message);
-  return body(500, 'internal', message);
+  return body(mapped.status, mapped.code, message, mapped.status < 500 ? err.field : undefined);
 }

@@ -8,14 +8,17 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { ApiSession } from '../services/api-session.ts';
 import { buildServer } from './app.ts';
-import { contractPlugin, guardLocalRequests } from './contract-plugin.ts';
+import { contractPlugin } from './contract-plugin.ts';
+import type { RequestGuardOptions } from './request-guard.ts';
 
 export interface WebServerOptions {
   session: ApiSession;
   /** Built renderer folder; default: out/renderer of the project this code runs from, if built. */
   rendererDir?: string | null;
-  /** Host names accepted besides loopback ones (see [Note: Who may call the local server]). */
-  allowedHosts?: readonly string[];
+  /** Who may call: Host, Origin and token rules (see [Note: Who may call the local server]). */
+  guard?: RequestGuardOptions;
+  /** Largest image a caller may send, in bytes (sizes the RPC body limit); default 10 MB. */
+  uploadLimitBytes?: number;
   logger?: boolean;
 }
 
@@ -39,12 +42,17 @@ export function defaultRendererDir(): string | null {
 /**
  * The REST server of the recommendation API (buildServer, /api/...) with the contract transport on
  * it. The REST routes read `app.workbench` per request, so when the session opens another workspace
- * that decoration follows it. The Host/Origin guard covers every route, REST ones included.
+ * that decoration follows it. The request guard (Host, Origin, token) covers every route, REST ones
+ * included; in browser mode a token given on the first page load becomes a cookie ([Note: Token]).
  */
 export async function createWebServer(opts: WebServerOptions): Promise<FastifyInstance> {
   const { session } = opts;
-  const app = await buildServer({ workbench: session.workbench(), logger: opts.logger });
-  guardLocalRequests(app, opts.allowedHosts);
+  const app = await buildServer({
+    workbench: session.workbench(),
+    logger: opts.logger,
+    uploadLimitBytes: opts.uploadLimitBytes,
+    guard: { ...opts.guard, tokenCookie: true },
+  });
   const off = session.onEvent((event) => {
     if (event === 'workspace.changed' && session.workspace) app.workbench = session.workbench();
   });
@@ -52,7 +60,6 @@ export async function createWebServer(opts: WebServerOptions): Promise<FastifyIn
   await app.register(contractPlugin, {
     session: opts.session,
     rendererDir: opts.rendererDir === undefined ? defaultRendererDir() : opts.rendererDir,
-    allowedHosts: opts.allowedHosts,
   });
   return app;
 }

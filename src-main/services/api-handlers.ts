@@ -28,12 +28,16 @@ const handle = (r: { job: string; kind: string }) => ({ job: r.job, kind: r.kind
 export function createHandlers(session: ApiSession): Handlers {
   const ws = () => session.workbench().workspace;
   const afterChange = (reason: string) => () => session.workspaceUpdated(reason);
+  // Paths in inputs are checked against the allowed roots in browser mode ([Note: Path roots]).
+  const allowed = (path: string, field: string) => session.checkPath(path, field);
+  const allowedOpt = (path: string | undefined, field: string) =>
+    path === undefined ? undefined : session.checkPath(path, field);
 
   return {
     'app.info': async () => session.info(),
 
     'workspace.summary': async () => session.workbench().summary(),
-    'workspace.open': async ({ path, create }) => session.openWorkspace(path, { create }),
+    'workspace.open': async ({ path, create }) => session.openWorkspace(allowed(path, 'path'), { create }),
     'workspace.pick': async ({ create }) => {
       const path = await session.pickFolder('workspace');
       if (path === null) return { path: null, openedAs: null, scan: null, info: session.info() };
@@ -70,16 +74,20 @@ export function createHandlers(session: ApiSession): Handlers {
       );
     },
     'demo.generate': async ({ outDir, seed, scale }) => {
-      const input: JobInputs['demo'] = { action: 'generate', outDir, seed, scale };
+      const input: JobInputs['demo'] = { action: 'generate', outDir: allowed(outDir, 'outDir'), seed, scale };
       return handle(session.startJob('demo', input, { workspace: null }));
     },
 
     'dataset.scan': async (input) => {
-      const job: JobInputs['scan'] = input;
+      const job: JobInputs['scan'] = {
+        ...input,
+        data: allowed(input.data, 'data'),
+        splitFile: allowedOpt(input.splitFile, 'splitFile'),
+      };
       return handle(session.startJob('scan', job, { onDone: afterChange('scan') }));
     },
     'dataset.split': async (input) => {
-      const job: JobInputs['split'] = input;
+      const job: JobInputs['split'] = { ...input, file: allowedOpt(input.file, 'file') };
       const result = (await session.runJob('split', job)) as Awaited<ReturnType<Handlers['dataset.split']>>;
       session.workspaceUpdated('split');
       return result;
@@ -93,11 +101,15 @@ export function createHandlers(session: ApiSession): Handlers {
     'dataset.vocabulary': async ({ fields }) => vocabularyView(ws(), fields),
 
     'embed.start': async (input) => {
-      const job: JobInputs['embed'] = input;
+      const job: JobInputs['embed'] = { ...input, modelPath: allowedOpt(input.modelPath, 'modelPath') };
       return handle(session.startJob('embed', job, { onDone: afterChange('embed') }));
     },
     'embed.import': async ({ npy, ids, model }) => {
-      const job: JobInputs['import-embeddings'] = { npy, ids, model };
+      const job: JobInputs['import-embeddings'] = {
+        npy: allowed(npy, 'npy'),
+        ids: allowed(ids, 'ids'),
+        model,
+      };
       const result = (await session.runJob('import-embeddings', job)) as Awaited<
         ReturnType<Handlers['embed.import']>
       >;
@@ -147,7 +159,7 @@ export function createHandlers(session: ApiSession): Handlers {
     },
 
     'eval.run': async (input) => {
-      const job: JobInputs['evaluate'] = input;
+      const job: JobInputs['evaluate'] = { ...input, checkpoint: allowedOpt(input.checkpoint, 'checkpoint') };
       return handle(session.startJob('evaluate', job, { onDone: afterChange('evaluate') }));
     },
     'eval.centrality': async (input) => {
@@ -169,10 +181,11 @@ export function createHandlers(session: ApiSession): Handlers {
     // Search and recommendation answer from the main thread's Workbench: they keep their indexes
     // and ONNX sessions warm between calls (the heavy matrix work runs on those sessions' own
     // threads), which a fresh worker per call could not.
-    'search.run': async ({ image, ...rest }) => {
+    'search.run': async ({ image, checkpoint, ...rest }) => {
       const w = session.workbench();
       const run = await w.search({
         ...rest,
+        checkpoint: allowedOpt(checkpoint, 'checkpoint'),
         ...(image ? { imageBytes: decodeImage(image.dataBase64, 'image'), imageName: image.name } : {}),
       });
       const rel = run.files?.dir ? workspaceRelative(w.workspace, run.files.dir) : null;
@@ -212,7 +225,15 @@ export function createHandlers(session: ApiSession): Handlers {
         ),
     'catalog.remove': async ({ ids }) => ({ removed: session.workbench().catalogRemove(ids) }),
     'catalog.import': async (input) => {
-      const job: JobInputs['catalog-import'] = input;
+      const job: JobInputs['catalog-import'] = {
+        ...input,
+        folder: allowed(input.folder, 'folder'),
+        embeddings: input.embeddings && {
+          ...input.embeddings,
+          npy: allowed(input.embeddings.npy, 'embeddings.npy'),
+          ids: allowed(input.embeddings.ids, 'embeddings.ids'),
+        },
+      };
       return handle(session.startJob('catalog-import', job, { onDone: afterChange('catalog-import') }));
     },
     'catalog.embed': async () => {

@@ -11,6 +11,7 @@ import type { JobKind } from '../../src-shared/api-schemas.ts';
 import { type JobEvent, JobHost, type JobRecord } from '../jobs/job-host.ts';
 import { WorkspaceError } from '../store/workspace.ts';
 import { runJobSpec } from './job-table.ts';
+import { PathRoots } from './path-roots.ts';
 import { Workbench } from './workbench.ts';
 
 export type ApiEventListener = <K extends ApiEvent>(event: K, payload: ApiEventPayload<K>) => void;
@@ -25,6 +26,11 @@ export interface ApiSessionOptions {
   pickFolder?: (purpose: 'workspace' | 'dataset') => Promise<string | null>;
   /** Default: a JobHost with the bundled job-worker.js, else inline (tests from sources). */
   jobs?: JobHost;
+  /**
+   * Browser mode: folders (besides the data folder and the workspaces opened in this process) that
+   * paths in RPC inputs may name; see [Note: Path roots]. Absent (the desktop app): no restriction.
+   */
+  allowedRoots?: readonly string[];
 }
 
 /**
@@ -61,9 +67,12 @@ export class ApiSession {
   private preparing: string | null = null;
   private readonly listeners = new Set<ApiEventListener>();
   private readonly unsubscribeJobs: () => void;
+  /** Null when every path is allowed (the desktop app). */
+  readonly pathRoots: PathRoots | null;
 
   constructor(readonly options: ApiSessionOptions) {
     this.jobs = options.jobs ?? new JobHost({ inline: runJobSpec });
+    this.pathRoots = options.allowedRoots ? new PathRoots([options.dataDir, ...options.allowedRoots]) : null;
     this.unsubscribeJobs = this.jobs.onEvent((e) => this.forwardJobEvent(e));
   }
 
@@ -96,6 +105,14 @@ export class ApiSession {
     return this.wb;
   }
 
+  /**
+   * `path` when a caller may name it (inside an allowed root, or any path in the desktop app), else a
+   * PathNotAllowedError naming `field`, the path and the roots.
+   */
+  checkPath(path: string, field: string): string {
+    return this.pathRoots ? this.pathRoots.check(path, field) : path;
+  }
+
   /** Opens `path` as the workspace (closing the previous one); emits workspace.changed. */
   openWorkspace(path: string, opts: { create?: boolean; reason?: string } = {}): AppInfo {
     const dir = resolve(path);
@@ -105,6 +122,8 @@ export class ApiSession {
       );
     }
     const next = Workbench.open(dir, { create: opts.create ?? false });
+    // A workspace opened once stays reachable for the rest of the session ([Note: Path roots]).
+    this.pathRoots?.add(dir);
     this.wb?.close();
     this.wb = next;
     this.preparing = null;

@@ -30,12 +30,15 @@ export const MEDIA_TYPES: Readonly<Record<string, string>> = {
 
 export class MediaPathError extends Error {
   override name = 'MediaPathError';
+  /** The status said as a code, so it survives the RPC envelope (server/error-status.ts). */
+  readonly code: 'bad_path' | 'path_refused' | 'not_found';
   constructor(
     message: string,
     /** HTTP-like status: 400 malformed, 403 outside the workspace or a refused type, 404 missing. */
     readonly status: 400 | 403 | 404,
   ) {
     super(message);
+    this.code = status === 400 ? 'bad_path' : status === 403 ? 'path_refused' : 'not_found';
   }
 }
 

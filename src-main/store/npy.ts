@@ -29,21 +29,13 @@ const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const ITEM_SIZE: Readonly<Record<string, number>> = { f2: 2, f4: 4, f8: 8 };
 
-function describeStart(bytes: Uint8Array): string {
-  if (bytes.length === 0) return 'an empty file';
-  const shown = Array.from(bytes.subarray(0, 8), (b) =>
-    b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`,
-  ).join('');
-  return `"${shown}"`;
-}
-
 /** Parses the header's Python dict literal: string keys; string, bool or int-tuple values. */
 function parseHeader(text: string, name: string): Record<string, string | boolean | number[]> {
   let i = 0;
   const fail = (what: string): never => {
-    throw new NpyError(
-      `${name}: malformed .npy header (${what} at offset ${i}): ${JSON.stringify(text.trim())}`,
-    );
+    // The header's text is not quoted: the file may be any file of the server (an error must never
+    // carry a server file's content), and the offset is enough to find the fault.
+    throw new NpyError(`${name}: malformed .npy header (${what} at offset ${i} of the header)`);
   };
   const ws = () => {
     while (i < text.length && /\s/.test(text[i]!)) i++;
@@ -147,7 +139,10 @@ const MAX_HEADER_BYTES = 1 << 20;
  */
 export function parseNpyHeader(prefix: Uint8Array, fileLength: number, name = '.npy data'): NpyHeader {
   if (prefix.length < 10 || !MAGIC.every((b, k) => prefix[k] === b)) {
-    throw new NpyError(`${name}: expected a .npy file (magic \\x93NUMPY), got ${describeStart(prefix)}`);
+    // What the file starts with is not quoted: it may be any file of the server (/etc/passwd...).
+    throw new NpyError(
+      `${name}: not a NumPy .npy file: expected it to start with the magic bytes \\x93NUMPY (as np.save writes), ${fileLength === 0 ? 'the file is empty' : `found ${fileLength} bytes of something else`}`,
+    );
   }
   const major = prefix[6]!;
   const minor = prefix[7]!;

@@ -120,7 +120,8 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     await poll(() => path.inputValue()).toContain('demo-data');
     const dataFolder = await path.inputValue();
     // A folder that does not exist: the error crosses the contract with its message and is shown.
-    const missing = join(tmp, 'no-such-folder');
+    // (Inside the data folder: browser mode refuses paths outside its allowed folders up front.)
+    const missing = join(tmp, 'app-data', 'no-such-folder');
     await path.fill(missing);
     await page.getByTestId('scan-start').click();
     await poll(() => page.locator('#panel-dataset [role="alert"]').allTextContents()).toEqual([

@@ -1,7 +1,10 @@
 /** `kfashion sanity`: checks the JSON encoder's properties before anyone trusts a training run. */
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { isFieldName } from '../../../src-shared/fields.ts';
 import { sanityCheck } from '../../services/workbench.ts';
+import type { SanityCheckResult } from '../../training/sanity-check.ts';
 import { BACKEND_NAMES } from '../../training/train-config.ts';
 import { UsageError } from '../errors.ts';
 import { commaList, integer, oneOf } from '../options.ts';
@@ -26,8 +29,15 @@ export function registerSanityCommand(program: Command): void {
       commaList('--fields'),
     )
     .option('--model <id>', 'image-embedding model of the workspace to use')
+    .option(
+      '--out <dir>',
+      'without --workspace: the folder that gets temp_logs/sanity_check_results.json (default: the current folder)',
+    )
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExamples:\n  kfashion sanity\n  kfashion sanity --workspace ws/demo')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  kfashion sanity                       (writes ./temp_logs/sanity_check_results.json)\n  kfashion sanity --out results/sanity\n  kfashion sanity --workspace ws/demo   (writes ws/demo/temp_logs/sanity_check_results.json)',
+    )
     .action(
       async (o: {
         workspace?: string;
@@ -35,11 +45,29 @@ export function registerSanityCommand(program: Command): void {
         backend?: (typeof BACKEND_NAMES)[number];
         fields?: string[];
         model?: string;
+        out?: string;
         json?: boolean;
       }) => {
         const bad = o.fields?.filter((f) => !isFieldName(f)) ?? [];
         if (bad.length > 0) throw new UsageError(`--fields: unknown field ${bad.join(', ')}.`);
-        const result = await sanityCheck({
+        if (o.workspace !== undefined && o.out !== undefined) {
+          throw new UsageError(
+            '--out is for a check without --workspace; with one, the file goes to <workspace>/temp_logs/',
+          );
+        }
+        // Without a workspace the file goes under the current folder (or --out), as the seed asks.
+        // [Note: Sanity file written whole] The check writes its file in place, so it is pointed at a
+        // temporary name beside the final one; once complete, the file gets its final path inside and
+        // is renamed, so no half-written sanity_check_results.json is ever visible.
+        const finalPath =
+          o.workspace === undefined
+            ? resolve(o.out ?? '.', 'temp_logs', 'sanity_check_results.json')
+            : undefined;
+        const tmpPath = finalPath
+          ? join(dirname(finalPath), `.sanity_check_results.json.${process.pid}.tmp`)
+          : undefined;
+        const raw = await sanityCheck({
+          ...(tmpPath ? { resultsPath: tmpPath } : {}),
           workspace: o.workspace,
           seed: o.seed,
           backend: o.backend,
@@ -49,6 +77,7 @@ export function registerSanityCommand(program: Command): void {
             ? undefined
             : (c) => console.log(`${c.pass ? 'PASS' : 'FAIL'}  ${c.name}: ${c.detail}`),
         });
+        const result = finalPath && tmpPath ? publish(raw, tmpPath, finalPath) : raw;
         if (o.json) printJson(result);
         else {
           // Imported here: the module pulls in tfjs, which other commands should not load.
@@ -58,4 +87,17 @@ export function registerSanityCommand(program: Command): void {
         if (!result.pass) process.exitCode = 1;
       },
     );
+}
+
+/** Gives the temporary results file its final path inside, then renames it into place. */
+function publish(result: SanityCheckResult, tmpPath: string, finalPath: string): SanityCheckResult {
+  try {
+    const file = JSON.parse(readFileSync(tmpPath, 'utf8')) as Record<string, unknown>;
+    writeFileSync(tmpPath, `${JSON.stringify({ ...file, resultsPath: finalPath }, null, 2)}\n`);
+    renameSync(tmpPath, finalPath);
+  } catch (e) {
+    rmSync(tmpPath, { force: true });
+    throw e;
+  }
+  return { ...result, resultsPath: finalPath };
 }

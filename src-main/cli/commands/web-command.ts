@@ -3,6 +3,7 @@
  * HTTP + WebSocket on 127.0.0.1, for a GPU server without a screen and for the end-to-end tests.
  */
 import type { Command } from 'commander';
+import { TOKEN_ENV } from '../../server/request-guard.ts';
 import { UsageError } from '../errors.ts';
 import { integer } from '../options.ts';
 import { withJobControls } from '../run.ts';
@@ -15,7 +16,12 @@ interface WebFlags {
   host: string;
   renderer?: string;
   allowHost?: string[];
+  allowOrigin?: string[];
+  root?: string[];
+  token?: string;
 }
+
+const repeatable = (v: string, prev: string[] = []) => [...prev, v];
 
 export function registerWebCommand(program: Command): void {
   program
@@ -27,18 +33,38 @@ export function registerWebCommand(program: Command): void {
     .option('--port <n>', 'port to listen on (0 = any free port)', integer('--port', 0, 65535), 5199)
     .option(
       '--host <addr>',
-      'address to bind; anything but 127.0.0.1 / ::1 / localhost exposes the workbench to the network',
+      'address to bind; anything but 127.0.0.1 / ::1 / localhost exposes the workbench to the network and requires a token',
       '127.0.0.1',
     )
     .option('--renderer <dir>', 'built UI folder (default: out/renderer of this project)')
     .option(
       '--allow-host <name>',
-      'extra Host header name to accept (repeatable), e.g. the server name when --host 0.0.0.0',
-      (v: string, prev: string[] = []) => [...prev, v],
+      'extra Host header name to accept (repeatable), e.g. the DNS name of the server when --host 0.0.0.0',
+      repeatable,
+    )
+    .option(
+      '--allow-origin <url>',
+      'another origin allowed to call this server, with CORS answers (repeatable), e.g. https://tools.example',
+      repeatable,
+    )
+    .option(
+      '--root <dir>',
+      'a folder whose paths the browser may name (workspaces, data to scan, .npy files, catalog folders); repeatable. Always allowed: the data folder and the workspaces opened in this session',
+      repeatable,
+    )
+    .option(
+      '--token <token>',
+      `the token callers must give (default: ${TOKEN_ENV}, else one made at start when --host is not loopback; a flag shows in the process list, the variable does not)`,
     )
     .addHelpText(
       'after',
-      '\nExamples:\n  npm run web                                   (builds the UI, then runs this)\n  kfashion web --workspace ws/demo --port 5199\n  kfashion web --host 0.0.0.0 --allow-host gpu-box   (on a trusted network only)',
+      `
+Examples:
+  npm run web                                   (builds the UI, then runs this)
+  kfashion web --workspace ws/demo --port 5199 --root ~/kfashion-data
+  kfashion web --host 0.0.0.0 --allow-host gpu-box   (prints a URL with its token: open that one)
+Away from loopback every request needs the token: the printed URL's ?token= sets a cookie in the
+browser; scripts send "Authorization: Bearer <token>".`,
     )
     .action(async (o: WebFlags) => {
       const { isAbsolute, resolve } = await import('node:path');
@@ -56,6 +82,18 @@ export function registerWebCommand(program: Command): void {
           `--renderer ${o.renderer}: no index.html there (build the UI with "npm run build")`,
         );
       }
+      const { resolveToken } = await import('../../server/request-guard.ts');
+      let auth: { token: string | null; generated: boolean };
+      try {
+        auth = resolveToken(o.host, o.token);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+      const roots = (o.root ?? []).map((r) => {
+        const dir = resolve(r);
+        if (!existsSync(dir)) throw new UsageError(`--root ${r}: no such folder (${dir})`);
+        return dir;
+      });
       const jobs = new JobHost({ inline: runJobSpec });
       const session = new ApiSession({
         mode: 'browser',
@@ -63,6 +101,7 @@ export function registerWebCommand(program: Command): void {
         version: typeof __KFASHION_VERSION__ === 'string' ? __KFASHION_VERSION__ : 'dev',
         dataDir: defaultDataDir(),
         jobs,
+        allowedRoots: roots,
       });
       if (o.workspace !== undefined) {
         const dir = isAbsolute(o.workspace) ? o.workspace : resolve(o.workspace);
@@ -75,7 +114,23 @@ export function registerWebCommand(program: Command): void {
         session.openWorkspace(demo.workspace, { reason: 'demo' });
       }
 
-      const app = await createWebServer({ session, rendererDir: renderer, allowedHosts: o.allowHost });
+      let app: Awaited<ReturnType<typeof createWebServer>>;
+      try {
+        app = await createWebServer({
+          session,
+          rendererDir: renderer,
+          guard: {
+            bindHost: o.host,
+            allowedHosts: o.allowHost,
+            allowedOrigins: o.allowOrigin,
+            token: auth.token,
+          },
+        });
+      } catch (e) {
+        await session.close();
+        if (e instanceof RangeError) throw new UsageError(e.message);
+        throw e;
+      }
       const address = await app.listen({ host: o.host, port: o.port });
       const url = new URL(address);
       // Show the address the user typed (localhost stays localhost), with the real port.
@@ -86,10 +141,18 @@ export function registerWebCommand(program: Command): void {
       console.log(
         `  jobs run on ${jobs.mode === 'worker' ? 'worker threads' : 'this thread (no bundled job-worker.js found)'}`,
       );
-      if (!['127.0.0.1', '::1', 'localhost'].includes(o.host)) {
+      console.log(`  paths the browser may name: inside ${session.pathRoots?.list().join(', ')}`);
+      if (auth.token) {
+        // Shown once, here, and never logged ([Note: Token]).
+        const { hostname } = await import('node:os');
+        const wildcard = o.host === '0.0.0.0' || o.host === '::';
+        const reach = wildcard ? `http://${hostname()}:${url.port}/` : shown;
         console.log(
-          `  WARNING: bound to ${o.host}: anyone who can reach this machine can use the workbench (no login).`,
+          auth.generated
+            ? `  token required (bound to ${o.host}); open this URL (it sets a cookie): ${reach}?token=${auth.token}`
+            : `  token required: open ${reach}?token=<the token of --token / KFASHION_TOKEN>`,
         );
+        console.log('  scripts: send "Authorization: Bearer <token>"');
       }
       console.log('  Ctrl-C stops the server (running jobs store what they finished first).');
 

@@ -1,6 +1,7 @@
 /** The catalog of new products: GET /api/catalog, GET/DELETE /api/catalog/:id, POST /api/catalog (multipart). */
 import type { FastifyInstance } from 'fastify';
 import type { CatalogList } from '../../../src-shared/recommend.ts';
+import { quoteShort } from '../../../src-shared/short-text.ts';
 import { CatalogInputError, UnknownIdError } from '../../recommend/catalog.ts';
 import { badRequest } from '../http-errors.ts';
 import { readMultipart } from '../multipart.ts';
@@ -71,7 +72,7 @@ export async function registerCatalogRoutes(app: FastifyInstance): Promise<void>
     async (request) => {
       const { id } = request.params as { id: string };
       const p = app.workbench.catalog().get(id);
-      if (!p) throw new UnknownIdError(`no catalog product "${id}"`, 'id');
+      if (!p) throw new UnknownIdError(`no catalog product ${quoteShort(id)}`, 'id');
       return p;
     },
   );
@@ -157,7 +158,7 @@ export async function registerCatalogRoutes(app: FastifyInstance): Promise<void>
     async (request) => {
       const { id } = request.params as { id: string };
       const p = app.workbench.catalog().get(id);
-      if (!p) throw new UnknownIdError(`no catalog product "${id}"`, 'id');
+      if (!p) throw new UnknownIdError(`no catalog product ${quoteShort(id)}`, 'id');
       return { removed: app.workbench.catalogRemove([id]) };
     },
   );
