@@ -6,8 +6,8 @@
 const MEANING: Record<string, string> = {
   EACCES: 'permission denied',
   EPERM: 'operation not permitted',
-  ELOOP: 'a symbolic link loop (the link points back at itself through other links)',
-  ENOENT: 'does not exist (a dangling symbolic link, or deleted during the scan)',
+  ELOOP: 'a symbolic link loop',
+  ENOENT: 'not found: a dangling symbolic link, or removed during the scan',
   ENOTDIR: 'not a folder',
   EISDIR: 'a folder, not a file',
   EMFILE: 'too many open files',

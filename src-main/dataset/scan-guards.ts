@@ -43,19 +43,22 @@ export function checkStyleFolder(path: string, roots: AllowedRoots, seen: Map<st
     link = lstatSync(path).isSymbolicLink();
     real = realpathSync(path);
   } catch (e) {
-    return skip('folder-unreadable', `the style folder ${describeFsError(e)}; its labels were not read`);
+    return skip(
+      'folder-unreadable',
+      `the style folder cannot be reached: ${describeFsError(e)}; its labels were not read`,
+    );
   }
   if (link) {
-    if (!roots.realRoots.some((r) => inside(real, r))) {
-      return skip(
-        'link-not-followed',
-        `a symbolic link to ${real}, outside the data root (${roots.realRoots[0]}); not followed`,
-      );
-    }
     if (real === roots.realLabelDir || inside(roots.realLabelDir, real)) {
       return skip(
         'link-not-followed',
         `a symbolic link to ${real}, which holds the label folder itself; not followed (it is no style folder)`,
+      );
+    }
+    if (!roots.realRoots.some((r) => inside(real, r))) {
+      return skip(
+        'link-not-followed',
+        `a symbolic link to ${real}, outside the data root (${roots.realRoots[0]}); not followed`,
       );
     }
   }
@@ -87,7 +90,11 @@ export function checkLinkedFile(path: string, roots: AllowedRoots): SkippedFile 
   try {
     real = realpathSync(path);
   } catch (e) {
-    return { path, reason: 'unreadable', detail: `a symbolic link that ${describeFsError(e)}` };
+    return {
+      path,
+      reason: 'unreadable',
+      detail: `a symbolic link that cannot be followed: ${describeFsError(e)}`,
+    };
   }
   if (!roots.realRoots.some((r) => inside(real, r))) {
     return {

@@ -6,7 +6,7 @@
  * synchronously (small files: a sync read beats the async machinery), and written in transactions of
  * BATCH files. A cancel commits the batch in hand first, so nothing parsed is lost.
  */
-import { existsSync, opendirSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, opendirSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import type {
   ExclusionReason,
@@ -274,7 +274,7 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
             {
               path: src.imageDir!,
               reason: 'folder-unreadable',
-              detail: `the image folder ${describeFsError(e)}; labels are kept without their images`,
+              detail: `the image folder cannot be read: ${describeFsError(e)}; labels are kept without their images`,
             },
             '',
             src.splitFolder,
@@ -296,7 +296,7 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
             {
               path: imageStyleDir,
               reason: 'folder-unreadable',
-              detail: `the image folder ${describeFsError(e)}; its labels are kept without their images`,
+              detail: `the image folder cannot be read: ${describeFsError(e)}; its labels are kept without their images`,
             },
             style,
             src.splitFolder,
@@ -509,9 +509,14 @@ function planFolders(
   const seen = new Map<string, string>();
   for (const src of layout.sources) {
     const roots = allowedRoots(layout.root, src.labelDir);
-    for (const [style, onDisk] of src.styleFolders) {
-      if (!wanted.has(style)) continue;
-      const labelStyleDir = join(src.labelDir, onDisk);
+    // Real folders first: where a link points at a style folder, the folder is read under its own
+    // name and the link is reported, whatever order the directory lists them in.
+    const styles = [...src.styleFolders]
+      .filter(([style]) => wanted.has(style))
+      .map(([style, onDisk]) => ({ style, labelStyleDir: join(src.labelDir, onDisk) }))
+      .map((f) => ({ ...f, link: isLinkOrUnknown(f.labelStyleDir) }))
+      .sort((a, b) => Number(a.link) - Number(b.link));
+    for (const { style, labelStyleDir } of styles) {
       const check = checkStyleFolder(labelStyleDir, roots, seen);
       if (!check.ok) {
         skippedFolders.push({ ...check.skip, style, splitFolder: src.splitFolder });
@@ -565,6 +570,14 @@ function* jsonFiles(dir: string): Generator<JsonEntry> {
     }
   } finally {
     d.closeSync();
+  }
+}
+
+function isLinkOrUnknown(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return true;
   }
 }
 
