@@ -247,13 +247,14 @@ const BAD: Record<string, { weight: number; make: Kind }> = {
   'bad-coordinates': {
     weight: 2,
     make: ({ id, rand, add }) => {
-      const far = [9007199254740993, -1e9, 1e15][Math.floor(rand() * 3)]!;
+      // Written as text: 9007199254740993 is no JavaScript number (it reads as …992).
+      const far = ['9007199254740993', '-1e9', '1e15'][Math.floor(rand() * 3)]!;
       const spec: LabelSpec = {
         ...simpleLabel(id),
         polygons: {
           상의: [
             [10, 10],
-            [far, 10],
+            [77777, 10],
             [50, 60],
           ],
         },
@@ -261,7 +262,7 @@ const BAD: Record<string, { weight: number; make: Kind }> = {
       add({
         name: `${id}.json`,
         kind: 'bad-coordinates',
-        content: text(spec),
+        content: text(spec).replace('77777', far),
         keep: { key: '', garments: 0, excluded: ['bad-coordinates'] },
       });
     },

@@ -169,7 +169,7 @@ describe('label files', () => {
   });
 
   it('with a coordinate far outside the image store no garment for it, and say so', async () => {
-    tree.addLabel('로맨틱', {
+    const file = tree.addLabel('로맨틱', {
       ...simpleLabel(1),
       labels: { 상의: { 카테고리: '셔츠' }, 하의: { 카테고리: '스커트' } },
       polygons: {
@@ -180,11 +180,13 @@ describe('label files', () => {
         ],
         하의: [
           [10, 10],
-          [9007199254740993, 10],
+          [77777, 10],
           [50, 60],
         ],
       },
     });
+    // The value, as text: it is no JavaScript number.
+    writeFileSync(file, readFileSync(file, 'utf8').replace('77777', '9007199254740993'));
     const r = await scanDataset(ws, { data: tree.root });
     expect(ws.db.prepare('SELECT id FROM items').pluck().all()).toEqual(['로맨틱/1/상의']);
     expect(r.total.excludedByReason).toEqual({ 'bad-coordinates': 1 });

@@ -48,11 +48,16 @@ describe('parsing stays linear in the size of a list', () => {
   });
 
   it('is linear: 8× the entries costs far less than 64× the time', () => {
+    // The best of three runs each: the machine is shared, and one slow run must not decide.
     const time = (n: number) => {
-      const json = JSON.parse(hugeDetailText(n).replace(/"포켓"/g, () => `"v${Math.random()}"`));
-      const t0 = performance.now();
-      parseLabel(json);
-      return performance.now() - t0;
+      let best = Infinity;
+      for (let rep = 0; rep < 3; rep++) {
+        const json = JSON.parse(hugeDetailText(n).replace(/"포켓"/g, () => `"v${Math.random()}"`));
+        const t0 = performance.now();
+        parseLabel(json);
+        best = Math.min(best, performance.now() - t0);
+      }
+      return best;
     };
     time(5_000); // warm-up
     const small = Math.max(time(10_000), 1);
@@ -178,18 +183,20 @@ describe('numbers say what was wrong', () => {
 
 describe('coordinates far outside the image', () => {
   it('exclude the garment as bad-coordinates, with the key, the value and the bound', () => {
-    const p = parseLabel(
+    const text = JSON.stringify(
       labelJson({
         ...simpleLabel(6),
         polygons: {
           상의: [
             [10, 10],
-            [9007199254740993, 10],
+            [77777, 10],
             [50, 60],
           ],
         },
       }),
     );
+    // As the file writes it: 9007199254740993 is no JavaScript number.
+    const p = parseLabelBytes(new TextEncoder().encode(text.replace('77777', '9007199254740993')));
     expect(p.garments).toEqual([]);
     expect(p.excluded).toEqual([
       {
