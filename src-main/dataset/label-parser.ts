@@ -215,6 +215,28 @@ export function parseLabel(json: unknown): ParsedLabel {
 }
 
 /**
+ * [Note: value bounds]
+ * K-Fashion's published values are short words (the longest has 8 characters) and its largest field,
+ * 디테일, has 40 values in all, of which a garment lists a handful. A value over 100 characters, or a
+ * list of more than 100 different values, is no annotation: it would land in the vocabulary and give
+ * the encoder an embedding row per junk value. Such a file is skipped as bad-structure.
+ */
+export const MAX_VALUE_CHARS = 100;
+export const MAX_DISTINCT_VALUES = 100;
+
+/** One normalised value; the label's own spelling is checked against MAX_VALUE_CHARS. */
+function boundedValue(raw: string, where: string): string {
+  const n = normalizeValue(raw);
+  if (n.length > MAX_VALUE_CHARS) {
+    throw new LabelError(
+      'bad-structure',
+      `"${where}": a value of ${n.length.toLocaleString('en-US')} characters; K-Fashion values are short words (at most ${MAX_VALUE_CHARS} characters accepted)`,
+    );
+  }
+  return n;
+}
+
+/**
  * Normalised values in first-seen order, each once. Sets on both sides keep this linear in the list's
  * length: with `Array.includes` a 1.5M-entry list took minutes. Raw strings seen before are not
  * normalised again (a hostile list repeats one value a million times).
@@ -223,11 +245,18 @@ class UniqueValues {
   readonly values: string[] = [];
   private readonly seenRaw = new Set<string>();
   private readonly seen = new Set<string>();
+  constructor(private readonly where: string) {}
   add(raw: string): void {
     if (this.seenRaw.has(raw)) return;
     this.seenRaw.add(raw);
-    const n = normalizeValue(raw);
+    const n = boundedValue(raw, this.where);
     if (n && !this.seen.has(n)) {
+      if (this.values.length === MAX_DISTINCT_VALUES) {
+        throw new LabelError(
+          'bad-structure',
+          `"${this.where}": more than ${MAX_DISTINCT_VALUES} different values; a garment lists a handful (K-Fashion's largest field has 40 in all)`,
+        );
+      }
       this.seen.add(n);
       this.values.push(n);
     }
@@ -243,7 +272,7 @@ function parseStyles(labeling: JsonObject): string[] {
   const raw = labeling['스타일'];
   if (raw === undefined || raw === null) return [];
   const entries = Array.isArray(raw) ? raw : [raw];
-  const out = new UniqueValues();
+  const out = new UniqueValues(where);
   entries.forEach((entry, i) => {
     const obj = asObject(entry, `${where}[${i}]`);
     for (const key of ['스타일', '서브스타일']) {
@@ -263,13 +292,13 @@ function parseGarmentAttributes(obj: JsonObject, where: string): GarmentAttribut
     if (v === undefined || v === null) continue;
     if (f.kind === 'single') {
       if (typeof v !== 'string') throw wrongType(`${where}${f.source}`, 'a string', v);
-      const n = normalizeValue(v);
+      const n = boundedValue(v, `${where}${f.source}`);
       if (n) out[f.name] = n;
     } else {
       // Multi-valued keys are lists; a bare string is read as a one-element list.
       const list = typeof v === 'string' ? [v] : v;
       if (!Array.isArray(list)) throw wrongType(`${where}${f.source}`, 'a list of strings', v);
-      const values = new UniqueValues();
+      const values = new UniqueValues(`${where}${f.source}`);
       list.forEach((item, i) => {
         if (typeof item !== 'string') throw wrongType(`${where}${f.source}[${i}]`, 'a string', item);
         values.add(item);

@@ -5,10 +5,10 @@
  *
  * Hostile kinds: truncated JSON, wrong types, numbers too large for a double, NaN strings, BOM (good
  * when the rest is good), invalid UTF-8, 0-byte and blank files, files over the size bound (sparse
- * ones cost no disk), deeply nested lists, duplicate ids across Training/Validation, names that differ
- * only by case, symbolic-link loops, dangling links and links out of the dataset, unreadable files and
- * style folders (only where permissions bind: not for root), coordinates far outside the image, and
- * style folders that loop, dangle, point at their parents or out of the dataset.
+ * ones cost no disk), deeply nested lists, lists of too many values, overlong values, duplicate ids
+ * across Training/Validation, names that differ only by case, symbolic-link loops, dangling links and
+ * links out of the dataset, unreadable files and style folders (only where permissions bind), far-out
+ * coordinates, and style folders that loop, dangle, point at their parents or out of the dataset.
  */
 import { chmodSync, mkdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -230,6 +230,27 @@ const BAD: Record<string, { weight: number; make: Kind }> = {
         `"디테일":${'['.repeat(depth)}${']'.repeat(depth)}`,
       );
       add({ name: `${id}.json`, kind: 'deep-nesting', content: t, skip: ['bad-structure'] });
+    },
+  },
+  'many-values': {
+    weight: 1,
+    make: ({ id, rand, add }) => {
+      const n = 101 + Math.floor(rand() * 5000);
+      const list = Array.from({ length: n }, (_, i) => `"값${i}"`).join(',');
+      const t = text(simpleLabel(id)).replace('"디테일":["셔링"]', `"디테일":[${list}]`);
+      add({ name: `${id}.json`, kind: 'many-values', content: t, skip: ['bad-structure'] });
+    },
+  },
+  'long-value': {
+    weight: 1,
+    make: ({ id, rand, add }) => {
+      const v = '가'.repeat(101 + Math.floor(rand() * 100_000));
+      add({
+        name: `${id}.json`,
+        kind: 'long-value',
+        content: text({ ...simpleLabel(id), labels: { 상의: { 카테고리: v } } }),
+        skip: ['bad-structure'],
+      });
     },
   },
   oversized: {

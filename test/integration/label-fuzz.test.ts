@@ -53,6 +53,8 @@ it('a few hundred hostile label files: no crash, every bad file reported with a 
     'huge-number',
     'nan-string',
     'deep-nesting',
+    'many-values',
+    'long-value',
     'oversized',
     'oversized-real',
     'duplicate-id',

@@ -29,6 +29,13 @@ function hugeDetailText(n: number): string {
   return text.replace('"디테일":["셔링"]', `"디테일":${list}`);
 }
 
+const spaced = (i: number) =>
+  i
+    .toString(3)
+    .split('')
+    .map((d) => [' ', '\u00a0', '\u3000'][Number(d)])
+    .join('');
+
 let dir: string;
 beforeAll(() => {
   dir = tempDir('kf-hostile-');
@@ -52,7 +59,9 @@ describe('parsing stays linear in the size of a list', () => {
     const time = (n: number) => {
       let best = Infinity;
       for (let rep = 0; rep < 3; rep++) {
-        const json = JSON.parse(hugeDetailText(n).replace(/"포켓"/g, () => `"v${Math.random()}"`));
+        // Every raw string different, all normalising to one value: whitespace digits in base 3.
+        let i = 0;
+        const json = JSON.parse(hugeDetailText(n).replace(/"포켓"/g, () => `"포켓${spaced(i++)}"`));
         const t0 = performance.now();
         parseLabel(json);
         best = Math.min(best, performance.now() - t0);
@@ -75,6 +84,28 @@ describe('parsing stays linear in the size of a list', () => {
     expect(r).toMatchObject({ ok: false, reason: 'too-large' });
     expect(!r.ok && r.detail).toMatch(
       /^1[0-9]\.\d MB, larger than any real K-Fashion label can be \(the limit is 8\.0 MB\); not read$/,
+    );
+  });
+});
+
+describe('value bounds', () => {
+  it('refuse a list of more than 100 different values, and a value over 100 characters', () => {
+    const many = JSON.stringify(labelJson(simpleLabel(1))).replace(
+      '"디테일":["셔링"]',
+      `"디테일":[${Array.from({ length: 101 }, (_, i) => `"d${i}"`).join(',')}]`,
+    );
+    expect(reasonOf(() => parseLabelBytes(new TextEncoder().encode(many)))).toEqual({
+      reason: 'bad-structure',
+      detail:
+        '"데이터셋 정보.데이터셋 상세설명.라벨링.상의[0].디테일": more than 100 different values; a garment lists a handful (K-Fashion\'s largest field has 40 in all)',
+    });
+    const hundred = many.replace(',"d100"', '');
+    expect(parseLabelBytes(new TextEncoder().encode(hundred)).garments[0]!.attributes.detail).toHaveLength(
+      100,
+    );
+    const long = labelJson({ ...simpleLabel(2), labels: { 상의: { 카테고리: 'x'.repeat(5000) } } });
+    expect(reasonOf(() => parseLabel(long)).detail).toBe(
+      '"데이터셋 정보.데이터셋 상세설명.라벨링.상의[0].카테고리": a value of 5,000 characters; K-Fashion values are short words (at most 100 characters accepted)',
     );
   });
 });
