@@ -67,7 +67,7 @@ export interface ScanReport {
   workspace: string;
   perStyle: Record<string, StyleCounts>;
   total: StyleCounts;
-  /** Skipped files, at most the first 100 (the count is in `total.skippedFiles`). */
+  /** Skipped files, at most the first 100 (the count is in `total.skippedFiles`, all in `reportFiles`). */
   skipped: SkippedFile[];
   /** Style folders that were not scanned (unreadable, looping or dangling, or links not followed). */
   skippedFolders?: SkippedFile[];

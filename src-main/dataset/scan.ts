@@ -282,94 +282,92 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
           );
         }
       }
-      {
-        scannedStyles.add(style);
-        countsFor(style);
-        const imageOnDisk = imageStyleDirs.get(style);
-        // Images normally sit in 원천데이터/<style>; some samples keep them next to the labels.
-        const imageStyleDir = src.imageDir && imageOnDisk ? join(src.imageDir, imageOnDisk) : labelStyleDir;
-        let imageNames = new Map<string, string>();
+      scannedStyles.add(style);
+      countsFor(style);
+      const imageOnDisk = imageStyleDirs.get(style);
+      // Images normally sit in 원천데이터/<style>; some samples keep them next to the labels.
+      const imageStyleDir = src.imageDir && imageOnDisk ? join(src.imageDir, imageOnDisk) : labelStyleDir;
+      let imageNames = new Map<string, string>();
+      try {
+        imageNames = imageFileNames(imageStyleDir);
+      } catch (e) {
+        skipFolder(
+          {
+            path: imageStyleDir,
+            reason: 'folder-unreadable',
+            detail: `the image folder cannot be read: ${describeFsError(e)}; its labels are kept without their images`,
+          },
+          style,
+          src.splitFolder,
+          false,
+        );
+      }
+      const base = {
+        style,
+        splitFolder: src.splitFolder,
+        labelStyleDir,
+        imageStyleDir,
+        imageNames,
+      };
+      let fileNames: string[] = [];
+      const submit = async () => {
+        const paths = fileNames.map((f) => join(labelStyleDir, f));
+        const results = readLabels(paths);
+        // Awaited later, in order; until then a rejection (a worker crash) must not go unhandled.
+        results.catch(() => undefined);
+        queue.push({ ...base, fileNames, results });
+        fileNames = [];
+        while (queue.length >= maxInFlight) await drainOne();
+        checkCancel();
+      };
+      const keyOf = (fileName: string) => `${style}/${normalizeName(fileName.slice(0, -'.json'.length))}`;
+      const listing = jsonFiles(labelStyleDir);
+      let listed = 0;
+      for (;;) {
+        let next: IteratorResult<JsonEntry>;
         try {
-          imageNames = imageFileNames(imageStyleDir);
+          next = listing.next();
         } catch (e) {
+          // The folder went away or failed mid-listing: keep what was listed, report the rest.
           skipFolder(
             {
-              path: imageStyleDir,
+              path: labelStyleDir,
               reason: 'folder-unreadable',
-              detail: `the image folder cannot be read: ${describeFsError(e)}; its labels are kept without their images`,
+              detail: `listing stopped after ${listed} label files: ${describeFsError(e)}`,
             },
             style,
             src.splitFolder,
             false,
           );
+          break;
         }
-        const base = {
-          style,
-          splitFolder: src.splitFolder,
-          labelStyleDir,
-          imageStyleDir,
-          imageNames,
-        };
-        let fileNames: string[] = [];
-        const submit = async () => {
-          const paths = fileNames.map((f) => join(labelStyleDir, f));
-          const results = readLabels(paths);
-          // Awaited later, in order; until then a rejection (a worker crash) must not go unhandled.
-          results.catch(() => undefined);
-          queue.push({ ...base, fileNames, results });
-          fileNames = [];
-          while (queue.length >= maxInFlight) await drainOne();
-          checkCancel();
-        };
-        const keyOf = (fileName: string) => `${style}/${normalizeName(fileName.slice(0, -'.json'.length))}`;
-        const listing = jsonFiles(labelStyleDir);
-        let listed = 0;
-        for (;;) {
-          let next: IteratorResult<JsonEntry>;
-          try {
-            next = listing.next();
-          } catch (e) {
-            // The folder went away or failed mid-listing: keep what was listed, report the rest.
-            skipFolder(
-              {
-                path: labelStyleDir,
-                reason: 'folder-unreadable',
-                detail: `listing stopped after ${listed} label files: ${describeFsError(e)}`,
-              },
-              style,
-              src.splitFolder,
-              false,
-            );
-            break;
-          }
-          if (next.done) break;
-          listed++;
-          const { name, link } = next.value;
-          const twins = folder.caseTwins.get(caseKey(name));
-          if (twins) {
-            skip(
-              {
-                path: join(labelStyleDir, name),
-                reason: 'case-twin',
-                detail: `${twins.join(', ')} differ only in letter case; none of them is read, because which is the real label cannot be told (on Windows and macOS they are one file). Keep one and remove the others.`,
-              },
-              style,
-              keyOf(name),
-            );
+        if (next.done) break;
+        listed++;
+        const { name, link } = next.value;
+        const twins = folder.caseTwins.get(caseKey(name));
+        if (twins) {
+          skip(
+            {
+              path: join(labelStyleDir, name),
+              reason: 'case-twin',
+              detail: `${twins.join(', ')} differ only in letter case; none of them is read, because which is the real label cannot be told (on Windows and macOS they are one file). Keep one and remove the others.`,
+            },
+            style,
+            keyOf(name),
+          );
+          continue;
+        }
+        if (link) {
+          const refused = checkLinkedFile(join(labelStyleDir, name), folder.roots);
+          if (refused) {
+            skip(refused, style, refused.reason === 'unreadable' ? keyOf(name) : null);
             continue;
           }
-          if (link) {
-            const refused = checkLinkedFile(join(labelStyleDir, name), folder.roots);
-            if (refused) {
-              skip(refused, style, refused.reason === 'unreadable' ? keyOf(name) : null);
-              continue;
-            }
-          }
-          fileNames.push(name);
-          if (fileNames.length >= READ_BATCH) await submit();
         }
-        if (fileNames.length > 0) await submit();
+        fileNames.push(name);
+        if (fileNames.length >= READ_BATCH) await submit();
       }
+      if (fileNames.length > 0) await submit();
     }
     while (queue.length > 0) await drainOne();
     flush();
