@@ -41,12 +41,14 @@ export function formatScanReport(r: ScanReport): string {
   const folders = r.skippedFolders ?? [];
   if (folders.length > 0) {
     out.push('', `Skipped ${folders.length} folders (the scan went on without them):`);
-    for (const s of folders.slice(0, 20)) out.push(`  ${s.path}\n    ${s.reason}: ${s.detail}`);
+    for (const s of folders.slice(0, 20))
+      out.push(`  ${printable(s.path)}\n    ${s.reason}: ${printable(s.detail)}`);
     if (folders.length > 20) out.push(`  … and ${folders.length - 20} more`);
   }
   if (r.total.skippedFiles > 0) {
     out.push('', `Skipped ${r.total.skippedFiles} label files (the scan went on without them):`);
-    for (const s of r.skipped.slice(0, 20)) out.push(`  ${s.path}\n    ${s.reason}: ${s.detail}`);
+    for (const s of r.skipped.slice(0, 20))
+      out.push(`  ${printable(s.path)}\n    ${s.reason}: ${printable(s.detail)}`);
     if (r.total.skippedFiles > 20) out.push(`  … and ${r.total.skippedFiles - 20} more`);
   }
   if (r.reportFiles && (folders.length > 0 || r.total.skippedFiles > 0 || r.total.excluded > 0)) {
@@ -64,6 +66,17 @@ export function formatScanReport(r: ScanReport): string {
     `${r.total.labels} label files in ${(r.elapsedMs / 1000).toFixed(1)} s (${r.filesPerSecond} files/s).`,
   );
   return out.join('\n');
+}
+
+/**
+ * File names come from the dataset, not the user: a name holding terminal escape sequences must not
+ * drive the terminal when the report is printed. Control characters are shown as \xNN.
+ */
+function printable(s: string): string {
+  return s.replace(
+    /[\u0000-\u001f\u007f-\u009f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
 }
 
 function row(name: string, c: StyleCounts): string[] {

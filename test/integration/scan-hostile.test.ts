@@ -11,6 +11,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { formatScanReport } from '../../src-main/cli/format-reports.ts';
 import { scanDataset } from '../../src-main/dataset/scan.ts';
 import { Workspace } from '../../src-main/store/workspace.ts';
 import { FixtureTree, labelJson, simpleLabel, tempDir } from '../helpers/kfashion-fixture.ts';
@@ -247,6 +248,17 @@ describe('the report files', () => {
     rmSync(join(labels('로맨틱'), 'bad0.json'));
     await scanDataset(ws, { data: tree.root });
     expect(JSON.parse(readFileSync(r.reportFiles!.json, 'utf8')).counts.skippedFiles).toBe(150);
+  });
+});
+
+describe('the printed report', () => {
+  it('shows control characters in file names as \\xNN, so a name cannot drive the terminal', async () => {
+    tree.addLabel('로맨틱', simpleLabel(1));
+    tree.addRaw('로맨틱', 'evil\u001b[2J\u0007.json', '');
+    const r = await scanDataset(ws, { data: tree.root });
+    const text = formatScanReport(r);
+    expect(text).toContain('evil\\x1b[2J\\x07.json');
+    expect(text).not.toContain('\u001b');
   });
 });
 
