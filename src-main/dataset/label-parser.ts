@@ -355,9 +355,15 @@ function firstEntry(parent: JsonObject, part: string, where: string): JsonObject
   const list = Array.isArray(v) ? v : [v];
   for (let i = 0; i < list.length; i++) {
     const obj = asObject(list[i] as Json, `${where}${part}[${i}]`);
-    if (Object.keys(obj).length > 0) return obj;
+    if (!isEmpty(obj)) return obj;
   }
   return null;
+}
+
+/** Without listing every key: a hostile part may hold hundreds of thousands of them. */
+function isEmpty(obj: JsonObject): boolean {
+  for (const _ in obj) return false;
+  return true;
 }
 
 function asObject(v: Json | undefined, where: string): JsonObject {
