@@ -3,6 +3,7 @@
  * Bundled to dist/bench-cli.js like the CLI.
  */
 import { embedBench } from './embed-bench.ts';
+import { labelFuzz } from './label-fuzz.ts';
 import { qualityBench } from './quality-bench.ts';
 import { scanBench, scanOnce } from './scan-bench.ts';
 import { searchBench } from './search-bench.ts';
@@ -21,10 +22,16 @@ const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
 const [name, ...args] = process.argv.slice(2);
 if (name === 'scan-once') {
   await scanOnce(args[0]!, args[1]!, args[2] ?? 'workers');
+} else if (name === 'fuzz' && args[0] === 'labels') {
+  // `npm run fuzz -- labels [--files N]`: the fuzz runs share the benchmarks' bundle.
+  await labelFuzz(args.slice(1));
 } else if (name && BENCHES[name]) {
   await BENCHES[name](args);
 } else {
   console.error(`usage: npm run bench -- <${Object.keys(BENCHES).join('|')}> [options]`);
+  console.error(
+    '       npm run fuzz -- labels [--files N] [--seed S]   hostile label files through the real CLI scan (default N = 10000)',
+  );
   console.error('  scan [--files N]   parse + store N and 3N generated label files (default N = 10000)');
   console.error(
     '  train [--steps N] [--warmup N] [--batch 64,256] [--backend B] [--no-reference]   JSON encoder training step vs PyTorch',

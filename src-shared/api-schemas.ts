@@ -146,7 +146,7 @@ export const workspaceSummarySchema = typed<WorkspaceSummary>()({
   embeddings: z.array(z.looseObject({ model: z.string(), dim: count, source: z.string(), count: count })),
 });
 
-export const EXCLUSION_REASONS = ['no-box', 'degenerate-box', 'no-attributes'] as const;
+export const EXCLUSION_REASONS = ['no-box', 'degenerate-box', 'no-attributes', 'bad-coordinates'] as const;
 
 export interface ExcludedGarments {
   /** Garments excluded in the workspace (matching the filter). */

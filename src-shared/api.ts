@@ -218,7 +218,7 @@ const datasetMethods = [
     summary: 'Garments that did not become items, with reasons, and label files the last scan skipped.',
     input: z.strictObject({
       style: z.string().min(1).optional(),
-      reason: z.enum(['no-box', 'degenerate-box', 'no-attributes']).optional(),
+      reason: z.enum(['no-box', 'degenerate-box', 'no-attributes', 'bad-coordinates']).optional(),
       limit: z.number().int().min(1).max(1000).default(100),
       offset: z.number().int().min(0).default(0),
     }),

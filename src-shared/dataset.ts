@@ -30,7 +30,8 @@ export interface GarmentItem {
 export type ExclusionReason =
   | 'no-box' // neither polygon nor rect
   | 'degenerate-box' // polygon and rect both collapse to (almost) nothing after clipping
-  | 'no-attributes'; // a box, but no attribute at all
+  | 'no-attributes' // a box, but no attribute at all
+  | 'bad-coordinates'; // a coordinate far outside the image: corruption, not an annotation
 
 /** Why a whole label file was skipped. */
 export type SkipReason =
@@ -38,7 +39,11 @@ export type SkipReason =
   | 'bad-encoding' // not valid UTF-8
   | 'invalid-json' // truncated or otherwise not JSON
   | 'bad-structure' // JSON, but a required section is missing or has the wrong type
-  | 'duplicate-id'; // the same `<style>/<stem>` was already read from another folder
+  | 'duplicate-id' // the same `<style>/<stem>` was already read from another folder
+  | 'too-large' // larger than any real label can be; never read
+  | 'case-twin' // names that differ only in letter case in one folder: none is read
+  | 'folder-unreadable' // a style folder that cannot be listed (permission, link loop, dangling link)
+  | 'link-not-followed'; // a symbolic link leaving the data root or pointing back at its own parents
 
 export interface SkippedFile {
   path: string;
@@ -62,8 +67,16 @@ export interface ScanReport {
   workspace: string;
   perStyle: Record<string, StyleCounts>;
   total: StyleCounts;
-  /** Skipped files, at most the first 100 (the count is in `total.skippedFiles`). */
+  /** Skipped files, at most the first 100 (the count is in `total.skippedFiles`, all in `reportFiles`). */
   skipped: SkippedFile[];
+  /** Style folders that were not scanned (unreadable, looping or dangling, or links not followed). */
+  skippedFolders?: SkippedFile[];
+  /**
+   * The full lists of skipped files and folders and excluded garments, written at the end of the scan
+   * (absolute paths; absent when writing them failed, see `reportError`).
+   */
+  reportFiles?: { json: string; csv: string };
+  reportError?: string;
   removedStale: number;
   /** Labels unreadable in this scan whose earlier items were kept rather than dropped. */
   keptFromPreviousScan: number;

@@ -38,12 +38,26 @@ export function formatScanReport(r: ScanReport): string {
   out.push(formatSplit(r.split));
   if (r.removedStale > 0)
     out.push(`Removed ${r.removedStale} images whose label files are gone since the last scan.`);
+  const folders = r.skippedFolders ?? [];
+  if (folders.length > 0) {
+    out.push('', `Skipped ${folders.length} folders (the scan went on without them):`);
+    for (const s of folders.slice(0, 20))
+      out.push(`  ${printable(s.path)}\n    ${s.reason}: ${printable(s.detail)}`);
+    if (folders.length > 20) out.push(`  … and ${folders.length - 20} more`);
+  }
   if (r.total.skippedFiles > 0) {
     out.push('', `Skipped ${r.total.skippedFiles} label files (the scan went on without them):`);
-    for (const s of r.skipped.slice(0, 20)) out.push(`  ${s.path}\n    ${s.reason}: ${s.detail}`);
-    if (r.total.skippedFiles > 20)
-      out.push(`  … and ${r.total.skippedFiles - 20} more (kfashion scan --json lists 100)`);
+    for (const s of r.skipped.slice(0, 20))
+      out.push(`  ${printable(s.path)}\n    ${s.reason}: ${printable(s.detail)}`);
+    if (r.total.skippedFiles > 20) out.push(`  … and ${r.total.skippedFiles - 20} more`);
   }
+  if (r.reportFiles && (folders.length > 0 || r.total.skippedFiles > 0 || r.total.excluded > 0)) {
+    out.push(
+      '',
+      `Every skipped folder and file and every excluded garment, with its reason: ${r.reportFiles.json} (and ${r.reportFiles.csv})`,
+    );
+  }
+  if (r.reportError) out.push('', `Warning: ${r.reportError}`);
   const missing = r.total.labels - r.total.images;
   if (missing > 0)
     out.push('', `${missing} labels have no image file (they can still use imported embeddings).`);
@@ -52,6 +66,17 @@ export function formatScanReport(r: ScanReport): string {
     `${r.total.labels} label files in ${(r.elapsedMs / 1000).toFixed(1)} s (${r.filesPerSecond} files/s).`,
   );
   return out.join('\n');
+}
+
+/**
+ * File names come from the dataset, not the user: a name holding terminal escape sequences must not
+ * drive the terminal when the report is printed. Control characters are shown as \xNN.
+ */
+function printable(s: string): string {
+  return s.replace(
+    /[\u0000-\u001f\u007f-\u009f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
 }
 
 function row(name: string, c: StyleCounts): string[] {

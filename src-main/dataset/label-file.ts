@@ -1,19 +1,64 @@
 /** Reading one label file, with every failure turned into a skip reason: what parse workers run. */
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import type { SkipReason } from '../../src-shared/dataset.ts';
-import { LabelError, type ParsedLabel, parseLabelBytes } from './label-parser.ts';
+import { describeFsError } from './fs-errors.ts';
+import { LabelError, MAX_LABEL_BYTES, type ParsedLabel, parseLabelBytes } from './label-parser.ts';
 
 export type LabelFileResult =
   | { ok: true; label: ParsedLabel }
   | { ok: false; reason: SkipReason; detail: string };
 
+/**
+ * Opened non-blocking: a label path that is (or links to) a FIFO would otherwise block the scan until
+ * some other program writes to it. Regular files ignore the flag. Windows has no such flag (0).
+ */
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
+
 export function readLabelFile(path: string): LabelFileResult {
   try {
-    return { ok: true, label: parseLabelBytes(readFileSync(path)) };
+    return { ok: true, label: parseLabelBytes(readBounded(path)) };
   } catch (e) {
     if (e instanceof LabelError) return { ok: false, reason: e.reason, detail: e.detail };
-    return { ok: false, reason: 'unreadable', detail: e instanceof Error ? e.message : String(e) };
+    return { ok: false, reason: 'unreadable', detail: describeFsError(e) };
   }
+}
+
+/**
+ * The file's bytes, checked against MAX_LABEL_BYTES before anything is read: a 2 GB "label" costs one
+ * fstat, not 2 GB of memory. The read stops one byte past the bound too, in case the file grows
+ * between the stat and the read.
+ */
+function readBounded(path: string): Buffer {
+  const fd = openSync(path, OPEN_FLAGS);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) {
+      throw new LabelError(
+        'unreadable',
+        st.isDirectory() ? 'a folder, not a file' : 'not a regular file (a device, pipe or socket)',
+      );
+    }
+    if (st.size > MAX_LABEL_BYTES) throw tooLarge(st.size);
+    const buf = Buffer.allocUnsafe(Math.min(st.size, MAX_LABEL_BYTES) + 1);
+    let n = 0;
+    while (n < buf.length) {
+      const got = readSync(fd, buf, n, buf.length - n, null);
+      if (got === 0) break;
+      n += got;
+    }
+    if (n > MAX_LABEL_BYTES) throw tooLarge(n, true);
+    return buf.subarray(0, n);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function tooLarge(size: number, grew = false): LabelError {
+  const mb = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MB`;
+  return new LabelError(
+    'too-large',
+    `${grew ? 'more than ' : ''}${mb(size)}, larger than any real K-Fashion label can be (the limit is ${mb(MAX_LABEL_BYTES)}); not read`,
+  );
 }
 
 /** Parses a batch of label files; the scan hands batches to this or to a pool of workers running it. */

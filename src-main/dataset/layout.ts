@@ -5,8 +5,9 @@
  *   a 라벨링데이터 folder, a Training/Validation folder, or one style folder inside 라벨링데이터.
  * Images are looked for in the sibling 원천데이터 folder with the same style sub-folder.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { type Dirent, existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { describeFsError } from './fs-errors.ts';
 import { normalizeName } from './normalize.ts';
 
 export const LABEL_DIR = '라벨링데이터';
@@ -40,12 +41,29 @@ export class DatasetPathError extends Error {
   override name = 'DatasetPathError';
 }
 
-function subdirs(dir: string): Map<string, string> {
+/**
+ * Sub-folders of `dir`, including symbolic links to folders. A link whose target cannot be reached
+ * (looping, dangling, unreadable) is left out, or with `keepBrokenLinks` kept, so that the scan can
+ * report it as a style folder it could not read rather than stop or stay silent.
+ */
+function subdirs(dir: string, keepBrokenLinks = false): Map<string, string> {
   const out = new Map<string, string>();
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    if (e.isDirectory() || (e.isSymbolicLink() && statSync(join(dir, e.name)).isDirectory())) {
-      out.set(normalizeName(e.name), e.name);
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (e) {
+    throw new DatasetPathError(`Cannot list the folder ${dir}: ${describeFsError(e)}\n${EXPECTED_LAYOUT}`);
+  }
+  for (const e of entries) {
+    let isDir = e.isDirectory();
+    if (!isDir && e.isSymbolicLink()) {
+      try {
+        isDir = statSync(join(dir, e.name)).isDirectory();
+      } catch {
+        isDir = keepBrokenLinks;
+      }
     }
+    if (isDir) out.set(normalizeName(e.name), e.name);
   }
   return out;
 }
@@ -54,7 +72,7 @@ function source(labelDir: string, splitFolder: string | null, onlyStyle?: string
   const parent = dirname(labelDir);
   const siblings = subdirs(parent);
   const imageOnDisk = siblings.get(IMAGE_DIR);
-  let styleFolders = subdirs(labelDir);
+  let styleFolders = subdirs(labelDir, true);
   if (onlyStyle !== undefined) {
     const onDisk = styleFolders.get(onlyStyle);
     styleFolders = new Map(onDisk ? [[onlyStyle, onDisk]] : []);

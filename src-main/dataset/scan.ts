@@ -6,7 +6,7 @@
  * synchronously (small files: a sync read beats the async machinery), and written in transactions of
  * BATCH files. A cancel commits the batch in hand first, so nothing parsed is lost.
  */
-import { existsSync, opendirSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, opendirSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import type {
   ExclusionReason,
@@ -19,10 +19,26 @@ import { CancelledError, type WorkOptions } from '../../src-shared/jobs.ts';
 import { setMeta } from '../store/database.ts';
 import { DatasetStore, type ImageRow, type ItemRow } from '../store/dataset-store.ts';
 import type { Workspace } from '../store/workspace.ts';
+import { describeFsError } from './fs-errors.ts';
 import { type LabelBatchReader, readLabelsInline } from './label-file.ts';
 import type { ParsedLabel } from './label-parser.ts';
-import { DatasetPathError, EXPECTED_LAYOUT, type LabelSource, resolveLayout } from './layout.ts';
+import {
+  type DatasetLayout,
+  DatasetPathError,
+  EXPECTED_LAYOUT,
+  type LabelSource,
+  resolveLayout,
+} from './layout.ts';
 import { normalizeName } from './normalize.ts';
+import {
+  type AllowedRoots,
+  allowedRoots,
+  CaseTwins,
+  caseKey,
+  checkLinkedFile,
+  checkStyleFolder,
+} from './scan-guards.ts';
+import { ScanReportWriter } from './scan-report-files.ts';
 import { applySplit, readSplitFile } from './split.ts';
 import { buildVocabulary } from './vocabulary.ts';
 
@@ -72,10 +88,14 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
   const started = performance.now();
   const layout = resolveLayout(opts.data);
   const wanted = selectStyles(layout.sources, opts.styles);
-  const total = countLabelFiles(layout.sources, wanted);
+  const plan = planFolders(layout, wanted);
+  const total = plan.folders.reduce((n, f) => n + f.files, 0);
   if (total === 0) {
     const dirs = layout.sources.map((s) => s.labelDir).join(', ');
-    throw new DatasetPathError(`No label files (*.json) found under ${dirs}\n${EXPECTED_LAYOUT}`);
+    const why = plan.skippedFolders.map((f) => `\n  ${f.path}: ${f.detail}`).join('');
+    throw new DatasetPathError(
+      `No label files (*.json) found under ${dirs}${why ? `\nStyle folders that could not be read:${why}` : ''}\n${EXPECTED_LAYOUT}`,
+    );
   }
   // A bad split file must fail before an hour of scanning, not after it.
   const splitStems = opts.splitFile !== undefined ? readSplitFile(opts.splitFile) : undefined;
@@ -87,6 +107,11 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
 
   const perStyle: Record<string, StyleCounts> = {};
   const skipped: SkippedFile[] = [];
+  const skippedFolders: (SkippedFile & { style: string })[] = [];
+  const foldersToWrite: { file: SkippedFile; style: string; splitFolder: string | null; keep: boolean }[] =
+    [];
+  // Every skip and exclusion, for results/scan_report.json and .csv (Note: report spooling).
+  const reportFiles = new ScanReportWriter();
   let done = 0;
   let pending: Pending[] = [];
   const skipsToWrite: { file: SkippedFile; style: string; key: string | null }[] = [];
@@ -104,19 +129,36 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
         if (p.image.imagePath !== null) c.images++;
         c.garments += p.items.length;
         c.excluded += p.excluded.length;
-        for (const e of p.excluded) c.excludedByReason[e.reason] = (c.excludedByReason[e.reason] ?? 0) + 1;
+        for (const e of p.excluded) {
+          c.excludedByReason[e.reason] = (c.excludedByReason[e.reason] ?? 0) + 1;
+          reportFiles.excludedGarment({
+            path: p.labelFile,
+            style: p.image.styleFolder,
+            item: `${p.image.key}/${e.part}`,
+            reason: e.reason,
+            detail: e.detail ?? EXCLUSION_TEXT[e.reason],
+          });
+        }
       } else {
+        const first = store.labelPathOf(p.image.key);
         skip(
           {
             path: p.labelFile,
             reason: 'duplicate-id',
-            detail: `${p.image.key} was already read from another folder`,
+            detail: `${p.image.key} was already read from ${first !== null ? join(layout.root, first) : 'another label file'} in this scan`,
           },
           p.image.styleFolder,
           null,
         );
       }
     }
+    for (const f of foldersToWrite) {
+      store.putSkipped(scanId, f.file, f.style);
+      // A folder unreadable today (a share offline, permissions changed) keeps what an earlier scan
+      // stored from it, like an unreadable label file.
+      if (f.keep) keptFromPreviousScan += store.keepStyleFolder(scanId, rootId, f.style, f.splitFolder);
+    }
+    foldersToWrite.length = 0;
     for (const s of skipsToWrite) {
       store.putSkipped(scanId, s.file, s.style);
       // A label that cannot be read now (locked by a sync tool, half-written) keeps what an earlier
@@ -130,7 +172,15 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
     countsFor(style).skippedFiles++;
     if (skipped.length < MAX_LISTED_SKIPS) skipped.push(file);
     skipsToWrite.push({ file, style, key });
+    reportFiles.skippedFile({ ...file, style });
   }
+  function skipFolder(file: SkippedFile, style: string, splitFolder: string | null, keep: boolean) {
+    skippedFolders.push({ ...file, style });
+    foldersToWrite.push({ file, style, splitFolder, keep });
+    reportFiles.skippedFolder({ ...file, style });
+  }
+  for (const f of plan.skippedFolders)
+    skipFolder(f, f.style, f.splitFolder, f.reason === 'folder-unreadable');
   const checkCancel = () => {
     if (opts.signal?.aborted) {
       throw new CancelledError(
@@ -208,42 +258,116 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
     }
   };
 
-  const scannedStyles = new Set<string>();
+  const scannedStyles = new Set<string>(plan.skippedFolders.map((f) => f.style));
   try {
-    for (const src of layout.sources) {
-      const imageStyleDirs = src.imageDir ? listDirs(src.imageDir) : new Map<string, string>();
-      for (const [style, onDisk] of src.styleFolders) {
-        if (!wanted.has(style)) continue;
-        scannedStyles.add(style);
-        countsFor(style);
-        const labelStyleDir = join(src.labelDir, onDisk);
-        const imageOnDisk = imageStyleDirs.get(style);
-        // Images normally sit in 원천데이터/<style>; some samples keep them next to the labels.
-        const imageStyleDir = src.imageDir && imageOnDisk ? join(src.imageDir, imageOnDisk) : labelStyleDir;
-        const base = {
-          style,
-          splitFolder: src.splitFolder,
-          labelStyleDir,
-          imageStyleDir,
-          imageNames: imageFileNames(imageStyleDir),
-        };
-        let fileNames: string[] = [];
-        const submit = async () => {
-          const paths = fileNames.map((f) => join(labelStyleDir, f));
-          const results = readLabels(paths);
-          // Awaited later, in order; until then a rejection (a worker crash) must not go unhandled.
-          results.catch(() => undefined);
-          queue.push({ ...base, fileNames, results });
-          fileNames = [];
-          while (queue.length >= maxInFlight) await drainOne();
-          checkCancel();
-        };
-        for (const fileName of jsonFiles(labelStyleDir)) {
-          fileNames.push(fileName);
-          if (fileNames.length >= READ_BATCH) await submit();
+    let imageStyleDirs = new Map<string, string>();
+    let imagesOf: LabelSource | null = null;
+    for (const folder of plan.folders) {
+      const { src, style, labelStyleDir } = folder;
+      if (imagesOf !== src) {
+        imagesOf = src;
+        imageStyleDirs = new Map();
+        try {
+          if (src.imageDir) imageStyleDirs = listDirs(src.imageDir);
+        } catch (e) {
+          skipFolder(
+            {
+              path: src.imageDir!,
+              reason: 'folder-unreadable',
+              detail: `the image folder cannot be read: ${describeFsError(e)}; labels are kept without their images`,
+            },
+            '',
+            src.splitFolder,
+            false,
+          );
         }
-        if (fileNames.length > 0) await submit();
       }
+      scannedStyles.add(style);
+      countsFor(style);
+      const imageOnDisk = imageStyleDirs.get(style);
+      // Images normally sit in 원천데이터/<style>; some samples keep them next to the labels.
+      const imageStyleDir = src.imageDir && imageOnDisk ? join(src.imageDir, imageOnDisk) : labelStyleDir;
+      let imageNames = new Map<string, string>();
+      try {
+        imageNames = imageFileNames(imageStyleDir);
+      } catch (e) {
+        skipFolder(
+          {
+            path: imageStyleDir,
+            reason: 'folder-unreadable',
+            detail: `the image folder cannot be read: ${describeFsError(e)}; its labels are kept without their images`,
+          },
+          style,
+          src.splitFolder,
+          false,
+        );
+      }
+      const base = {
+        style,
+        splitFolder: src.splitFolder,
+        labelStyleDir,
+        imageStyleDir,
+        imageNames,
+      };
+      let fileNames: string[] = [];
+      const submit = async () => {
+        const paths = fileNames.map((f) => join(labelStyleDir, f));
+        const results = readLabels(paths);
+        // Awaited later, in order; until then a rejection (a worker crash) must not go unhandled.
+        results.catch(() => undefined);
+        queue.push({ ...base, fileNames, results });
+        fileNames = [];
+        while (queue.length >= maxInFlight) await drainOne();
+        checkCancel();
+      };
+      const keyOf = (fileName: string) => `${style}/${normalizeName(fileName.slice(0, -'.json'.length))}`;
+      const listing = jsonFiles(labelStyleDir);
+      let listed = 0;
+      for (;;) {
+        let next: IteratorResult<JsonEntry>;
+        try {
+          next = listing.next();
+        } catch (e) {
+          // The folder went away or failed mid-listing: keep what was listed, report the rest.
+          skipFolder(
+            {
+              path: labelStyleDir,
+              reason: 'folder-unreadable',
+              detail: `listing stopped after ${listed} label files: ${describeFsError(e)}`,
+            },
+            style,
+            src.splitFolder,
+            false,
+          );
+          break;
+        }
+        if (next.done) break;
+        listed++;
+        const { name, link } = next.value;
+        const twins = folder.caseTwins.get(caseKey(name));
+        if (twins) {
+          skip(
+            {
+              path: join(labelStyleDir, name),
+              reason: 'case-twin',
+              detail: `${twins.join(', ')} differ only in letter case; none of them is read, because which is the real label cannot be told (on Windows and macOS they are one file). Keep one and remove the others.`,
+            },
+            style,
+            keyOf(name),
+          );
+          continue;
+        }
+        if (link) {
+          const refused = checkLinkedFile(join(labelStyleDir, name), folder.roots);
+          if (refused) {
+            skip(refused, style, refused.reason === 'unreadable' ? keyOf(name) : null);
+            continue;
+          }
+        }
+        fileNames.push(name);
+        if (fileNames.length >= READ_BATCH) await submit();
+      }
+      if (fileNames.length > 0) await submit();
     }
     while (queue.length > 0) await drainOne();
     flush();
@@ -256,7 +380,19 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
       if (results) consume(chunk, results);
     }
     flush();
-    store.finishScan(scanId, e instanceof CancelledError ? 'cancelled' : 'failed', null);
+    const status = e instanceof CancelledError ? 'cancelled' : 'failed';
+    try {
+      reportFiles.write(join(ws.root, 'results'), {
+        scanId,
+        status,
+        dataRoot: layout.root,
+        workspace: ws.root,
+      });
+    } catch {
+      // The scan's own error is the one to report; the lists are in the workspace database too.
+    }
+    reportFiles.dispose();
+    store.finishScan(scanId, status, null);
     throw e;
   }
 
@@ -273,6 +409,7 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
       ws.db.prepare('SELECT 1 FROM data_roots WHERE synthetic = 1 LIMIT 1').get() !== undefined;
     setMeta(ws.db, 'synthetic', anySynthetic);
   } catch (e) {
+    reportFiles.dispose();
     store.finishScan(scanId, 'failed', null);
     throw e;
   }
@@ -288,15 +425,37 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
     perStyle,
     total: totalCounts,
     skipped,
+    skippedFolders: skippedFolders.map(({ path, reason, detail }) => ({ path, reason, detail })),
     removedStale,
     keptFromPreviousScan,
     split,
     elapsedMs: Math.round(elapsedMs),
     filesPerSecond: Math.round((done / elapsedMs) * 1000),
   };
+  try {
+    report.reportFiles = reportFiles.write(join(ws.root, 'results'), {
+      scanId,
+      status: 'done',
+      dataRoot: layout.root,
+      workspace: ws.root,
+    });
+  } catch (e) {
+    // The scan itself succeeded and is stored; say that the full lists could not be written.
+    report.reportError = `could not write the full report to ${join(ws.root, 'results')}: ${describeFsError(e)}`;
+  } finally {
+    reportFiles.dispose();
+  }
   store.finishScan(scanId, 'done', report);
   return report;
 }
+
+/** What an excluded garment's reason means, for the report files. */
+const EXCLUSION_TEXT: Record<ExclusionReason, string> = {
+  'no-box': 'neither a polygon nor a rect',
+  'degenerate-box': 'the polygon and the rect collapse to (almost) nothing inside the image',
+  'no-attributes': 'a box, but no attribute at all',
+  'bad-coordinates': 'a coordinate far outside the image',
+};
 
 export function addCounts(into: StyleCounts, c: StyleCounts): void {
   into.labels += c.labels;
@@ -322,19 +481,76 @@ function selectStyles(sources: LabelSource[], styles: string[] | undefined): Set
   return wanted;
 }
 
-function countLabelFiles(sources: LabelSource[], wanted: Set<string>): number {
-  let n = 0;
-  for (const src of sources) {
-    for (const [style, onDisk] of src.styleFolders) {
-      if (!wanted.has(style)) continue;
-      for (const _ of jsonFiles(join(src.labelDir, onDisk))) n++;
+interface PlannedFolder {
+  src: LabelSource;
+  style: string;
+  labelStyleDir: string;
+  roots: AllowedRoots;
+  files: number;
+  /** Case key → the file names sharing it (Note in scan-guards: CaseTwins). */
+  caseTwins: Map<string, string[]>;
+}
+
+/**
+ * The style folders to scan, each listed once to count its label files and find names that collide by
+ * case, and the folders that cannot be scanned, with why. Nothing here throws for one folder.
+ */
+function planFolders(
+  layout: DatasetLayout,
+  wanted: Set<string>,
+): {
+  folders: PlannedFolder[];
+  skippedFolders: (SkippedFile & { style: string; splitFolder: string | null })[];
+} {
+  const folders: PlannedFolder[] = [];
+  const skippedFolders: (SkippedFile & { style: string; splitFolder: string | null })[] = [];
+  const seen = new Map<string, string>();
+  for (const src of layout.sources) {
+    const roots = allowedRoots(layout.root, src.labelDir);
+    // Real folders first: where a link points at a style folder, the folder is read under its own
+    // name and the link is reported, whatever order the directory lists them in.
+    const styles = [...src.styleFolders]
+      .filter(([style]) => wanted.has(style))
+      .map(([style, onDisk]) => ({ style, labelStyleDir: join(src.labelDir, onDisk) }))
+      .map((f) => ({ ...f, link: isLinkOrUnknown(f.labelStyleDir) }))
+      .sort((a, b) => Number(a.link) - Number(b.link));
+    for (const { style, labelStyleDir } of styles) {
+      const check = checkStyleFolder(labelStyleDir, roots, seen);
+      if (!check.ok) {
+        skippedFolders.push({ ...check.skip, style, splitFolder: src.splitFolder });
+        continue;
+      }
+      const twins = new CaseTwins();
+      let files = 0;
+      try {
+        for (const e of jsonFiles(labelStyleDir)) {
+          files++;
+          twins.add(e.name);
+        }
+      } catch (e) {
+        skippedFolders.push({
+          path: labelStyleDir,
+          reason: 'folder-unreadable',
+          detail: `the style folder cannot be listed: ${describeFsError(e)}; its labels were not read`,
+          style,
+          splitFolder: src.splitFolder,
+        });
+        continue;
+      }
+      folders.push({ src, style, labelStyleDir, roots, files, caseTwins: twins.groups });
     }
   }
-  return n;
+  return { folders, skippedFolders };
+}
+
+interface JsonEntry {
+  name: string;
+  /** A symbolic link: its target is checked before it is read. */
+  link: boolean;
 }
 
 /** Streams the `*.json` file names of a folder without holding the whole listing. */
-function* jsonFiles(dir: string): Generator<string> {
+function* jsonFiles(dir: string): Generator<JsonEntry> {
   const d = opendirSync(dir, { bufferSize: 256 });
   try {
     for (let e = d.readSync(); e !== null; e = d.readSync()) {
@@ -347,11 +563,28 @@ function* jsonFiles(dir: string): Generator<string> {
         e.isSocket() ||
         e.isBlockDevice() ||
         e.isCharacterDevice();
-      if (e.isFile() || e.isSymbolicLink() || (!typeKnown && statSync(join(dir, e.name)).isFile()))
-        yield e.name;
+      if (e.isFile() || e.isSymbolicLink() || (!typeKnown && isFileOrUnknown(join(dir, e.name))))
+        yield { name: e.name, link: e.isSymbolicLink() };
     }
   } finally {
     d.closeSync();
+  }
+}
+
+function isLinkOrUnknown(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return true;
+  }
+}
+
+/** Unknown entries that stat() cannot answer for are read, so their error is reported, not lost. */
+function isFileOrUnknown(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return true;
   }
 }
 

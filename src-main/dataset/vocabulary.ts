@@ -42,8 +42,9 @@ export function buildVocabulary(db: Db): Vocabulary {
   for (const name of FIELD_NAMES) {
     const fieldCounts = counts.get(name)!;
     const known = KNOWN_VALUES[name];
+    const knownSet = new Set(known);
     const extras = [...fieldCounts.entries()]
-      .filter(([v]) => !known.includes(v))
+      .filter(([v]) => !knownSet.has(v))
       .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
     vocab[name] = [
       { value: PAD, count: 0, known: true },

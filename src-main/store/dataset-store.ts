@@ -179,6 +179,30 @@ export class DatasetStore {
     return true;
   }
 
+  /**
+   * Marks every image of one style folder (of one Training/Validation folder, or of a sample) as seen
+   * by this scan without changing it: a folder that cannot be read today keeps what an earlier scan
+   * stored from it. Returns how many images were kept.
+   */
+  keepStyleFolder(scanId: number, rootId: number, styleFolder: string, splitFolder: string | null): number {
+    const keys = this.db
+      .prepare(
+        'SELECT key FROM images WHERE root_id = ? AND style_folder = ? AND split_folder IS ? AND scan_id <> ?',
+      )
+      .pluck()
+      .all(rootId, styleFolder, splitFolder, scanId) as string[];
+    let kept = 0;
+    for (const key of keys) if (this.keepImage(scanId, key)) kept++;
+    return kept;
+  }
+
+  /** The label file (relative to its data root) this image was read from, or null if unknown. */
+  labelPathOf(key: string): string | null {
+    return (
+      (this.db.prepare('SELECT label_path FROM images WHERE key = ?').pluck().get(key) as string) ?? null
+    );
+  }
+
   counts(): { images: number; items: number } {
     const images = (this.db.prepare('SELECT COUNT(*) n FROM images').get() as { n: number }).n;
     const items = (this.db.prepare('SELECT COUNT(*) n FROM items').get() as { n: number }).n;
