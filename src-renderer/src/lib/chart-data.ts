@@ -45,7 +45,9 @@ export function chartFileName(title: string, extension: 'png' | 'csv'): string {
 export function formatValue(value: number, unit = '', precision = 4): string {
   if (!Number.isFinite(value)) return '–';
   const text =
-    value !== 0 && Math.abs(value) < 1e-3 ? value.toExponential(1) : String(Number(value.toPrecision(precision)));
+    value !== 0 && Math.abs(value) < 1e-3
+      ? value.toExponential(1)
+      : String(Number(value.toPrecision(precision)));
   return unit ? `${text} ${unit}` : text;
 }
 

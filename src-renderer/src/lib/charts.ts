@@ -9,15 +9,15 @@ import {
   BarElement,
   CategoryScale,
   Chart,
+  type ChartType,
   Filler,
   Legend,
   LinearScale,
   LineController,
   LineElement,
   LogarithmicScale,
-  PointElement,
-  type ChartType,
   type Plugin,
+  PointElement,
   Tooltip,
 } from 'chart.js';
 import zoomPlugin from 'chartjs-plugin-zoom';

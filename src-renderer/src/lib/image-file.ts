@@ -34,6 +34,7 @@ function hexHead(bytes: Uint8Array): string {
 export function toBase64(bytes: Uint8Array): string {
   // In chunks: String.fromCharCode(...bytes) overflows the call stack on a few MB.
   let binary = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  for (let i = 0; i < bytes.length; i += 0x8000)
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   return btoa(binary);
 }

@@ -46,10 +46,13 @@ export interface UiError {
 }
 
 const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** The label of an API field path ("overrides.lr", "image.dataBase64", "temperatures.2"). */
-function labelOf(labels: Readonly<Record<string, string>>, path: string): { label: string; field: string } | null {
+function labelOf(
+  labels: Readonly<Record<string, string>>,
+  path: string,
+): { label: string; field: string } | null {
   const parts = path.split('.').filter((p) => !/^\d+$/.test(p));
   // The longest suffix first: "overrides.lr" is found as "lr", "image.dataBase64" as "image".
   for (let i = 0; i < parts.length; i++) {
@@ -90,8 +93,8 @@ export function speakUi(method: string | undefined, message: string): UiError {
     const field = key.split('.').at(-1)!;
     const flag = `--${kebab(field)}`;
     // The trainer's "lr (--lr): …" and a bare "--temperatures needs …".
-    const named = new RegExp(`(^|[\\s:;(])${escape(field)} \\(${escape(flag)}\\)`, 'g');
-    const bare = new RegExp(`(^|[\\s:;(\`'"])${escape(flag)}(?![\\w-])`, 'g');
+    const named = new RegExp(`(^|[\\s:;(])${escapeRegExp(field)} \\(${escapeRegExp(flag)}\\)`, 'g');
+    const bare = new RegExp(`(^|[\\s:;(\`'"])${escapeRegExp(flag)}(?![\\w-])`, 'g');
     const before = text;
     text = text.replace(named, `$1${label}`).replace(bare, `$1${label}`);
     if (text !== before) fields.add(field);
