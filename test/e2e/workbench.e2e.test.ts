@@ -345,6 +345,15 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
       'query image encoded with',
     );
     expect(await detail.isVisible()).toBe(false);
+    // "Search by these attributes": JSON → image from a hit's label attributes.
+    const similarHit = panel.getByTestId('search-hit').first();
+    const similarId = (await similarHit.locator('.title').textContent())!.trim();
+    await similarHit.getByTestId('tile-open').click();
+    await detail.getByTestId('detail-search-attributes').click();
+    await poll(() => panel.getByTestId('search-from').textContent(), 60_000).toContain(
+      `attributes of ${similarId}`,
+    );
+    expect(await panel.getByTestId('search-hit').count()).toBe(5);
     // Top K is checked where it is typed, naming the control and outlining it.
     await panel.getByTestId('search-k').fill('abc');
     expect(await panel.locator('[role="alert"]').filter({ hasText: 'Top K' }).count()).toBe(1);
