@@ -403,6 +403,23 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     expect(await tiles.count()).toBe(before + 1);
     await confirm.getByTestId('catalog-remove-yes').click();
     await poll(() => tiles.count()).toBe(before);
+    // The catalog grid filters by style: fewer tiles, each of that style; "all" brings them back.
+    const styleFilter = panel.getByTestId('catalog-filter-style');
+    const firstStyle = (await styleFilter.locator('option').nth(1).getAttribute('value'))!;
+    await styleFilter.selectOption(firstStyle);
+    const shown = await tiles.count();
+    expect(shown).toBeGreaterThan(0);
+    expect(shown).toBeLessThan(before);
+    const firstLines = await tiles.evaluateAll((els: unknown[]) =>
+      els.map(
+        (e) =>
+          (e as { querySelector(s: string): { textContent: string } | null }).querySelector('.line')
+            ?.textContent ?? '',
+      ),
+    );
+    expect(firstLines.every((line) => line.startsWith(firstStyle))).toBe(true);
+    await styleFilter.selectOption('');
+    expect(await tiles.count()).toBe(before);
     await panel.getByTestId('recommend-image').setInputFiles(photo);
     await panel.getByTestId('recommend-upload').click();
     await panel.getByTestId('recommend-matches').waitFor({ timeout: 60_000 });
@@ -456,6 +473,7 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
       });
     const widths: Record<number, number> = {};
     mkdirSync(join(SHOTS, 'tabs-1280x720'), { recursive: true });
+    mkdirSync(join(SHOTS, 'tabs-1024'), { recursive: true });
     for (const width of [1440, 1280, 1024]) {
       await page.setViewportSize({ width, height: width === 1280 ? 720 : 900 });
       for (const id of TABS) {
@@ -467,9 +485,10 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
           tab: id,
           overflow: null,
         });
-        if (width === 1280) {
+        if (width !== 1440) {
           await page.evaluate('window.scrollTo(0, 0)');
-          await page.screenshot({ path: join(SHOTS, 'tabs-1280x720', `${id}.png`), fullPage: true });
+          const folder = width === 1280 ? 'tabs-1280x720' : 'tabs-1024';
+          await page.screenshot({ path: join(SHOTS, folder, `${id}.png`), fullPage: true });
         }
         if (id === 'train') {
           // chart.js redraws when its container is resized.
