@@ -306,6 +306,13 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     await panel.getByTestId('sweep-temperatures').fill('0.07, 0.1');
     await panel.getByTestId('sweep-quick').check();
     await panel.getByTestId('sweep-start').click();
+    // While the study runs (two training runs), it shows in the top bar from any tab, and the
+    // indicator opens the tab that follows it.
+    await tab('search');
+    const indicator = page.getByTestId('running-job').filter({ hasText: 'sweep' });
+    await indicator.waitFor({ timeout: 10_000 });
+    await indicator.click();
+    expect(await page.getByTestId('tab-evaluate').getAttribute('aria-selected')).toBe('true');
     const table = panel.getByTestId('temperature-table');
     await table.waitFor({ timeout: 150_000 });
     const rows = await table.locator('tbody tr').allTextContents();
