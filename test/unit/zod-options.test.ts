@@ -38,7 +38,9 @@ describe('zod schema → commander options', () => {
     ])
       expect(help).toContain(f);
     expect(help).toMatch(/--hidden-dim <value>\s+width of the hidden layers \(default: 1024\)/);
-    expect(help).toMatch(/--norm <name>[\s\S]*\(default: "none"\)[\s\S]*\(choices: "none", "layer", "batch"\)/);
+    expect(help).toMatch(
+      /--norm <name>[\s\S]*\(default: "none"\)[\s\S]*\(choices: "none", "layer", "batch"\)/,
+    );
   });
 
   it('parses values and leaves unset flags undefined (presets stay underneath)', () => {
