@@ -143,7 +143,10 @@ describe('layered JSON encoder', () => {
     const inf = new InferenceJsonEncoder(config, a.getState().params);
     expect(inf.net.gradArena.length).toBe(0);
     expect(inf.getState().optimizer.moments).toEqual({});
-    expect(inf.encode(inputs)).toEqual(a.encode(inputs));
+    // The first Linear is folded into the tables for inference: same maths, other rounding order.
+    const ia = inf.encode(inputs);
+    const ta = a.encode(inputs);
+    expect(Math.max(...ia.map((v, i) => Math.abs(v - ta[i]!)))).toBeLessThan(1e-5);
     expect(inf.loss(inputs, images, 0.1)).toBeCloseTo(a.loss(inputs, images, 0.1), 5);
     expect(() => inf.trainStep()).toThrow(/inference/);
     const bad = { ...a.getState().params };

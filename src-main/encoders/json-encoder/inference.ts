@@ -27,6 +27,7 @@ export class InferenceJsonEncoder implements JsonEncoderModel {
   ) {
     this.net = new LayeredNetwork(config, { seed: 0, trainable: false });
     if (weights) loadWeights(this.net, weights, 'weights');
+    this.net.freeze();
   }
 
   encode(inputs: EncoderInputs): Float32Array {
@@ -76,7 +77,10 @@ export class InferenceJsonEncoder implements JsonEncoderModel {
   /** Loads the weights of a state; its optimiser moments are ignored (inference keeps none). */
   setState(state: JsonEncoderState): void {
     loadWeights(this.net, state.params, 'weights');
+    this.net.freeze();
   }
 
-  dispose(): void {}
+  dispose(): void {
+    this.net.thaw();
+  }
 }

@@ -4,6 +4,8 @@
  * only). State names are PyTorch's: parameters and buffers by state_dict name, moments as
  * `exp_avg.<name>` / `exp_avg_sq.<name>`, exactly the earlier tfjs model's for the default config.
  */
+
+import { WasmAdamW } from './adamw.ts';
 import {
   JsonEncoderConfigError,
   OUTPUT_DIM,
@@ -21,7 +23,7 @@ import type {
 } from './json-encoder-types.ts';
 import type { Arr } from './layers/arrays.ts';
 import { matmulEngine } from './matmul.ts';
-import { type Dtype, LayeredNetwork, validateInputs } from './model.ts';
+import { type Dtype, LayeredNetwork, parameterCount, validateInputs } from './model.ts';
 import { adamwStep, clipScale, globalNorm } from './optimizer.ts';
 import { loadWeights, namedTensors } from './state-names.ts';
 
@@ -34,6 +36,7 @@ export class LayeredJsonEncoder implements JsonEncoderModel {
   private readonly v: Arr;
   private step = 0;
   private disposed = false;
+  private readonly wasm: WasmAdamW | null;
 
   constructor(
     readonly config: JsonEncoderConfig,
@@ -42,10 +45,21 @@ export class LayeredJsonEncoder implements JsonEncoderModel {
     if (!Number.isInteger(opts.seed))
       throw new JsonEncoderConfigError(`seed must be a whole number, got ${opts.seed}`);
     this.config = { ...config, fields: [...config.fields] };
-    this.net = new LayeredNetwork(this.config, { seed: opts.seed, dtype: opts.dtype, trainable: true });
+    // Parameters, gradients and both moments in the SIMD AdamW kernel's memory when it is available
+    // (adamw.ts [Note: AdamW in WebAssembly SIMD]): the update is then one f32x4 pass over the arena.
+    const count = parameterCount(this.config);
+    this.wasm = opts.dtype === 'float64' ? null : WasmAdamW.create(4 * count + 64);
+    const wasm = this.wasm;
+    const alloc = wasm ? (n: number) => wasm.alloc(n) : undefined;
+    this.net = new LayeredNetwork(this.config, {
+      seed: opts.seed,
+      dtype: opts.dtype,
+      trainable: true,
+      alloc,
+    });
     const n = this.net.paramArena.length;
-    this.m = opts.dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
-    this.v = opts.dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
+    this.m = opts.dtype === 'float64' ? new Float64Array(n) : (alloc ?? ((k) => new Float32Array(k)))(n);
+    this.v = opts.dtype === 'float64' ? new Float64Array(n) : (alloc ?? ((k) => new Float32Array(k)))(n);
   }
 
   get engine(): string {

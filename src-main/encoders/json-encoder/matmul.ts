@@ -104,12 +104,14 @@ export function transpose<T extends Arr>(src: Arr, rows: number, cols: number, d
 }
 
 /** Scratch buffers reused between calls (grown, never shrunk), so a step allocates nothing here. */
-const scratch: Record<'a' | 'b' | 'o', Float32Array> = {
+type Scratch = 'a' | 'b' | 'o' | 't';
+const scratch: Record<Scratch, Float32Array> = {
   a: new Float32Array(0),
   b: new Float32Array(0),
   o: new Float32Array(0),
+  t: new Float32Array(0),
 };
-function take(which: 'a' | 'b' | 'o', n: number): Float32Array {
+function take(which: Scratch, n: number): Float32Array {
   if (scratch[which].length < n) scratch[which] = new Float32Array(n);
   return scratch[which].subarray(0, n);
 }
@@ -138,14 +140,67 @@ export function matmul(
     }
     return;
   }
-  const A = opts.transA ? transpose(a, K, M, take('a', M * K)) : a.subarray(0, M * K);
-  const B = opts.transB ? transpose(b, N, K, take('b', K * N)) : b.subarray(0, K * N);
   const target = opts.accumulate ? take('o', M * N) : out.subarray(0, M * N);
-  if (!rowBlockRunner?.run(A, B, M, K, N, target)) {
-    // The same two blocks as the threaded path, one after the other ([Note: fixed row blocks]).
-    const m1 = firstBlockRows(M);
-    if (m1 > 0) tfBlockProduct(A.subarray(0, m1 * K), B, m1, K, N, target.subarray(0, m1 * N));
-    if (m1 < M) tfBlockProduct(A.subarray(m1 * K), B, M - m1, K, N, target.subarray(m1 * N));
+  if (opts.transB && !opts.transA && M * K + M * N < N * K) {
+    // out = a·bᵀ with a big b [N, K] (a weight in PyTorch layout) and few rows of a: compute
+    // outᵀ = b·aᵀ instead, so the big operand is XNNPACK's first one (used in place, never packed or
+    // transposed) and only the small aᵀ and outᵀ are transposed here.
+    const aT = transpose(a, M, K, take('a', K * M));
+    const outT = take('t', N * M);
+    blocks(b.subarray(0, N * K), aT, N, K, M, outT);
+    transpose(outT, N, M, target);
+  } else {
+    const A = opts.transA ? transpose(a, K, M, take('a', M * K)) : a.subarray(0, M * K);
+    const B = opts.transB ? transpose(b, N, K, take('b', K * N)) : b.subarray(0, K * N);
+    blocks(A, B, M, K, N, target);
   }
   if (opts.accumulate) for (let i = 0; i < M * N; i++) out[i]! += target[i]!;
+}
+
+/** out [m, n] = a · b as the two fixed row blocks ([Note: fixed row blocks]), threaded when a runner is set. */
+function blocks(
+  A: Float32Array,
+  B: Float32Array,
+  M: number,
+  K: number,
+  N: number,
+  target: Float32Array,
+): void {
+  if (rowBlockRunner?.run(A, B, M, K, N, target)) return;
+  const m1 = firstBlockRows(M);
+  if (m1 > 0) tfBlockProduct(A.subarray(0, m1 * K), B, m1, K, N, target.subarray(0, m1 * N));
+  if (m1 < M) tfBlockProduct(A.subarray(m1 * K), B, M - m1, K, N, target.subarray(m1 * N));
+}
+
+/**
+ * A weight that no longer changes (inference), kept by the engine as Wᵀ [C, OC]: XNNPACK packs a
+ * second operand once per tensor, so a frozen weight is packed on first use and every later query
+ * skips both the upload and the packing (what makes a one-item query cheap).
+ */
+export class FrozenWeight {
+  private tensor: TfNamespace.Tensor2D | null;
+  constructor(
+    weight: Float32Array,
+    readonly outDim: number,
+    readonly inDim: number,
+  ) {
+    const t = tf;
+    this.tensor = t
+      ? t.tensor2d(transpose(weight, outDim, inDim, new Float32Array(weight.length)), [inDim, outDim])
+      : null;
+  }
+  /** out [M, OC] = a [M, C] · Wᵀ; false when no engine holds the weight (the caller uses matmul). */
+  apply(out: Float32Array, a: Float32Array, M: number): boolean {
+    const t = tf;
+    const w = this.tensor;
+    if (!t || !w || M === 0) return false;
+    const r = t.tidy(() => t.matMul(t.tensor2d(a.subarray(0, M * this.inDim), [M, this.inDim]), w));
+    out.set(r.dataSync() as Float32Array);
+    r.dispose();
+    return true;
+  }
+  dispose(): void {
+    this.tensor?.dispose();
+    this.tensor = null;
+  }
 }

@@ -46,6 +46,7 @@ import {
 } from './layers/module.ts';
 import { chainBackward, chainForward, LinearModule } from './layers/modules.ts';
 import { hiddenBody, ResidualBlock } from './layers/residual-block.ts';
+import { FrozenWeight, matmul } from './matmul.ts';
 
 export type Dtype = 'float32' | 'float64';
 
@@ -107,6 +108,16 @@ export function buildMlp(shape: EncoderShape, inWidth: number): Module[] {
   return mods;
 }
 
+/** Parameter values of the model a config builds (nothing allocated). */
+export function parameterCount(config: JsonEncoderConfig): number {
+  const shape = resolveShape(config);
+  const tables = config.fields.reduce((a, f) => a + (config.vocabSizes[f] ?? 0) * shape.embedDim, 0);
+  const mlp = buildMlp(shape, config.fields.length * shape.embedDim)
+    .flatMap((m) => m.params)
+    .reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0);
+  return tables + mlp;
+}
+
 interface FieldSlot {
   name: string;
   vocab: number;
@@ -122,6 +133,8 @@ export interface NetworkOptions {
   dtype?: Dtype;
   /** Allocate gradients (training, gradient checks). Inference leaves them out. */
   trainable: boolean;
+  /** Where the parameter and gradient arenas live (float32 only; e.g. the SIMD AdamW's memory). */
+  alloc?: (n: number) => Float32Array;
 }
 
 export class LayeredNetwork {
@@ -148,6 +161,8 @@ export class LayeredNetwork {
   private norms: Arr = none;
   private sim: Arr = none;
   private lastB = 0;
+  /** Inference only: the first Linear folded into each field's table ([Note: the first Linear folded into the tables]). */
+  private projected: Arr[] | null = null;
 
   constructor(
     readonly config: JsonEncoderConfig,
@@ -171,8 +186,9 @@ export class LayeredNetwork {
     this.buffers = this.mlp.flatMap((m) => m.buffers);
     const count = (t: { shape: number[] }) => t.shape.reduce((a, b) => a * b, 1);
     const total = this.params.reduce((a, p) => a + count(p), 0);
-    this.paramArena = this.alloc(total);
-    this.gradArena = this.trainable ? this.alloc(total) : none;
+    const arena = (n: number) => (opts.alloc && this.dtype === 'float32' ? opts.alloc(n) : this.alloc(n));
+    this.paramArena = arena(total);
+    this.gradArena = this.trainable ? arena(total) : none;
     let off = 0;
     const rng = Rng.derive(opts.seed, 'json-encoder-init');
     for (const p of this.params) {
@@ -244,6 +260,7 @@ export class LayeredNetwork {
     this.ensureCapacity(B);
     this.lastB = B;
     const ctx = this.context(B, train);
+    if (this.projected && !train) return this.forwardProjected(inputs, start, B, ctx);
     const d = this.shape.embedDim;
     for (const f of this.fields) {
       const { indices, slots } = inputs.fields[f.name]!;
@@ -298,6 +315,75 @@ export class LayeredNetwork {
 
   get batchInLastForward(): number {
     return this.lastB;
+  }
+
+  /**
+   * [Note: the first Linear folded into the tables] Pooling is a mean and the first Linear is linear,
+   * so W₁·concat_f(mean E_f[values]) = Σ_f mean (E_f·W₁_fᵀ)[values], W₁_f being field f's columns.
+   * Inference precomputes the projected tables P_f = E_f·W₁_fᵀ [V_f, hidden] once (vocabularies are
+   * small) and replaces the largest product of a query by a few row additions. Same maths; the sums
+   * are rounded in another order, so vectors agree with the unfolded forward to ~1e-6, not bitwise.
+   */
+  private forwardProjected(inputs: EncoderInputs, start: number, B: number, ctx: StepContext): Arr {
+    const first = this.mlp[0] as LinearModule;
+    const H = first.outWidth;
+    const out = first.out;
+    const tmp = this.projectedScratch(B * H);
+    const bias = first.bias.data;
+    for (let b = 0; b < B; b++) out.set(bias, b * H);
+    this.fields.forEach((f, i) => {
+      const { indices, slots } = inputs.fields[f.name]!;
+      fieldEmbeddingForward(tmp, this.projected![i]!, indices.subarray(start * slots), slots, B, H);
+      for (let k = 0; k < B * H; k++) out[k]! += tmp[k]!;
+    });
+    const y = chainForward(this.mlp.slice(1), out, ctx);
+    l2NormaliseForward(this.z, this.norms, y, B, OUTPUT_DIM);
+    return this.z.subarray(0, B * OUTPUT_DIM);
+  }
+
+  private scratchRows: Arr = none;
+  private projectedScratch(n: number): Arr {
+    if (this.scratchRows.length < n) this.scratchRows = this.alloc(n);
+    return this.scratchRows;
+  }
+
+  /** Every Linear of the MLP, residual blocks included. */
+  linears(): LinearModule[] {
+    return this.mlp
+      .flatMap((m) => (m instanceof ResidualBlock ? m.body : [m]))
+      .filter((m): m is LinearModule => m instanceof LinearModule);
+  }
+
+  /**
+   * Inference: hand each Linear's weight to the matrix engine once (matmul.ts FrozenWeight). Call
+   * after the weights are final; `thaw` releases them.
+   */
+  freeze(): void {
+    if (this.trainable || this.dtype !== 'float32') return;
+    for (const l of this.linears()) {
+      l.frozen?.dispose();
+      l.frozen = new FrozenWeight(l.weight.data as Float32Array, l.outWidth, l.inWidth);
+    }
+    const first = this.mlp[0] as LinearModule;
+    const d = this.shape.embedDim;
+    const H = first.outWidth;
+    const C = first.inWidth;
+    this.projected = this.fields.map((f, i) => {
+      const wf = new Float32Array(H * d);
+      for (let r = 0; r < H; r++)
+        wf.set(first.weight.data.subarray(r * C + i * d, r * C + (i + 1) * d), r * d);
+      const p = new Float32Array(f.vocab * H);
+      matmul(p, f.table.data, wf, f.vocab, d, H, { transB: true });
+      return p;
+    });
+  }
+
+  thaw(): void {
+    this.projected = null;
+    for (const l of this.linears()) {
+      l.frozen?.dispose();
+      l.frozen = null;
+    }
   }
 }
 

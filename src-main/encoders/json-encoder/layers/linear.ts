@@ -22,7 +22,10 @@ export function linearForward(
     }
 }
 
-/** dinp += dout · W; dweight += doutᵀ · inp; dbias += Σ_b dout. `dinp` null: the input needs no gradient. */
+/**
+ * dinp += dout · W; dweight = doutᵀ · inp (written, not added: a model uses each weight once per step,
+ * and adding a [OC, C] product costs a full pass); dbias += Σ_b dout. `dinp` null: no input gradient.
+ */
 export function linearBackward(
   dinp: Arr | null,
   dweight: Arr,
@@ -35,7 +38,7 @@ export function linearBackward(
   OC: number,
 ): void {
   if (dinp) matmul(dinp, dout, weight, B, OC, C, { accumulate: true });
-  matmul(dweight, dout, inp, OC, B, C, { transA: true, accumulate: true });
+  matmul(dweight, dout, inp, OC, B, C, { transA: true });
   if (dbias)
     for (let b = 0; b < B; b++) {
       const o = b * OC;

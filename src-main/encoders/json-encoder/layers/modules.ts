@@ -1,6 +1,8 @@
 /**
  * The modules of the MLP (module.ts): each wraps one layer file's forward / backward pair.
  */
+
+import type { FrozenWeight } from '../matmul.ts';
 import { type Activation, activationBackward, activationForward } from './activation.ts';
 import type { Arr } from './arrays.ts';
 import { type BatchNormRunning, batchNormBackward, batchNormForward } from './batchnorm.ts';
@@ -38,6 +40,8 @@ abstract class Base implements Module {
 export class LinearModule extends Base {
   readonly weight: Param;
   readonly bias: Param;
+  /** Set for inference: the engine keeps the weight (matmul.ts FrozenWeight). */
+  frozen: FrozenWeight | null = null;
   constructor(
     prefix: string,
     readonly inWidth: number,
@@ -50,8 +54,20 @@ export class LinearModule extends Base {
   }
   forward(inp: Arr, ctx: StepContext): Arr {
     this.inp = inp;
-    linearForward(this.out, inp, this.weight.data, this.bias.data, ctx.B, this.inWidth, this.outWidth);
-    return this.out;
+    const { out, frozen } = this;
+    if (
+      frozen &&
+      out instanceof Float32Array &&
+      inp instanceof Float32Array &&
+      frozen.apply(out, inp, ctx.B)
+    ) {
+      const b = this.bias.data;
+      const OC = this.outWidth;
+      for (let i = 0; i < ctx.B; i++) for (let j = 0; j < OC; j++) out[i * OC + j]! += b[j]!;
+      return out;
+    }
+    linearForward(out, inp, this.weight.data, this.bias.data, ctx.B, this.inWidth, this.outWidth);
+    return out;
   }
   backward(dinp: Arr | null, ctx: StepContext): void {
     linearBackward(
