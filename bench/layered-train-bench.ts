@@ -15,6 +15,7 @@ import { InferenceJsonEncoder } from '../src-main/encoders/json-encoder/inferenc
 import { makeJsonEncoderConfig } from '../src-main/encoders/json-encoder/json-encoder-config.ts';
 import type { JsonEncoderConfig } from '../src-main/encoders/json-encoder/json-encoder-types.ts';
 import { LayeredJsonEncoder } from '../src-main/encoders/json-encoder/layered-encoder.ts';
+import { useMatmulThreads } from '../src-main/encoders/json-encoder/layered-factory.ts';
 import { startMatmulEngine } from '../src-main/encoders/json-encoder/matmul-engine.ts';
 import { buildMlp, resolveShape } from '../src-main/encoders/json-encoder/model.ts';
 import { PYTORCH_MODULE_SOURCE } from '../src-main/encoders/json-encoder/pytorch-module.ts';
@@ -53,6 +54,7 @@ export async function layeredTrainBench(
   companion?: { trainStep: LayeredJsonEncoder['trainStep'] },
 ): Promise<void> {
   const engine = await startMatmulEngine();
+  const threads = await useMatmulThreads(2);
   const vocab = Object.fromEntries(FIELD_LIST.map((f) => [f, KNOWN_VALUES[f].length + 2]));
   const base = makeJsonEncoderConfig(vocab, { fields: [...FIELD_LIST] });
   const variants: { name: string; config: JsonEncoderConfig }[] = [
@@ -85,20 +87,28 @@ export async function layeredTrainBench(
           ])
         : { error: 'skipped (--no-reference)' };
       const model = new LayeredJsonEncoder(config, { seed: 0 });
+      const single = new LayeredJsonEncoder(config, { seed: 0 });
       for (const B of opts.batches) {
         const inputs = benchInputs(B, vocab, B);
         const images = benchImages(B, B + 1);
         const times: number[] = [];
+        const oneThread: number[] = [];
         const other: number[] = [];
         const alongside = name === 'default' ? companion : undefined;
         for (let i = 0; i < opts.warmup + opts.steps; i++) {
+          await useMatmulThreads(threads);
           const t0 = performance.now();
           model.trainStep(inputs, images, 0.07, opt);
           const t1 = performance.now();
+          await useMatmulThreads(1);
+          const t2 = performance.now();
+          single.trainStep(inputs, images, 0.07, opt);
+          const t3 = performance.now();
           alongside?.trainStep(inputs, images, 0.07, opt);
           if (i >= opts.warmup) {
             times.push(t1 - t0);
-            other.push(performance.now() - t1);
+            oneThread.push(t3 - t2);
+            other.push(performance.now() - t3);
           }
         }
         const ms = median(times);
@@ -108,9 +118,10 @@ export async function layeredTrainBench(
           bench: 'train',
           engine: `layered (${engine})`,
           variant: name,
-          threads: 1,
+          threads,
           batch: B,
           msPerStep: +ms.toFixed(2),
+          oneThreadMsPerStep: +median(oneThread).toFixed(2),
           gemmFloorMs: +floorMs.toFixed(2),
           ...(alongside
             ? {
@@ -123,13 +134,16 @@ export async function layeredTrainBench(
                 pytorchMsPerStep: r.msPerStep,
                 pytorchThreads: r.threads,
                 vsPytorch: +(ms / (r.msPerStep as number)).toFixed(2),
+                oneThreadVsPytorch: +(median(oneThread) / (r.msPerStep as number)).toFixed(2),
               }
             : { pytorch: 'error' in ref ? ref.error : 'no figure for this batch size' }),
         });
       }
-      // Inference: weights only, one query and a batch of 1,000.
+      // Inference: weights only, one query and a batch of 1,000, on one thread (no helper).
+      await useMatmulThreads(1);
       const inf = new InferenceJsonEncoder(config, model.getState().params);
       model.dispose();
+      single.dispose();
       for (const n of [1, 1000]) {
         const inputs = benchInputs(n, vocab, 7);
         const t: number[] = [];
