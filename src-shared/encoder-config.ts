@@ -86,7 +86,41 @@ export const encoderOptimSchema = z.object({
     .describe('step / exponential: factor per decay (step) or per epoch (exponential)'),
 });
 
-export const encoderSettingsSchema = encoderShapeSchema.extend(encoderOptimSchema.shape);
+export const ENGINES = ['tfjs', 'layered'] as const;
+
+export const encoderSettingsSchema = encoderShapeSchema.extend(encoderOptimSchema.shape).extend({
+  engine: z
+    .enum(ENGINES, { error: `must be one of ${ENGINES.join(', ')}` })
+    .default('tfjs')
+    .describe(
+      'JSON encoder implementation: tfjs (the earlier fixed-shape model) or layered (every shape; chosen automatically for --depth > 1, --residual, --norm, silu)',
+    ),
+});
+
+const S = encoderSettingsSchema.shape;
+/**
+ * The encoder settings a training config carries beyond its older keys (embedDim, hiddenDim, dropout,
+ * weightDecay, clipNorm, warmupFraction, lrFloorRatio), with the same validators, no defaults and
+ * optional: absent means "the default model / the cosine schedule".
+ */
+export const encoderTrainOverrides = {
+  engine: S.engine.unwrap().optional(),
+  depth: S.depth.unwrap().optional(),
+  residual: S.residual.unwrap().optional(),
+  norm: S.norm.unwrap().optional(),
+  activation: S.activation.unwrap().optional(),
+  scheduler: S.scheduler.unwrap().optional(),
+  stepEvery: S.stepEvery.unwrap().optional(),
+  gamma: S.gamma.unwrap().optional(),
+};
+export const ENCODER_TRAIN_KEYS = Object.keys(
+  encoderTrainOverrides,
+) as (keyof typeof encoderTrainOverrides)[];
+
+/** `gradClip` → `--grad-clip`: a setting's CLI flag. */
+export function settingFlag(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
 
 export type EncoderShape = z.infer<typeof encoderShapeSchema>;
 export type EncoderOptim = z.infer<typeof encoderOptimSchema>;

@@ -10,11 +10,10 @@
  */
 import { InvalidArgumentError, Option } from 'commander';
 import type { z } from 'zod';
+import { settingFlag } from '../../src-shared/encoder-config.ts';
 
 /** `gradClip` → `--grad-clip`. */
-export function flagOf(key: string): string {
-  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-}
+export const flagOf = settingFlag;
 
 interface FieldInfo {
   kind: 'number' | 'boolean' | 'enum' | 'string';

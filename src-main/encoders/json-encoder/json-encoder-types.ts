@@ -30,6 +30,8 @@ export interface JsonEncoderConfig {
   depth?: number;
   residual?: boolean;
   norm?: 'none' | 'layer' | 'batch';
+  /** Which implementation trains it: 'tfjs' (json-encoder.ts, default shape only) or 'layered' (model.ts). */
+  engine?: 'tfjs' | 'layered';
 }
 
 /**
