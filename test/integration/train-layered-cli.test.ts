@@ -3,9 +3,11 @@
  * residual LayerNorm GELU model with a step schedule trains end to end through the built CLI, its
  * checkpoint carries the PyTorch names of that shape, and bad values are named by flag.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findTorchPython } from '../../bench/pytorch-reference.ts';
 import { readSafetensors } from '../../src-main/training/safetensors.ts';
 import { kfashion } from '../helpers/run-cli.ts';
 import { buildDemoTrainingWorkspace } from '../helpers/training-fixture.ts';
@@ -67,6 +69,21 @@ describe('kfashion train (layered encoder)', () => {
     );
     const info = JSON.parse(readFileSync(join(fixture.workspace, 'checkpoints', 'best_model.json'), 'utf8'));
     expect(info.encoder).toMatchObject({ depth: 3, residual: true, norm: 'layer', activation: 'gelu' });
+    // The README's PyTorch code loads this checkpoint with strict=True (where torch exists).
+    const python = findTorchPython();
+    if (!python) {
+      console.log('train-layered-cli: README PyTorch load skipped — no python3 can `import torch`');
+      return;
+    }
+    const readme = readFileSync(join(fixture.workspace, 'checkpoints', 'README.md'), 'utf8');
+    const code = /```python\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(code).toBeDefined();
+    const run = spawnSync(python, ['-c', `${code}\nprint(sum(p.numel() for p in model.parameters()))`], {
+      cwd: join(fixture.workspace, 'checkpoints'),
+      encoding: 'utf8',
+    });
+    expect(run.stderr).toBe('');
+    expect(Number(run.stdout.trim())).toBeGreaterThan(0);
   }, 240_000);
 
   it('names the flag of a bad value', () => {
