@@ -74,8 +74,8 @@ torch.save({"model_state_dict": m.state_dict(), "epoch": 7}, sys.argv[2])
       });
       expect(ev.code, ev.stderr).toBe(0);
       const report = JSON.parse(ev.stdout);
-    expect(report.kind).toBe('evaluation');
-    expect(report.checkpoint.run_id).toBe('import-earlier');
+      expect(report.kind).toBe('evaluation');
+      expect(report.checkpoint.run_id).toBe('import-earlier');
     },
     400_000,
   );
