@@ -2,14 +2,17 @@
  * The one matrix product under every layer: out [M, N] (=|+=) op(a) · op(b), op = optional transpose.
  *
  * [Note: why tfjs-wasm (XNNPACK) is the engine]
- * Measured on this machine (PERFORMANCE.md and bench/matmul-engines.ts): a plain XNNPACK product runs at
- * ~25-28 GFLOP/s per core and is synchronous; ONNX Runtime's MLAS is faster per call (80-130 GFLOP/s on
- * 2 threads) but onnxruntime-node only offers an asynchronous `run` (a training step would become a
- * chain of awaits, and the model interface the trainer calls is synchronous) and a session per shape;
- * plain JS loops reach 1-3 GFLOP/s. Hand-written wasm SIMD GEMM would be a project of its own. So the
- * float32 path is tfjs-wasm's matMul, and its quirks stay in this file: XNNPACK's transposed variants
- * fall to a naive loop (0.6-2 GFLOP/s), so a transposed operand is transposed here first (a cheap
- * cache-blocked copy) and every product handed to XNNPACK is a plain one.
+ * Figures from PERFORMANCE.md (measured on this machine kind): a plain XNNPACK product runs at ~25-28
+ * GFLOP/s on one core and is synchronous; ONNX Runtime's CPU GEMM reaches 80-130 GFLOP/s, but
+ * onnxruntime-node only offers an asynchronous `run` (a training step would become a chain of awaits,
+ * while the trainer's model interface is synchronous) and needs a session per graph; pure JS (tfjs's
+ * cpu backend) is 20-60x slower than wasm there. Hand-written wasm SIMD GEMM would be a project of its
+ * own. So the float32 path is tfjs-wasm's matMul, and its quirks stay in this file: XNNPACK's
+ * transposed variants fall to a naive loop (0.6-2 GFLOP/s), so a transposed operand is transposed
+ * here first (a cheap cache-blocked copy) and every product handed to XNNPACK is a plain one.
+ * Measured side by side in `npm run bench -- train` on a heavily loaded machine, the layered model on
+ * this engine is ~2.5x slower per step than the hand-fused tfjs model (json-encoder.ts), which is why
+ * that one stays the default engine; see the bench for the current ratio.
  *
  * [Note: fixed row blocks]
  * A product is split into row blocks whose boundaries depend only on M (never on how many threads
