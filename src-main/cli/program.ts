@@ -8,6 +8,7 @@ import { registerEmbedCommand } from './commands/embed-command.ts';
 import { registerEvalCommand } from './commands/eval-command.ts';
 import { registerExportCommand } from './commands/export-command.ts';
 import { registerReportCommand } from './commands/report-command.ts';
+import { registerRunsCommand } from './commands/runs-command.ts';
 import { registerSanityCommand } from './commands/sanity-command.ts';
 import { registerSearchCommand } from './commands/search-command.ts';
 import { registerServeCommand } from './commands/serve-command.ts';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerDatasetCommands(program);
   registerEmbedCommand(program);
   registerTrainCommand(program);
+  registerRunsCommand(program);
   registerSanityCommand(program);
   registerEvalCommand(program);
   registerSearchCommand(program);

@@ -66,6 +66,7 @@ import { acquireWriterLock, withWriterLock } from '../store/workspace-lock.ts';
 import { loadCheckpoint } from '../training/checkpoints.ts';
 import type { RunLogger } from '../training/run-logger.ts';
 import {
+  currentRunId,
   listRuns,
   noteRun,
   promoteRun,
@@ -86,7 +87,7 @@ import {
 import { type BundleSummary, type ExportBundleOptions, exportBundle } from './export-bundle.ts';
 import type { ReportOptions } from './research-report.ts';
 import { type ReplaySource, replaySource } from './run-replay.ts';
-import { compareRuns, type RunComparison, type RunDetail, runDetail } from './run-views.ts';
+import { compareRuns, type RunComparison, type RunDetail, runDetail, runEvaluations } from './run-views.ts';
 import type { SearchRequest, SimilaritySearchService } from './similarity-search.ts';
 
 export interface EmbedRequest extends ImageModelSpec {
@@ -298,8 +299,19 @@ export class Workbench {
     return runDetail(this.workspace, ref);
   }
 
-  runsCompare(refs: readonly string[], opts: { chart?: boolean } = {}): Promise<RunComparison> {
+  runsCompare(refs: readonly string[], opts: { chart?: boolean; out?: string } = {}): Promise<RunComparison> {
     return compareRuns(this.workspace, refs, opts);
+  }
+
+  /** Recall@10 of each run's latest evaluation, where it has one. */
+  runsRecall10(ids: readonly string[]): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const id of ids) {
+      const e = runEvaluations(this.workspace, id)[0];
+      const r10 = (e?.summary as { recall?: Record<string, number> } | undefined)?.recall?.['10'];
+      if (typeof r10 === 'number') out.set(id, r10);
+    }
+    return out;
   }
 
   runPromote(ref: string): RunView {
@@ -483,9 +495,13 @@ export class Workbench {
   }
 
   /** Past evaluation, centrality and temperature-study runs, newest first. */
-  async evaluations(kind?: EvaluationRecord['kind']): Promise<EvaluationRecord[]> {
+  async evaluations(kind?: EvaluationRecord['kind']): Promise<(EvaluationRecord & { stale?: boolean })[]> {
     const { listEvaluations } = await import('../evaluation/results.ts');
-    return listEvaluations(this.workspace, kind);
+    const current = currentRunId(this.workspace);
+    // An evaluation of a run that is not current is stale: its figures are not the current model's.
+    return listEvaluations(this.workspace, kind).map((e) =>
+      e.checkpoint ? { ...e, stale: e.checkpoint !== current } : e,
+    );
   }
 
   summary(): WorkspaceSummary {

@@ -16,7 +16,7 @@ export type RunStatus = (typeof RUN_STATUSES)[number];
 export type RunKind = 'train' | 'sweep' | 'tune' | 'baseline';
 
 /** The best epoch's figures, with how they were measured. */
-export interface RunHeadline {
+export type RunHeadline = {
   epoch: number;
   valLoss: number;
   top1: number;
@@ -26,9 +26,9 @@ export interface RunHeadline {
   recall10?: number;
   /** e.g. "gallery, N=800 (training validation)". */
   protocol: string;
-}
+};
 
-export interface RunRow {
+export type RunRow = {
   id: string;
   seq: number;
   kind: RunKind;
@@ -50,7 +50,7 @@ export interface RunRow {
   bestEpoch: number | null;
   epochsRun: number | null;
   headline: RunHeadline | null;
-}
+};
 
 export interface NewRun {
   id: string;

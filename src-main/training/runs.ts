@@ -342,13 +342,13 @@ function clearCurrent(ws: Workspace): void {
   runsStore(ws).setCurrent(null);
 }
 
-export interface RunView extends RunRow {
+export type RunView = RunRow & {
   current: boolean;
   /** Absolute path of runs/<id>/, or null when the run has no files. */
   dir: string | null;
   hasBest: boolean;
   hasLast: boolean;
-}
+};
 
 export function viewRun(ws: Workspace, r: RunRow, current = currentRunId(ws)): RunView {
   const dir = r.folder ? join(ws.root, r.folder) : null;
