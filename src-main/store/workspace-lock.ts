@@ -29,6 +29,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, linkSync, openSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 
 export const LOCK_FILE = 'workspace.lock';
 
@@ -37,6 +38,8 @@ export interface LockHolder {
   pid: number;
   hostname: string;
   since: string;
+  /** The worker thread that took it (0 = the main thread): a crashed job thread's lock can be freed. */
+  thread?: number;
   /** Unique per acquisition: release and takeover only ever remove the lock they judged. */
   token: string;
 }
@@ -161,6 +164,7 @@ export function acquireWriterLock(root: string, job: string): WriterLock {
     pid: process.pid,
     hostname: hostname(),
     since: new Date().toISOString(),
+    thread: threadId,
     token: randomBytes(8).toString('hex'),
   };
   const content = `${JSON.stringify(holder, null, 2)}\n`;
@@ -188,6 +192,18 @@ export function acquireWriterLock(root: string, job: string): WriterLock {
     last ?? { job: 'another writer', pid: 0, hostname: hostname(), since: 'just now', token: '' },
     job,
   );
+}
+
+/**
+ * Frees the lock a job thread of this process held when that thread died without releasing it (a
+ * crash or an out-of-memory end skips `finally`). Only a lock of this process and that thread.
+ */
+export function releaseLockOfThread(root: string, thread: number): boolean {
+  const path = join(root, LOCK_FILE);
+  const h = readHolder(path);
+  if (!h || h.pid !== process.pid || h.hostname !== hostname() || h.thread !== thread) return false;
+  unlinkIf(path, h.token);
+  return true;
 }
 
 /** Who holds the lock now (null when free or stale); for status displays. */
