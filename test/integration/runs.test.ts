@@ -5,8 +5,9 @@
  * run shows interrupted and resume names it; eval warns (or refuses) after a re-split; bundles replay.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBundleRun } from '../../src-main/services/export-bundle.ts';
@@ -265,5 +266,112 @@ describe('runs', () => {
       expect(moved.warnings[0]).toContain('the validation items differ');
     });
     expect(resolveTrainConfig({ base: replay.config })).toEqual(a.config);
+  }, 120_000);
+});
+
+describe('a workspace made before runs existed', () => {
+  it('opens, migrates its database, and its checkpoint becomes a run with what can be recovered', async () => {
+    // A trained run's files, laid out as the earlier version wrote them.
+    const scratch = fresh();
+    const made = await withWb(scratch, (wb) => wb.train({ overrides: small, createEncoder: enc() }));
+    const dir = fresh();
+    const ck = join(dir, 'checkpoints');
+    const res = join(dir, 'results');
+    mkdirSync(ck, { recursive: true });
+    mkdirSync(res, { recursive: true });
+    const oldJson = (from: string, to: string) => {
+      // The earlier checkpoint JSON had no data fingerprint or parent.
+      const { data: _d, parent: _p, ...info } = json(from);
+      writeFileSync(
+        to,
+        `${JSON.stringify({ ...info, weights: { ...info.weights, file: basename(to).replace('.json', '.safetensors') } }, null, 2)}\n`,
+      );
+    };
+    copyFileSync(join(made.runDir, 'checkpoints', 'best.safetensors'), join(ck, 'best_model.safetensors'));
+    oldJson(join(made.runDir, 'checkpoints', 'best.json'), join(ck, 'best_model.json'));
+    copyFileSync(join(made.runDir, 'checkpoints', 'last.safetensors'), join(ck, 'last.safetensors'));
+    oldJson(join(made.runDir, 'checkpoints', 'last.json'), join(ck, 'last.json'));
+    for (const f of ['training_results.json', 'training_summary.json', 'training_charts.png'])
+      copyFileSync(join(made.runDir, 'results', f), join(res, f));
+    // The database as schema version 4 left it: the old runs table, a row per training (one of them
+    // killed long ago, without files), its metrics.
+    const db = new Database(join(dir, 'workspace.db'));
+    db.exec(`
+      DROP TABLE run_metrics; DROP TABLE runs;
+      ALTER TABLE evaluations DROP COLUMN checkpoint_epoch;
+      CREATE TABLE runs (
+        id TEXT PRIMARY KEY, kind TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('running', 'done', 'stopped', 'failed')),
+        config TEXT NOT NULL, backend TEXT, started_at TEXT NOT NULL, finished_at TEXT, summary TEXT);
+      CREATE TABLE run_metrics (
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, epoch INTEGER NOT NULL,
+        step INTEGER NOT NULL, name TEXT NOT NULL, value REAL NOT NULL,
+        PRIMARY KEY (run_id, epoch, step, name)) WITHOUT ROWID;
+      PRAGMA user_version = 4;
+    `);
+    const ins = db.prepare('INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    ins.run(
+      'train-20200101T000000Z-dead',
+      'train',
+      'running',
+      JSON.stringify(made.config),
+      'wasm',
+      '2020-01-01T00:00:00.000Z',
+      null,
+      null,
+    );
+    ins.run(
+      made.runId,
+      'train',
+      'done',
+      JSON.stringify(made.config),
+      made.backend,
+      made.startedAt,
+      made.timestamp,
+      '{}',
+    );
+    const metric = db.prepare('INSERT INTO run_metrics VALUES (?, ?, ?, ?, ?)');
+    for (const h of made.history) metric.run(made.runId, h.epoch, h.step, 'top5', h.top5);
+    db.close();
+    expect(existsSync(join(dir, 'runs'))).toBe(false);
+
+    await withWb(dir, async (wb) => {
+      const runs = wb.runs();
+      expect(runs.map((r) => [r.seq, r.id, r.status, r.current])).toEqual([
+        [1, 'train-20200101T000000Z-dead', 'interrupted', false],
+        [2, made.runId, 'done', true],
+      ]);
+      const adopted = runs[1]!;
+      expect(adopted).toMatchObject({
+        folder: `runs/${made.runId}`,
+        hasBest: true,
+        hasLast: true,
+        bestEpoch: made.bestEpoch,
+      });
+      expect(adopted.headline).toMatchObject({
+        epoch: made.bestEpoch,
+        top5: made.best!.top5,
+        mrr: made.best!.mrr,
+      });
+      expect(adopted.note).toContain('Adopted from a workspace made before runs existed');
+      const p = join(dir, 'runs', made.runId);
+      expect(json(join(p, 'config.json'))).toMatchObject({
+        runId: made.runId,
+        config: made.config,
+        data: null,
+      });
+      expect(json(join(p, 'run.json'))).toMatchObject({ status: 'done', seq: 2 });
+      expect(json(join(p, 'results', 'training_results.json')).history).toHaveLength(2);
+      // The old metrics survived the table rebuild.
+      expect(wb.workspace.db.prepare('SELECT COUNT(*) FROM run_metrics').pluck().get()).toBe(2);
+      // It evaluates as the current run; its data cannot be compared (never recorded), and says so.
+      const r = await wb.evaluate({ createEncoder: enc() });
+      expect(r.run).toMatchObject({ id: made.runId, current: true });
+      expect(r.data_check).toMatchObject({ same: null, warning: null });
+      expect(r.data_check!.note).toContain('did not record its data');
+      // And it resumes from its last checkpoint like any run.
+      const more = await wb.train({ resume: true, overrides: { epochs: 3 }, createEncoder: enc() });
+      expect(more).toMatchObject({ runId: made.runId, resumedFromEpoch: 2, epochsRun: 3 });
+    });
   }, 120_000);
 });
