@@ -269,6 +269,7 @@ export async function writeResearchReport(
     file,
     bytes: Buffer.byteLength(html),
     sections,
+    training_run: checkpoint ? { id: checkpoint.info.runId, epoch: checkpoint.info.epoch } : null,
     ran_searches: ranSearches,
   };
 }

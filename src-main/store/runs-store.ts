@@ -143,6 +143,7 @@ export class RunsStore {
     | 'note'
     | 'folder'
     | 'remove'
+    | 'removeEvaluations'
     | 'putMetric'
     | 'metrics',
     Statement
@@ -175,6 +176,7 @@ export class RunsStore {
       note: db.prepare('UPDATE runs SET note = ? WHERE id = ?'),
       folder: db.prepare('UPDATE runs SET folder = ? WHERE id = ?'),
       remove: db.prepare('DELETE FROM runs WHERE id = ?'),
+      removeEvaluations: db.prepare('DELETE FROM evaluations WHERE checkpoint = ?'),
       putMetric: db.prepare(
         'INSERT OR REPLACE INTO run_metrics (run_id, epoch, step, name, value) VALUES (?, ?, ?, ?, ?)',
       ),
@@ -275,9 +277,12 @@ export class RunsStore {
     this.s.folder.run(folder, id);
   }
 
-  /** Deletes the row and (by cascade) its metrics. */
+  /** Deletes the row, (by cascade) its metrics, and the records of its evaluations (their files went with its folder). */
   remove(id: string): void {
-    this.s.remove.run(id);
+    this.db.transaction(() => {
+      this.s.removeEvaluations.run(id);
+      this.s.remove.run(id);
+    })();
   }
 
   /** One epoch's figures (every finite value), in one transaction. */

@@ -402,7 +402,6 @@ export function removeRun(
     // Only ever a folder under runs/: a row can name nothing else.
     if (abs.startsWith(join(ws.root, RUNS_DIR) + sep)) rmSync(abs, { recursive: true, force: true });
   }
-  ws.db.prepare('DELETE FROM evaluations WHERE checkpoint = ?').run(row.id);
   store.remove(row.id);
   let current = currentRunId(ws);
   if (wasCurrent) {

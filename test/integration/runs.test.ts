@@ -125,6 +125,40 @@ describe('runs', () => {
     });
   }, 120_000);
 
+  it('calls run loggers at the start, every step, every epoch and the end (the TensorBoard hook)', async () => {
+    const dir = fresh();
+    const calls: string[] = [];
+    const steps: { step: number; loss: number; lr: number }[] = [];
+    let end: { status: string; chartsPng: Uint8Array | null; history: EpochRecord[] } | null = null;
+    const r = await withWb(dir, (wb) =>
+      wb.train({
+        overrides: small,
+        createEncoder: enc(),
+        loggers: [
+          {
+            start: (s) => {
+              calls.push(`start ${s.runId === undefined ? '?' : 'run'} ${s.startEpoch}`);
+            },
+            step: (s) => steps.push(s),
+            epoch: (_id, rec) => {
+              calls.push(`epoch ${rec.epoch}`);
+            },
+            end: (e) => {
+              end = e;
+              calls.push(`end ${e.status}`);
+            },
+          },
+        ],
+      }),
+    );
+    expect(calls).toEqual(['start run 0', 'epoch 1', 'epoch 2', 'end done']);
+    expect(steps).toHaveLength(2 * r.data.stepsPerEpoch);
+    expect(steps.at(-1)!.step).toBe(r.history.at(-1)!.step);
+    expect(steps.every((s) => Number.isFinite(s.loss) && s.lr > 0)).toBe(true);
+    expect(end!.history).toHaveLength(2);
+    expect(Buffer.from(end!.chartsPng!).subarray(1, 4).toString()).toBe('PNG');
+  }, 120_000);
+
   it('replays a run bit for bit (--from-run, --config), and warns when the data differ', async () => {
     const dir = fresh();
     await withWb(dir, async (wb) => {
