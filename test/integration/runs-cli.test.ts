@@ -75,6 +75,21 @@ describe('kfashion runs (tfjs encoder)', () => {
     expect(rr.replayOf).toBe(ra.runId);
     expect(rr.backend).toBe(ra.backend);
     expect(figures(rr.history)).toEqual(figures(ra.history));
+
+    // A run bundle replays on a fresh workspace built from the same demo data: the same figures.
+    const zip = join(fixture.root, 'run-1.zip');
+    const exp = kfashion(['export', '--workspace', ws, '--run', '1', '--out', zip, '--json']);
+    expect(exp.code, exp.stderr).toBe(0);
+    expect(JSON.parse(exp.stdout).runId).toBe(ra.runId);
+    const freshWs = copyWorkspace(fixture.workspace, join(fixture.root, 'cli-bundle'));
+    const fromBundle = kfashion(['train', '--workspace', freshWs, '--from-bundle', zip, '--json'], {
+      timeoutMs: 120_000,
+    });
+    expect(fromBundle.code, fromBundle.stderr).toBe(0);
+    expect(fromBundle.stderr).not.toContain('WARNING');
+    const rf = JSON.parse(fromBundle.stdout);
+    expect(rf.replayOf).toBe(ra.runId);
+    expect(figures(rf.history)).toEqual(figures(ra.history));
   }, 300_000);
 
   it('a killed training shows interrupted and resumes; a second writer is refused while it runs', async () => {
