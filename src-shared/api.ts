@@ -329,7 +329,8 @@ const runMethods = [
     name: 'runs.compare',
     summary:
       'Two or more runs: settings that differ, figures side by side with the best marked, their validation curves and an overlay chart.',
-    input: z.strictObject({ runs: z.array(runRef).min(2).max(10), chart: z.boolean().default(true) }),
+    // chart: also write results/runs_compare_<time>.png (the UI overlays `curves` itself).
+    input: z.strictObject({ runs: z.array(runRef).min(2).max(10), chart: z.boolean().default(false) }),
     output: runComparisonSchema,
   }),
   defineMethod({
