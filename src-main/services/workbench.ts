@@ -73,10 +73,11 @@ import {
   type RunView,
   removeRun,
   runPaths,
+  TAG_PATTERN,
   tagRun,
 } from '../training/runs.ts';
 import type { SanityCheckOptions, SanityCheckResult } from '../training/sanity-check.ts';
-import { resolveTrainConfig, type TrainConfig } from '../training/train-config.ts';
+import { resolveTrainConfig, type TrainConfig, TrainConfigError } from '../training/train-config.ts';
 import {
   defaultEncoderFactory,
   type EncoderFactory,
@@ -258,6 +259,21 @@ export class Workbench {
     return runJob('train', controls, (work) =>
       this.writing('train', async () => {
         const ws = this.workspace;
+        const startsNew = [opts.initFrom, opts.fromRun, opts.configFile, opts.replay].some(
+          (x) => x !== undefined,
+        );
+        if (opts.resume && startsNew) {
+          throw new TrainConfigError(
+            '--resume continues a run with its own settings and weights; --init-from, --from-run, --config and --from-bundle start a new run. Give one or the other.',
+          );
+        }
+        for (const t of opts.tags ?? []) {
+          if (!TAG_PATTERN.test(t)) {
+            throw new TrainConfigError(
+              `--tag "${t}": expected 1-64 letters, digits or . _ : - / = + (starting with a letter or digit).`,
+            );
+          }
+        }
         let base: TrainConfig | undefined;
         let resume: string | undefined;
         if (opts.resume) {

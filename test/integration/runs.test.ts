@@ -203,6 +203,12 @@ describe('runs', () => {
       await expect(
         wb.train({ initFrom: parent.runId, overrides: { ...small, hiddenDim: 32 }, createEncoder: enc() }),
       ).rejects.toThrow(`--init-from ${parent.runId}: that run's encoder has embedding`);
+      await expect(wb.train({ resume: true, initFrom: parent.runId, createEncoder: enc() })).rejects.toThrow(
+        '--resume continues a run with its own settings',
+      );
+      await expect(wb.train({ tags: ['no spaces'], overrides: small, createEncoder: enc() })).rejects.toThrow(
+        '--tag "no spaces": expected',
+      );
     });
   }, 120_000);
 
