@@ -158,7 +158,7 @@ export function createHandlers(session: ApiSession): Handlers {
         .runs()
         .filter((r) => (tag ? r.tags.includes(tag) : true) && (status ? r.status === status : true));
       const r10 = wb.runsRecall10(list.map((r) => r.id));
-      return list.map((r) => ({ ...r, recall10: r10.get(r.id) ?? null }));
+      return list.map((r) => ({ ...r, recall10: r.headline?.recall10 ?? r10.get(r.id) ?? null }));
     },
     // The run files' interfaces have no index signature; the contract's output schema checks them.
     'runs.show': async ({ run }) => session.workbench().runShow(run) as never,

@@ -203,6 +203,12 @@ export async function compareRuns(
       headlines.map((h) => h?.top5 ?? null),
     ),
     metric(
+      'Recall@10',
+      validation,
+      true,
+      headlines.map((h) => h?.recall10 ?? null),
+    ),
+    metric(
       'MRR',
       validation,
       true,
@@ -213,7 +219,7 @@ export async function compareRuns(
     const protos = [...new Set(latestEval.map((e) => e?.protocol).filter(Boolean))].join(' / ');
     metrics.push(
       metric(
-        'Recall@10',
+        'Recall@10 (evaluation)',
         `latest evaluation of each run (${protos || 'gallery'})`,
         true,
         latestEval.map((e) => e?.recall10 ?? null),

@@ -449,6 +449,7 @@ function headlineOf(best: EpochRecord | null | undefined, valItems: number): Run
         top1: best.top1,
         top5: best.top5,
         mrr: best.mrr,
+        ...(best.recall10 !== undefined ? { recall10: best.recall10 } : {}),
         protocol: `gallery, N=${valItems} (training validation)`,
       }
     : null;
@@ -855,6 +856,7 @@ function metricRow(r: EpochRecord): Record<string, number> {
     val_loss: r.valLoss,
     top1: r.top1,
     top5: r.top5,
+    recall10: r.recall10 ?? Number.NaN,
     mrr: r.mrr,
     pos_sim: r.posSim,
     neg_sim: r.negSim,

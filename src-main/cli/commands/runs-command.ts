@@ -43,7 +43,7 @@ export function formatRunsList(runs: RunView[], recall10: Map<string, number>): 
     r.headline ? String(r.headline.epoch) : '—',
     pct(r.headline?.top1),
     pct(r.headline?.top5),
-    pct(recall10.get(r.id)),
+    pct(r.headline?.recall10 ?? recall10.get(r.id)),
     num(r.headline?.mrr),
     r.tags.join(' '),
   ]);
@@ -67,7 +67,7 @@ export function formatRunsList(runs: RunView[], recall10: Map<string, number>): 
       ],
       rows,
     ),
-    `Top-1 / Top-5 / MRR: best epoch's validation, JSON → image (${protocols.join('; ') || 'gallery'}). R@10: the run's latest evaluation (kfashion eval --run ID), — when none.`,
+    `Top-1 / Top-5 / R@10 / MRR: best epoch's validation, JSON → image (${protocols.join('; ') || 'gallery'}); for runs made before R@10 was recorded, R@10 of their latest evaluation (— when none).`,
     '*current*: the run whose files are checkpoints/best_model.* and results/training_*; change it with "kfashion runs promote ID".',
   ].join('\n');
 }
@@ -196,7 +196,10 @@ export function registerRunsCommand(program: Command): void {
             (r) => (o.tag ? r.tags.includes(o.tag) : true) && (o.status ? r.status === o.status : true),
           );
         const recall10 = wb.runsRecall10(list.map((r) => r.id));
-        if (o.json) printJson(list.map((r) => ({ ...r, recall10: recall10.get(r.id) ?? null })));
+        if (o.json)
+          printJson(
+            list.map((r) => ({ ...r, recall10: r.headline?.recall10 ?? recall10.get(r.id) ?? null })),
+          );
         else console.log(formatRunsList(list, recall10));
       }),
     );
