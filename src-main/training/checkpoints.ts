@@ -1,9 +1,11 @@
 /**
- * Checkpoints of the JSON encoder, in the workspace's `checkpoints/` folder:
+ * Checkpoints of the JSON encoder, in each run's `runs/<id>/checkpoints/` folder (the workspace's
+ * `checkpoints/best_model.*` are the current run's best.*, under the seed pipeline's names):
  *
- *   best_model.safetensors + best_model.json   the weights of the best epoch (lowest validation loss),
+ *   best.safetensors + best.json               the weights of the best epoch (lowest validation loss),
  *                                              with everything needed to use them: config, vocabulary
- *                                              per field, field list, backend, metrics, run id, time
+ *                                              per field, field list, backend, metrics, data
+ *                                              fingerprint, parent run, run id, time
  *   last.safetensors + last.json               the end of the latest completed epoch, for --resume:
  *                                              weights + AdamW moments, and in the JSON the optimiser
  *                                              step, dropout RNG, early-stopping state and history

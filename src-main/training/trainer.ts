@@ -14,7 +14,7 @@
  * last.* keeps the last completed one, so a Ctrl-C (or a crash) loses at most one epoch.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CancelledError, type WorkOptions } from '../../src-shared/jobs.ts';
 import type {
@@ -25,7 +25,7 @@ import type {
 import type { RunHeadline, RunKind, RunRow } from '../store/runs-store.ts';
 import type { Workspace } from '../store/workspace.ts';
 import { thisHost } from '../store/workspace-lock.ts';
-import { writeJsonAtomic } from './atomic-json.ts';
+import { writeFileAtomic, writeJsonAtomic } from './atomic-json.ts';
 import {
   type CheckpointInfo,
   checkpointExists,
@@ -811,7 +811,7 @@ async function runEpochs(
         y: learningRate(schedule, s),
       })),
     });
-    writeFileSync(paths.charts, png);
+    writeFileAtomic(paths.charts, png);
   }
   const best = history.find((h) => h.epoch === early.bestEpoch) ?? null;
   const finishedAt = new Date().toISOString();
