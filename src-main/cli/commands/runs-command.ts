@@ -31,13 +31,14 @@ function settings(r: RunView): string {
 export function formatRunsList(runs: RunView[], recall10: Map<string, number>): string {
   if (runs.length === 0) return 'No runs in this workspace yet: kfashion train --workspace WS';
   const protocols = [...new Set(runs.map((r) => r.headline?.protocol).filter(Boolean))];
+  const seqOf = new Map(runs.map((r) => [r.id, `#${r.seq}`]));
   const rows = runs.map((r) => [
     `#${r.seq}`,
     r.id,
     when(r.startedAt),
     statusLabel(r),
     r.kind,
-    r.parentId ?? '',
+    r.parentId ? (seqOf.get(r.parentId) ?? r.parentId) : '',
     ((r.config as { fields?: string[] }).fields ?? []).join(','),
     settings(r),
     r.headline ? String(r.headline.epoch) : '—',
