@@ -26,12 +26,25 @@
  * lock; the pid + host check here answers "who writes, since when" directly.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, linkSync, openSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  linkSync,
+  openSync,
+  readFileSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 
 export const LOCK_FILE = 'workspace.lock';
+/** How long an unreadable lock file counts as a writer still writing it. */
+const UNREADABLE_GRACE_MS = 5000;
+/** The pid given to a lock that is still being written (see readHolder). */
+const STARTING = -1;
 
 export interface LockHolder {
   job: string;
@@ -54,7 +67,7 @@ export class WorkspaceBusyError extends Error {
   ) {
     const here = holder.hostname === hostname();
     super(
-      `Workspace ${workspace} is busy: ${holder.job} (process ${holder.pid}${here ? '' : ` on host ${holder.hostname}`}) has been writing to it since ${holder.since}, so ${wanted} cannot start. Wait for it to finish or stop it; reading (eval, search, serve) still works.${here ? '' : ` The lock comes from another machine and cannot be checked from here; if that process is gone, delete ${join(workspace, LOCK_FILE)}.`}`,
+      `Workspace ${workspace} is busy: ${holder.job} (process ${holder.pid > 0 ? holder.pid : 'not yet known'}${here ? '' : ` on host ${holder.hostname}`}) has been writing to it since ${holder.since}, so ${wanted} cannot start. Wait for it to finish or stop it; reading (eval, search, serve) still works.${here ? '' : ` The lock comes from another machine and cannot be checked from here; if that process is gone, delete ${join(workspace, LOCK_FILE)}.`}`,
     );
   }
 }
@@ -80,8 +93,19 @@ function readHolder(path: string): LockHolder | null {
     return typeof h.pid === 'number' && typeof h.token === 'string' ? h : null;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    // Unreadable or not our JSON: treated as a lock of an unknown, dead writer.
-    return { job: 'unknown', pid: 0, hostname: hostname(), since: 'unknown', token: 'unreadable' };
+    // Unreadable or not our JSON. A moment old, it may be a writer between create and write (the
+    // O_EXCL fallback): respected. Older, it is a lock of an unknown, dead writer.
+    let young = false;
+    try {
+      young = Date.now() - statSync(path).mtimeMs < UNREADABLE_GRACE_MS;
+    } catch {}
+    return {
+      job: 'a writer that is starting',
+      pid: young ? STARTING : 0,
+      hostname: hostname(),
+      since: 'just now',
+      token: 'unreadable',
+    };
   }
 }
 
@@ -183,7 +207,9 @@ export function acquireWriterLock(root: string, job: string): WriterLock {
     }
     const current = readHolder(path);
     if (current === null) continue; // released in between: try again
-    if (processAlive(current.pid, current.hostname)) throw new WorkspaceBusyError(root, current, job);
+    if (current.pid === STARTING || processAlive(current.pid, current.hostname)) {
+      throw new WorkspaceBusyError(root, current, job);
+    }
     breakStale(path, current);
   }
   const last = readHolder(path);

@@ -4,7 +4,7 @@
  * when several processes race to take over the same stale lock, exactly one wins.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -110,6 +110,15 @@ describe('workspace writer lock', () => {
     const first = acquireWriterLock(dir, 'embed');
     expect(() => acquireWriterLock(dir, 'train')).toThrow(`embed (process ${process.pid})`);
     first.release();
+    acquireWriterLock(dir, 'train').release();
+    // A lock file that cannot be read yet (a writer between create and write) is respected for a
+    // moment; an old unreadable one is a dead writer's and is taken over.
+    writeFileSync(join(dir, LOCK_FILE), '');
+    expect(() => acquireWriterLock(dir, 'train')).toThrow(
+      'a writer that is starting (process not yet known)',
+    );
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(join(dir, LOCK_FILE), old, old);
     acquireWriterLock(dir, 'train').release();
   });
 
