@@ -38,7 +38,7 @@ describe('kfashion runs (tfjs encoder)', () => {
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toContain(ra.runId);
     expect(list.stdout).toMatch(new RegExp(`#2 +│? *${rb.runId}.*done \\*current\\*`));
-    expect(list.stdout).toContain('Top-1 / Top-5 / MRR: best epoch');
+    expect(list.stdout).toContain('Top-1 / Top-5 / R@10 / MRR: best epoch');
     const listed = JSON.parse(kfashion(['runs', 'list', '--workspace', ws, '--json']).stdout);
     expect(listed.map((r: { seq: number; current: boolean }) => [r.seq, r.current])).toEqual([
       [1, false],
