@@ -3,8 +3,9 @@
  * the run id in its body and a UTC stamp in its name (results/<kind>_<stamp>.json), and every run gets
  * a row in the workspace's `evaluations` table so the UI can list them.
  */
-import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../store/atomic-file.ts';
 import type { Workspace } from '../store/workspace.ts';
 
 export const SYNTHETIC_EVAL_NOTE =
@@ -23,9 +24,7 @@ export function uniqueResultPath(dir: string, base: string, ext: string): string
 }
 
 export function writeJsonAtomic(path: string, value: unknown): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
-  renameSync(tmp, path);
+  writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
 }
 
 export interface EvaluationRecord {

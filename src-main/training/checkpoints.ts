@@ -14,13 +14,14 @@
  * rather than silently pairing one epoch's weights with another epoch's state.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type {
   JsonEncoderConfig,
   JsonEncoderState,
   NamedTensor,
 } from '../encoders/json-encoder/json-encoder-types.ts';
+import { writeFileAtomic } from '../store/atomic-file.ts';
 import type { EarlyStoppingState } from './early-stopping.ts';
 import { decodeSafetensors, encodeSafetensors, type SafeTensor } from './safetensors.ts';
 import type { TrainConfig } from './train-config.ts';
@@ -99,9 +100,7 @@ export interface SavedCheckpoint {
 }
 
 function writeAtomic(path: string, data: string | Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
+  writeFileAtomic(path, data);
 }
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');

@@ -12,7 +12,7 @@
  * last.* keeps the last completed one, so a Ctrl-C (or a crash) loses at most one epoch.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CancelledError, type WorkOptions } from '../../src-shared/jobs.ts';
 import type {
@@ -20,6 +20,7 @@ import type {
   JsonEncoderModel,
   OptimizerSettings,
 } from '../encoders/json-encoder/json-encoder-types.ts';
+import { writeFileAtomic } from '../store/atomic-file.ts';
 import type { Workspace } from '../store/workspace.ts';
 import {
   type CheckpointInfo,
@@ -545,7 +546,7 @@ async function runEpochs(
         y: learningRate(schedule, s),
       })),
     });
-    writeFileSync(paths.charts, png);
+    writeFileAtomic(paths.charts, png);
   }
   const { history: _h, config: _c, ...summaryForDb } = result;
   db.prepare('UPDATE runs SET status = ?, finished_at = ?, summary = ? WHERE id = ?').run(
@@ -584,9 +585,7 @@ function metricRow(r: EpochRecord): Record<string, number> {
 }
 
 function writeJsonAtomic(path: string, value: unknown): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
-  renameSync(tmp, path);
+  writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
 }
 
 /** results/training_results.json (history) and results/training_summary.json (the headline). */
