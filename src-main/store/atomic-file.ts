@@ -62,8 +62,20 @@ function freeSpace(dir: string): number | null {
 
 const FULL_CODES = new Set(['ENOSPC', 'EDQUOT']);
 
-/** Writes `data` to `path` through a temporary file and a rename (see the note at the top). */
+/** Folders this process has already cleared of a killed writer's temporary files. */
+const swept = new Set<string>();
+
+/**
+ * Writes `data` to `path` through a temporary file and a rename (see the note at the top). The first
+ * write into a folder in this process also removes temporary files that killed writers left there,
+ * so a rerun after a crash cleans up after it (one directory listing per folder and process).
+ */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+  const dir = dirname(path);
+  if (!swept.has(dir)) {
+    swept.add(dir);
+    removeStaleTempFiles(dir);
+  }
   const tmp = tempPathFor(path);
   try {
     writeFileSync(tmp, data);
