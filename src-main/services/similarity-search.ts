@@ -460,9 +460,12 @@ export class SimilaritySearchService {
         .pluck()
         .all(model) as string[];
       if (ids.length === 0) throw new SimilaritySearchError(missing());
-      const matrix = new EmbeddingStore(this.ws.db).matrix(model, ids);
+      const store = new EmbeddingStore(this.ws.db);
       const { VectorIndex } = await import('../evaluation/vector-index.ts');
-      const index = await VectorIndex.build(ids, matrix, info.dim);
+      // Read a chunk of rows at a time into the index's own layout: the gallery is held once.
+      const index = await VectorIndex.buildFromRows(ids, info.dim, (start, count) =>
+        store.matrix(model, ids.slice(start, start + count)),
+      );
       return { model, state, info, index };
     })();
     this.galleries.set(model, p);

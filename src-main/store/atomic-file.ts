@@ -91,6 +91,59 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   }
 }
 
+/**
+ * Writes several files that belong together (a checkpoint's weights and the JSON holding their
+ * checksum): every temporary file first, then the renames one after another, so a crash can only
+ * fall between two renames (microseconds, not the time it takes to write a file). The temporary
+ * files a crash leaves there are what `pendingTempFiles` finds, so a reader can complete the set.
+ */
+export function writeFilesAtomic(files: readonly (readonly [string, string | Uint8Array])[]): void {
+  const temps: string[] = [];
+  try {
+    for (const [path, data] of files) {
+      const dir = dirname(path);
+      if (!swept.has(dir)) {
+        swept.add(dir);
+        removeStaleTempFiles(dir);
+      }
+      const tmp = tempPathFor(path);
+      temps.push(tmp);
+      try {
+        writeFileSync(tmp, data);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code && FULL_CODES.has(code)) {
+          const needed = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+          throw new DiskSpaceError(path, needed, freeSpace(dirname(path)), code);
+        }
+        throw e;
+      }
+    }
+  } catch (e) {
+    for (const t of temps) rmSync(t, { force: true });
+    throw e;
+  }
+  files.forEach(([path], i) => {
+    renameSync(temps[i]!, path);
+  });
+}
+
+/** Temporary files of `path` left by writers that are gone (newest last). */
+export function pendingTempFiles(path: string): string[] {
+  const dir = dirname(path);
+  const name = basename(path);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names
+    .map((n) => ({ n, m: TEMP_SUFFIX.exec(n) }))
+    .filter(({ m }) => m !== null && m[1] === name && !processAlive(Number(m[2])))
+    .map(({ n }) => join(dir, n));
+}
+
 function processAlive(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
