@@ -10,10 +10,10 @@
  * validation alike: the proxy describes the catalogue, not a split), stored per item in the workspace
  * (item_centrality, centrality_centres) so recommendation and query-aware evaluation read the same set.
  */
-import { writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import type { CentralityReport, CentralityStats } from '../../src-shared/evaluation.ts';
 import type { WorkOptions } from '../../src-shared/jobs.ts';
+import { writeFileAtomic } from '../store/atomic-file.ts';
 import { getMeta } from '../store/database.ts';
 import { EmbeddingStore } from '../store/embedding-store.ts';
 import type { Workspace } from '../store/workspace.ts';
@@ -396,7 +396,7 @@ export async function runCentrality(ws: Workspace, opts: CentralityOptions = {})
       ),
     ],
   });
-  writeFileSync(chartPath, await svgToPng(svg));
+  writeFileAtomic(chartPath, await svgToPng(svg));
   writeJsonAtomic(jsonPath, report);
   recordEvaluation(ws, {
     runId,

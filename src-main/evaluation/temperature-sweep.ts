@@ -9,7 +9,7 @@
  * figure) and says when the runner-up is within sampling noise: a Top-5 figure over N queries has a
  * standard error of √(p(1−p)/N), so differences under about twice that are not evidence.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import {
   DEFAULT_SWEEP_TEMPERATURES,
@@ -17,6 +17,7 @@ import {
   type TemperatureStudy,
 } from '../../src-shared/evaluation.ts';
 import { CancelledError, type WorkOptions } from '../../src-shared/jobs.ts';
+import { writeFileAtomic } from '../store/atomic-file.ts';
 import { getMeta } from '../store/database.ts';
 import type { Workspace } from '../store/workspace.ts';
 import { resolveTrainConfig, type TrainConfig } from '../training/train-config.ts';
@@ -148,7 +149,7 @@ export async function runTemperatureSweep(ws: Workspace, opts: SweepOptions = {}
     elapsed_ms: 0,
   };
   study.elapsed_ms = Math.round(performance.now() - started);
-  writeFileSync(chartPath, await svgToPng(sweepChartSvg(study)));
+  writeFileAtomic(chartPath, await svgToPng(sweepChartSvg(study)));
   writeJsonAtomic(jsonPath, study);
   recordEvaluation(ws, {
     runId,

@@ -5,7 +5,7 @@
  * every file with its SHA-256, and whether the data was synthetic.
  *
  * Streamed: yazl reads each file from disk as the zip is written, so a multi-hundred-MB checkpoint
- * never sits in memory. The zip is written to `<out>.part` and renamed at the end, so a cancelled or
+ * never sits in memory. The zip is written to a hidden temporary name beside `<out>` and renamed at the end, so a cancelled or
  * failed export never leaves a truncated file under the final name (and touches nothing else).
  *
  * Left out on purpose: workspace.db (the dataset index, large and machine-specific), crops (derived
@@ -24,11 +24,12 @@ import {
   rmSync,
   statSync,
 } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import yazl from 'yazl';
 import { CancelledError, type WorkOptions } from '../../src-shared/jobs.ts';
+import { isTempName, removeStaleTempFiles, tempPathFor } from '../store/atomic-file.ts';
 import { getMeta } from '../store/database.ts';
 import type { Workspace } from '../store/workspace.ts';
 
@@ -111,7 +112,7 @@ export async function exportBundle(
     add(abs, `temp_logs/${toZipPath(relative(ws.paths.tempLogs, abs))}`);
   }
   // The bundle may be asked to go inside results/ by hand; never zip the file being written.
-  const kept = sources.filter((s) => resolve(s.abs) !== out && resolve(s.abs) !== `${out}.part`);
+  const kept = sources.filter((s) => resolve(s.abs) !== out && !isTempName(basename(s.abs)));
 
   // Hash first (one streaming read per file), so the manifest can be written with the zip's files.
   const files: BundleFile[] = [];
@@ -149,7 +150,10 @@ export async function exportBundle(
   };
 
   mkdirSync(dirname(out), { recursive: true });
-  const part = `${out}.part`;
+  // A hidden temporary name (`.<name>.<pid>.tmp`), cleared by the next export if this process is
+  // killed: a visible `<out>.part` stayed beside the bundles for good, since every default name differs.
+  removeStaleTempFiles(dirname(out));
+  const part = tempPathFor(out);
   const zip = new yazl.ZipFile();
   const written = pipeline(zip.outputStream, createWriteStream(part));
   try {
