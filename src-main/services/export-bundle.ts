@@ -29,7 +29,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import yazl from 'yazl';
 import { CancelledError, type WorkOptions } from '../../src-shared/jobs.ts';
-import { isTempName, removeStaleTempFiles, tempPathFor } from '../store/atomic-file.ts';
+import { diskFullError, isTempName, removeStaleTempFiles, tempPathFor } from '../store/atomic-file.ts';
 import { getMeta } from '../store/database.ts';
 import type { Workspace } from '../store/workspace.ts';
 
@@ -175,7 +175,14 @@ export async function exportBundle(
     (zip.outputStream as unknown as Readable).destroy();
     await written.catch(() => {});
     rmSync(part, { force: true });
-    throw e;
+    // A full disk: name the bundle and what it needed (the files it holds, before compression).
+    throw (
+      diskFullError(
+        e,
+        out,
+        files.reduce((a, f) => a + f.bytes, 0),
+      ) ?? e
+    );
   }
   const rel = relative(ws.root, out);
   return {

@@ -62,6 +62,17 @@ function freeSpace(dir: string): number | null {
 
 const FULL_CODES = new Set(['ENOSPC', 'EDQUOT']);
 
+/**
+ * For writers that stream (a zip): the DiskSpaceError for `e` when it is a full disk, naming `path`
+ * and `neededBytes` (the writer's best estimate), else null.
+ */
+export function diskFullError(e: unknown, path: string, neededBytes: number): DiskSpaceError | null {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  return code && FULL_CODES.has(code)
+    ? new DiskSpaceError(path, neededBytes, freeSpace(dirname(path)), code)
+    : null;
+}
+
 /** Folders this process has already cleared of a killed writer's temporary files. */
 const swept = new Set<string>();
 
@@ -111,6 +122,8 @@ export function writeFilesAtomic(files: readonly (readonly [string, string | Uin
       try {
         writeFileSync(tmp, data);
       } catch (e) {
+        // Free the space this set took before reporting what is free.
+        for (const t of temps) rmSync(t, { force: true });
         const code = (e as NodeJS.ErrnoException).code;
         if (code && FULL_CODES.has(code)) {
           const needed = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
