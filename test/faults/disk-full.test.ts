@@ -83,9 +83,7 @@ describe.skipIf(canMount !== null)(`a full disk (${canMount ?? 'tmpfs'})`, () =>
     expect(r.stderr).toContain(
       `Could not write ${join(ckpt, 'last.safetensors')}: the disk is full (ENOSPC)`,
     );
-    expect(r.stderr).toMatch(
-      /It needed [\d.]+ MB \([\d,]+ bytes\); [\d.]+ MB \([\d,]+ bytes\) free there/,
-    );
+    expect(r.stderr).toMatch(/It needed [\d.]+ MB \([\d,]+ bytes\); [\d.]+ MB \([\d,]+ bytes\) free there/);
     // The previous checkpoint pair is intact and still loads for --resume.
     expect(readFileSync(join(ckpt, 'last.json'), 'utf8')).toBe(before);
     expect(
