@@ -5,7 +5,7 @@
  * and the query-aware subsets (all / anchor / high-quality / category-balanced). Writes
  * results/evaluation_<stamp>.json and .png and records the run in the workspace.
  */
-import { mkdirSync, } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { relative } from 'node:path';
 import type { DataCheck } from '../../src-shared/evaluation.ts';
 import {

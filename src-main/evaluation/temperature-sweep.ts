@@ -1,4 +1,14 @@
-
+/**
+ * `kfashion sweep`: the temperature study. Trains one JSON encoder per InfoNCE temperature with the
+ * same seed, data and settings (only T differs), each a run of its own (runs/<id>/, kind `sweep`,
+ * tagged with the study and its temperature) that does not become the workspace's current run, then
+ * evaluates each best checkpoint with the gallery protocol (JSON → image) and writes
+ * results/temperature_study_<stamp>.{json,png} with a recommendation and its reason.
+ *
+ * The recommendation picks the highest MRR (it uses the whole ranking, so it is the least noisy single
+ * figure) and says when the runner-up is within sampling noise: a Top-5 figure over N queries has a
+ * standard error of √(p(1−p)/N), so differences under about twice that are not evidence.
+ */
 import { join, relative } from 'node:path';
 import {
   DEFAULT_SWEEP_TEMPERATURES,
