@@ -71,7 +71,9 @@ const intDist = z
     type: z.literal('int'),
     low: num.refine(Number.isInteger, { error: 'must be a whole number' }),
     high: num.refine(Number.isInteger, { error: 'must be a whole number' }),
-    step: num.refine((v) => Number.isInteger(v) && v >= 1, { error: 'must be a whole number ≥ 1' }).optional(),
+    step: num
+      .refine((v) => Number.isInteger(v) && v >= 1, { error: 'must be a whole number ≥ 1' })
+      .optional(),
     log: z.boolean().optional(),
     grid: z.array(num).min(1, { error: 'grid must list at least one value' }).optional(),
   })
@@ -92,7 +94,9 @@ export type DistributionSpec = z.infer<typeof distributionSchema>;
 export const searchSpaceFileSchema = z
   .object({
     parameters: z.record(z.string(), distributionSchema),
-    fixed: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.array(z.string())])).optional(),
+    fixed: z
+      .record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.array(z.string())]))
+      .optional(),
   })
   .strict();
 export type SearchSpaceFile = z.infer<typeof searchSpaceFileSchema>;

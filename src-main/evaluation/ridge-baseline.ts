@@ -63,7 +63,8 @@ export function multiHot(
   const x = new Float64Array(n * p);
   for (const f of fields) {
     const per = indices[f];
-    if (!per || per.length !== n) throw new RidgeBaselineError(`field "${f}": ${per?.length ?? 0} rows, expected ${n}`);
+    if (!per || per.length !== n)
+      throw new RidgeBaselineError(`field "${f}": ${per?.length ?? 0} rows, expected ${n}`);
     for (let i = 0; i < n; i++) {
       const vals = per[i]!;
       const k = vals.length || 1;
@@ -78,7 +79,8 @@ function cholesky(a: Float64Array, p: number): void {
   for (let j = 0; j < p; j++) {
     let d = a[j * p + j]!;
     for (let k = 0; k < j; k++) d -= a[j * p + k]! ** 2;
-    if (!(d > 0)) throw new RidgeBaselineError(`ridge system not positive definite at column ${j} (λ too small?)`);
+    if (!(d > 0))
+      throw new RidgeBaselineError(`ridge system not positive definite at column ${j} (λ too small?)`);
     const l = Math.sqrt(d);
     a[j * p + j] = l;
     for (let i = j + 1; i < p; i++) {
@@ -122,9 +124,17 @@ export interface RidgeSystem {
   meanDiag: number;
 }
 
-export function ridgeSystem(x: Float64Array, y: Float32Array, n: number, p: number, dim: number): RidgeSystem {
+export function ridgeSystem(
+  x: Float64Array,
+  y: Float32Array,
+  n: number,
+  p: number,
+  dim: number,
+): RidgeSystem {
   if (x.length !== n * p || y.length !== n * dim) {
-    throw new RidgeBaselineError(`ridge: X has ${x.length} values for ${n}×${p}, Y ${y.length} for ${n}×${dim}`);
+    throw new RidgeBaselineError(
+      `ridge: X has ${x.length} values for ${n}×${p}, Y ${y.length} for ${n}×${dim}`,
+    );
   }
   if (n < 2) throw new RidgeBaselineError(`ridge: needs at least 2 training items, got ${n}`);
   const xMean = new Float64Array(p);
@@ -198,7 +208,10 @@ export function inputClasses(x: Float64Array, n: number, p: number): Int32Array 
   for (let i = 0; i < n; i++) {
     const key = Array.from(x.subarray(i * p, (i + 1) * p)).join(',');
     let v = map.get(key);
-    if (v === undefined) map.set(key, (v = map.size));
+    if (v === undefined) {
+      v = map.size;
+      map.set(key, v);
+    }
     out[i] = v;
   }
   return out;

@@ -109,7 +109,9 @@ export class StudiesStore {
       start: db.prepare(
         `UPDATE study_trials SET state = 'RUNNING', pid = ?, started_at = ? WHERE id = ? AND state = 'WAITING'`,
       ),
-      report: db.prepare('INSERT OR REPLACE INTO study_trial_values (trial_id, step, value) VALUES (?, ?, ?)'),
+      report: db.prepare(
+        'INSERT OR REPLACE INTO study_trial_values (trial_id, step, value) VALUES (?, ?, ?)',
+      ),
       finish: db.prepare(
         `UPDATE study_trials SET state = ?, value = ?, error = ?, finished_at = ?, pid = NULL
          WHERE id = ? AND state = 'RUNNING'`,
@@ -124,7 +126,12 @@ export class StudiesStore {
     };
   }
 
-  createStudy(name: string, metric: string, protocol: string, settings: Record<string, unknown>): StudyRecord {
+  createStudy(
+    name: string,
+    metric: string,
+    protocol: string,
+    settings: Record<string, unknown>,
+  ): StudyRecord {
     if (this.s.studyByName.get(name)) {
       throw new StudyStoreError(
         `A study named "${name}" already exists in this workspace; resume it with --resume ${name} or choose another --name.`,
@@ -192,7 +199,12 @@ export class StudiesStore {
       );
       const trialId = Number(info.lastInsertRowid);
       for (const [name, value] of Object.entries(params)) {
-        this.s.insertParam.run(trialId, name, JSON.stringify(value), JSON.stringify(opts.distributions?.[name] ?? null));
+        this.s.insertParam.run(
+          trialId,
+          name,
+          JSON.stringify(value),
+          JSON.stringify(opts.distributions?.[name] ?? null),
+        );
       }
       return trialId;
     })();
@@ -200,10 +212,19 @@ export class StudiesStore {
   }
 
   /** Sets parameters of a trial (a WAITING trial gets its sampled ones when it starts). */
-  setParams(trialId: number, params: Record<string, ParamValue>, distributions: Record<string, unknown> = {}): void {
+  setParams(
+    trialId: number,
+    params: Record<string, ParamValue>,
+    distributions: Record<string, unknown> = {},
+  ): void {
     this.db.transaction(() => {
       for (const [name, value] of Object.entries(params)) {
-        this.s.insertParam.run(trialId, name, JSON.stringify(value), JSON.stringify(distributions[name] ?? null));
+        this.s.insertParam.run(
+          trialId,
+          name,
+          JSON.stringify(value),
+          JSON.stringify(distributions[name] ?? null),
+        );
       }
     })();
   }
@@ -214,7 +235,8 @@ export class StudiesStore {
   }
 
   reportIntermediate(trialId: number, step: number, value: number): void {
-    if (!Number.isFinite(value)) throw new StudyStoreError(`trial ${trialId}: step ${step} value ${value} is not finite`);
+    if (!Number.isFinite(value))
+      throw new StudyStoreError(`trial ${trialId}: step ${step} value ${value} is not finite`);
     this.s.report.run(trialId, step, value);
   }
 
@@ -228,7 +250,12 @@ export class StudiesStore {
   }
 
   /** RUNNING → COMPLETE / PRUNED / FAIL; false if the trial was not running. */
-  finishTrial(trialId: number, state: 'COMPLETE' | 'PRUNED' | 'FAIL', value: number | null, error?: string): boolean {
+  finishTrial(
+    trialId: number,
+    state: 'COMPLETE' | 'PRUNED' | 'FAIL',
+    value: number | null,
+    error?: string,
+  ): boolean {
     if (state === 'COMPLETE' && (value === null || !Number.isFinite(value))) {
       throw new StudyStoreError(`trial ${trialId}: a complete trial needs a finite value (got ${value})`);
     }
@@ -262,7 +289,8 @@ export class StudiesStore {
       params[p.name] = JSON.parse(p.value) as ParamValue;
     }
     const intermediate = new Map<number, number>();
-    for (const v of this.s.trialValues.all(trialId) as { step: number; value: number }[]) intermediate.set(v.step, v.value);
+    for (const v of this.s.trialValues.all(trialId) as { step: number; value: number }[])
+      intermediate.set(v.step, v.value);
     return trialFromRow(row, params, intermediate);
   }
 
@@ -272,13 +300,19 @@ export class StudiesStore {
     const params = new Map<number, Record<string, ParamValue>>();
     for (const p of this.s.params.all(studyId) as { trial_id: number; name: string; value: string }[]) {
       let m = params.get(p.trial_id);
-      if (!m) params.set(p.trial_id, (m = {}));
+      if (!m) {
+        m = {};
+        params.set(p.trial_id, m);
+      }
       m[p.name] = JSON.parse(p.value) as ParamValue;
     }
     const values = new Map<number, Map<number, number>>();
     for (const v of this.s.values.all(studyId) as { trial_id: number; step: number; value: number }[]) {
       let m = values.get(v.trial_id);
-      if (!m) values.set(v.trial_id, (m = new Map()));
+      if (!m) {
+        m = new Map();
+        values.set(v.trial_id, m);
+      }
       m.set(v.step, v.value);
     }
     return rows.map((r) => trialFromRow(r, params.get(r.id) ?? {}, values.get(r.id) ?? new Map()));
@@ -298,7 +332,11 @@ function studyFromRow(r: StudyRow): StudyRecord {
   };
 }
 
-function trialFromRow(r: TrialRow, params: Record<string, ParamValue>, intermediate: Map<number, number>): TrialRecord {
+function trialFromRow(
+  r: TrialRow,
+  params: Record<string, ParamValue>,
+  intermediate: Map<number, number>,
+): TrialRecord {
   return {
     id: r.id,
     studyId: r.study_id,

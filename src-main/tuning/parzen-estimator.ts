@@ -26,7 +26,10 @@ function erf(x: number): number {
   const a = Math.abs(x);
   const t = 1 / (1 + 0.3275911 * a);
   const y =
-    1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-a * a);
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) *
+      t *
+      Math.exp(-a * a);
   return s * y;
 }
 
@@ -57,7 +60,12 @@ export interface Estimator {
 }
 
 /** Numeric estimator over [low, high] (already transformed); `obs` oldest first. */
-export function numericEstimator(obs: readonly number[], low: number, high: number, priorWeight = 1): Estimator {
+export function numericEstimator(
+  obs: readonly number[],
+  low: number,
+  high: number,
+  priorWeight = 1,
+): Estimator {
   const width = high - low;
   const mus = [...obs, (low + high) / 2];
   const n = mus.length;
@@ -69,7 +77,9 @@ export function numericEstimator(obs: readonly number[], low: number, high: numb
   const order = mus.map((_, i) => i).sort((a, b) => mus[a]! - mus[b]!);
   const sorted = order.map((i) => mus[i]!);
   const padded = [low, ...sorted, high];
-  const sigmaSorted = sorted.map((_, i) => Math.max(padded[i + 1]! - padded[i]!, padded[i + 2]! - padded[i + 1]!));
+  const sigmaSorted = sorted.map((_, i) =>
+    Math.max(padded[i + 1]! - padded[i]!, padded[i + 2]! - padded[i + 1]!),
+  );
   if (n >= 2) {
     // Without the end points as neighbours: the outermost use their inner neighbour only.
     sigmaSorted[0] = sorted[1]! - sorted[0]!;

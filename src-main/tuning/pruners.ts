@@ -65,7 +65,8 @@ export class AshaPruner implements Pruner {
     this.eta = opts.reductionFactor ?? 3;
     this.s = opts.minEarlyStoppingRate ?? 0;
     if (!(this.eta >= 2)) throw new Error(`ASHA reduction factor must be at least 2 (got ${this.eta})`);
-    if (!(this.minResource >= 1)) throw new Error(`ASHA min resource must be at least 1 (got ${this.minResource})`);
+    if (!(this.minResource >= 1))
+      throw new Error(`ASHA min resource must be at least 1 (got ${this.minResource})`);
   }
 
   /** The epoch of rung k. */
@@ -138,7 +139,10 @@ export class MedianPruner implements Pruner {
   }
 }
 
-export function makePruner(name: PrunerName, opts: { asha?: AshaOptions; median?: MedianOptions } = {}): Pruner {
+export function makePruner(
+  name: PrunerName,
+  opts: { asha?: AshaOptions; median?: MedianOptions } = {},
+): Pruner {
   switch (name) {
     case 'asha':
       return new AshaPruner(opts.asha);

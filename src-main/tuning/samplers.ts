@@ -163,7 +163,13 @@ export class TpeSampler implements Sampler {
     return out;
   }
 
-  private sampleOne(d: Distribution, good: FrozenTrial[], bad: FrozenTrial[], name: string, rng: Rng): ParamValue {
+  private sampleOne(
+    d: Distribution,
+    good: FrozenTrial[],
+    bad: FrozenTrial[],
+    name: string,
+    rng: Rng,
+  ): ParamValue {
     if (d.kind === 'categorical') {
       const index = new Map(d.choices.map((c, i) => [valueKey(c), i]));
       const idx = (ts: FrozenTrial[]) =>
@@ -184,7 +190,10 @@ export class TpeSampler implements Sampler {
     }
     const [lo, hi] = transformedBounds(d);
     const obs = (ts: FrozenTrial[]) =>
-      ts.map((t) => t.params[name]).filter((v): v is number => typeof v === 'number').map((v) => toTransformed(d, v));
+      ts
+        .map((t) => t.params[name])
+        .filter((v): v is number => typeof v === 'number')
+        .map((v) => toTransformed(d, v));
     const l = numericEstimator(obs(good), lo, hi, this.priorWeight);
     const g = numericEstimator(obs(bad), lo, hi, this.priorWeight);
     let best = (lo + hi) / 2;

@@ -46,10 +46,12 @@ function valueProblem(kind: ParamKind, value: unknown): string | null {
       if (kind.kind === 'int' && !Number.isInteger(value)) return 'must be a whole number';
       const lo = kind.min;
       const loOk = 'minExclusive' in kind && kind.minExclusive ? value > lo : value >= lo;
-      if (!loOk) return `must be ${'minExclusive' in kind && kind.minExclusive ? 'greater than' : 'at least'} ${lo}`;
+      if (!loOk)
+        return `must be ${'minExclusive' in kind && kind.minExclusive ? 'greater than' : 'at least'} ${lo}`;
       if (kind.max !== undefined) {
         const hiOk = 'maxExclusive' in kind && kind.maxExclusive ? value < kind.max : value <= kind.max;
-        if (!hiOk) return `must be ${'maxExclusive' in kind && kind.maxExclusive ? 'below' : 'at most'} ${kind.max}`;
+        if (!hiOk)
+          return `must be ${'maxExclusive' in kind && kind.maxExclusive ? 'below' : 'at most'} ${kind.max}`;
       }
       return null;
     }
@@ -126,7 +128,9 @@ function checkDistribution(name: string, spec: DistributionSpec, where: string):
     const step = spec.type === 'int' ? (spec.step ?? 1) : 1;
     if (log && step !== 1) throw new SearchSpaceError(`${at}: a log scale needs step 1`);
     if ((spec.high - spec.low) % step !== 0) {
-      throw new SearchSpaceError(`${at}: high − low (${spec.high - spec.low}) is not a multiple of step ${step}`);
+      throw new SearchSpaceError(
+        `${at}: high − low (${spec.high - spec.low}) is not a multiple of step ${step}`,
+      );
     }
     return { kind: 'int', low: spec.low, high: spec.high, step, log, ...(grid ? { grid } : {}) };
   }

@@ -8,7 +8,11 @@ import type { ParamValue, StudyResults, TrialRow } from '../../src-shared/tuning
 import { CHART_FONT, COLORS, esc, niceTicks } from '../training/training-charts.ts';
 
 const fmt = (v: number) =>
-  v === 0 ? '0' : Math.abs(v) < 1e-2 || Math.abs(v) >= 1e4 ? v.toExponential(1) : Number(v.toPrecision(3)).toString();
+  v === 0
+    ? '0'
+    : Math.abs(v) < 1e-2 || Math.abs(v) >= 1e4
+      ? v.toExponential(1)
+      : Number(v.toPrecision(3)).toString();
 
 interface Axis {
   /** Position in [0, 1] of a value. */
@@ -29,8 +33,12 @@ function paramAxis(values: ParamValue[]): Axis {
       hi += 0.5;
     }
     const ticks = log
-      ? niceTicks(lo, hi, 4).filter((x) => x >= lo - 1e-9 && x <= hi + 1e-9).map((x) => ({ at: (x - lo) / (hi - lo), label: fmt(10 ** x) }))
-      : niceTicks(lo, hi, 5).filter((x) => x >= lo - 1e-9 && x <= hi + 1e-9).map((x) => ({ at: (x - lo) / (hi - lo), label: fmt(x) }));
+      ? niceTicks(lo, hi, 4)
+          .filter((x) => x >= lo - 1e-9 && x <= hi + 1e-9)
+          .map((x) => ({ at: (x - lo) / (hi - lo), label: fmt(10 ** x) }))
+      : niceTicks(lo, hi, 5)
+          .filter((x) => x >= lo - 1e-9 && x <= hi + 1e-9)
+          .map((x) => ({ at: (x - lo) / (hi - lo), label: fmt(x) }));
     return { pos: (v) => (t(v as number) - lo) / (hi - lo), ticks };
   }
   const keys = [...new Set(values.map((v) => JSON.stringify(v)))];
@@ -39,7 +47,10 @@ function paramAxis(values: ParamValue[]): Axis {
     return Array.isArray(v) ? `${v.length} fields` : String(v);
   };
   const at = (i: number) => (keys.length === 1 ? 0.5 : i / (keys.length - 1));
-  return { pos: (v) => at(keys.indexOf(JSON.stringify(v))), ticks: keys.map((k, i) => ({ at: at(i), label: label(k) })) };
+  return {
+    pos: (v) => at(keys.indexOf(JSON.stringify(v))),
+    ticks: keys.map((k, i) => ({ at: at(i), label: label(k) })),
+  };
 }
 
 function frame(width: number, height: number, title: string, subtitle: string, body: string): string {
@@ -76,18 +87,29 @@ export function historySvg(r: StudyResults, width = 1200, height = 700): string 
   ];
   for (const t of ticks) {
     out.push(`<line x1="${m.left}" x2="${m.left + pw}" y1="${y(t)}" y2="${y(t)}" stroke="#ececec"/>`);
-    out.push(`<text x="${m.left - 8}" y="${y(t) + 5}" text-anchor="end" font-size="14" fill="#444">${fmt(t)}</text>`);
+    out.push(
+      `<text x="${m.left - 8}" y="${y(t) + 5}" text-anchor="end" font-size="14" fill="#444">${fmt(t)}</text>`,
+    );
   }
   for (const t of niceTicks(0, maxN, 8).filter((v) => Number.isInteger(v) && v <= maxN)) {
-    out.push(`<text x="${x(t)}" y="${height - m.bottom + 22}" text-anchor="middle" font-size="14" fill="#444">${t}</text>`);
+    out.push(
+      `<text x="${x(t)}" y="${height - m.bottom + 22}" text-anchor="middle" font-size="14" fill="#444">${t}</text>`,
+    );
   }
-  out.push(`<text x="${m.left + pw / 2}" y="${height - 18}" text-anchor="middle" font-size="15" fill="#333">trial</text>`);
-  out.push(`<text x="24" y="${(m.top + height - m.bottom) / 2}" transform="rotate(-90 24 ${(m.top + height - m.bottom) / 2})" text-anchor="middle" font-size="15" fill="#333">${esc(r.metricLabel)}</text>`);
+  out.push(
+    `<text x="${m.left + pw / 2}" y="${height - 18}" text-anchor="middle" font-size="15" fill="#333">trial</text>`,
+  );
+  out.push(
+    `<text x="24" y="${(m.top + height - m.bottom) / 2}" transform="rotate(-90 24 ${(m.top + height - m.bottom) / 2})" text-anchor="middle" font-size="15" fill="#333">${esc(r.metricLabel)}</text>`,
+  );
   if (r.history.length > 0) {
-    const path = r.history.map((h, i) => `${i ? 'L' : 'M'}${x(h.number).toFixed(1)},${y(h.best).toFixed(1)}`).join(' ');
+    const path = r.history
+      .map((h, i) => `${i ? 'L' : 'M'}${x(h.number).toFixed(1)},${y(h.best).toFixed(1)}`)
+      .join(' ');
     out.push(`<path d="${path}" fill="none" stroke="${COLORS.orange}" stroke-width="3"/>`);
   }
-  for (const h of r.history) out.push(`<circle cx="${x(h.number)}" cy="${y(h.value)}" r="5" fill="${COLORS.blue}"/>`);
+  for (const h of r.history)
+    out.push(`<circle cx="${x(h.number)}" cy="${y(h.value)}" r="5" fill="${COLORS.blue}"/>`);
   const pruned = r.trials.filter((t) => t.state === 'PRUNED').length;
   const failed = r.trials.filter((t) => t.state === 'FAIL').length;
   return frame(
@@ -102,7 +124,9 @@ export function historySvg(r: StudyResults, width = 1200, height = 700): string 
 /** One vertical axis per parameter and one for the objective; one line per complete trial. */
 export function parallelCoordinatesSvg(r: StudyResults, width = 1400, height = 700): string {
   const done = r.trials.filter((t) => finishedValue(t) !== null);
-  const names = r.importance.length ? r.importance.map((i) => i.name) : [...new Set(done.flatMap((t) => Object.keys(t.params)))];
+  const names = r.importance.length
+    ? r.importance.map((i) => i.name)
+    : [...new Set(done.flatMap((t) => Object.keys(t.params)))];
   const m = { left: 90, right: 120, top: 110, bottom: 80 };
   const cols = names.length + 1;
   const colX = (i: number) => m.left + (cols === 1 ? 0 : (i / (cols - 1)) * (width - m.left - m.right));
@@ -122,9 +146,13 @@ export function parallelCoordinatesSvg(r: StudyResults, width = 1400, height = 7
   };
   const out: string[] = [];
   for (const t of [...done].sort((a, b) => a.value! - b.value!)) {
-    const pts = names.map((n, i) => (n in t.params ? `${colX(i).toFixed(1)},${Y(axes[i]!.pos(t.params[n]!)).toFixed(1)}` : null));
+    const pts = names.map((n, i) =>
+      n in t.params ? `${colX(i).toFixed(1)},${Y(axes[i]!.pos(t.params[n]!)).toFixed(1)}` : null,
+    );
     pts.push(`${colX(names.length).toFixed(1)},${Y(vpos(t.value!)).toFixed(1)}`);
-    out.push(`<polyline points="${pts.filter(Boolean).join(' ')}" fill="none" stroke="${colour(t.value!)}" stroke-width="2" opacity="0.8"/>`);
+    out.push(
+      `<polyline points="${pts.filter(Boolean).join(' ')}" fill="none" stroke="${colour(t.value!)}" stroke-width="2" opacity="0.8"/>`,
+    );
   }
   const axisLabels: { name: string; ticks: Axis['ticks'] }[] = [
     ...names.map((n, i) => ({ name: n, ticks: axes[i]!.ticks })),
@@ -139,7 +167,9 @@ export function parallelCoordinatesSvg(r: StudyResults, width = 1400, height = 7
   axisLabels.forEach((a, i) => {
     const x = colX(i);
     out.push(`<line x1="${x}" x2="${x}" y1="${top}" y2="${bottom}" stroke="#444" stroke-width="1.5"/>`);
-    out.push(`<text x="${x}" y="${top - 16}" text-anchor="middle" font-size="15" font-weight="bold" fill="#222">${esc(a.name)}</text>`);
+    out.push(
+      `<text x="${x}" y="${top - 16}" text-anchor="middle" font-size="15" font-weight="bold" fill="#222">${esc(a.name)}</text>`,
+    );
     for (const t of a.ticks) {
       out.push(`<text x="${x + 6}" y="${Y(t.at) + 5}" font-size="12" fill="#444">${esc(t.label)}</text>`);
     }
@@ -156,10 +186,16 @@ export function parallelCoordinatesSvg(r: StudyResults, width = 1400, height = 7
 /** One panel per parameter: the objective against that parameter's value. */
 export function sliceSvg(r: StudyResults, panelWidth = 420, height = 460): string {
   const done = r.trials.filter((t) => finishedValue(t) !== null);
-  const names = r.importance.length ? r.importance.map((i) => i.name) : [...new Set(done.flatMap((t) => Object.keys(t.params)))];
+  const names = r.importance.length
+    ? r.importance.map((i) => i.name)
+    : [...new Set(done.flatMap((t) => Object.keys(t.params)))];
   const width = Math.max(1, names.length) * panelWidth;
   const m = { left: 80, right: 20, top: 110, bottom: 70 };
-  const { ticks, y } = valueScale(done.map((t) => t.value!), m.top, height - m.bottom);
+  const { ticks, y } = valueScale(
+    done.map((t) => t.value!),
+    m.top,
+    height - m.bottom,
+  );
   const maxN = Math.max(1, ...done.map((t) => t.number));
   const out: string[] = [];
   names.forEach((n, i) => {
@@ -168,26 +204,48 @@ export function sliceSvg(r: StudyResults, panelWidth = 420, height = 460): strin
     const has = done.filter((t) => n in t.params);
     const axis = paramAxis(has.map((t) => t.params[n]!));
     const X = (p: number) => x0 + m.left + 10 + p * (pw - 20);
-    out.push(`<rect x="${x0 + m.left}" y="${m.top}" width="${pw}" height="${height - m.top - m.bottom}" fill="#fff" stroke="#c8c8c8"/>`);
-    out.push(`<text x="${x0 + m.left + pw / 2}" y="${m.top - 14}" text-anchor="middle" font-size="16" font-weight="bold" fill="#222">${esc(n)}</text>`);
+    out.push(
+      `<rect x="${x0 + m.left}" y="${m.top}" width="${pw}" height="${height - m.top - m.bottom}" fill="#fff" stroke="#c8c8c8"/>`,
+    );
+    out.push(
+      `<text x="${x0 + m.left + pw / 2}" y="${m.top - 14}" text-anchor="middle" font-size="16" font-weight="bold" fill="#222">${esc(n)}</text>`,
+    );
     for (const t of ticks) {
-      out.push(`<text x="${x0 + m.left - 6}" y="${y(t) + 5}" text-anchor="end" font-size="12" fill="#444">${fmt(t)}</text>`);
+      out.push(
+        `<text x="${x0 + m.left - 6}" y="${y(t) + 5}" text-anchor="end" font-size="12" fill="#444">${fmt(t)}</text>`,
+      );
     }
     for (const t of axis.ticks) {
-      out.push(`<text x="${X(t.at)}" y="${height - m.bottom + 20}" text-anchor="middle" font-size="12" fill="#444">${esc(t.label)}</text>`);
+      out.push(
+        `<text x="${X(t.at)}" y="${height - m.bottom + 20}" text-anchor="middle" font-size="12" fill="#444">${esc(t.label)}</text>`,
+      );
     }
     for (const t of has) {
       // Later trials darker: shows where the sampler went.
       const shade = Math.round(200 - (t.number / maxN) * 170);
-      out.push(`<circle cx="${X(axis.pos(t.params[n]!))}" cy="${y(t.value!)}" r="5" fill="rgb(${shade},${shade},255)" stroke="${COLORS.blue}"/>`);
+      out.push(
+        `<circle cx="${X(axis.pos(t.params[n]!))}" cy="${y(t.value!)}" r="5" fill="rgb(${shade},${shade},255)" stroke="${COLORS.blue}"/>`,
+      );
     }
   });
-  return frame(width, height, `Slice plots — ${r.name}`, `${r.metricLabel} against each parameter (darker = later trial)`, out.join('\n'));
+  return frame(
+    width,
+    height,
+    `Slice plots — ${r.name}`,
+    `${r.metricLabel} against each parameter (darker = later trial)`,
+    out.join('\n'),
+  );
 }
 
 /** The three charts as PNG buffers. */
-export async function studyChartsPng(r: StudyResults): Promise<{ history: Buffer; parallel: Buffer; slice: Buffer }> {
+export async function studyChartsPng(
+  r: StudyResults,
+): Promise<{ history: Buffer; parallel: Buffer; slice: Buffer }> {
   const png = (svg: string) => sharp(Buffer.from(svg)).png().toBuffer();
-  const [history, parallel, slice] = await Promise.all([png(historySvg(r)), png(parallelCoordinatesSvg(r)), png(sliceSvg(r))]);
+  const [history, parallel, slice] = await Promise.all([
+    png(historySvg(r)),
+    png(parallelCoordinatesSvg(r)),
+    png(sliceSvg(r)),
+  ]);
   return { history, parallel, slice };
 }

@@ -123,7 +123,10 @@ export function studyResults(study: StudyRecord, trials: readonly TrialRecord[])
     trials: rows,
     best: bestTrial(rows),
     history,
-    importance: parameterImportance(rows, tuned.filter((n) => names.includes(n))),
+    importance: parameterImportance(
+      rows,
+      tuned.filter((n) => names.includes(n)),
+    ),
     importanceMethod: IMPORTANCE_METHOD,
   };
 }

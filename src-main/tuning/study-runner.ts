@@ -85,7 +85,10 @@ export function processAlive(pid: number | null): boolean {
 }
 
 const counts = (t: TrialRecord) =>
-  t.state === 'COMPLETE' || t.state === 'PRUNED' || (t.state === 'FAIL' && !t.interrupted) || t.state === 'RUNNING';
+  t.state === 'COMPLETE' ||
+  t.state === 'PRUNED' ||
+  (t.state === 'FAIL' && !t.interrupted) ||
+  t.state === 'RUNNING';
 
 export const toFrozen = (t: TrialRecord): FrozenTrial => ({
   number: t.number,
@@ -96,7 +99,7 @@ export const toFrozen = (t: TrialRecord): FrozenTrial => ({
 });
 
 export async function runStudy(opts: RunStudyOptions): Promise<RunStudyResult> {
-  const { store, study, space, sampler, pruner, objective, signal } = opts;
+  const { store, study, space, pruner, objective, signal } = opts;
   const clock = opts.now ?? Date.now;
   const started = clock();
   const inStage = (t: TrialRecord) => opts.stage === undefined || t.attrs.stage === opts.stage;
@@ -159,7 +162,10 @@ export async function runStudy(opts: RunStudyOptions): Promise<RunStudyResult> {
       } else if (signal?.aborted) {
         // Cancelled mid-trial: not a result (see [Note: What counts as a finished trial]).
         store.failInterrupted(study.id, (pid) => pid !== process.pid);
-        store.addTrial(study.id, trial.params, { state: 'WAITING', attrs: { ...trial.attrs, retry_of: trial.number } });
+        store.addTrial(study.id, trial.params, {
+          state: 'WAITING',
+          attrs: { ...trial.attrs, retry_of: trial.number },
+        });
         stoppedBy = 'signal';
         break;
       } else {
@@ -190,11 +196,7 @@ function nextTrial(
     const missing = Object.keys(space.parameters).filter((n) => !(n in waiting.params));
     if (missing.length > 0) {
       const sampled = sampler.sample(space, history, waiting.number);
-      store.setParams(
-        waiting.id,
-        Object.fromEntries(missing.map((n) => [n, sampled[n]!])),
-        dists,
-      );
+      store.setParams(waiting.id, Object.fromEntries(missing.map((n) => [n, sampled[n]!])), dists);
     }
     return store.trial(waiting.id);
   }
@@ -205,7 +207,9 @@ function nextTrial(
 }
 
 /** The best complete trial (highest value; the earlier one on a tie). */
-export function bestTrial<T extends { state: string; value: number | null; number: number }>(trials: readonly T[]): T | null {
+export function bestTrial<T extends { state: string; value: number | null; number: number }>(
+  trials: readonly T[],
+): T | null {
   let best: T | null = null;
   for (const t of trials) {
     if (t.state !== 'COMPLETE' || t.value === null) continue;

@@ -1,10 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import type { ParamValue } from '../../../src-shared/tuning.ts';
 import { Rng } from '../../../src-main/dataset/rng.ts';
 import { categoricalEstimator, numericEstimator } from '../../../src-main/tuning/parzen-estimator.ts';
 import { AshaPruner, MedianPruner } from '../../../src-main/tuning/pruners.ts';
-import { type FrozenTrial, GridSampler, RandomSampler, type Sampler, TpeSampler } from '../../../src-main/tuning/samplers.ts';
+import {
+  type FrozenTrial,
+  GridSampler,
+  RandomSampler,
+  type Sampler,
+  TpeSampler,
+} from '../../../src-main/tuning/samplers.ts';
 import { checkSearchSpace } from '../../../src-main/tuning/search-space.ts';
+import type { ParamValue } from '../../../src-shared/tuning.ts';
 
 const space = checkSearchSpace(
   {
@@ -96,20 +102,35 @@ describe('samplers', () => {
 
   it('grid visits every point once, skipping points earlier trials took', () => {
     const g = checkSearchSpace(
-      { parameters: { hiddenDim: { type: 'categorical', choices: [256, 512] }, depth: { type: 'int', low: 1, high: 3 } } },
+      {
+        parameters: {
+          hiddenDim: { type: 'categorical', choices: [256, 512] },
+          depth: { type: 'int', low: 1, high: 3 },
+        },
+      },
       'grid',
     );
     const s = new GridSampler(1);
     const trials: FrozenTrial[] = [];
     for (let i = 0; i < 6; i++) {
-      trials.push({ number: i, state: 'COMPLETE', value: 0, params: s.sample(g, trials, i), intermediate: new Map() });
+      trials.push({
+        number: i,
+        state: 'COMPLETE',
+        value: 0,
+        params: s.sample(g, trials, i),
+        intermediate: new Map(),
+      });
     }
     expect(new Set(trials.map((t) => JSON.stringify(t.params))).size).toBe(6);
     expect(() => new GridSampler(1).sample(space, [], 0)).toThrow(/parameter "lr": the grid sampler needs/);
   });
 });
 
-const scripted = (number: number, values: number[], state: FrozenTrial['state'] = 'RUNNING'): FrozenTrial => ({
+const scripted = (
+  number: number,
+  values: number[],
+  state: FrozenTrial['state'] = 'RUNNING',
+): FrozenTrial => ({
   number,
   state,
   value: null,

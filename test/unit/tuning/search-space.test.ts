@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { GridSampler } from '../../../src-main/tuning/samplers.ts';
 import {
   checkSearchSpace,
   fieldStudySets,
@@ -8,7 +9,6 @@ import {
   SearchSpaceError,
   STAGED_PRESET,
 } from '../../../src-main/tuning/search-space.ts';
-import { GridSampler } from '../../../src-main/tuning/samplers.ts';
 
 const bad = (space: unknown) => () => checkSearchSpace(space, 'space.json');
 
@@ -21,7 +21,13 @@ describe('search spaces', () => {
           dropout: { type: 'uniform', low: 0.1, high: 0.3 },
           epochs: { type: 'int', low: 50, high: 100, step: 25 },
           hiddenDim: { type: 'categorical', choices: [256, 512, 1024] },
-          fields: { type: 'categorical', choices: [['category', 'style'], ['category', 'style', 'color']] },
+          fields: {
+            type: 'categorical',
+            choices: [
+              ['category', 'style'],
+              ['category', 'style', 'color'],
+            ],
+          },
         },
         fixed: { temperature: 0.07 },
       }),
@@ -54,14 +60,22 @@ describe('search spaces', () => {
 
   it('rejects bad values, types and fields with the parameter named', () => {
     expect(bad({ parameters: { lr: { type: 'log-uniform', low: 0, high: 1 } } })).toThrow(/"lr".*low/);
-    expect(bad({ parameters: { dropout: { type: 'uniform', low: 0, high: 1 } } })).toThrow(/"dropout": high must be below 1/);
-    expect(bad({ parameters: { norm: { type: 'categorical', choices: ['group'] } } })).toThrow(/"norm": choice "group" must be one of/);
-    expect(bad({ parameters: { fields: { type: 'categorical', choices: [['category', 'colour']] } } })).toThrow(
-      /"fields".*unknown field "colour"/,
+    expect(bad({ parameters: { dropout: { type: 'uniform', low: 0, high: 1 } } })).toThrow(
+      /"dropout": high must be below 1/,
     );
-    expect(bad({ parameters: { lr: { type: 'normal', low: 0, high: 1 } } })).toThrow(/parameter "lr".*type must be one of/);
+    expect(bad({ parameters: { norm: { type: 'categorical', choices: ['group'] } } })).toThrow(
+      /"norm": choice "group" must be one of/,
+    );
+    expect(
+      bad({ parameters: { fields: { type: 'categorical', choices: [['category', 'colour']] } } }),
+    ).toThrow(/"fields".*unknown field "colour"/);
+    expect(bad({ parameters: { lr: { type: 'normal', low: 0, high: 1 } } })).toThrow(
+      /parameter "lr".*type must be one of/,
+    );
     expect(bad({ parameters: {} })).toThrow(/nothing to tune/);
-    expect(bad({ parameters: { lr: { type: 'uniform', low: 0.1, high: 1 } }, fixed: { lr: 0.1 } })).toThrow(/both tuned and fixed/);
+    expect(bad({ parameters: { lr: { type: 'uniform', low: 0.1, high: 1 } }, fixed: { lr: 0.1 } })).toThrow(
+      /both tuned and fixed/,
+    );
     expect(() => parseSearchSpace('{', 'x.json')).toThrow(SearchSpaceError);
   });
 
@@ -72,6 +86,13 @@ describe('search spaces', () => {
     expect(GridSampler.size(p1)).toBe(3 * 3 * 4 * 3);
     const sets = fieldStudySets(['category', 'style', 'silhouette', 'material', 'detail']);
     expect(sets).toHaveLength(1 + 5 + 7);
-    expect(sets.find((s) => s.label === '+ color')?.fields).toEqual(['category', 'style', 'silhouette', 'material', 'detail', 'color']);
+    expect(sets.find((s) => s.label === '+ color')?.fields).toEqual([
+      'category',
+      'style',
+      'silhouette',
+      'material',
+      'detail',
+      'color',
+    ]);
   });
 });
