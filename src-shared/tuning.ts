@@ -54,6 +54,7 @@ export const TUNABLE_PARAMETERS: Readonly<Record<string, ParamKind & { help: str
   warmup: { kind: 'float', min: 0, max: 0.5, help: 'warm-up fraction of the steps' },
   patience: { kind: 'int', min: 1, help: 'early-stopping patience (epochs)' },
   fields: { kind: 'fields', help: 'the encoder field set' },
+  seed: { kind: 'int', min: 0, help: 'training seed (the field study repeats each set under several)' },
 };
 
 const num = z.number({ error: 'must be a number' }).refine(Number.isFinite, { error: 'must be finite' });
