@@ -12,6 +12,7 @@
  * reported per set because they change with the fields (more fields → fewer identical encoder inputs
  * → a higher ceiling), so a Δ is read next to the Δ of its ceiling.
  */
+import type { TrialRecord } from '../store/studies-store.ts';
 
 export interface FieldTrialFigures {
   /** "default", "− color", "+ print", … */
@@ -154,4 +155,27 @@ export function fieldStudyReport(
     },
     uncertainty: FIELD_STUDY_UNCERTAINTY,
   };
+}
+
+/** The field study's rows from its complete trials. */
+export function fieldRows(trials: readonly TrialRecord[]): FieldTrialFigures[] {
+  return trials
+    .filter((t) => t.state === 'COMPLETE' && typeof t.attrs.label === 'string' && t.attrs.figures)
+    .map((t) => {
+      const f = t.attrs.figures as {
+        top5: number;
+        recall10: number;
+        mrr: number;
+        ceiling: { top5: number; recall10: number; mrr: number };
+      };
+      return {
+        label: t.attrs.label as string,
+        fields: t.params.fields as string[],
+        seed: t.params.seed as number,
+        recall10: f.recall10,
+        top5: f.top5,
+        mrr: f.mrr,
+        ceiling: f.ceiling,
+      };
+    });
 }
