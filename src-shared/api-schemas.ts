@@ -10,6 +10,7 @@
  */
 import { z } from 'zod';
 import type { ScanReport, SplitSummary, WorkspaceSummary } from './dataset.ts';
+import { encoderTrainOverrides } from './encoder-config.ts';
 import type { CentralityReport, EvaluationReport, TemperatureStudy } from './evaluation.ts';
 import { FIELD_NAMES } from './fields.ts';
 import type {
@@ -351,6 +352,8 @@ export const trainOverridesSchema = z.strictObject({
   dropout: z.number().min(0).lt(1).optional(),
   backend: z.enum(TRAIN_BACKENDS).optional(),
   model: z.string().min(1).optional(),
+  // The encoder's shape and schedule, with the validators of src-shared/encoder-config.ts.
+  ...encoderTrainOverrides,
 });
 
 export const trainPresetsSchema = z.object({
