@@ -14,15 +14,13 @@
  * their own grid. Pure TypeScript: imported by the renderer too.
  */
 import { z } from 'zod';
+import { ACTIVATION_NAMES, NORMS, SCHEDULERS } from './encoder-config.ts';
 import { FIELD_NAMES } from './fields.ts';
 
-/**
- * Choices of the encoder's categorical settings. They repeat the encoder schema's lists so that this
- * module does not depend on the encoder's config module; a test keeps them equal once both exist.
- */
-export const TUNE_NORMS = ['none', 'layer', 'batch'] as const;
-export const TUNE_ACTIVATIONS = ['relu', 'gelu', 'silu'] as const;
-export const TUNE_SCHEDULERS = ['cosine', 'step', 'exponential', 'constant'] as const;
+/** Choices of the encoder's categorical settings, from its one config schema. */
+export const TUNE_NORMS = NORMS;
+export const TUNE_ACTIVATIONS = ACTIVATION_NAMES;
+export const TUNE_SCHEDULERS = SCHEDULERS;
 
 /** A value a parameter takes: a number, a word, a switch or a field set. */
 export type ParamValue = number | string | boolean | string[];
