@@ -57,7 +57,7 @@ export function formatStudy(
     `Trials: ${r.counts.COMPLETE} complete, ${r.counts.PRUNED} pruned, ${r.counts.FAIL} failed, ${r.counts.RUNNING} running, ${r.counts.WAITING} waiting`,
   );
   out.push('');
-  out.push(table(['#', 'state', r.metricLabel, 'epochs', ...names, 'run', 'error'], rows));
+  out.push(table(['#', 'state', r.metricLabel, 'epochs run', ...names, 'run', 'error'], rows));
   out.push('');
   if (r.best) {
     const b = r.best;
