@@ -9,6 +9,7 @@ import { scanBench, scanOnce } from './scan-bench.ts';
 import { searchBench } from './search-bench.ts';
 import { serveBench } from './serve-bench.ts';
 import { trainBench } from './train-bench.ts';
+import { tuneBench } from './tune-bench.ts';
 
 const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
   scan: scanBench,
@@ -17,6 +18,7 @@ const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
   search: searchBench,
   serve: serveBench,
   quality: qualityBench,
+  tune: tuneBench,
 };
 
 const [name, ...args] = process.argv.slice(2);
@@ -47,6 +49,9 @@ if (name === 'scan-once') {
   );
   console.error(
     '  quality [--seeds 7,11,23] [--scale seed|small] [--no-reference]   default training vs the earlier settings in PyTorch',
+  );
+  console.error(
+    '  tune [--trials N] [--scale small|seed]   trials per minute of a quick-preset study and the tuning overhead per trial',
   );
   process.exitCode = 2;
 }
