@@ -357,9 +357,11 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'tuning studies: studies, trials (a state machine), their parameters and per-epoch intermediate values',
     up(db) {
       db.exec(`
+        -- IF NOT EXISTS: a database whose user_version was set back (a test simulating an older
+        -- schema) already has these tables.
         -- A study is the single source of truth for its trials (as Optuna's storage): any process can
         -- resume it from these rows alone.
-        CREATE TABLE studies (
+        CREATE TABLE IF NOT EXISTS studies (
           id         INTEGER PRIMARY KEY,
           name       TEXT NOT NULL UNIQUE,
           created_at TEXT NOT NULL,
@@ -369,7 +371,7 @@ export const MIGRATIONS: readonly Migration[] = [
           protocol   TEXT NOT NULL,          -- e.g. gallery
           settings   TEXT NOT NULL           -- JSON: space, sampler, pruner, trials, seed, timeout, preset, base config
         );
-        CREATE TABLE study_trials (
+        CREATE TABLE IF NOT EXISTS study_trials (
           id          INTEGER PRIMARY KEY,
           study_id    INTEGER NOT NULL REFERENCES studies(id) ON DELETE CASCADE,
           number      INTEGER NOT NULL,       -- 0, 1, 2, ... within the study
@@ -384,14 +386,14 @@ export const MIGRATIONS: readonly Migration[] = [
           attrs       TEXT NOT NULL DEFAULT '{}', -- JSON: secondary figures, ceiling, stage, seed
           UNIQUE (study_id, number)
         );
-        CREATE TABLE study_trial_params (
+        CREATE TABLE IF NOT EXISTS study_trial_params (
           trial_id     INTEGER NOT NULL REFERENCES study_trials(id) ON DELETE CASCADE,
           name         TEXT NOT NULL,
           value        TEXT NOT NULL,         -- JSON
           distribution TEXT NOT NULL,         -- JSON (null for a fixed or enqueued value)
           PRIMARY KEY (trial_id, name)
         ) WITHOUT ROWID;
-        CREATE TABLE study_trial_values (
+        CREATE TABLE IF NOT EXISTS study_trial_values (
           trial_id INTEGER NOT NULL REFERENCES study_trials(id) ON DELETE CASCADE,
           step     INTEGER NOT NULL,          -- epoch
           value    REAL NOT NULL,

@@ -107,9 +107,19 @@ export function studyResults(study: StudyRecord, trials: readonly TrialRecord[])
     best = Math.max(best, t.value);
     history.push({ number: t.number, value: t.value, best });
   }
-  const settings = study.settings as { sampler?: string; pruner?: string; space?: { parameters?: object } };
+  const settings = study.settings as {
+    sampler?: string;
+    pruner?: string;
+    space?: { parameters?: object };
+    stages?: { space: { parameters: object } }[];
+  };
   const names = [...new Set(rows.flatMap((t) => Object.keys(t.params)))];
-  const tuned = settings.space?.parameters ? Object.keys(settings.space.parameters) : names;
+  // A staged study tunes each stage's parameters in turn: importance covers them all.
+  const tuned = settings.stages
+    ? settings.stages.flatMap((s) => Object.keys(s.space.parameters))
+    : settings.space?.parameters
+      ? Object.keys(settings.space.parameters)
+      : names;
   const metric = study.metric as StudyMetric;
   return {
     name: study.name,
