@@ -10,6 +10,7 @@ import { scanBench, scanOnce } from './scan-bench.ts';
 import { searchBench } from './search-bench.ts';
 import { serveBench } from './serve-bench.ts';
 import { trainBench } from './train-bench.ts';
+import { tuneBench } from './tune-bench.ts';
 
 const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
   scan: scanBench,
@@ -19,6 +20,7 @@ const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
   serve: serveBench,
   quality: qualityBench,
   scale: scaleBench,
+  tune: tuneBench,
 };
 
 const [name, ...args] = process.argv.slice(2);
@@ -58,6 +60,7 @@ if (name === 'scan-once') {
   );
   console.error(
     '  scale [--items 1200000] [--train-steps 300] [--val-sample 24000] [--dir DIR] [--keep]   the whole pipeline at K-Fashion size on generated labels + vectors: times, peak RSS per phase',
+    '  tune [--trials N] [--scale small|seed]   trials per minute of a quick-preset study and the tuning overhead per trial',
   );
   process.exitCode = 2;
 }

@@ -15,6 +15,7 @@ import { registerSearchCommand } from './commands/search-command.ts';
 import { registerServeCommand } from './commands/serve-command.ts';
 import { registerSweepCommand } from './commands/sweep-command.ts';
 import { registerTrainCommand } from './commands/train-command.ts';
+import { registerTuneCommands } from './commands/tune-command.ts';
 import { registerWebCommand } from './commands/web-command.ts';
 
 declare const __KFASHION_VERSION__: string | undefined;
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerReportCommand(program);
   registerCentralityCommand(program);
   registerSweepCommand(program);
+  registerTuneCommands(program);
   registerImportCheckpointCommand(program);
   registerExportCommand(program);
   registerWebCommand(program);

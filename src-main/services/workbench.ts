@@ -479,6 +479,40 @@ export class Workbench {
     );
   }
 
+  /** Tuning study (or `resume`): each trial a run of kind tune; stored in the workspace database. */
+  tune(
+    opts: Omit<import('../tuning/tune-study.ts').TuneOptions, 'signal' | 'onProgress'>,
+    controls: JobControls = {},
+  ): Promise<import('../tuning/tune-study.ts').TuneResult> {
+    return runJob('tune', controls, (work) =>
+      this.writing('tune', async () => {
+        const { tune } = await import('../tuning/tune-study.ts');
+        return await tune(this.workspace, { ...opts, ...work });
+      }),
+    );
+  }
+
+  /** A stored study's results; writes its charts under results/studies/<name>/. */
+  async studyShow(name: string): Promise<import('../tuning/study-show.ts').StudyShow> {
+    const { showStudy } = await import('../tuning/study-show.ts');
+    return showStudy(this.workspace, name);
+  }
+
+  async studyList(): Promise<ReturnType<typeof import('../tuning/study-show.ts').listStudies>> {
+    const { listStudies } = await import('../tuning/study-show.ts');
+    return listStudies(this.workspace);
+  }
+
+  /** The ridge baseline, stored as a run of kind baseline (holds the writer lock: it adds a run). */
+  baseline(
+    opts: import('../evaluation/baseline-run.ts').BaselineOptions = {},
+  ): Promise<import('../evaluation/baseline-run.ts').BaselineResult> {
+    return this.writing('baseline', async () => {
+      const { fitBaselineRun } = await import('../evaluation/baseline-run.ts');
+      return await fitBaselineRun(this.workspace, opts);
+    });
+  }
+
   /**
    * Similarity search (exact cosine top-K over every item's image embedding): a JSON query, a
    * picture, or demo queries; saves results/similarity_search/<stamp>/ (see services/similarity-search.ts).

@@ -352,4 +352,54 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 7,
+    name: 'tuning studies: studies, trials (a state machine), their parameters and per-epoch intermediate values',
+    up(db) {
+      db.exec(`
+        -- IF NOT EXISTS: a database whose user_version was set back (a test simulating an older
+        -- schema) already has these tables.
+        -- A study is the single source of truth for its trials (as Optuna's storage): any process can
+        -- resume it from these rows alone.
+        CREATE TABLE IF NOT EXISTS studies (
+          id         INTEGER PRIMARY KEY,
+          name       TEXT NOT NULL UNIQUE,
+          created_at TEXT NOT NULL,
+          updated_at TEXT NOT NULL,
+          status     TEXT NOT NULL CHECK (status IN ('running', 'done', 'stopped')),
+          metric     TEXT NOT NULL,          -- top5, top1, mrr, recall10 (always maximised)
+          protocol   TEXT NOT NULL,          -- e.g. gallery
+          settings   TEXT NOT NULL           -- JSON: space, sampler, pruner, trials, seed, timeout, preset, base config
+        );
+        CREATE TABLE IF NOT EXISTS study_trials (
+          id          INTEGER PRIMARY KEY,
+          study_id    INTEGER NOT NULL REFERENCES studies(id) ON DELETE CASCADE,
+          number      INTEGER NOT NULL,       -- 0, 1, 2, ... within the study
+          state       TEXT NOT NULL CHECK (state IN ('WAITING', 'RUNNING', 'COMPLETE', 'PRUNED', 'FAIL')),
+          value       REAL,                   -- the objective of a COMPLETE trial
+          run_id      TEXT,                   -- the training run of this trial
+          error       TEXT,                   -- why a FAIL trial failed
+          interrupted INTEGER NOT NULL DEFAULT 0, -- FAIL because its process ended mid-trial (retried)
+          pid         INTEGER,                -- the process running it
+          started_at  TEXT,
+          finished_at TEXT,
+          attrs       TEXT NOT NULL DEFAULT '{}', -- JSON: secondary figures, ceiling, stage, seed
+          UNIQUE (study_id, number)
+        );
+        CREATE TABLE IF NOT EXISTS study_trial_params (
+          trial_id     INTEGER NOT NULL REFERENCES study_trials(id) ON DELETE CASCADE,
+          name         TEXT NOT NULL,
+          value        TEXT NOT NULL,         -- JSON
+          distribution TEXT NOT NULL,         -- JSON (null for a fixed or enqueued value)
+          PRIMARY KEY (trial_id, name)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS study_trial_values (
+          trial_id INTEGER NOT NULL REFERENCES study_trials(id) ON DELETE CASCADE,
+          step     INTEGER NOT NULL,          -- epoch
+          value    REAL NOT NULL,
+          PRIMARY KEY (trial_id, step)
+        ) WITHOUT ROWID;
+      `);
+    },
+  },
 ];
