@@ -35,6 +35,7 @@ import {
   type HandlersOf,
   type Transport,
 } from './api-core.ts';
+import { embeddingMapSchema, exploreMethods } from './api-explore.ts';
 import {
   bundleSummarySchema,
   catalogAddResultSchema,
@@ -525,6 +526,7 @@ export const api = defineContract(
   ...recommendMethods,
   ...jobMethods,
   ...exportMethods,
+  ...exploreMethods,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -579,6 +581,7 @@ export const JOB_RESULT_SCHEMAS = {
   'catalog-import': catalogImportReportSchema,
   'catalog-embed': z.object({ model: z.string(), embedded: z.number().int().min(0) }),
   report: researchReportSchema,
+  map: embeddingMapSchema,
 } as const satisfies Record<JobKind, z.ZodType>;
 
 export type JobResult<K extends JobKind> = z.output<(typeof JOB_RESULT_SCHEMAS)[K]>;
