@@ -416,16 +416,18 @@ export class SimilaritySearchService {
     });
     const t2 = performance.now();
     work.onProgress?.('score', 1, 1);
-    const synthetic = opened.label.synthetic || getMeta<boolean>(this.ws.db, 'synthetic') === true;
+    const syntheticData = getMeta<boolean>(this.ws.db, 'synthetic') === true;
+    const synthetic = opened.label.synthetic || syntheticData;
+    const note = opened.label.synthetic
+      ? SYNTHETIC_ENCODER_NOTE.replace('these results', 'these tags')
+      : syntheticData
+        ? 'SYNTHETIC: the garments of this workspace are generated demo data; these tags say nothing about real clothes.'
+        : undefined;
     return {
       kind: 'image-tagging',
       timestamp: (req.now ?? new Date()).toISOString(),
       synthetic,
-      ...(synthetic
-        ? {
-            note: 'SYNTHETIC: the image vectors here are stand-ins generated from the attributes, not FashionCLIP; these tags say nothing about real images.',
-          }
-        : {}),
+      ...(note ? { note } : {}),
       image: req.image !== undefined ? what : (req.imageName ?? 'upload'),
       k,
       image_encoder: { model, label: opened.label.label, synthetic: opened.label.synthetic },

@@ -346,7 +346,7 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     await map.waitFor({ timeout: 60_000 });
     expect(Number(await map.getAttribute('data-points'))).toBe(2 * val);
     expect(await panel.getByTestId('map-meta').textContent()).toMatch(
-      /PCA of \d+ validation garments .* run \S+, epoch \d/,
+      /PCA of \d+ validation garments[\s\S]* run \S+, epoch \d/,
     );
     // Pictures only: half the points.
     await panel.getByTestId('map-show').selectOption('image');
