@@ -17,6 +17,7 @@ import type { Workspace } from '../store/workspace.ts';
 import {
   CHECKPOINT_FILES,
   type CheckpointInfo,
+  checkpointFilesIn,
   loadCheckpointFiles,
   type SavedCheckpoint,
 } from '../training/checkpoints.ts';
@@ -65,6 +66,14 @@ const ENCODE_CHUNK = 256;
  * (it only speeds up the backward pass; encode results are identical with and without it).
  */
 export const inferenceEncoderFactory: EncoderFactory = async (config, opts) => {
+  const { usesLayeredEngine } = await import('../training/trainer.ts');
+  if (usesLayeredEngine(config)) {
+    // The layered model's inference encoder: weights only (no optimiser moments, no threads).
+    const { InferenceJsonEncoder } = await import('../encoders/json-encoder/inference.ts');
+    const { startMatmulEngine } = await import('../encoders/json-encoder/matmul-engine.ts');
+    const engine = await startMatmulEngine();
+    return { model: new InferenceJsonEncoder(config), backend: `layered ${engine} (1 thread)` };
+  }
   const { createJsonEncoder } = await import('../encoders/json-encoder/json-encoder.ts');
   const { describeBackend } = await import('../encoders/tf-backend.ts');
   const model = await createJsonEncoder(config, {
@@ -108,13 +117,13 @@ export function resolveCheckpointPaths(
   }
   if (statSync(p).isDirectory()) {
     for (const kind of ['best', 'last'] as const) {
-      const f = CHECKPOINT_FILES[kind];
+      const f = checkpointFilesIn(p, kind);
       if (existsSync(join(p, f.info)) && existsSync(join(p, f.weights))) {
         return { infoPath: join(p, f.info), weightsPath: join(p, f.weights) };
       }
     }
     throw new CheckpointEncoderError(
-      `--checkpoint ${checkpoint}: the folder holds no checkpoint (expected best_model.json + best_model.safetensors, or last.json + last.safetensors). Train first: kfashion train --workspace ${ws.root}`,
+      `--checkpoint ${checkpoint}: the folder holds no checkpoint (expected best.json + best.safetensors or best_model.json + best_model.safetensors, or last.json + last.safetensors). Train first: kfashion train --workspace ${ws.root}`,
     );
   }
   const ext = extname(p).toLowerCase();

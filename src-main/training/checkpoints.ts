@@ -1,9 +1,11 @@
 /**
- * Checkpoints of the JSON encoder, in the workspace's `checkpoints/` folder:
+ * Checkpoints of the JSON encoder, in each run's `runs/<id>/checkpoints/` folder (the workspace's
+ * `checkpoints/best_model.*` are the current run's best.*, under the seed pipeline's names):
  *
- *   best_model.safetensors + best_model.json   the weights of the best epoch (lowest validation loss),
+ *   best.safetensors + best.json               the weights of the best epoch (lowest validation loss),
  *                                              with everything needed to use them: config, vocabulary
- *                                              per field, field list, backend, metrics, run id, time
+ *                                              per field, field list, backend, metrics, data
+ *                                              fingerprint, parent run, run id, time
  *   last.safetensors + last.json               the end of the latest completed epoch, for --resume:
  *                                              weights + AdamW moments, and in the JSON the optimiser
  *                                              step, dropout RNG, early-stopping state and history
@@ -13,6 +15,7 @@
  * records the SHA-256 of its weights file, so a crash between the two renames is detected on load
  * rather than silently pairing one epoch's weights with another epoch's state.
  */
+
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -21,6 +24,8 @@ import type {
   JsonEncoderState,
   NamedTensor,
 } from '../encoders/json-encoder/json-encoder-types.ts';
+import { pytorchLoadingSection } from '../encoders/json-encoder/pytorch-module.ts';
+import type { DataFingerprint } from './data-fingerprint.ts';
 import type { EarlyStoppingState } from './early-stopping.ts';
 import { decodeSafetensors, encodeSafetensors, type SafeTensor } from './safetensors.ts';
 import type { TrainConfig } from './train-config.ts';
@@ -31,10 +36,26 @@ export const CHECKPOINT_VERSION = 1;
 
 export type CheckpointKind = 'best' | 'last';
 
-export const CHECKPOINT_FILES: Readonly<Record<CheckpointKind, { weights: string; info: string }>> = {
+export type CheckpointFileNames = Readonly<Record<CheckpointKind, { weights: string; info: string }>>;
+
+/** The workspace's published copies (checkpoints/best_model.*), as the seed pipeline names them. */
+export const CHECKPOINT_FILES: CheckpointFileNames = {
   best: { weights: 'best_model.safetensors', info: 'best_model.json' },
   last: { weights: 'last.safetensors', info: 'last.json' },
 };
+
+/** Inside a run folder (runs/<id>/checkpoints/). */
+export const RUN_CHECKPOINT_FILES: CheckpointFileNames = {
+  best: { weights: 'best.safetensors', info: 'best.json' },
+  last: { weights: 'last.safetensors', info: 'last.json' },
+};
+
+/** The names a folder uses for `kind`: a run folder's when its JSON is there, else the seed's. */
+export function checkpointFilesIn(dir: string, kind: CheckpointKind): { weights: string; info: string } {
+  return existsSync(join(dir, RUN_CHECKPOINT_FILES[kind].info))
+    ? RUN_CHECKPOINT_FILES[kind]
+    : CHECKPOINT_FILES[kind];
+}
 
 export class CheckpointError extends Error {
   override name = 'CheckpointError';
@@ -91,6 +112,10 @@ export interface CheckpointInfo {
   weights: { file: string; sha256: string; bytes: number; tensors: { name: string; shape: number[] }[] };
   /** Only in last.json. */
   resume?: ResumeState;
+  /** The data the run trained on (absent in checkpoints made before runs recorded it). */
+  data?: DataFingerprint;
+  /** The run whose best weights this run started from, and that checkpoint's epoch. */
+  parent?: { runId: string; epoch: number } | null;
 }
 
 export interface SavedCheckpoint {
@@ -115,8 +140,9 @@ export function saveCheckpoint(
   kind: CheckpointKind,
   state: JsonEncoderState,
   info: Omit<CheckpointInfo, 'format' | 'version' | 'kind' | 'weights'>,
+  names: CheckpointFileNames = CHECKPOINT_FILES,
 ): CheckpointInfo {
-  const files = CHECKPOINT_FILES[kind];
+  const files = names[kind];
   const tensors: [string, SafeTensor][] = Object.entries(state.params);
   if (kind === 'last') tensors.push(...Object.entries(state.optimizer.moments));
   const bytes = encodeSafetensors(tensors, {
@@ -145,12 +171,12 @@ export function saveCheckpoint(
 }
 
 export function checkpointExists(dir: string, kind: CheckpointKind): boolean {
-  const f = CHECKPOINT_FILES[kind];
+  const f = checkpointFilesIn(dir, kind);
   return existsSync(join(dir, f.info)) && existsSync(join(dir, f.weights));
 }
 
 export function loadCheckpoint(dir: string, kind: CheckpointKind): SavedCheckpoint {
-  const files = CHECKPOINT_FILES[kind];
+  const files = checkpointFilesIn(dir, kind);
   const infoPath = join(dir, files.info);
   const weightsPath = join(dir, files.weights);
   if (!existsSync(infoPath) || !existsSync(weightsPath)) {
@@ -223,8 +249,8 @@ Written by K-Fashion Workbench (run \`${info.runId}\`, ${info.timestamp}). Image
 
 | file | what |
 | --- | --- |
-| \`best_model.safetensors\` | weights of the best epoch (lowest validation loss) |
-| \`best_model.json\` | config, vocabulary per field, field list, backend, metrics, timestamp, run id |
+| \`best_model.safetensors\` (\`best.safetensors\` in runs/<id>/checkpoints/) | weights of the best epoch (lowest validation loss) |
+| \`best_model.json\` (\`best.json\`) | config, vocabulary per field, field list, backend, metrics, data fingerprint, timestamp, run id |
 | \`last.safetensors\` | weights + AdamW moments (\`exp_avg.<name>\`, \`exp_avg_sq.<name>\`) at the end of the latest epoch |
 | \`last.json\` | the same as best_model.json plus optimiser step, dropout RNG, early stopping, history (for \`--resume\`) |
 
@@ -234,7 +260,7 @@ Every \`.json\` holds the SHA-256 of its \`.safetensors\` file; both are replace
 Per field an embedding table [vocab, ${enc.embedDim}] (row 0 = \`<pad>\`, 1 = \`<unk>\`; the values of
 every row are in \`best_model.json\` → \`vocabulary\`). A single-valued field looks its value up; a
 multi-valued field takes the mean of its values' rows, ignoring padding (index 0). The field vectors
-are concatenated in this order, then Linear → ${enc.activation ?? 'relu'} → dropout ${enc.dropout} → Linear → L2 normalisation.
+are concatenated in this order, then ${enc.depth ?? 1} hidden block(s) of Linear → ${enc.norm && enc.norm !== 'none' ? `${enc.norm === 'layer' ? 'LayerNorm' : 'BatchNorm'} → ` : ''}${enc.activation ?? 'relu'} → dropout ${enc.dropout}${enc.residual ? ' (blocks after the first residual: x + f(x))' : ''}, then Linear → L2 normalisation.
 
 | field | kind | rows |
 | --- | --- | --- |
@@ -245,44 +271,12 @@ Hidden size ${enc.hiddenDim}, output ${enc.outputDim}.
 ## Tensors (float32, little-endian, C order)
 Names follow PyTorch conventions: \`field_embeddings.<field>.weight\` is an \`nn.Embedding\` weight
 [rows, dim]; \`mlp.<i>.weight\` / \`mlp.<i>.bias\` are \`nn.Linear\` parameters with the weight stored
-[out_features, in_features], as PyTorch keeps it.
+[out_features, in_features], as PyTorch keeps it; \`mlp.<i>.linear.*\` / \`mlp.<i>.norm.*\` belong to a
+residual block, and a BatchNorm's running statistics are stored as float32 tensors.
 
 | name | shape |
 | --- | --- |
 ${tensorRows}
 
-## Loading in PyTorch
-A module whose \`state_dict()\` has exactly the names above (\`pip install torch safetensors\`):
-\`\`\`python
-import json, torch, torch.nn as nn, torch.nn.functional as F
-from safetensors.torch import load_file
-
-info = json.load(open("best_model.json", encoding="utf-8"))
-enc = info["encoder"]
-
-class JsonEncoder(nn.Module):
-    def __init__(self, enc):
-        super().__init__()
-        self.fields = enc["fields"]
-        self.field_embeddings = nn.ModuleDict(
-            {f: nn.Embedding(enc["vocabSizes"][f], enc["embedDim"], padding_idx=0) for f in self.fields})
-        act = nn.GELU() if enc.get("activation") == "gelu" else nn.ReLU()
-        self.mlp = nn.Sequential(
-            nn.Linear(len(self.fields) * enc["embedDim"], enc["hiddenDim"]), act,
-            nn.Dropout(enc["dropout"]), nn.Linear(enc["hiddenDim"], enc["outputDim"]))
-
-    def forward(self, batch):  # batch[field]: LongTensor [B, slots]; 0 = padding / missing
-        parts = []
-        for f in self.fields:
-            idx = batch[f]
-            mask = (idx != 0).unsqueeze(-1).float()
-            parts.append((self.field_embeddings[f](idx) * mask).sum(1) / mask.sum(1).clamp(min=1))
-        return F.normalize(self.mlp(torch.cat(parts, dim=-1)), dim=-1)
-
-model = JsonEncoder(enc)
-model.load_state_dict(load_file("best_model.safetensors"))
-model.eval()
-# Index a garment's values with info["vocabulary"][field].index(value); unknown values → 1 (<unk>).
-\`\`\`
-`;
+${pytorchLoadingSection(enc)}`;
 }

@@ -1,6 +1,7 @@
 /** `kfashion train`: contrastive training of the JSON encoder against the workspace's image embeddings. */
 import { relative } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
+import { encoderSettingsSchema } from '../../../src-shared/encoder-config.ts';
 import type { EmbeddingModelInfo } from '../../store/embedding-store.ts';
 import { BACKEND_NAMES, DEFAULT_TRAIN_CONFIG as D, type TrainConfig } from '../../training/train-config.ts';
 import type { TrainResult } from '../../training/trainer.ts';
@@ -8,6 +9,8 @@ import { chooseEmbeddingModel } from '../../training/training-data.ts';
 import { commaList, integer, oneOf } from '../options.ts';
 import { printJson, withJobControls, withWorkbench } from '../run.ts';
 import { formatDuration, table } from '../terminal-text.ts';
+import { pickZodOptions, zodOptions } from '../zod-options.ts';
+import { bundleReplay } from './bundle-replay.ts';
 
 function positiveNumber(flag: string, allowZero = false) {
   return (raw: string): number => {
@@ -33,13 +36,42 @@ interface TrainFlags {
   fields?: string[];
   backend?: TrainConfig['backend'];
   model?: string;
-  resume?: boolean;
+  resume?: boolean | string;
+  initFrom?: string;
+  fromRun?: string;
+  config?: string;
+  fromBundle?: string;
+  tag?: string[];
   quick?: boolean;
   json?: boolean;
 }
 
+/** Settings of the encoder schema exposed as `train` flags (the others already have their own flags). */
+const ENCODER_FLAG_SHAPE = encoderSettingsSchema.pick({
+  embedDim: true,
+  hiddenDim: true,
+  dropout: true,
+  gradClip: true,
+  warmup: true,
+  lrFloor: true,
+  engine: true,
+  depth: true,
+  residual: true,
+  norm: true,
+  activation: true,
+  scheduler: true,
+  stepEvery: true,
+  gamma: true,
+}).shape;
+
+/** The encoder flags as training-config keys (three of them predate the encoder schema's names). */
+function encoderOverrides(o: Record<string, unknown>): Partial<TrainConfig> {
+  const { gradClip, warmup, lrFloor, ...rest } = pickZodOptions(ENCODER_FLAG_SHAPE, o);
+  return { ...rest, clipNorm: gradClip, warmupFraction: warmup, lrFloorRatio: lrFloor };
+}
+
 export function registerTrainCommand(program: Command): void {
-  program
+  const train = program
     .command('train')
     .description(
       'Train the JSON encoder (symmetric InfoNCE against the frozen image embeddings) with validation every epoch, early stopping, checkpoints and charts.',
@@ -87,22 +119,50 @@ export function registerTrainCommand(program: Command): void {
       oneOf('--backend', BACKEND_NAMES),
     )
     .option('--model <id>', 'image-embedding model to align with (default: the only one, else fashion-clip)')
-    .option('--resume', 'continue the run saved in checkpoints/last.* (same data order, optimiser and RNG)')
+    .option(
+      '--resume [run]',
+      'continue a run from its last checkpoint (same data order, optimiser and RNG): the newest run, or the one named (id, number or start of the id)',
+    )
+    .option(
+      '--init-from <run>',
+      "start from that run's best weights with a fresh optimiser (e.g. stage 2 after stage 1); recorded as the new run's parent",
+    )
+    .option(
+      '--from-run <run>',
+      "repeat that run's config (runs/<id>/config.json); flags given here override it",
+    )
+    .option('--config <file>', "repeat the config in FILE (a run's config.json, or a training config object)")
+    .option(
+      '--from-bundle <zip>',
+      'repeat the run in a result bundle (kfashion export --run ID) on this workspace; warns when the data differ',
+    )
+    .option('--tag <tag>', 'tag the new run (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--quick', 'smoke run: batch 4, 2 epochs')
-    .option('--json', 'print the result as JSON')
+    .option('--json', 'print the result as JSON');
+  // The encoder's shape and schedule flags, derived from src-shared/encoder-config.ts.
+  for (const opt of zodOptions(ENCODER_FLAG_SHAPE)) train.addOption(opt);
+  train
     .addHelpText(
       'after',
-      '\nExamples:\n  kfashion train --workspace ws/demo\n  kfashion train --workspace ws/demo --stage 2\n  kfashion train --workspace ws/demo --quick\n  kfashion train --workspace ws/demo --resume',
+      '\nExamples:\n  kfashion train --workspace ws/demo\n  kfashion train --workspace ws/demo --stage 2\n  kfashion train --workspace ws/demo --quick\n  kfashion train --workspace ws/demo --resume\n  kfashion train --workspace ws/demo --stage 2 --init-from 1\n  kfashion train --workspace ws/demo --from-run 3\n  kfashion train --workspace ws/demo --config ws/demo/runs/<id>/config.json\n  kfashion train --workspace ws/fresh --from-bundle bundle-<id>.zip',
     )
     .action((o: TrainFlags) =>
       withWorkbench(o.workspace, false, (wb) =>
         withJobControls(Boolean(o.json), async (controls) => {
           if (!o.json) warnIfSynthetic(wb.embeddingModels(), o.model);
+          const warn = (m: string) => process.stderr.write(`WARNING: ${m}\n`);
+          const replay = o.fromBundle ? await bundleReplay(o.fromBundle, warn) : undefined;
           const result = await wb.train(
             {
               stage: o.stage === undefined ? undefined : (Number(o.stage) as 1 | 2),
               quick: o.quick,
               resume: o.resume,
+              initFrom: o.initFrom,
+              fromRun: o.fromRun,
+              configFile: o.config,
+              replay,
+              tags: o.tag,
+              onWarning: o.json ? undefined : warn,
               overrides: {
                 epochs: o.epochs,
                 batchSize: o.batchSize,
@@ -113,6 +173,7 @@ export function registerTrainCommand(program: Command): void {
                 fields: o.fields as TrainConfig['fields'] | undefined,
                 backend: o.backend,
                 model: o.model,
+                ...encoderOverrides(o as unknown as Record<string, unknown>),
               },
             },
             controls,
@@ -153,8 +214,9 @@ export function formatTrainResult(r: TrainResult, root: string): string {
   const how = r.stoppedEarly
     ? `stopped early after ${r.epochsRun} of ${r.epochsPlanned} epochs (no validation-loss improvement for ${r.config.patience} epochs)`
     : `${r.epochsRun} of ${r.epochsPlanned} epochs`;
+  for (const w of r.warnings) out.push(`WARNING: ${w}`, '');
   out.push(
-    `Run ${r.runId}: ${how}${r.resumedFromEpoch !== null ? `, resumed after epoch ${r.resumedFromEpoch}` : ''}.`,
+    `Run ${r.runId} (#${r.seq}): ${how}${r.resumedFromEpoch !== null ? `, resumed after epoch ${r.resumedFromEpoch}` : ''}.${r.parent ? ` Started from run ${r.parent.runId}'s best weights (epoch ${r.parent.epoch}).` : ''}${r.replayOf ? ` Repeats run ${r.replayOf}'s config.` : ''}`,
     `Backend ${r.backend}; ${r.data.train} train / ${r.data.val} val pairs, batch ${r.config.batchSize}, ${r.data.stepsPerEpoch} steps per epoch, ${r.msPerStep.toFixed(1)} ms/step, wall time ${formatDuration(r.wallMs)}.`,
     `Image embeddings: ${r.imageEmbedding.model} (${r.imageEmbedding.source}); fields ${r.config.fields.join(', ')}; lr ${r.config.lr}, T ${r.config.temperature}, weight decay ${r.config.weightDecay}, seed ${r.config.seed}.`,
     '',
@@ -188,8 +250,14 @@ export function formatTrainResult(r: TrainResult, root: string): string {
   } else {
     out.push('No epoch improved the validation loss: no best checkpoint was written.');
   }
+  if (r.initialValidation) {
+    const v = r.initialValidation;
+    out.push(
+      `Starting weights (before any step): validation loss ${num(v.valLoss)}, Top-1 ${pct(v.top1)}, Top-5 ${pct(v.top5)}, MRR ${num(v.mrr)}.`,
+    );
+  }
   const rel = (p: string) => relative(root, p) || p;
-  out.push('', `Written to ${root}:`);
+  out.push('', `Written to ${rel(r.runDir)}/ in ${root}:`);
   for (const p of [
     r.paths.bestWeights,
     r.paths.bestInfo,
@@ -200,6 +268,15 @@ export function formatTrainResult(r: TrainResult, root: string): string {
     r.paths.charts,
   ]) {
     out.push(`  ${rel(p)}`);
+  }
+  if (r.published) {
+    out.push(
+      `This is now the workspace's current run: ${rel(r.published.bestInfo)}, ${rel(r.published.bestWeights)} and results/training_* are its files.`,
+    );
+  } else {
+    out.push(
+      `This run is not the workspace's current run (${r.kind === 'sweep' ? 'a sweep run' : 'it did not finish'}); make it current with: kfashion runs promote ${r.runId} --workspace ${root}`,
+    );
   }
   return out.join('\n');
 }
