@@ -19,7 +19,7 @@ import { startWeb, type WebProcess } from '../helpers/web-process.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = join(ROOT, 'test-artifacts', 'screenshots');
-const TABS = ['dataset', 'train', 'evaluate', 'search', 'recommend', 'dashboard'] as const;
+const TABS = ['dataset', 'train', 'runs', 'evaluate', 'search', 'recommend', 'dashboard'] as const;
 
 /** The first .jpg under `dir` (depth first, sorted), e.g. a demo garment picture. */
 function firstJpeg(dir: string): string {
@@ -332,6 +332,44 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     expect(rows[1]).toMatch(/^0\.1/);
     await shot('05b-temperature-study');
   }, 180_000);
+
+  it('lists the runs, overlays two of them with the settings that differ, and tags and filters', async () => {
+    await tab('runs');
+    const panel = page.locator('#panel-runs');
+    const rows = panel.getByTestId('runs-row');
+    // The quick training and the two temperature-study runs.
+    await poll(() => rows.count()).toBeGreaterThanOrEqual(3);
+    const total = await rows.count();
+    expect(await panel.getByTestId('runs-current').count()).toBe(1);
+    // The two sweep runs differ in temperature: tick them (newest first in the table).
+    await rows.nth(0).getByTestId('runs-select').check();
+    await rows.nth(1).getByTestId('runs-select').check();
+    const overlay = panel.getByTestId('runs-overlay');
+    await poll(() => overlay.getAttribute('data-runs')).toBe('2');
+    // One line per run, on the same axes, each with a point per epoch.
+    expect(
+      Number(await panel.getByTestId('runs-chart-loss').getAttribute('data-points')),
+    ).toBeGreaterThanOrEqual(2);
+    expect(await panel.getByTestId('runs-chart-loss').textContent()).toContain('Validation loss');
+    const diff = await panel.getByTestId('runs-diff').textContent();
+    expect(diff).toContain('temperature');
+    expect(await panel.getByTestId('runs-metrics').textContent()).toContain('★');
+    await shot('05d-runs');
+    // Tag a run, then filter the table by that tag.
+    await rows.nth(0).getByTestId('runs-tag').click();
+    await panel.getByTestId('runs-tag-input').fill('e2e-tag');
+    await panel.getByTestId('runs-tag-input').press('Enter');
+    await poll(() => panel.getByTestId('runs-filter-tag').locator('option').allTextContents()).toContain(
+      'e2e-tag',
+    );
+    await panel.getByTestId('runs-filter-tag').selectOption('e2e-tag');
+    await poll(() => rows.count()).toBe(1);
+    await panel.getByTestId('runs-filter-tag').selectOption('');
+    expect(await rows.count()).toBe(total);
+    await rows.nth(0).getByTestId('runs-select').uncheck();
+    await rows.nth(1).getByTestId('runs-select').uncheck();
+    await tab('evaluate');
+  }, 90_000);
 
   it('draws the embedding map: one point per validation garment and one per its attributes, hover and lasso', async () => {
     const panel = page.locator('#panel-evaluate');
