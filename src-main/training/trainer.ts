@@ -63,6 +63,7 @@ import {
   writeRunStatus,
   writeSplitIds,
 } from './runs.ts';
+import { tensorBoardRunLogger } from './tensorboard/run-logger-adapter.ts';
 import { configDifferences, type TrainConfig, TrainConfigError } from './train-config.ts';
 import { renderTrainingCharts } from './training-charts.ts';
 import {
@@ -131,6 +132,8 @@ export interface TrainControls extends WorkOptions {
   onWarning?: (message: string) => void;
   /** Extra run logs (e.g. TensorBoard event files). */
   loggers?: RunLogger[];
+  /** Write runs/<id>/tensorboard/ event files (default true). */
+  tensorBoard?: boolean;
 }
 
 export interface TrainPaths {
@@ -520,7 +523,11 @@ async function runEpochs(
     clipNorm: config.clipNorm,
   });
   const store = runsStore(ws);
-  const loggers = controls.loggers ?? [];
+  // Every run writes its TensorBoard log (runs/<id>/tensorboard/) unless the caller opts out.
+  const loggers = [
+    ...(controls.tensorBoard === false ? [] : [tensorBoardRunLogger()]),
+    ...(controls.loggers ?? []),
+  ];
 
   let runId: string;
   let startEpoch = 0;

@@ -5,7 +5,15 @@
  * run shows interrupted and resume names it; eval warns (or refuses) after a re-split; bundles replay.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, join } from 'node:path';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
@@ -157,6 +165,35 @@ describe('runs', () => {
     expect(steps.every((s) => Number.isFinite(s.loss) && s.lr > 0)).toBe(true);
     expect(end!.history).toHaveLength(2);
     expect(Buffer.from(end!.chartsPng!).subarray(1, 4).toString()).toBe('PNG');
+  }, 120_000);
+
+  it("writes every run's TensorBoard log, read back by TensorBoard's own reader where it is installed", async () => {
+    const dir = fresh();
+    const r = await withWb(dir, (wb) => wb.train({ overrides: small, createEncoder: enc() }));
+    const tbDir = join(r.runDir, 'tensorboard');
+    const files = readdirSync(tbDir);
+    expect(files.some((f) => f.startsWith('events.out.tfevents.'))).toBe(true);
+    const probe = spawnSync('python3', ['-c', 'import tensorboard'], { encoding: 'utf8' });
+    if (probe.status !== 0) {
+      console.log(
+        'runs: TensorBoard read-back SKIPPED: python3 cannot import tensorboard (pip install tensorboard)',
+      );
+      return;
+    }
+    const reader = [
+      'import json, sys',
+      'from tensorboard.backend.event_processing.event_accumulator import EventAccumulator',
+      "ea = EventAccumulator(sys.argv[1], size_guidance={'scalars': 0, 'images': 0, 'tensors': 0})",
+      'ea.Reload()',
+      "print(json.dumps({t: [[e.step, e.value] for e in ea.Scalars(t)] for t in ea.Tags()['scalars']} | {'images': ea.Tags()['images']}))",
+    ].join('\n');
+    const out = spawnSync('python3', ['-c', reader, tbDir], { encoding: 'utf8' });
+    expect(out.status, out.stderr).toBe(0);
+    const read = JSON.parse(out.stdout) as Record<string, number[][]> & { images: string[] };
+    expect(read['train/loss']).toHaveLength(2 * r.data.stepsPerEpoch);
+    expect(read['epoch/valLoss']!.map(([step]) => step)).toEqual([1, 2]);
+    expect(read['epoch/valLoss']![1]![1]).toBeCloseTo(r.history[1]!.valLoss, 5);
+    expect(read.images).toContain('charts');
   }, 120_000);
 
   it('replays a run bit for bit (--from-run, --config), and warns when the data differ', async () => {
