@@ -74,6 +74,7 @@ export const JOB_KINDS = [
   'catalog-import',
   'catalog-embed',
   'report',
+  'map',
 ] as const;
 export const jobKindSchema = z.enum(JOB_KINDS);
 export type JobKind = z.infer<typeof jobKindSchema>;

@@ -35,6 +35,7 @@ import {
   type HandlersOf,
   type Transport,
 } from './api-core.ts';
+import { embeddingMapSchema, exploreMethods } from './api-explore.ts';
 import {
   bundleSummarySchema,
   catalogAddResultSchema,
@@ -604,6 +605,7 @@ export const api = defineContract(
   ...recommendMethods,
   ...jobMethods,
   ...exportMethods,
+  ...exploreMethods,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -658,6 +660,7 @@ export const JOB_RESULT_SCHEMAS = {
   'catalog-import': catalogImportReportSchema,
   'catalog-embed': z.object({ model: z.string(), embedded: z.number().int().min(0) }),
   report: researchReportSchema,
+  map: embeddingMapSchema,
 } as const satisfies Record<JobKind, z.ZodType>;
 
 export type JobResult<K extends JobKind> = z.output<(typeof JOB_RESULT_SCHEMAS)[K]>;

@@ -97,3 +97,39 @@ export interface SimilaritySearchRun {
   /** Absolute paths of what was written. */
   files: { dir: string; query: string; results: string; grids: string[] };
 }
+
+/**
+ * image → JSON (tagging): the attribute combinations whose JSON-encoder vectors lie nearest to a
+ * picture's image vector. Two sources: combinations composed from the vocabulary (a beam search over
+ * the fields), and the combinations training items actually carry.
+ */
+export interface TagCombination {
+  rank: number;
+  /** Cosine between the combination's JSON-encoder vector and the picture's image vector. */
+  score: number;
+  attributes: GarmentAttributes;
+  label: string;
+  /** Training items: how many carry exactly this combination (on the checkpoint's fields). */
+  items?: number;
+  /** Training items: one of them (its crop can be shown). */
+  example?: { id: string; crop: string | null; style: string };
+}
+
+/** What `kfashion search --image PATH --to json` prints with --json, and search.tag answers. */
+export interface ImageTagRun {
+  kind: 'image-tagging';
+  timestamp: string;
+  synthetic: boolean;
+  note?: string;
+  image: string;
+  k: number;
+  image_encoder: { model: string; label: string; synthetic: boolean };
+  checkpoint: { run_id: string; path: string; epoch: number; fields: string[] };
+  /** Each field's best single values on their own (value alone as the query), best first. */
+  per_field: { field: string; values: { value: string; score: number }[] }[];
+  vocabulary: TagCombination[];
+  training: TagCombination[];
+  /** How many distinct combinations the training items carry (all scored). */
+  training_combinations: number;
+  timing: { encode_ms: number; score_ms: number };
+}

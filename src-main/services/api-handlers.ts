@@ -20,6 +20,7 @@ import {
 } from '../training/train-config.ts';
 import type { ApiSession } from './api-session.ts';
 import { excludedGarments, sampleCrops, vocabularyView, workspaceRelative } from './dataset-views.ts';
+import { centralItems, checkDataFolder, embedModels } from './explore-views.ts';
 import type { JobInputs } from './job-table.ts';
 import { MediaPathError, resolveMediaPath } from './media-path.ts';
 
@@ -60,6 +61,24 @@ export function createHandlers(session: ApiSession): Handlers {
       };
     },
     'dataset.pick': async () => ({ path: await session.pickFolder('dataset') }),
+    'dataset.check': async ({ path }) =>
+      checkDataFolder(path, (p, f) => session.checkPath(p, f), session.pathRoots?.list() ?? []),
+    'embed.models': async () => embedModels(session.workspace ? ws() : null),
+    'search.tag': async ({ image, k }) =>
+      session.workbench().tagImage({
+        imageBytes: decodeImage(image.dataBase64, 'image'),
+        imageName: image.name,
+        k,
+      }),
+    'centrality.items': async ({ limit }) => centralItems(ws(), { limit }),
+    'map.start': async (input) => {
+      const job: JobInputs['map'] = input;
+      return handle(session.startJob('map', job));
+    },
+    'map.get': async ({ method }) => {
+      const { cachedEmbeddingMap } = await import('../evaluation/embedding-map.ts');
+      return cachedEmbeddingMap(ws(), method);
+    },
 
     'demo.open': async () => {
       const input: JobInputs['demo'] = { action: 'open', baseDir: session.options.dataDir };

@@ -44,6 +44,7 @@ export interface JobInputs {
   };
   'catalog-embed': Record<string, never>;
   report: { maxSearches?: number; runSearches?: boolean };
+  map: { method: 'pca' | 'umap'; refresh?: boolean };
 }
 
 export type TableKind = keyof JobInputs & JobKind;
@@ -119,6 +120,8 @@ export const JOB_TABLE: { [K in TableKind]: JobFn<K> } = {
         await wb.closeAsync();
       }
     }),
+  map: ({ workspace, input }, controls) =>
+    withWorkbench(workspace, false, (wb) => wb.embeddingMap(input, controls)),
   'catalog-embed': ({ workspace }) =>
     withWorkbench(workspace, false, async (wb) => {
       try {

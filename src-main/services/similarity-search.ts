@@ -14,6 +14,7 @@ import { join, relative, resolve } from 'node:path';
 import { type FieldName, type GarmentAttributes, isFieldName } from '../../src-shared/fields.ts';
 import { CancelledError, type WorkOptions } from '../../src-shared/jobs.ts';
 import {
+  type ImageTagRun,
   SEARCH_DEFAULT_K,
   SEARCH_DEMO_DEFAULT_SAMPLES,
   SEARCH_DEMO_MAX_SAMPLES,
@@ -27,6 +28,7 @@ import {
 import { ensureCrop } from '../dataset/crops.ts';
 import { Rng } from '../dataset/rng.ts';
 import type { OpenedWorkspaceEncoder } from '../encoders/image-encoder/workspace-encoder.ts';
+import { tagAttributes } from '../evaluation/attribute-tagging.ts';
 import {
   type CheckpointEncoder,
   openCheckpointEncoder,
@@ -350,6 +352,100 @@ export class SimilaritySearchService {
       );
     }
     return this.jsonEncoder!.encoder;
+  }
+
+  // ---- image → JSON (tagging) ---------------------------------------------------------------------
+
+  /**
+   * The attribute combinations nearest to a picture (see evaluation/attribute-tagging.ts): the
+   * picture is embedded by the workspace's image encoder, combinations by the checkpoint's JSON
+   * encoder; both must speak the same image-embedding model. Nothing is written.
+   */
+  async tag(req: SearchRequest, work: WorkOptions = {}): Promise<ImageTagRun> {
+    if (this.closed) throw new SimilaritySearchError('tagging on a closed search service');
+    if (req.image === undefined && req.imageBytes === undefined) {
+      throw new SimilaritySearchError('image → JSON needs a picture (--image PATH, or an uploaded image).');
+    }
+    const k = req.k ?? SEARCH_DEFAULT_K;
+    if (!Number.isInteger(k) || k < 1 || k > SEARCH_MAX_K) {
+      throw new SimilaritySearchError(`k expects a whole number from 1 to ${SEARCH_MAX_K}, got ${k}.`);
+    }
+    const { checkImage, embedImageBytes } = await import('../recommend/image-input.ts');
+    const what =
+      req.image !== undefined ? resolve(req.image) : `upload image (${req.imageName ?? 'unnamed'})`;
+    let bytes: Uint8Array;
+    if (req.image !== undefined) {
+      try {
+        bytes = readFileSync(what);
+      } catch (e) {
+        throw new SimilaritySearchError(
+          `--image ${req.image}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`,
+        );
+      }
+    } else bytes = req.imageBytes!;
+    await checkImage(bytes, what);
+    work.onProgress?.('load encoders', 0, 1);
+    const encoder = await this.checkpointEncoder(req);
+    const opened = await this.workspaceImageEncoder();
+    const info = encoder.info;
+    const model = opened.encoder.modelId;
+    if (info.imageEmbedding.model !== model) {
+      throw new SimilaritySearchError(
+        `The checkpoint (run ${info.runId}) was trained against "${info.imageEmbedding.model}" image embeddings, but the workspace's image encoder is "${model}": a picture embedded by one cannot be compared with attributes aligned to the other. Train on "${model}" embeddings, or embed with "${info.imageEmbedding.model}".`,
+      );
+    }
+    const t0 = performance.now();
+    const image = await embedImageBytes(opened.encoder, [bytes]);
+    const t1 = performance.now();
+    const fields = info.fields.filter(isFieldName);
+    const values: Partial<Record<FieldName, string[]>> = {};
+    // Rows 0 and 1 of a checkpoint's vocabulary are <pad> and <unk>: encoder bookkeeping.
+    for (const f of fields) values[f] = (info.vocabulary[f] ?? []).slice(2);
+    const cropRow = this.ws.db.prepare('SELECT path FROM crops WHERE item_id = ?').pluck();
+    const items = (function* (ws: Workspace) {
+      for (const it of new DatasetStore(ws.db).iterateItems({ split: 'train' })) {
+        yield {
+          id: it.id,
+          attributes: it.attributes,
+          crop: (cropRow.get(it.id) as string | undefined) ?? null,
+          style: it.styleFolder,
+        };
+      }
+    })(this.ws);
+    work.onProgress?.('score', 0, 1);
+    const r = tagAttributes({
+      image,
+      fields,
+      values,
+      encode: (a) => encoder.encode(a),
+      inputKey: (a) => encoder.inputKey(a),
+      items,
+      k,
+    });
+    const t2 = performance.now();
+    work.onProgress?.('score', 1, 1);
+    const syntheticData = getMeta<boolean>(this.ws.db, 'synthetic') === true;
+    const synthetic = opened.label.synthetic || syntheticData;
+    const note = opened.label.synthetic
+      ? SYNTHETIC_ENCODER_NOTE.replace('these results', 'these tags')
+      : syntheticData
+        ? 'SYNTHETIC: the garments of this workspace are generated demo data; these tags say nothing about real clothes.'
+        : undefined;
+    return {
+      kind: 'image-tagging',
+      timestamp: (req.now ?? new Date()).toISOString(),
+      synthetic,
+      ...(note ? { note } : {}),
+      image: req.image !== undefined ? what : (req.imageName ?? 'upload'),
+      k,
+      image_encoder: { model, label: opened.label.label, synthetic: opened.label.synthetic },
+      checkpoint: { run_id: info.runId, path: encoder.infoPath, epoch: info.epoch, fields },
+      per_field: r.perField,
+      vocabulary: r.vocabulary,
+      training: r.training,
+      training_combinations: r.trainingCombinations,
+      timing: { encode_ms: t1 - t0, score_ms: t2 - t1 },
+    };
   }
 
   // ---- image → image ------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 
 import type { ScanReport, SplitSummary, WorkspaceSummary } from '../../src-shared/dataset.ts';
 import type { CentralityReport, EvaluationReport, TemperatureStudy } from '../../src-shared/evaluation.ts';
+import type { EmbeddingMap } from '../../src-shared/explore.ts';
 import { FIELD_NAMES } from '../../src-shared/fields.ts';
 import { CancelledError } from '../../src-shared/jobs.ts';
 import type {
@@ -17,7 +18,7 @@ import type {
   Top10ToNewResult,
 } from '../../src-shared/recommend.ts';
 import type { ResearchReportSummary } from '../../src-shared/report.ts';
-import type { SimilaritySearchRun } from '../../src-shared/search.ts';
+import type { ImageTagRun, SimilaritySearchRun } from '../../src-shared/search.ts';
 import { type CropSummary, ensureCrops } from '../dataset/crops.ts';
 import { type ScanOptions, scanDataset } from '../dataset/scan.ts';
 import { applySplit } from '../dataset/split.ts';
@@ -523,6 +524,27 @@ export class Workbench {
         (m) => new m.SimilaritySearchService(this.workspace),
       );
       return (await this.searchService).search(req, work);
+    });
+  }
+
+  /** The embedding map of the validation set (cached per checkpoint; evaluation/embedding-map.ts). */
+  embeddingMap(
+    req: { method: 'pca' | 'umap'; refresh?: boolean },
+    controls: JobControls = {},
+  ): Promise<EmbeddingMap> {
+    return runJob('map', controls, async (work) => {
+      const { computeEmbeddingMap } = await import('../evaluation/embedding-map.ts');
+      return computeEmbeddingMap(this.workspace, { ...req, ...work });
+    });
+  }
+
+  /** image → JSON (tagging): the attribute combinations nearest to a picture (nothing is written). */
+  tagImage(req: SearchRequest, controls: JobControls = {}): Promise<ImageTagRun> {
+    return runJob('search', controls, async (work) => {
+      this.searchService ??= import('./similarity-search.ts').then(
+        (m) => new m.SimilaritySearchService(this.workspace),
+      );
+      return (await this.searchService).tag(req, work);
     });
   }
 

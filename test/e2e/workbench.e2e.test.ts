@@ -14,11 +14,12 @@ import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, rendererStaleReason } from '../helpers/renderer-build.ts';
+import { writeTinyClip } from '../helpers/tiny-clip-onnx.ts';
 import { startWeb, type WebProcess } from '../helpers/web-process.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = join(ROOT, 'test-artifacts', 'screenshots');
-const TABS = ['dataset', 'train', 'evaluate', 'search', 'recommend', 'dashboard'] as const;
+const TABS = ['dataset', 'train', 'runs', 'evaluate', 'search', 'recommend', 'dashboard'] as const;
 
 /** The first .jpg under `dir` (depth first, sorted), e.g. a demo garment picture. */
 function firstJpeg(dir: string): string {
@@ -299,6 +300,15 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     expect(perStyleAll).toContain('MRR ceiling');
     await panel.getByTestId('centrality-start').click();
     await panel.getByTestId('centrality-statement').waitFor({ timeout: 60_000 });
+    // The proxy made visible: the most and the least central garments as tiles, most central first.
+    const most = panel.getByTestId('central-most').getByTestId('central-tile');
+    await poll(() => most.count()).toBe(12);
+    expect(await panel.getByTestId('central-least').getByTestId('central-tile').count()).toBe(12);
+    const central = (await most.getByTestId('score').allTextContents()).map(Number);
+    expect(central).toEqual([...central].sort((a, b) => b - a));
+    await imagesLoaded('#panel-evaluate [data-testid="central-most"] img', 12);
+    // One is picked as a best-seller for the Recommend tab.
+    await panel.getByTestId('central-most').getByTestId('central-pick').first().check();
     await shot('05-evaluate');
   }, 150_000);
 
@@ -322,6 +332,83 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     expect(rows[1]).toMatch(/^0\.1/);
     await shot('05b-temperature-study');
   }, 180_000);
+
+  it('lists the runs, overlays two of them with the settings that differ, and tags and filters', async () => {
+    await tab('runs');
+    const panel = page.locator('#panel-runs');
+    const rows = panel.getByTestId('runs-row');
+    // The quick training and the two temperature-study runs.
+    await poll(() => rows.count()).toBeGreaterThanOrEqual(3);
+    const total = await rows.count();
+    expect(await panel.getByTestId('runs-current').count()).toBe(1);
+    // The two sweep runs differ in temperature: tick them (newest first in the table).
+    await rows.nth(0).getByTestId('runs-select').check();
+    await rows.nth(1).getByTestId('runs-select').check();
+    const overlay = panel.getByTestId('runs-overlay');
+    await poll(() => overlay.getAttribute('data-runs')).toBe('2');
+    // One line per run, on the same axes, each with a point per epoch.
+    expect(
+      Number(await panel.getByTestId('runs-chart-loss').getAttribute('data-points')),
+    ).toBeGreaterThanOrEqual(2);
+    expect(await panel.getByTestId('runs-chart-loss').textContent()).toContain('Validation loss');
+    const diff = await panel.getByTestId('runs-diff').textContent();
+    expect(diff).toContain('temperature');
+    expect(await panel.getByTestId('runs-metrics').textContent()).toContain('★');
+    await shot('05d-runs');
+    // Tag a run, then filter the table by that tag.
+    await rows.nth(0).getByTestId('runs-tag').click();
+    await panel.getByTestId('runs-tag-input').fill('e2e-tag');
+    await panel.getByTestId('runs-tag-input').press('Enter');
+    await poll(() => panel.getByTestId('runs-filter-tag').locator('option').allTextContents()).toContain(
+      'e2e-tag',
+    );
+    await panel.getByTestId('runs-filter-tag').selectOption('e2e-tag');
+    await poll(() => rows.count()).toBe(1);
+    await panel.getByTestId('runs-filter-tag').selectOption('');
+    expect(await rows.count()).toBe(total);
+    await rows.nth(0).getByTestId('runs-select').uncheck();
+    await rows.nth(1).getByTestId('runs-select').uncheck();
+    await tab('evaluate');
+  }, 90_000);
+
+  it('draws the embedding map: one point per validation garment and one per its attributes, hover and lasso', async () => {
+    const panel = page.locator('#panel-evaluate');
+    const summary = (
+      (await (
+        await page.request.post(new URL('api/rpc/workspace.summary', web.url).href, { data: {} })
+      ).json()) as { result: { perStyle: Record<string, { valItems: number }> } }
+    ).result;
+    const val = Object.values(summary.perStyle).reduce((s, p) => s + p.valItems, 0);
+    await panel.getByTestId('map-start').click();
+    const map = panel.getByTestId('embedding-map');
+    await map.waitFor({ timeout: 60_000 });
+    expect(Number(await map.getAttribute('data-points'))).toBe(2 * val);
+    expect(await panel.getByTestId('map-meta').textContent()).toMatch(
+      /PCA of \d+ validation garments[\s\S]* run \S+, epoch \d/,
+    );
+    // Pictures only: half the points.
+    await panel.getByTestId('map-show').selectOption('image');
+    expect(Number(await map.getAttribute('data-points'))).toBe(val);
+    await panel.getByTestId('map-colour').selectOption('centrality');
+    await map.scrollIntoViewIfNeeded();
+    // A lasso around the whole plot selects every garment; they show as tiles.
+    const box = (await map.boundingBox())!;
+    await page.mouse.move(box.x + 2, box.y + 2);
+    await page.mouse.down();
+    for (const [fx, fy] of [
+      [0.99, 0.01],
+      [0.99, 0.99],
+      [0.01, 0.99],
+      [0.01, 0.02],
+    ] as const) {
+      await page.mouse.move(box.x + box.width * fx, box.y + box.height * fy, { steps: 4 });
+    }
+    await page.mouse.up();
+    await poll(() => panel.getByTestId('map-selection').textContent()).toContain(`${val} garments selected`);
+    expect(await panel.getByTestId('map-tile').count()).toBe(Math.min(48, val));
+    await page.screenshot({ path: join(SHOTS, '05c-embedding-map.png'), fullPage: false });
+    await panel.getByTestId('map-show').selectOption('both');
+  }, 120_000);
 
   it('searches by attributes from the vocabulary and shows the crops with scores', async () => {
     await tab('search');
@@ -437,6 +524,44 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     await panel.getByTestId('bestseller-start').click();
     await panel.getByTestId('trend-charts').waitFor({ timeout: 60_000 });
     expect(Number(await panel.getByTestId('trend-style').getAttribute('data-bars'))).toBeGreaterThan(0);
+    // The garment picked in the centrality grid is there as a best-seller.
+    await panel.getByTestId('bestseller-picks').check();
+    expect(await panel.getByTestId('bestseller-pick-list').locator('.chip').count()).toBe(1);
+    // A CSV of sales: a bad line is named when the file is picked; a good one's top 10 % are the input.
+    const sample = (
+      (await (
+        await page.request.post(new URL('api/rpc/dataset.sampleCrops', web.url).href, { data: { limit: 20 } })
+      ).json()) as { result: { items: { id: string }[] } }
+    ).result;
+    const ids = sample.items.map((i) => i.id);
+    expect(ids).toHaveLength(20);
+    await panel.getByTestId('bestseller-csv').check();
+    await panel.getByTestId('bestseller-csv-file').setInputFiles({
+      name: 'sales.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from(`item_or_product_id,sales\n${ids[0]},10\n${ids[1]},lots\n`),
+    });
+    expect(await panel.getByTestId('bestseller-csv-problem').textContent()).toContain(
+      'sales.csv": line 3, sales: expected a number',
+    );
+    expect(await panel.getByTestId('bestseller-start').isDisabled()).toBe(true);
+    // 20 rows, sales 1..20: the top 10 % are the two best sellers, ids[19] and ids[18].
+    const csv = ['item_or_product_id,sales', ...ids.map((id, i) => `${id},${i + 1}`)].join('\n');
+    await panel.getByTestId('bestseller-csv-file').setInputFiles({
+      name: 'sales.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from(csv),
+    });
+    expect(await panel.getByTestId('bestseller-csv-summary').textContent()).toContain(
+      `20 rows → top 2 by sales: ${ids[19]} (20), ${ids[18]} (19)`,
+    );
+    await panel.getByTestId('bestseller-start').click();
+    await poll(() => panel.getByTestId('bestseller-meta').textContent(), 60_000).toMatch(
+      /^\s*(SYNTHETIC)?\s*2 inputs/,
+    );
+    const matched = panel.getByTestId('bestseller-matched').getByTestId('bestseller-matched-tile');
+    expect(await matched.count()).toBeGreaterThan(0);
+    await imagesLoaded('#panel-recommend [data-testid="bestseller-matched"] img', 1);
     await shot('07-recommend');
   }, 120_000);
 
@@ -460,6 +585,90 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     expect(body.subarray(0, 4).toString('latin1')).toBe('PK\u0003\u0004');
     await shot('08-export');
   }, 90_000);
+
+  it('the real-data path in a new workspace: next-step hints, a checked data folder, scan, embed with an ONNX export, train, image → attributes', async () => {
+    // A tiny ONNX export with FashionCLIP's signature, in a folder this server may read.
+    const modelDir = join(tmp, 'app-data', 'my-clip-export');
+    writeTinyClip(modelDir);
+    const dataFolder = join(tmp, 'app-data', 'demo-data');
+    await tab('dataset');
+    await page.getByTestId('workspace-path').fill(join(tmp, 'app-data', 'real-ws'));
+    await page.locator('#panel-dataset label.check input').check();
+    await page
+      .locator('#panel-dataset form')
+      .first()
+      .getByRole('button', { name: 'Open', exact: true })
+      .click();
+    await poll(() => page.getByTestId('workspace-line').textContent()).toContain('real-ws');
+    // Every later tab says what is missing, with a button that goes there.
+    await tab('train');
+    const hint = page.locator('#panel-train').getByTestId('next-step');
+    await poll(() => hint.getAttribute('data-missing')).toBe('scan');
+    await hint.getByTestId('next-step-go').click();
+    expect(await page.getByTestId('tab-dataset').getAttribute('aria-selected')).toBe('true');
+    // The folder field is checked on the server: a folder outside the allowed ones is refused there,
+    // naming the folders that are allowed; the demo data folder is recognised as a K-Fashion layout.
+    const path = page.getByTestId('scan-path');
+    await path.fill('/etc');
+    const check = page.getByTestId('data-check');
+    await poll(() => check.getAttribute('data-problem')).toBe('outside-roots');
+    expect(await check.textContent()).toContain(join(tmp, 'app-data'));
+    expect(await path.getAttribute('aria-invalid')).toBe('true');
+    await path.fill(join(tmp, 'app-data'));
+    await poll(() => check.getAttribute('data-problem')).toBe('not-a-dataset');
+    expect(await check.textContent()).toContain('라벨링데이터');
+    await path.fill(dataFolder);
+    await poll(() => check.getAttribute('data-ok')).toBe('true');
+    await page.getByTestId('scan-start').click();
+    await page.getByTestId('scan-report').waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('recent-folders').textContent()).toContain(dataFolder);
+    // Embed with the user's ONNX export.
+    const embed = page.locator('#panel-dataset');
+    await embed.getByTestId('embed-source-export').check();
+    await embed.getByTestId('embed-model-path').fill(modelDir);
+    await embed.getByTestId('embed-model-id').fill('my-clip');
+    await embed.getByTestId('embed-batch').fill('8');
+    await embed.getByTestId('embed-start').click();
+    const summary = embed.getByTestId('embed-summary');
+    await summary.waitFor({ timeout: 120_000 });
+    const first = (await summary.textContent()) ?? '';
+    const embedded = Number(/(\d+) embedded/.exec(first)?.[1]);
+    expect(embedded).toBeGreaterThan(100);
+    expect(first).toContain('0 already up to date');
+    await shot('09-embed');
+    // Again: nothing to do, every garment already up to date.
+    await embed.getByTestId('embed-start').click();
+    await poll(() => summary.textContent(), 60_000).toContain(`0 embedded, ${embedded} already up to date`);
+    expect(await embed.getByTestId('embed-already').textContent()).toContain(`${embedded} of`);
+    // The registry model's files are listed with where each goes (none are here: no downloads).
+    await embed.getByTestId('embed-source-registry').check();
+    expect(await embed.getByTestId('embed-files').textContent()).toContain('missing');
+    // Train: the hint is gone; a quick run on the export's vectors.
+    await tab('train');
+    await poll(() => page.locator('#panel-train').getByTestId('next-step').count()).toBe(0);
+    await page.getByTestId('train-quick').check();
+    await page.getByTestId('train-start').click();
+    await page.locator('#panel-train').getByTestId('train-summary').waitFor({ timeout: 180_000 });
+    // image → JSON: the attribute combinations nearest to a picture, with scores.
+    await tab('search');
+    const search = page.locator('#panel-search');
+    await search.getByTestId('search-mode-tag').check();
+    await search.getByTestId('search-image').setInputFiles(firstJpeg(dataFolder));
+    await search.getByTestId('search-start').click();
+    await search.getByTestId('tag-vocabulary').waitFor({ timeout: 60_000 });
+    expect(await search.getByTestId('tag-vocabulary').locator('tbody tr').count()).toBe(5);
+    expect(await search.getByTestId('tag-training').locator('tbody tr').count()).toBe(5);
+    const scores = (await search.getByTestId('tag-score').allTextContents()).map(Number);
+    expect(scores.every((v) => v >= -1 && v <= 1)).toBe(true);
+    expect(await search.getByTestId('tag-meta').textContent()).toContain('my-clip');
+    await shot('10-image-to-json');
+    // Back to the demo workspace for the layout checks.
+    await tab('dataset');
+    await page.getByTestId('open-demo').click();
+    await poll(() => page.getByTestId('workspace-line').textContent(), 90_000).toContain(
+      join('workspaces', 'demo'),
+    );
+  }, 420_000);
 
   it('has no horizontal overflow at 1024, 1280 and 1440 px on any tab, and charts follow the window', async () => {
     const overflow = () =>

@@ -126,6 +126,65 @@ describe('kfashion search / report (CLI, trained demo workspace)', () => {
     expect(run.searches[0].hits[0].score).toBeCloseTo(1, 4);
   }, 120_000);
 
+  it('--image --to json: tags a picture with the nearest attribute combinations, once encoder and checkpoint share a model', async () => {
+    const dir = copyWorkspace(untouched, join(root, 'tag'));
+    const wb = Workbench.open(dir, { create: false });
+    try {
+      await wb.embed({ model: 'demo-standin' });
+    } finally {
+      await wb.closeAsync();
+    }
+    const cropName = readdirSync(join(dir, 'crops', '로맨틱')).sort()[0]!;
+    const picture = join(dir, 'crops', '로맨틱', cropName);
+    // The checkpoint was trained against synthetic-demo vectors; the picture would be embedded by
+    // demo-standin: refused, naming both.
+    const refused = kfashion(['search', '--workspace', dir, '--image', picture, '--to', 'json'], {
+      timeoutMs: 60_000,
+    });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('"synthetic-demo"');
+    expect(refused.stderr).toContain('"demo-standin"');
+    expect(kfashion(['search', '--workspace', dir, '--query', '{}', '--to', 'json']).stderr).toContain(
+      '--to json tags a picture',
+    );
+    const t = kfashion(
+      ['train', '--workspace', dir, '--epochs', '1', '--batch-size', '32', '--model', 'demo-standin'],
+      { timeoutMs: 120_000 },
+    );
+    expect(t.code, t.stderr).toBe(0);
+    const r = kfashion(
+      ['search', '--workspace', dir, '--image', picture, '--to', 'json', '--k', '4', '--json'],
+      {
+        timeoutMs: 60_000,
+      },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const run = JSON.parse(r.stdout);
+    expect(run).toMatchObject({
+      kind: 'image-tagging',
+      k: 4,
+      synthetic: true,
+      image_encoder: { model: 'demo-standin' },
+      checkpoint: { epoch: 1, fields: ['category', 'style', 'silhouette', 'material', 'detail'] },
+    });
+    expect(run.vocabulary).toHaveLength(4);
+    expect(run.training).toHaveLength(4);
+    expect(run.training_combinations).toBeGreaterThan(100);
+    for (const list of [run.vocabulary, run.training]) {
+      const scores = list.map((c: { score: number }) => c.score);
+      expect(scores).toEqual([...scores].sort((a: number, b: number) => b - a));
+      expect(scores.every((v: number) => v >= -1 && v <= 1)).toBe(true);
+    }
+    // The vocabulary's beam search keeps the best it finds: at least as good as any training combination.
+    expect(run.vocabulary[0].score).toBeGreaterThanOrEqual(run.training[0].score - 1e-6);
+    expect(run.per_field.map((f: { field: string }) => f.field)).toEqual(run.checkpoint.fields);
+    const text = kfashion(['search', '--workspace', dir, '--image', picture, '--to', 'json', '--k', '2'], {
+      timeoutMs: 60_000,
+    });
+    expect(text.stdout).toContain('Nearest combinations composed from the vocabulary (top 2)');
+    expect(text.stdout).toMatch(/carried by training items \(top 2 of \d+\)/);
+  }, 240_000);
+
   it('kfashion report: a self-contained HTML page, running demo searches when none are saved', () => {
     const r = kfashion(['report', '--workspace', untouched], { timeoutMs: 120_000 });
     expect(r.code, r.stderr).toBe(0);

@@ -452,6 +452,113 @@ const SAMPLES: { [K in ApiMethod]: [unknown, unknown] } = {
   'job.get': [{ job: 'scan-1' }, jobInfo],
   'job.cancel': [{ job: 'scan-1' }, { cancelled: true }],
   'export.bundle': [{ name: 'run 1.zip' }, { job: 'export-1', kind: 'export' }],
+  'dataset.check': [
+    { path: '/data/K-Fashion' },
+    {
+      path: '/data/K-Fashion',
+      ok: true,
+      problem: null,
+      message: null,
+      roots: [],
+      accepted: ['<root>/라벨링데이터/<style>/<id>.json'],
+      sources: [
+        { labelDir: '/data/K-Fashion/라벨링데이터', imageDir: null, split: null, styles: ['레트로'] },
+      ],
+    },
+  ],
+  'embed.models': [
+    {},
+    {
+      models: [
+        {
+          id: 'fashion-clip',
+          description: 'FashionCLIP',
+          repo: 'patrickjohncyh/fashion-clip',
+          precisions: ['fp32'],
+          files: {
+            fp32: {
+              present: false,
+              files: [{ path: '/m/fashion-clip/onnx/model.onnx', url: 'https://x/y', present: false }],
+            },
+          },
+        },
+      ],
+      defaultModel: 'fashion-clip',
+      devices: ['cpu', 'cuda', 'dml'],
+      modelsDir: '/m',
+      exportFiles: ['vision_model.onnx'],
+      itemsWithImage: 15,
+      embedded: [{ model: 'synthetic-demo', count: 15, source: 'synthetic' }],
+      current: null,
+    },
+  ],
+  'search.tag': [
+    { image: { name: '사진.jpg', dataBase64: 'AAAAAAAAAAAA' }, k: 3 },
+    {
+      kind: 'image-tagging',
+      timestamp: '2026-11-24T04:00:00.000Z',
+      synthetic: true,
+      image: '사진.jpg',
+      k: 3,
+      image_encoder: { model: 'demo-standin', label: 'x', synthetic: true },
+      checkpoint: {
+        run_id: 'run-1',
+        path: '/ws/checkpoints/best_model.json',
+        epoch: 2,
+        fields: ['category'],
+      },
+      per_field: [{ field: 'category', values: [{ value: '블라우스', score: 0.4 }] }],
+      vocabulary: [{ rank: 1, score: 0.4, attributes: { category: '블라우스' }, label: 'category 블라우스' }],
+      training: [
+        {
+          rank: 1,
+          score: 0.3,
+          attributes: { category: '블라우스' },
+          label: 'category 블라우스',
+          items: 4,
+          example: { id: '레트로/1/상의', crop: null, style: '레트로' },
+        },
+      ],
+      training_combinations: 9,
+      timing: { encode_ms: 1, score_ms: 2 },
+    },
+  ],
+  'centrality.items': [
+    { limit: 2 },
+    {
+      model: 'synthetic-demo',
+      runId: 'centrality-1',
+      computedAt: '2026-11-24T04:00:00.000Z',
+      current: true,
+      total: 15,
+      most: [
+        { id: 'a', rank: 1, centrality: 0.5, anchor: true, style: '레트로', category: null, crop: null },
+      ],
+      least: [
+        { id: 'b', rank: 15, centrality: 0.1, anchor: false, style: '레트로', category: null, crop: null },
+      ],
+    },
+  ],
+  'map.start': [{ method: 'umap' }, { job: 'map-1', kind: 'map' }],
+  'map.get': [
+    { method: 'pca' },
+    {
+      kind: 'embedding-map',
+      key: 'pca-x',
+      method: 'pca',
+      timestamp: '2026-11-24T04:00:00.000Z',
+      model: 'synthetic-demo',
+      synthetic: true,
+      split: 'val',
+      checkpoint: { run_id: 'run-1', epoch: 2 },
+      items: [{ id: 'a', style: '레트로', category: null, crop: null, centrality: 0.5, anchor: true }],
+      image: [{ id: 'a', x: 0.1, y: -0.2 }],
+      json: [{ id: 'a', x: 0.2, y: -0.1 }],
+      total: 1,
+      explained: [0.3, 0.2],
+      elapsedMs: 5,
+    },
+  ],
 };
 
 const EVENT_SAMPLES: { [K in ApiEvent]: unknown } = {

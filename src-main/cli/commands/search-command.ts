@@ -2,6 +2,7 @@
 import { relative } from 'node:path';
 import type { Command } from 'commander';
 import {
+  type ImageTagRun,
   SEARCH_DEFAULT_K,
   SEARCH_DEMO_DEFAULT_SAMPLES,
   SEARCH_DEMO_MAX_SAMPLES,
@@ -25,6 +26,7 @@ interface SearchFlags {
   checkpoint?: string;
   backend?: (typeof BACKEND_NAMES)[number];
   json?: boolean;
+  to: 'image' | 'json';
 }
 
 export function registerSearchCommand(program: Command): void {
@@ -70,10 +72,16 @@ export function registerSearchCommand(program: Command): void {
       `tfjs backend: ${BACKEND_NAMES.join(', ')} (default auto)`,
       oneOf('--backend', BACKEND_NAMES),
     )
+    .option(
+      '--to <what>',
+      'with --image: "image" finds the nearest garment pictures (default); "json" tags the picture: the nearest attribute combinations from the vocabulary and from the training items (image → JSON)',
+      oneOf('--to', ['image', 'json'] as const),
+      'image',
+    )
     .option('--json', 'print the results as JSON')
     .addHelpText(
       'after',
-      `\nExamples:\n  kfashion search --workspace ws/demo --query '{"category":"블라우스","style":["로맨틱"]}'\n  kfashion search --workspace ws/demo --query '{"카테고리":"스커트","스타일":"로맨틱","소재":["레이스"]}' --k 10\n  kfashion search --workspace ws/demo --image photo.jpg\n  kfashion search --workspace ws/demo --demo --samples 20`,
+      `\nExamples:\n  kfashion search --workspace ws/demo --query '{"category":"블라우스","style":["로맨틱"]}'\n  kfashion search --workspace ws/demo --query '{"카테고리":"스커트","스타일":"로맨틱","소재":["레이스"]}' --k 10\n  kfashion search --workspace ws/demo --image photo.jpg\n  kfashion search --workspace ws/demo --image photo.jpg --to json\n  kfashion search --workspace ws/demo --demo --samples 20`,
     )
     .action((o: SearchFlags) => {
       const given = [o.query !== undefined, o.image !== undefined, Boolean(o.demo)].filter(Boolean).length;
@@ -81,9 +89,28 @@ export function registerSearchCommand(program: Command): void {
         throw new UsageError('search needs exactly one of --query <json>, --image <path> or --demo.');
       }
       if (o.samples !== undefined && !o.demo) throw new UsageError('--samples applies to --demo only.');
-      if (o.image !== undefined && (o.checkpoint !== undefined || o.backend !== undefined)) {
+      if (
+        o.image !== undefined &&
+        o.to !== 'json' &&
+        (o.checkpoint !== undefined || o.backend !== undefined)
+      ) {
         throw new UsageError(
           '--checkpoint and --backend apply to JSON queries; --image uses the workspace image encoder.',
+        );
+      }
+      if (o.to === 'json' && o.image === undefined) {
+        throw new UsageError('--to json tags a picture: give it with --image <path>.');
+      }
+      if (o.to === 'json') {
+        return withWorkbench(o.workspace, false, (wb) =>
+          withJobControls(Boolean(o.json), async (controls) => {
+            const run = await wb.tagImage(
+              { image: o.image, k: o.k, backend: o.backend, checkpoint: o.checkpoint },
+              controls,
+            );
+            if (o.json) printJson(run);
+            else console.log(formatTagRun(run));
+          }),
         );
       }
       return withWorkbench(o.workspace, false, (wb) =>
@@ -151,5 +178,43 @@ export function formatSearchRun(r: SimilaritySearchRun): string {
       `Written: ${relative(r.workspace, r.files.results)}, ${relative(r.workspace, r.files.query)}${r.files.grids.length ? `, ${r.files.grids.length === 1 ? relative(r.workspace, r.files.grids[0]!) : `${r.files.grids.length} grids`}` : ''} (in ${r.workspace})`,
     );
   }
+  return out.join('\n');
+}
+
+export function formatTagRun(r: ImageTagRun): string {
+  const out: string[] = [];
+  if (r.note) out.push(r.note, '');
+  out.push(
+    `image → JSON for ${r.image}: picture embedded with ${r.image_encoder.label}; attributes by checkpoint run ${r.checkpoint.run_id}, epoch ${r.checkpoint.epoch} (${r.checkpoint.fields.join(', ')}).`,
+    '',
+    'Best values per field (each alone):',
+  );
+  for (const f of r.per_field) {
+    out.push(`  ${f.field}: ${f.values.map((v) => `${v.value} ${v.score.toFixed(3)}`).join(', ')}`);
+  }
+  out.push('', `Nearest combinations composed from the vocabulary (top ${r.vocabulary.length}):`);
+  out.push(
+    table(
+      ['rank', 'cosine', 'attributes'],
+      r.vocabulary.map((c) => [`#${c.rank}`, c.score.toFixed(4), c.label]),
+    ),
+  );
+  out.push(
+    '',
+    `Nearest combinations carried by training items (top ${r.training.length} of ${r.training_combinations}):`,
+  );
+  out.push(
+    table(
+      ['rank', 'cosine', 'items', 'example', 'attributes'],
+      r.training.map((c) => [
+        `#${c.rank}`,
+        c.score.toFixed(4),
+        String(c.items ?? ''),
+        c.example?.id ?? '-',
+        c.label,
+      ]),
+    ),
+  );
+  out.push('', `encode ${r.timing.encode_ms.toFixed(1)} ms, score ${r.timing.score_ms.toFixed(1)} ms`);
   return out.join('\n');
 }

@@ -80,6 +80,18 @@ export class AppState {
   readonly url = new UrlState();
   /** The tile whose detail panel is open, or null. */
   detail = $state<TileDetail | null>(null);
+  /**
+   * Best-sellers picked by hand (from the centrality grid or the catalog) for the best-seller →
+   * new-product panel: item or product ids with what to show.
+   */
+  bestsellerPicks = $state<{ id: string; kind: 'item' | 'product'; image: string | null }[]>([]);
+
+  togglePick(pick: { id: string; kind: 'item' | 'product'; image: string | null }): void {
+    this.bestsellerPicks = this.bestsellerPicks.some((p) => p.id === pick.id)
+      ? this.bestsellerPicks.filter((p) => p.id !== pick.id)
+      : [...this.bestsellerPicks, pick];
+  }
+
   /** Set by a detail panel, taken (and cleared) by the Search tab. */
   searchRequest = $state<SearchRequest | null>(null);
 
