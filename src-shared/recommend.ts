@@ -143,6 +143,13 @@ export interface LastEvaluation {
   file: string;
   timestamp: string | null;
   runId: string | null;
+  /** The training run whose checkpoint was evaluated. */
+  trainingRunId: string | null;
+  /** The checkpoint epoch the evaluated weights come from. */
+  checkpointEpoch: number | null;
+  /** True when `trainingRunId` is not the workspace's current run (its figures are not the current model's). */
+  stale: boolean;
+  currentRunId: string | null;
   /** Top-1 / Top-5 accuracy and Recall@10 (fractions) and MRR, as the report states them. */
   top1: number | null;
   top5: number | null;

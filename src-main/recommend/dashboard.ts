@@ -62,7 +62,7 @@ export class Dashboard {
       (ws.db.prepare('SELECT 1 FROM catalog_products WHERE synthetic = 1 LIMIT 1').pluck().get() as
         | number
         | undefined) === 1;
-    const evaluation = lastEvaluation(ws.paths.results);
+    const evaluation = lastEvaluation(ws);
     return {
       timestamp: new Date().toISOString(),
       ...figures,

@@ -5,11 +5,14 @@
  * evaluation's accuracy (results/evaluation_*.json) and the embedding health of the vectors
  * recommendation uses.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EmbeddingHealth } from '../../src-shared/evaluation.ts';
 import type { LastEvaluation, LatencySummary } from '../../src-shared/recommend.ts';
+import { listEvaluations } from '../evaluation/results.ts';
 import type { Db } from '../store/database.ts';
+import type { Workspace } from '../store/workspace.ts';
+import { currentRunId } from '../training/runs.ts';
 
 export interface LogEntry {
   runId: string;
@@ -239,29 +242,44 @@ export function embeddingHealth(vectors: Float32Array, dim: number): EmbeddingHe
   };
 }
 
-/** The newest results/evaluation_*.json (by the timestamp it states, else its name), in brief. */
-export function lastEvaluation(resultsDir: string): LastEvaluation | null {
-  if (!existsSync(resultsDir)) return null;
-  const files = readdirSync(resultsDir).filter((f) => /^evaluation_.*\.json$/.test(f));
-  let best: { file: string; stamp: string; data: Record<string, unknown> } | null = null;
-  for (const f of files) {
-    let data: Record<string, unknown>;
+/**
+ * The evaluation the KPI page shows: the newest gallery/in-batch evaluation of the workspace's
+ * current run, or, when the current run has none, the newest of any run marked stale with the run it
+ * came from (an older run's figures must never pass for the current model's). Evaluations are found
+ * through the workspace's `evaluations` table (each lives in its run's evaluations/ folder); a
+ * workspace from before runs keeps its reports in results/, which the table also points at.
+ */
+export function lastEvaluation(ws: Workspace): LastEvaluation | null {
+  const current = currentRunId(ws);
+  const all = listEvaluations(ws, 'evaluation');
+  // `checkpoint` is the training run the evaluated weights come from; `runId` the evaluation's own id.
+  // The current run's evaluations first (newest first), then the others; a report that cannot be read
+  // (removed by hand, half-written by hand) is passed over rather than failing the KPI page.
+  const ordered = [
+    ...all.filter((e) => e.checkpoint === current),
+    ...all.filter((e) => e.checkpoint !== current),
+  ];
+  let pick: (typeof all)[number] | undefined;
+  let d: Record<string, unknown> = {};
+  for (const e of ordered) {
     try {
-      data = JSON.parse(readFileSync(join(resultsDir, f), 'utf8')) as Record<string, unknown>;
-    } catch {
-      continue; // a file being written, or not ours: skip it rather than fail the KPI page
-    }
-    const stamp = typeof data['timestamp'] === 'string' ? (data['timestamp'] as string) : f;
-    if (!best || stamp > best.stamp) best = { file: f, stamp, data };
+      d = JSON.parse(readFileSync(join(ws.paths.root, e.file), 'utf8')) as Record<string, unknown>;
+      pick = e;
+      break;
+    } catch {}
   }
-  if (!best) return null;
-  const d = best.data;
+  if (!pick) return null;
   const recall = (d['recall'] ?? {}) as Record<string, unknown>;
   const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  const stale = pick.checkpoint !== current;
   return {
-    file: `results/${best.file}`,
+    file: pick.file,
     timestamp: typeof d['timestamp'] === 'string' ? (d['timestamp'] as string) : null,
-    runId: typeof d['run_id'] === 'string' ? (d['run_id'] as string) : null,
+    runId: pick.runId,
+    trainingRunId: pick.checkpoint,
+    checkpointEpoch: pick.checkpointEpoch ?? null,
+    stale,
+    currentRunId: current,
     top1: num(recall['1']),
     top5: num(recall['5']),
     recall10: num(recall['10']),

@@ -117,6 +117,17 @@ describe('runs', () => {
       });
       const evalOld = await wb.evaluate({ run: '2', createEncoder: enc() });
       expect(evalOld.stale).toBe(true);
+      // The KPI page's last evaluation names its run and is marked stale: run 1 (current) has none.
+      expect(wb.kpi().lastEvaluation).toMatchObject({
+        trainingRunId: b.runId,
+        checkpointEpoch: b.bestEpoch,
+        stale: true,
+        currentRunId: a.runId,
+      });
+      const evalA = await wb.evaluate({ createEncoder: enc() });
+      // Once the current run has an evaluation, that one is shown, and it is not stale.
+      expect(wb.kpi().lastEvaluation).toMatchObject({ trainingRunId: a.runId, stale: false });
+      expect(evalA.stale).toBe(false);
       expect(wb.runShow('2').evaluations.every((e) => e.stale)).toBe(true);
 
       // Note and tag land in the row and in run.json.

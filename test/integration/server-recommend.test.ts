@@ -6,8 +6,10 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordEvaluation } from '../../src-main/evaluation/results.ts';
 import { buildServer } from '../../src-main/server/app.ts';
 import { Workbench } from '../../src-main/services/workbench.ts';
+import { Workspace } from '../../src-main/store/workspace.ts';
 import {
   type CatalogList,
   type CustomerInputResult,
@@ -310,6 +312,26 @@ describe('recommendation server', () => {
       JSON.stringify(report('2026-03-01T00:00:00.000Z', 0.25)),
     );
     writeFileSync(join(results, 'evaluation_broken.json'), '{ not json');
+    // Each report is found through its row in the evaluations table, as `kfashion eval` records it.
+    const ws = Workspace.open(fx.workspace, { create: false });
+    for (const [stamp, file] of [
+      ['2026-01-01T00:00:00.000Z', 'evaluation_20260101T000000Z.json'],
+      ['2026-03-01T00:00:00.000Z', 'evaluation_20260301T000000Z.json'],
+      ['2026-04-01T00:00:00.000Z', 'evaluation_broken.json'],
+    ] as const) {
+      recordEvaluation(ws, {
+        runId: `eval-${stamp}`,
+        kind: 'evaluation',
+        createdAt: stamp,
+        checkpoint: 'train-x',
+        checkpointEpoch: 3,
+        protocol: 'gallery',
+        synthetic: false,
+        file: `results/${file}`,
+        summary: {},
+      });
+    }
+    ws.close();
     const history = [1, 2, 3].map((epoch) => ({
       epoch,
       trainLoss: 3 - epoch * 0.5,
@@ -333,6 +355,12 @@ describe('recommendation server', () => {
       file: 'results/evaluation_20260301T000000Z.json',
       timestamp: '2026-03-01T00:00:00.000Z',
       runId: 'eval-2026-03-01T00:00:00.000Z',
+      // No run of this workspace is current (its results were written by hand), so the figure is
+      // stale and says which run it came from.
+      trainingRunId: 'train-x',
+      checkpointEpoch: 3,
+      stale: true,
+      currentRunId: null,
       top1: 0.25,
       top5: 0.61,
       recall10: 0.74,
