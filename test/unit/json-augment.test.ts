@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  AugmentationFlagError,
-  augmentationSchema,
-  jsonAugmentationSchema,
-  parseJsonAugFlag,
-} from '../../src-shared/augmentation-config.ts';
-import { DEFAULT_ENCODER_FIELDS, FIELDS } from '../../src-shared/fields.ts';
-import {
   type AugmentSource,
   JsonAugmenter,
   type JsonAugmentTrace,
@@ -16,6 +9,13 @@ import { KNOWN_VALUES } from '../../src-main/dataset/kfashion-values.ts';
 import { buildVocabulary, UNK_INDEX } from '../../src-main/dataset/vocabulary.ts';
 import { openDatabase } from '../../src-main/store/database.ts';
 import { makeInputs } from '../../src-main/training/training-data.ts';
+import {
+  AugmentationFlagError,
+  augmentationSchema,
+  jsonAugmentationSchema,
+  parseJsonAugFlag,
+} from '../../src-shared/augmentation-config.ts';
+import { DEFAULT_ENCODER_FIELDS, FIELDS } from '../../src-shared/fields.ts';
 
 const fields = [...DEFAULT_ENCODER_FIELDS];
 const fieldKinds = Object.fromEntries(fields.map((f) => [f, FIELDS[f].kind]));
