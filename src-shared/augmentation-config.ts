@@ -62,7 +62,7 @@ export const jsonAugmentationSchema = z
 export type JsonAugmentation = z.infer<typeof jsonAugmentationSchema>;
 
 /** The parameters of one augmented view of a crop (torchvision-style ranges). */
-export const viewSettingsSchema = z
+const viewSettingsObject = z
   .object({
     /** Rotation drawn uniformly in ±degrees (corners filled black, like torchvision's fill=0). */
     rotation: z.number().min(0).max(180).default(15),
@@ -83,10 +83,16 @@ export const viewSettingsSchema = z
     cutmix: probability('CutMix probability').default(0),
     cutmixMaxArea: z.number().min(0).max(1).default(0.5),
   })
-  .strict()
-  .refine((s) => s.scaleMin <= s.scaleMax, { error: 'scaleMin must not exceed scaleMax' });
+  .strict();
+
+export const viewSettingsSchema = viewSettingsObject.refine((s) => s.scaleMin <= s.scaleMax, {
+  error: 'scaleMin must not exceed scaleMax',
+});
 
 export type ViewSettings = z.infer<typeof viewSettingsSchema>;
+
+/** View settings as a request gives them: any subset, the rest take their defaults. */
+export const viewSettingsInputSchema = viewSettingsObject.partial();
 
 export const imageAugmentationSchema = z
   .object({
