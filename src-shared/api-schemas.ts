@@ -553,6 +553,15 @@ export const dashboardSchema = typed<DashboardData>()({
   augmented_samples: z.array(
     z.looseObject({ itemId: z.string(), augmentation: z.string(), dataUrl: z.string() }),
   ),
+  augmentation: z
+    .looseObject({
+      runId: z.string(),
+      settings: z.unknown(),
+      recipe: z.string().nullable(),
+      source: z.string(),
+    })
+    .nullable()
+    .optional(),
 });
 
 /**
