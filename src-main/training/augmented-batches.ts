@@ -7,7 +7,7 @@
  * state carried between steps, so a replay or a resumed run sees bit-identical batches.
  */
 import type { AugmentationSettings } from '../../src-shared/augmentation-config.ts';
-import { jsonAugmentationActive } from '../../src-shared/augmentation-config.ts';
+import { augmentationActive, jsonAugmentationActive } from '../../src-shared/augmentation-config.ts';
 import { viewSettingsKey } from '../dataset/augment/image-views.ts';
 import { type AugmentSource, JsonAugmenter, type JsonAugmentTrace } from '../dataset/augment/json-augment.ts';
 import { Rng } from '../dataset/rng.ts';
@@ -15,6 +15,7 @@ import type { EncoderInputs } from '../encoders/json-encoder/json-encoder-types.
 import { DatasetStore } from '../store/dataset-store.ts';
 import { ViewEmbeddingStore } from '../store/view-embedding-store.ts';
 import type { Workspace } from '../store/workspace.ts';
+import { buildAugmentationSamples, writeAugmentationSamples } from './augmentation-samples.ts';
 import { gatherImages, makeInputs, type TrainingData } from './training-data.ts';
 
 export class AugmentationSetupError extends Error {
@@ -111,15 +112,55 @@ export class AugmentedBatches {
     return out;
   }
 
-  /** The decoded attribute JSON of a training garment, as the augmenter sees indices. */
-  decode(indices: Record<string, Int32Array[]>, b: number): Record<string, string | string[]> {
-    return (
-      this.json ??
-      new JsonAugmenter(this.settings.json, {
-        fields: this.data.fields,
-        fieldKinds: this.data.fieldKinds,
-        vocabulary: this.data.vocabulary,
-      })
-    ).decode(indices, b);
+  /**
+   * The augmentation of a step as a record for the dashboard (augmentation-samples.ts), written into
+   * `resultsDir`. The step's draws are redone from their seed, so they are the ones training used.
+   */
+  recordSamples(
+    ws: Workspace,
+    resultsDir: string,
+    runId: string,
+    rows: readonly number[],
+    epoch: number,
+    step: number,
+    picks: Uint8Array,
+  ): string {
+    const decoder = new JsonAugmenter(this.settings.json, {
+      fields: this.data.fields,
+      fieldKinds: this.data.fieldKinds,
+      vocabulary: this.data.vocabulary,
+    });
+    const traces: JsonAugmentTrace[] = [];
+    const after = this.json
+      ? this.json.augmentRows(this.source, rows, { seed: this.seed, epoch, step }, traces)
+      : null;
+    if (!after) for (const row of rows) traces.push({ row, dropped: [], replaced: [], mixed: null });
+    const before: Record<string, Int32Array[]> = {};
+    for (const f of this.data.fields) before[f] = rows.map((r) => this.data.train.indices[f]![r]!);
+    const file = buildAugmentationSamples(ws, {
+      runId,
+      settings: this.settings,
+      recipe: this.recipe,
+      model: this.data.embedding.model,
+      epoch,
+      step,
+      ids: this.data.train.ids,
+      traces,
+      before: (b) => decoder.decode(before, b),
+      after: (b) => decoder.decode(after ?? before, b),
+      picks,
+    });
+    return writeAugmentationSamples(resultsDir, file);
   }
+}
+
+/** The run's augmentation, or null when its config has none (or all of it is off). */
+export function augmentationForRun(
+  ws: Workspace,
+  data: TrainingData,
+  config: { augmentation?: AugmentationSettings; seed: number },
+): AugmentedBatches | null {
+  const a = config.augmentation;
+  if (!a || !augmentationActive(a)) return null;
+  return AugmentedBatches.create(ws, data, a, config.seed);
 }

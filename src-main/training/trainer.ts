@@ -13,7 +13,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { CancelledError, type WorkOptions } from '../../src-shared/jobs.ts';
 import type {
   JsonEncoderConfig,
@@ -21,6 +21,7 @@ import type {
   OptimizerSettings,
 } from '../encoders/json-encoder/json-encoder-types.ts';
 import type { Workspace } from '../store/workspace.ts';
+import { augmentationForRun } from './augmented-batches.ts';
 import {
   type CheckpointInfo,
   type EpochRecord,
@@ -297,6 +298,8 @@ async function runEpochs(
   const dim = ctx.encoderConfig.outputDim;
   const nTrain = data.train.ids.length;
   const stepsPerEpoch = epochBatches(nTrain, config.batchSize, config.seed, 1).length;
+  // The run's augmentation (none: null, and the steps below are exactly the unaugmented ones).
+  const aug = augmentationForRun(ws, data, config);
   const schedule = planSchedule({
     baseLr: config.lr,
     warmupFraction: config.warmupFraction,
@@ -391,6 +394,7 @@ async function runEpochs(
     for (let epoch = startEpoch + 1; epoch <= config.epochs; epoch++) {
       const phase = `epoch ${epoch}/${config.epochs}`;
       const batches = epochBatches(nTrain, config.batchSize, config.seed, epoch);
+      const viewPicks = aug?.viewPicks(epoch) ?? null;
       const epochStart = performance.now();
       let lossSum = 0;
       let gradSum = 0;
@@ -403,9 +407,11 @@ async function runEpochs(
         const rows = batches[b]!;
         lr = learningRate(schedule, step);
         const t0 = performance.now();
+        if (aug && viewPicks && epoch === 1 && b === 0)
+          aug.recordSamples(ws, dirname(paths.results), runId, rows, epoch, b, viewPicks);
         const res = model.trainStep(
-          makeInputs(data.train, data.fields, rows),
-          gatherImages(data.train, dim, rows),
+          aug && viewPicks ? aug.inputs(rows, epoch, b) : makeInputs(data.train, data.fields, rows),
+          aug && viewPicks ? aug.images(rows, viewPicks) : gatherImages(data.train, dim, rows),
           config.temperature,
           optimizer(lr),
         );
