@@ -18,10 +18,12 @@ export const MEDIA_SCHEME = 'kfashion-media';
 export function registerMediaScheme(): void {
   protocol.registerSchemesAsPrivileged([
     // standard: parsed like http (host + path); secure: allowed from the app's pages; stream: video
-    // or big files arrive in chunks. No CORS or fetch bypass: images and links are all it is for.
+    // or big files arrive in chunks. corsEnabled: the window (a file:// page, so another origin) may
+    // read a picture's bytes with fetch() — the detail panel's "find similar" sends a garment's crop
+    // as the query; only images are marked readable (see the response headers). No CSP bypass.
     {
       scheme: MEDIA_SCHEME,
-      privileges: { standard: true, secure: true, stream: true, supportFetchAPI: true },
+      privileges: { standard: true, secure: true, stream: true, supportFetchAPI: true, corsEnabled: true },
     },
   ]);
 }
@@ -49,6 +51,8 @@ export function handleMediaProtocol(currentWorkspace: () => string | null): void
         'cache-control': 'no-cache',
       };
       if (file.contentType.startsWith('text/html')) headers['content-security-policy'] = 'sandbox';
+      // Pictures only: the app's page reads a crop's bytes to search by it (registerMediaScheme).
+      if (file.contentType.startsWith('image/')) headers['access-control-allow-origin'] = '*';
       const body = Readable.toWeb(createReadStream(file.path)) as unknown as ReadableStream<Uint8Array>;
       return new Response(body, { status: 200, headers });
     } catch (e) {

@@ -2,10 +2,13 @@
  * End to end, as a user meets the product: the real `kfashion web` server (child process, 127.0.0.1,
  * a free port) serving the built UI, driven in Debian's chromium through playwright-core. Steps run
  * in order on one page, like one session: open the demo workspace, scan, train (quick), evaluate,
- * a small temperature study, search, recommend, write the report, export a bundle.
- * Screenshots go to test-artifacts/screenshots/ for people to look at.
+ * a small temperature study, search, recommend, write the report, export a bundle; then the layout
+ * (no horizontal overflow at three widths, charts following the window), keyboard navigation of the
+ * tabs and a reload coming back to the same view.
+ * Screenshots go to test-artifacts/screenshots/ for people to look at (every tab at 1280×720 in
+ * test-artifacts/screenshots/tabs-1280x720/).
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -15,6 +18,7 @@ import { startWeb, type WebProcess } from '../helpers/web-process.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = join(ROOT, 'test-artifacts', 'screenshots');
+const TABS = ['dataset', 'train', 'evaluate', 'search', 'recommend', 'dashboard'] as const;
 
 /** The first .jpg under `dir` (depth first, sorted), e.g. a demo garment picture. */
 function firstJpeg(dir: string): string {
@@ -127,6 +131,11 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     await poll(() => page.locator('#panel-dataset [role="alert"]').allTextContents()).toEqual([
       expect.stringContaining(missing),
     ]);
+    // The job failed before reporting any progress: the bar says so instead of waiting for an event.
+    expect(await page.locator('#panel-dataset [data-testid="progress"]').textContent()).not.toContain(
+      'waiting',
+    );
+    expect(await page.getByTestId('scan-path').getAttribute('aria-invalid')).toBe('true');
     await page.locator('#panel-dataset [role="alert"] button').click();
     await path.fill(dataFolder);
     await page.getByTestId('scan-start').click();
@@ -137,6 +146,26 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     expect(await page.getByTestId('excluded-summary').textContent()).toMatch(/\d+ garments excluded/);
     await imagesLoaded('[data-testid="sample-crops"] img');
     await shot('02-dataset-scanned');
+  }, 90_000);
+
+  it('names the control, not the API field or CLI flag, when the server refuses a setting', async () => {
+    await tab('train');
+    const panel = page.locator('#panel-train');
+    await page.getByTestId('train-lr').fill('0');
+    await page.getByTestId('train-quick').check();
+    await page.getByTestId('train-start').click();
+    const alert = panel.locator('[role="alert"]').filter({ hasText: 'Learning rate' });
+    await alert.waitFor({ timeout: 60_000 });
+    const text = (await alert.textContent()) ?? '';
+    expect(text).not.toContain('--lr');
+    expect(text).not.toMatch(/\blr\b/);
+    expect(await page.getByTestId('train-lr').getAttribute('aria-invalid')).toBe('true');
+    // A start that failed is not "waiting for the first progress event".
+    if ((await panel.getByTestId('progress').count()) > 0) {
+      expect(await panel.getByTestId('progress').textContent()).not.toContain('waiting');
+    }
+    await page.getByTestId('train-lr').fill('');
+    await page.getByTestId('train-quick').uncheck();
   }, 90_000);
 
   it('trains with the quick preset: the bar and the charts move while it runs', async () => {
@@ -158,6 +187,9 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     await page.getByTestId('train-quick').check();
     await page.getByTestId('train-start').click();
     const panel = page.locator('#panel-train');
+    // The error of the refused start goes once this start is under way.
+    await poll(() => panel.locator('[role="alert"]').filter({ hasText: 'Learning rate' }).count()).toBe(0);
+    expect(await page.getByTestId('train-lr').getAttribute('aria-invalid')).toBeNull();
     const charts = panel.getByTestId('train-charts');
     await poll(() => panel.getByTestId('progress-phase').textContent(), 60_000).toMatch(/epoch \d\/2/);
     await poll(() => charts.getAttribute('data-epochs'), 90_000).not.toBe('0');
@@ -168,6 +200,11 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
       const info = await page.request.post(new URL('api/rpc/app.info', web.url).href, { data: {} });
       expect(info.ok()).toBe(true);
       await tab('dataset');
+      // A running job shows in the top bar on every tab. Read before the bar's state: if it is not
+      // shown, the run must already have ended (an ended run stays ended).
+      if ((await page.getByTestId('running-job').filter({ hasText: 'train' }).count()) === 0) {
+        expect(await panel.getByTestId('progress').getAttribute('data-state')).not.toBe('running');
+      }
       await tab('train');
       expect(Date.now() - t0).toBeLessThan(3000);
     }
@@ -185,7 +222,44 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     }
     expect(await panel.getByTestId('chart-lr').getAttribute('data-points')).toBe('2');
     expect(await panel.getByTestId('train-summary').textContent()).toMatch(/2\/2\s+epochs/);
+    // The progress region speaks to screen readers (politely, not every event).
+    expect(await panel.getByTestId('progress-live').getAttribute('aria-live')).toBe('polite');
     await shot('04-training-done');
+  }, 240_000);
+
+  it('explores a training chart: zoom by dragging, reset, log scale, CSV and PNG downloads', async () => {
+    const chart = page.locator('#panel-train').getByTestId('chart-loss');
+    const reset = chart.getByTestId('chart-reset');
+    expect(await chart.getAttribute('data-zoomed')).toBe('false');
+    expect(await reset.isDisabled()).toBe(true);
+    // Drag a box across the plot: the view zooms in.
+    const box = (await chart.locator('canvas').boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.3);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.7, { steps: 8 });
+    await page.mouse.up();
+    await poll(() => chart.getAttribute('data-zoomed')).toBe('true');
+    await reset.click();
+    await poll(() => chart.getAttribute('data-zoomed')).toBe('false');
+    await chart.getByTestId('chart-log').check();
+    expect(await chart.getAttribute('data-log')).toBe('true');
+    await chart.getByTestId('chart-log').uncheck();
+    // CSV: one row per epoch, one column per series, named after the chart.
+    const [csv] = await Promise.all([page.waitForEvent('download'), chart.getByTestId('chart-csv').click()]);
+    expect(csv.suggestedFilename()).toBe('Loss-InfoNCE.csv');
+    const text = readFileSync((await csv.path())!, 'utf8').replace(/^\uFEFF/, '');
+    const lines = text.trim().split(/\r\n/);
+    expect(lines[0]).toBe('epoch,train,val');
+    expect(lines).toHaveLength(3);
+    expect(lines[1]).toMatch(/^1,\d+(\.\d+)?,\d+(\.\d+)?$/);
+    const [png] = await Promise.all([page.waitForEvent('download'), chart.getByTestId('chart-png').click()]);
+    expect(png.suggestedFilename()).toBe('Loss-InfoNCE.png');
+    // A PNG file starts with its 8-byte signature.
+    expect(
+      readFileSync((await png.path())!)
+        .subarray(0, 8)
+        .toString('hex'),
+    ).toBe('89504e470d0a1a0a');
   }, 240_000);
 
   it('evaluates the best checkpoint: figures beside ceilings, per style, histograms, query subsets', async () => {
@@ -202,6 +276,27 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
       3,
     );
     expect(await panel.getByTestId('query-aware-table').textContent()).toContain('anchor');
+    // Every Recall@K / Top-K carries its 95 % Wilson interval, and the UI says it is Wilson's.
+    const headline = panel.getByTestId('ceiling-table').first();
+    expect(await headline.getByTestId('wilson').count()).toBe(3);
+    expect(await headline.textContent()).toContain('Wilson');
+    for (const text of await headline.getByTestId('wilson').allTextContents()) {
+      const [low, high] = text.replace(/[[\]]/g, '').split('–').map(Number);
+      expect(low).toBeLessThanOrEqual(high!);
+      expect(low).toBeGreaterThanOrEqual(0);
+      expect(high).toBeLessThanOrEqual(100);
+    }
+    // At least one rate column survives the dropping of constant columns: an interval on every row.
+    const styleRows = await panel.getByTestId('per-style-table').locator('tbody tr').count();
+    expect(await panel.getByTestId('per-style-table').getByTestId('wilson').count()).toBeGreaterThanOrEqual(
+      styleRows,
+    );
+    expect(await panel.getByTestId('query-aware-table').getByTestId('wilson').count()).toBe(4 * 3);
+    // The per-group tables show the MRR ceiling (as a column, or once below when it is the same everywhere).
+    const perStyleAll = `${await panel.getByTestId('per-style-table').textContent()} ${await panel
+      .getByTestId('per-style-table-note')
+      .textContent()}`;
+    expect(perStyleAll).toContain('MRR ceiling');
     await panel.getByTestId('centrality-start').click();
     await panel.getByTestId('centrality-statement').waitFor({ timeout: 60_000 });
     await shot('05-evaluate');
@@ -212,6 +307,13 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     await panel.getByTestId('sweep-temperatures').fill('0.07, 0.1');
     await panel.getByTestId('sweep-quick').check();
     await panel.getByTestId('sweep-start').click();
+    // While the study runs (two training runs), it shows in the top bar from any tab, and the
+    // indicator opens the tab that follows it.
+    await tab('search');
+    const indicator = page.getByTestId('running-job').filter({ hasText: 'sweep' });
+    await indicator.waitFor({ timeout: 10_000 });
+    await indicator.click();
+    expect(await page.getByTestId('tab-evaluate').getAttribute('aria-selected')).toBe('true');
     const table = panel.getByTestId('temperature-table');
     await table.waitFor({ timeout: 150_000 });
     const rows = await table.locator('tbody tr').allTextContents();
@@ -233,6 +335,39 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     const scores = await panel.getByTestId('score').allTextContents();
     expect(scores.map(Number).every((v) => v >= -1 && v <= 1)).toBe(true);
     await shot('06-search');
+    // A result tile opens its detail panel: the crop, id, score and label attributes.
+    const firstHit = panel.getByTestId('search-hit').first();
+    const hitId = (await firstHit.locator('.title').textContent())!.trim();
+    await firstHit.getByTestId('tile-open').click();
+    const detail = page.getByTestId('detail-panel');
+    await detail.getByTestId('detail-id').waitFor();
+    expect(await detail.getByTestId('detail-id').textContent()).toBe(hitId);
+    expect(Number(await detail.getByTestId('detail-score').textContent())).toBeGreaterThan(-1);
+    expect(await detail.getByTestId('detail-attributes').textContent()).toContain('category');
+    await imagesLoaded('[data-testid="detail-panel"] img', 1);
+    await page.screenshot({ path: join(SHOTS, '06b-detail-panel.png') });
+    // "Find similar": image → image from this garment's picture, run in the Search tab.
+    await detail.getByTestId('detail-find-similar').click();
+    await poll(() => panel.getByTestId('search-from').textContent(), 60_000).toContain(`picture of ${hitId}`);
+    await poll(() => panel.getByTestId('search-meta').textContent(), 60_000).toContain(
+      'query image encoded with',
+    );
+    expect(await detail.isVisible()).toBe(false);
+    // "Search by these attributes": JSON → image from a hit's label attributes.
+    const similarHit = panel.getByTestId('search-hit').first();
+    const similarId = (await similarHit.locator('.title').textContent())!.trim();
+    await similarHit.getByTestId('tile-open').click();
+    await detail.getByTestId('detail-search-attributes').click();
+    await poll(() => panel.getByTestId('search-from').textContent(), 60_000).toContain(
+      `attributes of ${similarId}`,
+    );
+    expect(await panel.getByTestId('search-hit').count()).toBe(5);
+    // Top K is checked where it is typed, naming the control and outlining it.
+    await panel.getByTestId('search-k').fill('abc');
+    expect(await panel.locator('[role="alert"]').filter({ hasText: 'Top K' }).count()).toBe(1);
+    expect(await panel.getByTestId('search-k').getAttribute('aria-invalid')).toBe('true');
+    await panel.getByTestId('search-k').fill('5');
+    await panel.getByTestId('search-mode-query').check();
     // The same search with a picture (image → image, the workspace's image encoder).
     await panel.getByTestId('search-mode-image').check();
     await panel.getByTestId('search-image').setInputFiles(firstJpeg(join(tmp, 'app-data', 'demo-data')));
@@ -252,14 +387,47 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     const photo = firstJpeg(join(tmp, 'app-data', 'demo-data'));
     const tiles = panel.getByTestId('catalog-tile');
     const before = await tiles.count();
+    // A file that is not a picture is refused when picked, naming the file and what was expected.
+    await panel.getByTestId('catalog-image').setInputFiles({
+      name: 'notes.txt',
+      mimeType: 'image/jpeg',
+      buffer: Buffer.from('not a picture at all'),
+    });
+    const refused = panel.getByTestId('catalog-image-problem');
+    await refused.waitFor();
+    expect(await refused.textContent()).toMatch(/notes\.txt.*JPEG, PNG or WebP/);
+    expect(await panel.getByTestId('catalog-add').isDisabled()).toBe(true);
     await panel.getByTestId('catalog-image').setInputFiles(photo);
+    await poll(() => refused.count()).toBe(0);
     await panel.getByPlaceholder('name').fill('e2e 신상품');
     await panel.getByTestId('catalog-add').click();
     await poll(() => tiles.count()).toBe(before + 1);
     const added = panel.locator('.item', { hasText: 'e2e 신상품' });
     await added.getByRole('checkbox').check();
     await panel.getByTestId('catalog-remove').click();
+    // Removing asks first, naming the product.
+    const confirm = panel.getByTestId('catalog-remove-confirm');
+    expect(await confirm.textContent()).toContain('e2e 신상품');
+    expect(await tiles.count()).toBe(before + 1);
+    await confirm.getByTestId('catalog-remove-yes').click();
     await poll(() => tiles.count()).toBe(before);
+    // The catalog grid filters by style: fewer tiles, each of that style; "all" brings them back.
+    const styleFilter = panel.getByTestId('catalog-filter-style');
+    const firstStyle = (await styleFilter.locator('option').nth(1).getAttribute('value'))!;
+    await styleFilter.selectOption(firstStyle);
+    const shown = await tiles.count();
+    expect(shown).toBeGreaterThan(0);
+    expect(shown).toBeLessThan(before);
+    const firstLines = await tiles.evaluateAll((els: unknown[]) =>
+      els.map(
+        (e) =>
+          (e as { querySelector(s: string): { textContent: string } | null }).querySelector('.line')
+            ?.textContent ?? '',
+      ),
+    );
+    expect(firstLines.every((line) => line.startsWith(firstStyle))).toBe(true);
+    await styleFilter.selectOption('');
+    expect(await tiles.count()).toBe(before);
     await panel.getByTestId('recommend-image').setInputFiles(photo);
     await panel.getByTestId('recommend-upload').click();
     await panel.getByTestId('recommend-matches').waitFor({ timeout: 60_000 });
@@ -293,10 +461,102 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     await shot('08-export');
   }, 90_000);
 
+  it('has no horizontal overflow at 1024, 1280 and 1440 px on any tab, and charts follow the window', async () => {
+    const overflow = () =>
+      page.evaluate(`(() => {
+        const root = document.documentElement;
+        if (root.scrollWidth <= root.clientWidth) return null;
+        // Name the widest offenders, so a failure says what to fix.
+        const wide = [...document.querySelectorAll('body *')]
+          .filter((e) => e.getBoundingClientRect().right > root.clientWidth + 1)
+          .slice(0, 5)
+          .map((e) => e.tagName.toLowerCase() + (typeof e.className === 'string' && e.className ? '.' + e.className.split(' ').join('.') : '') + (e.dataset && e.dataset.testid ? '[' + e.dataset.testid + ']' : ''));
+        return root.scrollWidth + ' > ' + root.clientWidth + ': ' + wide.join(', ');
+      })()`);
+    /** The loss chart's canvas width, once it has been redrawn to fill its box (else -1). */
+    const canvasWidth = () =>
+      page.locator('#panel-train [data-testid="chart-loss"] canvas').evaluate((c: unknown) => {
+        const canvas = c as { clientWidth: number; parentElement: { clientWidth: number } };
+        return Math.abs(canvas.clientWidth - canvas.parentElement.clientWidth) <= 1 ? canvas.clientWidth : -1;
+      });
+    const widths: Record<number, number> = {};
+    mkdirSync(join(SHOTS, 'tabs-1280x720'), { recursive: true });
+    mkdirSync(join(SHOTS, 'tabs-1024'), { recursive: true });
+    for (const width of [1440, 1280, 1024]) {
+      await page.setViewportSize({ width, height: width === 1280 ? 720 : 900 });
+      for (const id of TABS) {
+        await tab(id);
+        await page.locator(`#panel-${id}`).waitFor();
+        // Polled: a chart in a tab that was hidden while the window shrank redraws on the next frame.
+        await poll(async () => ({ width, tab: id, overflow: await overflow() }), 5000).toEqual({
+          width,
+          tab: id,
+          overflow: null,
+        });
+        if (width !== 1440) {
+          await page.evaluate('window.scrollTo(0, 0)');
+          const folder = width === 1280 ? 'tabs-1280x720' : 'tabs-1024';
+          await page.screenshot({ path: join(SHOTS, folder, `${id}.png`), fullPage: true });
+        }
+        if (id === 'train') {
+          // chart.js redraws when its container is resized.
+          await poll(async () => {
+            widths[width] = await canvasWidth();
+            return widths[width];
+          }).toBeGreaterThan(0);
+        }
+      }
+    }
+    // Two charts a row at 1440 and 1280 px, so each narrows with the window (one a row at 1024 px).
+    expect(widths[1280]!).toBeLessThan(widths[1440]!);
+    expect(widths[1024]!).toBeGreaterThan(0);
+    await page.setViewportSize({ width: 1400, height: 1000 });
+  }, 120_000);
+
+  it('moves between tabs with the arrow keys (WAI-ARIA tabs), and a reload comes back to the same view', async () => {
+    await tab('dataset');
+    await page.getByTestId('tab-dataset').focus();
+    const selected = () => page.locator('[role="tab"][aria-selected="true"]').getAttribute('id');
+    const focused = () => page.evaluate('document.activeElement && document.activeElement.id');
+    await page.keyboard.press('ArrowRight');
+    expect(await selected()).toBe('tab-train');
+    expect(await focused()).toBe('tab-train');
+    expect(await page.locator('#panel-train').isVisible()).toBe(true);
+    await page.keyboard.press('End');
+    expect(await selected()).toBe('tab-dashboard');
+    await page.keyboard.press('ArrowRight');
+    expect(await selected()).toBe('tab-dataset');
+    await page.keyboard.press('ArrowLeft');
+    expect(await selected()).toBe('tab-dashboard');
+    await page.keyboard.press('Home');
+    expect(await selected()).toBe('tab-dataset');
+    // Roving tabindex: only the open tab is in the Tab order.
+    expect(await page.locator('[role="tab"][tabindex="0"]').count()).toBe(1);
+    expect(await page.getByTestId('tab-dataset').getAttribute('tabindex')).toBe('0');
+
+    // The tab and the search mode live in the URL: a reload comes back to them.
+    await tab('search');
+    await page.getByTestId('search-mode-image').check();
+    expect(page.url()).toContain('tab=search');
+    await page.reload();
+    await page.getByTestId('tab-search').waitFor();
+    await poll(() => page.getByTestId('tab-search').getAttribute('aria-selected')).toBe('true');
+    expect(await page.locator('#panel-search').isVisible()).toBe(true);
+    expect(await page.locator('#panel-dataset').count()).toBe(0);
+    expect(await page.getByTestId('search-mode-image').isChecked()).toBe(true);
+    // Back goes to the previous tab.
+    await tab('evaluate');
+    await page.goBack();
+    await poll(() => page.getByTestId('tab-search').getAttribute('aria-selected')).toBe('true');
+  }, 60_000);
+
   it('raised no uncaught error and requested nothing that failed', () => {
     expect(pageErrors).toEqual([]);
     // Every image, API call and asset the session asked for was there (the failed scan fails as a
     // job, whose start still answers 200).
-    expect(failedRequests).toEqual([]);
+    // The one refusal asked for: train.start with a learning rate of 0 (the contract answers 400;
+    // were the check moved into the job, its start would answer 200 and the job fail instead).
+    expect(failedRequests.filter((r) => r.endsWith('/api/rpc/train.start')).length).toBeLessThanOrEqual(1);
+    expect(failedRequests.filter((r) => !r.endsWith('/api/rpc/train.start'))).toEqual([]);
   });
 });

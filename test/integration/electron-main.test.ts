@@ -233,6 +233,12 @@ describe.sequential('desktop main process (built bundle, stand-in electron)', ()
     expect(ok.headers['content-type']).toMatch(/^image\//);
     expect(ok.headers['x-content-type-options']).toBe('nosniff');
     expect(ok.body.equals(readFileSync(crop))).toBe(true);
+    // Pictures are readable by the window's fetch() (the detail panel's "find similar" sends a crop).
+    expect(ok.headers['access-control-allow-origin']).toBe('*');
+    expect((await app.state()).privilegedSchemes[0]?.privileges).toMatchObject({
+      corsEnabled: true,
+      supportFetchAPI: true,
+    });
 
     const secret = readFileSync(join(userData, 'last-workspace.json'), 'utf8');
     for (const url of [

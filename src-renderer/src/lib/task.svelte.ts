@@ -6,23 +6,44 @@
 import type { JobHandle } from '../../../src-shared/api-schemas.ts';
 import { errorMessage } from './format.ts';
 import type { Jobs, JobView } from './jobs.svelte.ts';
+import { speakUi } from './ui-errors.ts';
 
 export class Task<T> {
   running = $state(false);
   error = $state<string | null>(null);
   result = $state<T | null>(null);
+  /** The API fields the last error is about, so their controls can be outlined (aria-invalid). */
+  invalid = $state<string[]>([]);
+
+  /**
+   * `method`: the contract method this task calls, whose field names (and CLI flags) in an error are
+   * replaced by the labels of the controls that set them (ui-errors.ts).
+   */
+  constructor(private readonly method?: string) {}
+
+  /** 'true' when the last error is about `field` (for aria-invalid), else undefined. */
+  invalidAttr(field: string): 'true' | undefined {
+    return this.invalid.includes(field) ? 'true' : undefined;
+  }
+
+  protected fail(thrown: unknown): void {
+    const ui = speakUi(this.method, errorMessage(thrown));
+    this.error = ui.message;
+    this.invalid = ui.fields;
+  }
 
   /** Runs `work` unless already running; resolves to its result, or undefined when it failed. */
   async run(work: () => Promise<T>): Promise<T | undefined> {
     if (this.running) return undefined;
     this.running = true;
     this.error = null;
+    this.invalid = [];
     try {
       const value = await work();
       this.result = value;
       return value;
     } catch (thrown) {
-      this.error = errorMessage(thrown);
+      this.fail(thrown);
       return undefined;
     } finally {
       this.running = false;
@@ -43,8 +64,9 @@ export class Task<T> {
       if (mine !== this.generation) return;
       this.result = value;
       this.error = null;
+      this.invalid = [];
     } catch (thrown) {
-      if (mine === this.generation) this.error = errorMessage(thrown);
+      if (mine === this.generation) this.fail(thrown);
     } finally {
       if (mine === this.generation) this.running = false;
     }
@@ -52,6 +74,7 @@ export class Task<T> {
 
   clearError(): void {
     this.error = null;
+    this.invalid = [];
   }
 }
 
@@ -66,8 +89,9 @@ export class JobTask<T> extends Task<T> {
   constructor(
     private readonly jobs: Jobs,
     private readonly parse: (result: unknown) => T,
+    method?: string,
   ) {
-    super();
+    super(method);
   }
 
   get view(): JobView | undefined {
