@@ -225,3 +225,14 @@ describe('--json-aug flag', () => {
     expect(() => parseJsonAugFlag('strength=레트로:-1')).toThrow(/--json-aug strength 레트로: .*0 or more/);
   });
 });
+
+describe('kfashion train augmentation flags', () => {
+  it('build the config augmentation from --json-aug, --image-views and --view-seed', async () => {
+    const { augmentationFromFlags } = await import('../../src-main/cli/commands/train-command.ts');
+    expect(augmentationFromFlags({})).toBeUndefined();
+    const a = augmentationFromFlags({ jsonAug: 'dropout,strength=레트로:2', imageViews: 3, viewSeed: 4 })!;
+    expect(a.json).toMatchObject({ fieldDropout: 0.2, synonym: 0, mix: 0, styleStrength: { 레트로: 2 } });
+    expect(a.image).toMatchObject({ views: 3, viewSeed: 4, mixup: 0 });
+    expect(augmentationFromFlags({ imageViews: 2 })!.json).toEqual(jsonAugmentationSchema.parse({}));
+  });
+});
