@@ -9,6 +9,7 @@
  * field's name. `typed<T>()` gives such a schema the core's own TypeScript type.
  */
 import { z } from 'zod';
+import { augmentationSchema } from './augmentation-config.ts';
 import type { ScanReport, SplitSummary, WorkspaceSummary } from './dataset.ts';
 import type { CentralityReport, EvaluationReport, TemperatureStudy } from './evaluation.ts';
 import { FIELD_NAMES } from './fields.ts';
@@ -351,6 +352,8 @@ export const trainOverridesSchema = z.strictObject({
   dropout: z.number().min(0).lt(1).optional(),
   backend: z.enum(TRAIN_BACKENDS).optional(),
   model: z.string().min(1).optional(),
+  /** JSON augmentation per step and image views per epoch (augmentation-config.ts; absent = none). */
+  augmentation: augmentationSchema.optional(),
 });
 
 export const trainPresetsSchema = z.object({

@@ -236,3 +236,17 @@ describe('kfashion train augmentation flags', () => {
     expect(augmentationFromFlags({ imageViews: 2 })!.json).toEqual(jsonAugmentationSchema.parse({}));
   });
 });
+
+describe('train.start API input', () => {
+  it('takes the augmentation settings and names a bad one by its path', async () => {
+    const { trainOverridesSchema } = await import('../../src-shared/api-schemas.ts');
+    const ok = trainOverridesSchema.parse({
+      augmentation: { json: { fieldDropout: 0.2 }, image: { views: 2 } },
+    });
+    expect(ok.augmentation?.json.fieldDropout).toBe(0.2);
+    expect(ok.augmentation?.image.views).toBe(2);
+    const bad = trainOverridesSchema.safeParse({ augmentation: { json: { synonym: 3 } } });
+    expect(bad.success).toBe(false);
+    expect(bad.error!.issues[0]!.path).toEqual(['augmentation', 'json', 'synonym']);
+  });
+});
