@@ -42,6 +42,8 @@ export default defineConfig({
           index: at('src-main/electron/main.ts'),
           worker: at('src-main/jobs/worker-main.ts'),
           'job-worker': at('src-main/services/job-worker.ts'),
+          // The JSON encoder's matrix-product helper thread (encoders/json-encoder/matmul-threads.ts).
+          'matmul-worker': at('src-main/encoders/json-encoder/matmul-worker.ts'),
         },
       },
     },

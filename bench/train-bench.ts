@@ -15,6 +15,7 @@ import type { EncoderInputs } from '../src-main/encoders/json-encoder/json-encod
 import { ShardWorker } from '../src-main/encoders/json-encoder/shard-worker.ts';
 import { BACKEND_CHOICES, type BackendChoice } from '../src-main/encoders/tf-backend.ts';
 import { FIELDS } from '../src-shared/fields.ts';
+import { layeredTrainBench } from './layered-train-bench.ts';
 import { emit } from './machine.ts';
 import { runReference } from './pytorch-reference.ts';
 
@@ -185,5 +186,12 @@ export async function trainBench(args: string[]): Promise<void> {
         steps,
       });
   }
+  const oneThread = models.find((m) => m.mode === 'one-thread')?.model;
+  await layeredTrainBench(
+    { steps, warmup, batches, reference: !args.includes('--no-reference') },
+    benchInputs,
+    benchImages,
+    oneThread,
+  );
   for (const { model } of models) model.dispose();
 }

@@ -37,6 +37,8 @@ await build({
     worker: 'src-main/jobs/worker-main.ts',
     // One job per worker thread (src-main/jobs/job-host.ts): `kfashion web` runs scans and training here.
     'job-worker': 'src-main/services/job-worker.ts',
+    // The JSON encoder's matrix-product helper thread (src-main/encoders/json-encoder/matmul-threads.ts).
+    'matmul-worker': 'src-main/encoders/json-encoder/matmul-worker.ts',
   },
 });
 await build({

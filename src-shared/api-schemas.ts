@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import { augmentationSchema } from './augmentation-config.ts';
 import type { ScanReport, SplitSummary, WorkspaceSummary } from './dataset.ts';
+import { encoderTrainOverrides } from './encoder-config.ts';
 import type { CentralityReport, EvaluationReport, TemperatureStudy } from './evaluation.ts';
 import { FIELD_NAMES } from './fields.ts';
 import type {
@@ -354,6 +355,8 @@ export const trainOverridesSchema = z.strictObject({
   model: z.string().min(1).optional(),
   /** JSON augmentation per step and image views per epoch (augmentation-config.ts; absent = none). */
   augmentation: augmentationSchema.optional(),
+  // The encoder's shape and schedule, with the validators of src-shared/encoder-config.ts.
+  ...encoderTrainOverrides,
 });
 
 export const trainPresetsSchema = z.object({

@@ -7,6 +7,7 @@ import { registerDemoCommand } from './commands/demo-command.ts';
 import { registerEmbedCommand } from './commands/embed-command.ts';
 import { registerEvalCommand } from './commands/eval-command.ts';
 import { registerExportCommand } from './commands/export-command.ts';
+import { registerImportCheckpointCommand } from './commands/import-checkpoint-command.ts';
 import { registerReportCommand } from './commands/report-command.ts';
 import { registerSanityCommand } from './commands/sanity-command.ts';
 import { registerSearchCommand } from './commands/search-command.ts';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerReportCommand(program);
   registerCentralityCommand(program);
   registerSweepCommand(program);
+  registerImportCheckpointCommand(program);
   registerExportCommand(program);
   registerWebCommand(program);
   registerCatalogCommand(program);

@@ -65,6 +65,14 @@ const ENCODE_CHUNK = 256;
  * (it only speeds up the backward pass; encode results are identical with and without it).
  */
 export const inferenceEncoderFactory: EncoderFactory = async (config, opts) => {
+  const { usesLayeredEngine } = await import('../training/trainer.ts');
+  if (usesLayeredEngine(config)) {
+    // The layered model's inference encoder: weights only (no optimiser moments, no threads).
+    const { InferenceJsonEncoder } = await import('../encoders/json-encoder/inference.ts');
+    const { startMatmulEngine } = await import('../encoders/json-encoder/matmul-engine.ts');
+    const engine = await startMatmulEngine();
+    return { model: new InferenceJsonEncoder(config), backend: `layered ${engine} (1 thread)` };
+  }
   const { createJsonEncoder } = await import('../encoders/json-encoder/json-encoder.ts');
   const { describeBackend } = await import('../encoders/tf-backend.ts');
   const model = await createJsonEncoder(config, {

@@ -13,6 +13,7 @@
  * records the SHA-256 of its weights file, so a crash between the two renames is detected on load
  * rather than silently pairing one epoch's weights with another epoch's state.
  */
+
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -21,6 +22,7 @@ import type {
   JsonEncoderState,
   NamedTensor,
 } from '../encoders/json-encoder/json-encoder-types.ts';
+import { pytorchLoadingSection } from '../encoders/json-encoder/pytorch-module.ts';
 import type { EarlyStoppingState } from './early-stopping.ts';
 import { decodeSafetensors, encodeSafetensors, type SafeTensor } from './safetensors.ts';
 import type { TrainConfig } from './train-config.ts';
@@ -234,7 +236,7 @@ Every \`.json\` holds the SHA-256 of its \`.safetensors\` file; both are replace
 Per field an embedding table [vocab, ${enc.embedDim}] (row 0 = \`<pad>\`, 1 = \`<unk>\`; the values of
 every row are in \`best_model.json\` → \`vocabulary\`). A single-valued field looks its value up; a
 multi-valued field takes the mean of its values' rows, ignoring padding (index 0). The field vectors
-are concatenated in this order, then Linear → ${enc.activation ?? 'relu'} → dropout ${enc.dropout} → Linear → L2 normalisation.
+are concatenated in this order, then ${enc.depth ?? 1} hidden block(s) of Linear → ${enc.norm && enc.norm !== 'none' ? `${enc.norm === 'layer' ? 'LayerNorm' : 'BatchNorm'} → ` : ''}${enc.activation ?? 'relu'} → dropout ${enc.dropout}${enc.residual ? ' (blocks after the first residual: x + f(x))' : ''}, then Linear → L2 normalisation.
 
 | field | kind | rows |
 | --- | --- | --- |
@@ -245,44 +247,12 @@ Hidden size ${enc.hiddenDim}, output ${enc.outputDim}.
 ## Tensors (float32, little-endian, C order)
 Names follow PyTorch conventions: \`field_embeddings.<field>.weight\` is an \`nn.Embedding\` weight
 [rows, dim]; \`mlp.<i>.weight\` / \`mlp.<i>.bias\` are \`nn.Linear\` parameters with the weight stored
-[out_features, in_features], as PyTorch keeps it.
+[out_features, in_features], as PyTorch keeps it; \`mlp.<i>.linear.*\` / \`mlp.<i>.norm.*\` belong to a
+residual block, and a BatchNorm's running statistics are stored as float32 tensors.
 
 | name | shape |
 | --- | --- |
 ${tensorRows}
 
-## Loading in PyTorch
-A module whose \`state_dict()\` has exactly the names above (\`pip install torch safetensors\`):
-\`\`\`python
-import json, torch, torch.nn as nn, torch.nn.functional as F
-from safetensors.torch import load_file
-
-info = json.load(open("best_model.json", encoding="utf-8"))
-enc = info["encoder"]
-
-class JsonEncoder(nn.Module):
-    def __init__(self, enc):
-        super().__init__()
-        self.fields = enc["fields"]
-        self.field_embeddings = nn.ModuleDict(
-            {f: nn.Embedding(enc["vocabSizes"][f], enc["embedDim"], padding_idx=0) for f in self.fields})
-        act = nn.GELU() if enc.get("activation") == "gelu" else nn.ReLU()
-        self.mlp = nn.Sequential(
-            nn.Linear(len(self.fields) * enc["embedDim"], enc["hiddenDim"]), act,
-            nn.Dropout(enc["dropout"]), nn.Linear(enc["hiddenDim"], enc["outputDim"]))
-
-    def forward(self, batch):  # batch[field]: LongTensor [B, slots]; 0 = padding / missing
-        parts = []
-        for f in self.fields:
-            idx = batch[f]
-            mask = (idx != 0).unsqueeze(-1).float()
-            parts.append((self.field_embeddings[f](idx) * mask).sum(1) / mask.sum(1).clamp(min=1))
-        return F.normalize(self.mlp(torch.cat(parts, dim=-1)), dim=-1)
-
-model = JsonEncoder(enc)
-model.load_state_dict(load_file("best_model.safetensors"))
-model.eval()
-# Index a garment's values with info["vocabulary"][field].index(value); unknown values → 1 (<unk>).
-\`\`\`
-`;
+${pytorchLoadingSection(enc)}`;
 }

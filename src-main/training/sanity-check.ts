@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { DEFAULT_ENCODER_FIELDS, FIELDS, type FieldName } from '../../src-shared/fields.ts';
 import { KNOWN_VALUES } from '../dataset/kfashion-values.ts';
 import { Rng } from '../dataset/rng.ts';
+import { GRADIENT_TOLERANCE, layerGradientChecks } from '../encoders/json-encoder/gradient-check.ts';
 import { createJsonEncoder, makeJsonEncoderConfig } from '../encoders/json-encoder/json-encoder.ts';
 import type {
   EncoderInputs,
@@ -293,6 +294,13 @@ export async function runSanityCheck(opts: SanityCheckOptions = {}): Promise<San
             : `image vectors changed by up to ${diff}`,
       };
     });
+
+    // The layered encoder's layers, each against central differences in float64.
+    for (const g of layerGradientChecks(seed))
+      record(`gradient: ${g.name}`, () => ({
+        pass: g.worst < GRADIENT_TOLERANCE,
+        detail: `worst relative error vs central differences ${g.worst.toExponential(2)} (tolerance ${GRADIENT_TOLERANCE})`,
+      }));
 
     const timestamp = new Date().toISOString();
     const result: SanityCheckResult = {

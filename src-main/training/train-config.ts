@@ -16,6 +16,7 @@
  */
 import { z } from 'zod';
 import { augmentationSchema } from '../../src-shared/augmentation-config.ts';
+import { ENCODER_TRAIN_KEYS, encoderTrainOverrides, settingFlag } from '../../src-shared/encoder-config.ts';
 import { DEFAULT_ENCODER_FIELDS, FIELD_NAMES, isFieldName } from '../../src-shared/fields.ts';
 
 export class TrainConfigError extends Error {
@@ -34,6 +35,7 @@ export const CONFIG_FLAGS: Readonly<Record<string, string>> = {
   backend: '--backend',
   model: '--model',
   augmentation: '--json-aug / --image-views',
+  ...Object.fromEntries(ENCODER_TRAIN_KEYS.map((k) => [k, settingFlag(k)])),
 };
 
 /**
@@ -95,6 +97,8 @@ export const trainConfigSchema = z
      * written before augmentation existed replay unchanged.
      */
     augmentation: augmentationSchema.optional(),
+    /** The layered encoder's shape and schedule (src-shared/encoder-config.ts); absent = the default model. */
+    ...encoderTrainOverrides,
   })
   .strict();
 

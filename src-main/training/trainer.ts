@@ -14,12 +14,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { DEFAULT_ENCODER_SETTINGS } from '../../src-shared/encoder-config.ts';
 import { CancelledError, type WorkOptions } from '../../src-shared/jobs.ts';
 import type {
   JsonEncoderConfig,
   JsonEncoderModel,
   OptimizerSettings,
 } from '../encoders/json-encoder/json-encoder-types.ts';
+import { planLrSchedule, scheduledLr } from '../encoders/json-encoder/lr-schedulers.ts';
 import type { Workspace } from '../store/workspace.ts';
 import { augmentationForRun } from './augmented-batches.ts';
 import {
@@ -67,9 +69,21 @@ export type EncoderFactory = (
  * so tests that bring their own model never start tfjs.
  */
 export const defaultEncoderFactory: EncoderFactory = async (config, opts) => {
+  if (usesLayeredEngine(config)) {
+    const { layeredEncoderFactory } = await import('../encoders/json-encoder/layered-factory.ts');
+    return layeredEncoderFactory(config, opts);
+  }
   const { jsonEncoderFactory } = await import('../encoders/json-encoder/json-encoder.ts');
   return jsonEncoderFactory(config, opts);
 };
+
+/** The layered model when asked for, or when the shape is one the tfjs model cannot build. */
+export function usesLayeredEngine(c: JsonEncoderConfig): boolean {
+  if (c.engine) return c.engine === 'layered';
+  return (
+    (c.depth ?? 1) !== 1 || c.residual === true || (c.norm ?? 'none') !== 'none' || c.activation === 'silu'
+  );
+}
 
 export interface TrainControls extends WorkOptions {
   createEncoder: EncoderFactory;
@@ -201,6 +215,12 @@ export async function train(
     hiddenDim: config.hiddenDim,
     outputDim: 512,
     dropout: config.dropout,
+    // The layered model's shape, only when set (so default configs stay as they were recorded).
+    ...Object.fromEntries(
+      (['depth', 'residual', 'norm', 'activation', 'engine'] as const)
+        .filter((k) => config[k] !== undefined)
+        .map((k) => [k, config[k]]),
+    ),
   };
   const { model, backend, backendDetail } = await controls.createEncoder(encoderConfig, {
     seed: config.seed,
@@ -307,6 +327,23 @@ async function runEpochs(
     stepsPerEpoch,
     epochs: config.epochs,
   });
+  // Step / exponential / constant schedules (encoders/json-encoder/lr-schedulers.ts); cosine as before.
+  const other =
+    config.scheduler && config.scheduler !== 'cosine'
+      ? planLrSchedule(
+          {
+            scheduler: config.scheduler,
+            warmup: config.warmupFraction,
+            lrFloor: config.lrFloorRatio,
+            stepEvery: config.stepEvery ?? DEFAULT_ENCODER_SETTINGS.stepEvery,
+            gamma: config.gamma ?? DEFAULT_ENCODER_SETTINGS.gamma,
+          },
+          config.lr,
+          stepsPerEpoch,
+          config.epochs,
+        )
+      : null;
+  const lrAt = (step: number) => (other ? scheduledLr(other, step) : learningRate(schedule, step));
   const fingerprint = dataFingerprint(data);
   const valBatches = validationBatches(data.val.ids.length, config.batchSize, config.seed);
   const optimizer = (lr: number): OptimizerSettings => ({
@@ -405,7 +442,7 @@ async function runEpochs(
       progress?.(phase, 0, batches.length, { ...shown });
       for (let b = 0; b < batches.length; b++) {
         const rows = batches[b]!;
-        lr = learningRate(schedule, step);
+        lr = lrAt(step);
         const t0 = performance.now();
         if (aug && viewPicks && epoch === 1 && b === 0)
           aug.recordSamples(ws, dirname(paths.results), runId, rows, epoch, b, viewPicks);
@@ -548,7 +585,7 @@ async function runEpochs(
       galleryItems: data.val.ids.length,
       lrCurve: Array.from({ length: step }, (_, s) => ({
         x: (s + 1) / stepsPerEpoch,
-        y: learningRate(schedule, s),
+        y: lrAt(s),
       })),
     });
     writeFileSync(paths.charts, png);

@@ -91,7 +91,9 @@ describe('checkpoints', () => {
     const readme = readFileSync(join(dir, 'README.md'), 'utf8');
     expect(readme).toContain('| `mlp.0.weight` | [2, 3] |');
     expect(readme).toContain('SYNTHETIC');
-    expect(readme).toContain('load_file("best_model.safetensors")');
+    expect(readme).toContain(
+      'model.load_state_dict(load_safetensors("best_model.safetensors"), strict=True)',
+    );
   });
 
   it('detects weights that do not belong to their JSON (a save interrupted between the two files)', () => {

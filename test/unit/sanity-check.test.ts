@@ -31,6 +31,19 @@ describe('sanity check', () => {
       'every trainable tensor gets a non-zero gradient',
       'the loss is finite and falls over a few steps',
       'training leaves the image embeddings untouched',
+      'gradient: linear',
+      'gradient: field embedding (masked mean)',
+      'gradient: concatenation',
+      'gradient: activation relu',
+      'gradient: activation gelu',
+      'gradient: activation silu',
+      'gradient: dropout',
+      'gradient: LayerNorm',
+      'gradient: BatchNorm',
+      'gradient: residual block (LayerNorm, GELU, dropout)',
+      'gradient: L2 normalisation',
+      'gradient: symmetric InfoNCE',
+      'gradient: whole model (3 blocks, residual, LayerNorm, GELU, dropout)',
     ]);
     expect(r.backend).toMatch(/^wasm/);
     const text = formatSanityCheck(r);
@@ -49,7 +62,7 @@ describe('sanity check', () => {
     expect(existsSync(file)).toBe(true);
     const saved = JSON.parse(readFileSync(file, 'utf8'));
     expect(saved.pass).toBe(true);
-    expect(saved.checks).toHaveLength(7);
+    expect(saved.checks).toHaveLength(20);
     expect(Date.parse(saved.timestamp)).not.toBeNaN();
     expect(saved.runId).toMatch(/^sanity-/);
   }, 120_000);

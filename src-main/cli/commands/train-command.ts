@@ -9,6 +9,7 @@ import {
   DEFAULT_SYNONYM_PROBABILITY,
   parseJsonAugFlag,
 } from '../../../src-shared/augmentation-config.ts';
+import { encoderSettingsSchema } from '../../../src-shared/encoder-config.ts';
 import type { EmbeddingModelInfo } from '../../store/embedding-store.ts';
 import { BACKEND_NAMES, DEFAULT_TRAIN_CONFIG as D, type TrainConfig } from '../../training/train-config.ts';
 import type { TrainResult } from '../../training/trainer.ts';
@@ -16,6 +17,7 @@ import { chooseEmbeddingModel } from '../../training/training-data.ts';
 import { commaList, integer, oneOf } from '../options.ts';
 import { printJson, withJobControls, withWorkbench } from '../run.ts';
 import { formatDuration, table } from '../terminal-text.ts';
+import { pickZodOptions, zodOptions } from '../zod-options.ts';
 
 function positiveNumber(flag: string, allowZero = false) {
   return (raw: string): number => {
@@ -49,8 +51,32 @@ interface TrainFlags {
   json?: boolean;
 }
 
+/** Settings of the encoder schema exposed as `train` flags (the others already have their own flags). */
+const ENCODER_FLAG_SHAPE = encoderSettingsSchema.pick({
+  embedDim: true,
+  hiddenDim: true,
+  dropout: true,
+  gradClip: true,
+  warmup: true,
+  lrFloor: true,
+  engine: true,
+  depth: true,
+  residual: true,
+  norm: true,
+  activation: true,
+  scheduler: true,
+  stepEvery: true,
+  gamma: true,
+}).shape;
+
+/** The encoder flags as training-config keys (three of them predate the encoder schema's names). */
+function encoderOverrides(o: Record<string, unknown>): Partial<TrainConfig> {
+  const { gradClip, warmup, lrFloor, ...rest } = pickZodOptions(ENCODER_FLAG_SHAPE, o);
+  return { ...rest, clipNorm: gradClip, warmupFraction: warmup, lrFloorRatio: lrFloor };
+}
+
 export function registerTrainCommand(program: Command): void {
-  program
+  const train = program
     .command('train')
     .description(
       'Train the JSON encoder (symmetric InfoNCE against the frozen image embeddings) with validation every epoch, early stopping, checkpoints and charts.',
@@ -115,7 +141,10 @@ export function registerTrainCommand(program: Command): void {
     .option('--model <id>', 'image-embedding model to align with (default: the only one, else fashion-clip)')
     .option('--resume', 'continue the run saved in checkpoints/last.* (same data order, optimiser and RNG)')
     .option('--quick', 'smoke run: batch 4, 2 epochs')
-    .option('--json', 'print the result as JSON')
+    .option('--json', 'print the result as JSON');
+  // The encoder's shape and schedule flags, derived from src-shared/encoder-config.ts.
+  for (const opt of zodOptions(ENCODER_FLAG_SHAPE)) train.addOption(opt);
+  train
     .addHelpText(
       'after',
       '\nExamples:\n  kfashion train --workspace ws/demo\n  kfashion train --workspace ws/demo --stage 2\n  kfashion train --workspace ws/demo --quick\n  kfashion train --workspace ws/demo --resume',
@@ -140,6 +169,7 @@ export function registerTrainCommand(program: Command): void {
                 backend: o.backend,
                 model: o.model,
                 augmentation: augmentationFromFlags(o),
+                ...encoderOverrides(o as unknown as Record<string, unknown>),
               },
             },
             controls,

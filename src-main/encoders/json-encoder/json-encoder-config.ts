@@ -60,7 +60,13 @@ export function validateConfig(c: JsonEncoderConfig): void {
   if (!(typeof c.dropout === 'number' && c.dropout >= 0 && c.dropout < 1))
     bad(`dropout must be in [0, 1), got ${c.dropout}`);
   if (c.activation !== undefined && c.activation !== 'relu' && c.activation !== 'gelu')
-    bad(`activation must be 'relu' or 'gelu', got '${c.activation}'`);
+    bad(
+      `activation must be 'relu' or 'gelu' on the tfjs model, got '${c.activation}' (the layered model has silu)`,
+    );
+  if ((c.depth ?? 1) !== 1 || c.residual === true || (c.norm ?? 'none') !== 'none')
+    bad(
+      'the tfjs model builds only the default shape (depth 1, no residual, no norm); use the layered model',
+    );
 }
 
 export function validateOptimizer(o: OptimizerSettings): void {

@@ -21,7 +21,17 @@ export interface JsonEncoderConfig {
   outputDim: 512;
   dropout: number; // 0.1
   /** Hidden activation (default 'relu': on the wasm backend GELU's erf/exp cost ~7 ms a step at B=256). */
-  activation?: 'relu' | 'gelu';
+  activation?: 'relu' | 'gelu' | 'silu';
+  /**
+   * The layered model's shape beyond the default (src-shared/encoder-config.ts): hidden blocks
+   * (default 1), residual blocks after the first (default false), normalisation (default 'none').
+   * The tfjs model (json-encoder.ts) only builds the default shape.
+   */
+  depth?: number;
+  residual?: boolean;
+  norm?: 'none' | 'layer' | 'batch';
+  /** Which implementation trains it: 'tfjs' (json-encoder.ts, default shape only) or 'layered' (model.ts). */
+  engine?: 'tfjs' | 'layered';
 }
 
 /**

@@ -272,7 +272,8 @@ class TfJsonEncoder implements JsonEncoder {
       const data: ShardData = {
         rows,
         embedDim: d,
-        activation,
+        // validateConfig admits only relu and gelu for this model.
+        activation: activation as 'relu' | 'gelu',
         totalVocab,
         fields: this.fieldParams.map((fp, i) => ({
           vocab: fp.vocab,

@@ -1,0 +1,39 @@
+/**
+ * Dropout (inverted, like nn.Dropout): in training each value is kept with probability 1 − p and
+ * scaled by 1/(1 − p); in eval it is the identity.
+ *
+ * The mask comes from a seeded generator (mulberry32) whose 32-bit state the model saves with its
+ * checkpoints, so a resumed run draws the same masks as an uninterrupted one and results do not
+ * depend on threads. Masks are drawn on the main thread in a fixed order (layer by layer, row-major).
+ */
+import type { Arr } from './arrays.ts';
+
+/** Fills `mask` (n values of 0 or 1/(1−p)) and returns the generator's next state. */
+export function dropoutMask(mask: Arr, n: number, p: number, state: number): number {
+  const keep = 1 / (1 - p);
+  let s = state >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    mask[i] = u < p ? 0 : keep;
+  }
+  return s;
+}
+
+/** out = inp · mask (training); `mask` null: out = inp (eval, or p = 0). */
+export function dropoutForward(out: Arr, inp: Arr, mask: Arr | null, n: number): void {
+  if (!mask) {
+    if (out !== inp) out.set(inp.subarray(0, n));
+    return;
+  }
+  for (let i = 0; i < n; i++) out[i] = inp[i]! * mask[i]!;
+}
+
+/** dinp += dout · mask. */
+export function dropoutBackward(dinp: Arr, dout: Arr, mask: Arr | null, n: number): void {
+  if (!mask) for (let i = 0; i < n; i++) dinp[i]! += dout[i]!;
+  else for (let i = 0; i < n; i++) dinp[i]! += dout[i]! * mask[i]!;
+}

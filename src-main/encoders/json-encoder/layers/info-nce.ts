@@ -1,0 +1,57 @@
+/**
+ * Symmetric InfoNCE (CLIP's loss) between a batch of text-side vectors z [B, C] and the matching image
+ * vectors [B, C], both L2-normalised, temperature T, in-batch negatives:
+ *   S = z · imagesᵀ / T,  loss = (CE(S, I) + CE(Sᵀ, I)) / 2, each cross-entropy a mean over the batch.
+ * Gradient in closed form: dS = (softmax_rows(S) + softmax_cols(S) − 2I) / (2B); dz = dS · images / T.
+ * Softmaxes are computed in float64 with the row's / column's maximum subtracted.
+ */
+import { matmul } from '../matmul.ts';
+import { type Arr, zerosLike } from './arrays.ts';
+
+export interface InfoNceScratch {
+  /** [B, B] similarities, then reused for dS. */
+  s: Arr;
+}
+
+/** The loss, and dz (accumulated into `dz` when given). */
+export function infoNceForwardBackward(
+  dz: Arr | null,
+  z: Arr,
+  images: Arr,
+  B: number,
+  C: number,
+  temperature: number,
+  scratch?: InfoNceScratch,
+): number {
+  const s = scratch?.s.subarray(0, B * B) ?? zerosLike(z, B * B);
+  matmul(s, z, images, B, C, B, { transB: true });
+  const inv = 1 / temperature;
+  for (let i = 0; i < B * B; i++) s[i]! *= inv;
+  const pr = new Float64Array(B * B);
+  const pc = new Float64Array(B * B);
+  let loss = 0;
+  for (let i = 0; i < B; i++) {
+    let mx = -Infinity;
+    for (let j = 0; j < B; j++) mx = Math.max(mx, s[i * B + j]!);
+    let sum = 0;
+    for (let j = 0; j < B; j++) sum += Math.exp(s[i * B + j]! - mx);
+    loss += (mx + Math.log(sum) - s[i * B + i]!) / (2 * B);
+    for (let j = 0; j < B; j++) pr[i * B + j] = Math.exp(s[i * B + j]! - mx) / sum;
+  }
+  for (let j = 0; j < B; j++) {
+    let mx = -Infinity;
+    for (let i = 0; i < B; i++) mx = Math.max(mx, s[i * B + j]!);
+    let sum = 0;
+    for (let i = 0; i < B; i++) sum += Math.exp(s[i * B + j]! - mx);
+    loss += (mx + Math.log(sum) - s[j * B + j]!) / (2 * B);
+    for (let i = 0; i < B; i++) pc[i * B + j] = Math.exp(s[i * B + j]! - mx) / sum;
+  }
+  if (dz) {
+    const scale = inv / (2 * B);
+    for (let i = 0; i < B; i++)
+      for (let j = 0; j < B; j++)
+        s[i * B + j] = (pr[i * B + j]! + pc[i * B + j]! - (i === j ? 2 : 0)) * scale;
+    matmul(dz, s, images, B, B, C, { accumulate: true });
+  }
+  return loss;
+}
