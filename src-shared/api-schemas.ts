@@ -289,6 +289,13 @@ const imageEmbeddingSchema = z.looseObject({ model: z.string(), source: z.string
 
 export const trainResultSchema = z.looseObject({
   runId: z.string(),
+  /** The run's number in the workspace; absent only in results made before runs existed. */
+  seq: count.optional(),
+  /** The best checkpoint's epoch is bestEpoch; current = this run's files are the workspace's current ones. */
+  current: z.boolean().optional(),
+  /** True when the run is not the workspace's current run (e.g. a sweep run, a stopped run). */
+  stale: z.boolean().optional(),
+  warnings: z.array(z.string()).optional(),
   startedAt: isoTime,
   timestamp: isoTime,
   status: z.string(),
@@ -433,7 +440,12 @@ export interface EvaluationRecordView {
   runId: string;
   kind: 'evaluation' | 'centrality' | 'temperature-study';
   createdAt: string;
+  /** The training run whose checkpoint was evaluated, if any. */
   checkpoint: string | null;
+  /** That checkpoint's epoch (null for records made before runs recorded it). */
+  checkpointEpoch?: number | null;
+  /** True when `checkpoint` is not the workspace's current run: the figures are not the current model's. */
+  stale?: boolean;
   protocol: string | null;
   synthetic: boolean;
   /** Workspace-relative path of the results JSON (readable with eval.report, or via mediaUrl). */
@@ -635,4 +647,87 @@ export const researchReportSchema = typed<ResearchReportView>()({
   bytes: count,
   sections: z.array(z.looseObject({ name: z.string(), included: z.boolean(), detail: z.string() })),
   html: z.string().nullable(),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Runs (src-main/training/runs.ts): every training is a folder runs/<id>/ and a row
+
+export const RUN_STATUS_VALUES = ['running', 'done', 'stopped', 'failed', 'interrupted'] as const;
+
+const runHeadlineSchema = z.object({
+  epoch: count,
+  valLoss: z.number(),
+  top1: z.number(),
+  top5: z.number(),
+  mrr: z.number(),
+  recall10: z.number().optional(),
+  /** How the figures were measured, e.g. "gallery, N=800 (training validation)". */
+  protocol: z.string(),
+});
+
+export const runViewSchema = z.looseObject({
+  id: z.string(),
+  seq: count,
+  kind: z.string(),
+  status: z.enum(RUN_STATUS_VALUES),
+  config: z.record(z.string(), z.unknown()),
+  backend: z.string().nullable(),
+  startedAt: isoTime,
+  finishedAt: isoTime.nullable(),
+  parentId: z.string().nullable(),
+  replayOf: z.string().nullable(),
+  study: z.string().nullable(),
+  tags: z.array(z.string()),
+  note: z.string(),
+  /** Workspace-relative runs/<id>, or null for a run without files. */
+  folder: z.string().nullable(),
+  pid: z.number().nullable(),
+  host: z.string().nullable(),
+  bestEpoch: z.number().nullable(),
+  epochsRun: z.number().nullable(),
+  headline: runHeadlineSchema.nullable(),
+  /** The workspace's current run (its files at checkpoints/best_model.*, results/training_*). */
+  current: z.boolean(),
+  hasBest: z.boolean(),
+  /** A last checkpoint exists: a stopped or interrupted run can be resumed. */
+  hasLast: z.boolean(),
+  /** Recall@10 of the run's latest evaluation, when it has one. */
+  recall10: z.number().nullable().optional(),
+});
+export type RunViewData = z.infer<typeof runViewSchema>;
+
+export const runDetailSchema = z.looseObject({
+  run: runViewSchema,
+  config: z.looseObject({ config: z.record(z.string(), z.unknown()) }).nullable(),
+  status: z.looseObject({ status: z.string() }).nullable(),
+  history: z.array(epochRecordSchema.partial({ epochMs: true, finishedAt: true })),
+  evaluations: z.array(z.looseObject({ runId: z.string(), stale: z.boolean() })),
+  files: z.looseObject({ dir: z.string().nullable(), charts: z.string().nullable() }),
+});
+
+export const runComparisonSchema = z.looseObject({
+  runs: z.array(runViewSchema),
+  configDiff: z.array(z.object({ key: z.string(), values: z.array(z.unknown()) })),
+  configSame: z.record(z.string(), z.unknown()),
+  metrics: z.array(
+    z.looseObject({
+      name: z.string(),
+      protocol: z.string(),
+      higherIsBetter: z.boolean(),
+      values: z.array(z.number().nullable()),
+      best: z.string().nullable(),
+    }),
+  ),
+  sameData: z.boolean().nullable(),
+  curves: z.array(
+    z.object({
+      runId: z.string(),
+      points: z.array(
+        z.object({ epoch: count, valLoss: z.number(), top1: z.number(), top5: z.number(), mrr: z.number() }),
+      ),
+    }),
+  ),
+  /** Workspace-relative PNG overlaying the validation curves (give it to mediaUrl). */
+  chart: z.string().nullable(),
+  timestamp: isoTime,
 });

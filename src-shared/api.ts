@@ -61,7 +61,11 @@ import {
   jobKindSchema,
   jobProgressSchema,
   kpiSummarySchema,
+  RUN_STATUS_VALUES,
   researchReportSchema,
+  runComparisonSchema,
+  runDetailSchema,
+  runViewSchema,
   sampleCropsSchema,
   scanReportSchema,
   searchRunSchema,
@@ -89,6 +93,12 @@ const nonEmptyPath = (what: string) =>
 const styleList = z.array(z.string().min(1)).min(1);
 /** A product or item id: at most 400 characters, as the REST routes take (server/schemas.ts). */
 const idString = z.string().min(1).max(400);
+/** A run: its id, its number (3 or #3), a unique start of its id, "current" or "latest". */
+const runRef = z
+  .string()
+  .trim()
+  .min(1, { error: 'must name a run' })
+  .max(200, { error: 'is too long for a run id' });
 
 // ---------------------------------------------------------------------------------------------
 // App and workspace
@@ -278,7 +288,13 @@ const trainMethods = [
     input: z.strictObject({
       stage: z.union([z.literal(1), z.literal(2)]).optional(),
       quick: z.boolean().optional(),
-      resume: z.boolean().optional(),
+      /** true = continue the newest run from its last checkpoint; a run id/number = that run. */
+      resume: z.union([z.boolean(), runRef]).optional(),
+      /** Start from this run's best weights (recorded as the new run's parent). */
+      initFrom: runRef.optional(),
+      /** Repeat this run's config. */
+      fromRun: runRef.optional(),
+      tags: z.array(z.string().min(1).max(64)).max(20).optional(),
       overrides: trainOverridesSchema.optional(),
     }),
     output: jobHandleSchema,
@@ -294,6 +310,62 @@ const trainMethods = [
     summary: "The running training job (if any) and the latest run's per-epoch results.",
     input: empty,
     output: trainStatusSchema,
+  }),
+] as const;
+
+const runMethods = [
+  defineMethod({
+    name: 'runs.list',
+    summary:
+      'Every training run, oldest first: status (killed runs show interrupted), parent, tags, note, key settings, best figures with their protocol; the current run flagged.',
+    input: z.strictObject({
+      tag: z.string().min(1).optional(),
+      status: z.enum(RUN_STATUS_VALUES).optional(),
+    }),
+    output: z.array(runViewSchema),
+  }),
+  defineMethod({
+    name: 'runs.show',
+    summary:
+      'One run: its row, config.json (with the data fingerprint), run.json, per-epoch history, evaluations.',
+    input: z.strictObject({ run: runRef }),
+    output: runDetailSchema,
+  }),
+  defineMethod({
+    name: 'runs.compare',
+    summary:
+      'Two or more runs: settings that differ, figures side by side with the best marked, their validation curves and an overlay chart.',
+    // chart: also write results/runs_compare_<time>.png (the UI overlays `curves` itself).
+    input: z.strictObject({ runs: z.array(runRef).min(2).max(10), chart: z.boolean().default(false) }),
+    output: runComparisonSchema,
+  }),
+  defineMethod({
+    name: 'runs.promote',
+    summary: 'Makes a finished run current (its files become checkpoints/best_model.*, results/training_*).',
+    input: z.strictObject({ run: runRef }),
+    output: runViewSchema,
+  }),
+  defineMethod({
+    name: 'runs.remove',
+    summary: 'Deletes a run (folder and record); the current run only with force.',
+    input: z.strictObject({ run: runRef, force: z.boolean().default(false) }),
+    output: z.object({ removed: z.string(), current: z.string().nullable() }),
+  }),
+  defineMethod({
+    name: 'runs.note',
+    summary: "Sets a run's note (empty clears it).",
+    input: z.strictObject({ run: runRef, note: z.string().max(4000) }),
+    output: runViewSchema,
+  }),
+  defineMethod({
+    name: 'runs.tag',
+    summary: 'Adds a tag to a run (remove: true takes it off).',
+    input: z.strictObject({
+      run: runRef,
+      tag: z.string().min(1).max(64),
+      remove: z.boolean().default(false),
+    }),
+    output: runViewSchema,
   }),
 ] as const;
 
@@ -323,6 +395,8 @@ const exportMethods = [
         .regex(/^[\w.\- ]{1,100}\.zip$/, { error: 'must be a plain file name ending in .zip' })
         .refine((n) => !n.startsWith('.'), { error: 'must not start with a dot' })
         .optional(),
+      /** Bundle this run only (its config with the data fingerprint, split ids, checkpoint, results, evaluations). */
+      run: runRef.optional(),
     }),
     output: jobHandleSchema,
   }),
@@ -338,6 +412,10 @@ const evalMethods = [
       'Job: evaluates a checkpoint (default the best) on the validation split: metrics beside ceilings, per style/category, query-aware, histograms.',
     input: z.strictObject({
       checkpoint: nonEmptyPath('checkpoint').optional(),
+      /** Evaluate this run's best checkpoint (default: the current run). */
+      run: runRef.optional(),
+      /** Refuse when the run's data differs from the workspace's (default: warn in the report). */
+      strict: z.boolean().optional(),
       protocol: z.enum(['gallery', 'in-batch']).optional(),
       batchSize: z
         .number()
@@ -524,6 +602,7 @@ export const api = defineContract(
   ...datasetMethods,
   ...embedMethods,
   ...trainMethods,
+  ...runMethods,
   ...evalMethods,
   ...searchMethods,
   ...recommendMethods,

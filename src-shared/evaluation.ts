@@ -112,11 +112,40 @@ export interface CheckpointRef {
   image_embedding: { model: string; source: string; synthetic: boolean };
 }
 
-/** results/evaluation_<timestamp>.json and `kfashion eval --json`. The top level is json-to-image. */
+/** Whether the evaluated run's data (split items, vectors) is the workspace's data now. */
+export interface DataCheck {
+  /** null when the run did not record its data. */
+  same: boolean | null;
+  /** What differs, in words. */
+  differences: string[];
+  /** Validation items here that were in the run's training set (null when unknown). */
+  val_items_trained_on: number | null;
+  /** The warning shown on every face when the data differ, else null. */
+  warning: string | null;
+  note: string | null;
+}
+
+/** The training run an evaluation (or search) used. */
+export interface EvaluatedRun {
+  id: string;
+  /** The run's number in the workspace (null for a checkpoint outside any run). */
+  seq: number | null;
+  checkpoint_epoch: number;
+  /** Whether that run is the workspace's current run (now, or when the result was made). */
+  current: boolean;
+  current_run: string | null;
+}
+
+/** runs/<id>/evaluations/evaluation_<timestamp>.json and `kfashion eval --json`. The top level is json-to-image. */
 export interface EvaluationReport extends RetrievalFigures {
   kind: 'evaluation';
   run_id: string;
   timestamp: string;
+  /** The training run evaluated, and whether it is current. Absent in files made before runs. */
+  run?: EvaluatedRun;
+  /** True when the evaluated run is not the workspace's current run (re-checked when read back). */
+  stale?: boolean;
+  data_check?: DataCheck;
   synthetic: boolean;
   /** Present when the image embeddings are synthetic stand-ins: says so in every output. */
   note?: string;

@@ -19,6 +19,8 @@ export interface ResearchReportSummary {
   file: string;
   bytes: number;
   sections: ReportSection[];
+  /** The training run the report is about (the current run) and its best checkpoint's epoch. */
+  training_run?: { id: string; epoch: number } | null;
   /** Demo searches run for the report because none were saved (their run id), else null. */
   ran_searches: string | null;
 }

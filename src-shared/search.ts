@@ -83,7 +83,14 @@ export interface SimilaritySearchRun {
   k: number;
   gallery: SearchGalleryInfo;
   /** json-to-image: the checkpoint that encoded the queries. */
-  checkpoint?: { run_id: string; path: string; epoch: number; fields: string[] };
+  checkpoint?: {
+    run_id: string;
+    path: string;
+    epoch: number;
+    fields: string[];
+    /** True when that run is not the workspace's current run (at the time of the search). */
+    stale?: boolean;
+  };
   /** image-to-image: the image encoder that embedded the query picture. */
   image_encoder?: { model: string; label: string; synthetic: boolean };
   searches: SearchOutcome[];

@@ -9,6 +9,7 @@ import { registerEvalCommand } from './commands/eval-command.ts';
 import { registerExportCommand } from './commands/export-command.ts';
 import { registerImportCheckpointCommand } from './commands/import-checkpoint-command.ts';
 import { registerReportCommand } from './commands/report-command.ts';
+import { registerRunsCommand } from './commands/runs-command.ts';
 import { registerSanityCommand } from './commands/sanity-command.ts';
 import { registerSearchCommand } from './commands/search-command.ts';
 import { registerServeCommand } from './commands/serve-command.ts';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerDatasetCommands(program);
   registerEmbedCommand(program);
   registerTrainCommand(program);
+  registerRunsCommand(program);
   registerSanityCommand(program);
   registerEvalCommand(program);
   registerSearchCommand(program);

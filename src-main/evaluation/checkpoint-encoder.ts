@@ -17,6 +17,7 @@ import type { Workspace } from '../store/workspace.ts';
 import {
   CHECKPOINT_FILES,
   type CheckpointInfo,
+  checkpointFilesIn,
   loadCheckpointFiles,
   type SavedCheckpoint,
 } from '../training/checkpoints.ts';
@@ -116,13 +117,13 @@ export function resolveCheckpointPaths(
   }
   if (statSync(p).isDirectory()) {
     for (const kind of ['best', 'last'] as const) {
-      const f = CHECKPOINT_FILES[kind];
+      const f = checkpointFilesIn(p, kind);
       if (existsSync(join(p, f.info)) && existsSync(join(p, f.weights))) {
         return { infoPath: join(p, f.info), weightsPath: join(p, f.weights) };
       }
     }
     throw new CheckpointEncoderError(
-      `--checkpoint ${checkpoint}: the folder holds no checkpoint (expected best_model.json + best_model.safetensors, or last.json + last.safetensors). Train first: kfashion train --workspace ${ws.root}`,
+      `--checkpoint ${checkpoint}: the folder holds no checkpoint (expected best.json + best.safetensors or best_model.json + best_model.safetensors, or last.json + last.safetensors). Train first: kfashion train --workspace ${ws.root}`,
     );
   }
   const ext = extname(p).toLowerCase();

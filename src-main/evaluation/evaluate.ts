@@ -5,8 +5,9 @@
  * and the query-aware subsets (all / anchor / high-quality / category-balanced). Writes
  * results/evaluation_<stamp>.json and .png and records the run in the workspace.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
+import type { DataCheck } from '../../src-shared/evaluation.ts';
 import {
   DEFAULT_EVAL_BATCH,
   type DirectionFigures,
@@ -25,8 +26,19 @@ import { getMeta } from '../store/database.ts';
 import { DatasetStore } from '../store/dataset-store.ts';
 import { EmbeddingStore } from '../store/embedding-store.ts';
 import type { Workspace } from '../store/workspace.ts';
+import { fingerprintDifferences, fingerprintOf } from '../training/data-fingerprint.ts';
+import {
+  currentRunId,
+  hasBestCheckpoint,
+  readRunConfig,
+  readSplitIds,
+  resolveRun,
+  runPaths,
+  runsStore,
+} from '../training/runs.ts';
 import { MIN_ORT_CANDIDATES, openBlockScorer } from '../training/score-blocks.ts';
 import type { EncoderFactory } from '../training/trainer.ts';
+import { loadTrainingData } from '../training/training-data.ts';
 import { ANCHOR_FRACTION, anchorItems } from './centrality.ts';
 import { type CheckpointEncoder, openCheckpointEncoder } from './checkpoint-encoder.ts';
 import { barsPanel, COLORS, figureSvg, histogramPanel, svgToPng } from './evaluation-charts.ts';
@@ -57,8 +69,14 @@ export class EvaluationError extends Error {
 export const DEFAULT_EVAL_SEED = 42;
 
 export interface EvaluateOptions extends WorkOptions {
-  /** A checkpoint file or folder; default the workspace's best checkpoint. */
+  /** A checkpoint file or folder; default the current run's best checkpoint. */
   checkpoint?: string;
+  /** Evaluate this run's best checkpoint (id, number, start of the id, "current"). */
+  run?: string;
+  /** Refuse when the run's data (split items, vectors) differs from the workspace's. */
+  strict?: boolean;
+  /** Said as soon as it is known (the CLI prints it to stderr); also in the report. */
+  onWarning?: (message: string) => void;
   protocol?: EvalProtocol;
   /** In-batch batch size B (default 64, at least 32). */
   batchSize?: number;
@@ -282,6 +300,54 @@ function queryAware(
   };
 }
 
+/**
+ * Compares the data the checkpoint's run trained on (its fingerprint) with the workspace's now. When
+ * they differ (a re-split, a re-scan, new vectors), the figures may be inflated: validation items the
+ * run trained on are counted, and the warning says how many.
+ */
+export function checkRunData(
+  ws: Workspace,
+  encoder: CheckpointEncoder,
+  valIds: readonly string[],
+): DataCheck {
+  const info = encoder.info;
+  const recorded = info.data ?? readRunConfig(ws, info.runId)?.data ?? null;
+  let differences: string[];
+  if (!recorded) {
+    return {
+      same: null,
+      differences: [],
+      val_items_trained_on: null,
+      warning: null,
+      note: `Run ${info.runId} did not record its data (made before runs did), so the data cannot be compared.`,
+    };
+  }
+  try {
+    const here = fingerprintOf(
+      ws,
+      loadTrainingData(ws, { fields: info.fields as FieldName[], model: info.imageEmbedding.model }),
+    );
+    differences = fingerprintDifferences(recorded, here);
+  } catch (e) {
+    differences = [`the workspace's data cannot be read as training data now (${(e as Error).message})`];
+  }
+  if (differences.length === 0) {
+    return { same: true, differences, val_items_trained_on: 0, warning: null, note: null };
+  }
+  const split = readSplitIds(ws, info.runId);
+  let overlap: number | null = null;
+  if (split) {
+    const trained = new Set(split.train);
+    overlap = valIds.filter((id) => trained.has(id)).length;
+  }
+  const warning = `The workspace's data differs from what run ${info.runId} trained on: ${differences.join('; ')}. ${
+    overlap === null
+      ? 'How many of these validation items it trained on is unknown (the run did not record its item ids).'
+      : `${overlap} of the ${valIds.length} validation items here were in that run's training set${overlap > 0 ? ', so these figures are inflated' : ''}.`
+  }`;
+  return { same: false, differences, val_items_trained_on: overlap, warning, note: null };
+}
+
 /** A sentence when the ceiling makes ambitious targets meaningless, else null. */
 export function ceilingNote(f: RetrievalFigures, sharedShare: number): string | null {
   const c1 = f.ceiling.recall['1'];
@@ -344,14 +410,38 @@ export async function evaluate(ws: Workspace, opts: EvaluateOptions = {}): Promi
   const work = { signal: opts.signal, onProgress: opts.onProgress };
 
   work.onProgress?.('load checkpoint', 0, 1);
+  if (opts.run !== undefined && opts.checkpoint !== undefined) {
+    throw new EvaluationError('Give --run or --checkpoint, not both.');
+  }
+  const currentRun = currentRunId(ws);
+  let checkpoint = opts.checkpoint;
+  if (opts.run !== undefined) {
+    const row = resolveRun(ws, opts.run, '--run');
+    if (!hasBestCheckpoint(ws, row.id)) {
+      throw new EvaluationError(
+        `--run ${opts.run}: run ${row.id} (${row.status}) has no best checkpoint: no epoch of it finished.`,
+      );
+    }
+    checkpoint = runPaths(ws, row.id).checkpoints;
+  } else if (checkpoint === undefined && currentRun && hasBestCheckpoint(ws, currentRun)) {
+    checkpoint = runPaths(ws, currentRun).checkpoints;
+  }
   const encoder = await openCheckpointEncoder(ws, {
-    checkpoint: opts.checkpoint,
+    checkpoint,
     backend: opts.backend,
     createEncoder: opts.createEncoder,
   });
   try {
     work.onProgress?.('encode validation JSON', 0, 1);
     const data = loadValidationData(ws, encoder);
+    const dataCheck = checkRunData(ws, encoder, data.set.ids);
+    if (dataCheck.warning) {
+      if (opts.strict) throw new EvaluationError(`${dataCheck.warning} Refused (--strict).`);
+      opts.onWarning?.(dataCheck.warning);
+    }
+    const evaluatedRun = encoder.info.runId;
+    const runRow = runsStore(ws).get(evaluatedRun);
+    const isCurrent = evaluatedRun === currentRun;
     const n = data.set.ids.length;
     const planOf = (d: Direction) => planFor(data.set, d, protocol, batchSize, seed);
     const mainPlan = planOf('json-to-image');
@@ -386,7 +476,10 @@ export async function evaluate(ws: Workspace, opts: EvaluateOptions = {}): Promi
 
     const info = encoder.info;
     const synthetic = data.synthetic || (getMeta<boolean>(ws.db, 'synthetic') ?? false);
-    const jsonPath = uniqueResultPath(ws.paths.results, `evaluation_${stamp}`, '.json');
+    // An evaluation belongs to its run: runs/<id>/evaluations/ (results/ for a checkpoint outside any run).
+    const evalDir = runRow?.folder ? runPaths(ws, evaluatedRun).evaluations : ws.paths.results;
+    mkdirSync(evalDir, { recursive: true });
+    const jsonPath = uniqueResultPath(evalDir, `evaluation_${stamp}`, '.json');
     const chartPath = jsonPath.replace(/\.json$/, '.png');
     const report: EvaluationReport = {
       kind: 'evaluation',
@@ -406,6 +499,15 @@ export async function evaluate(ws: Workspace, opts: EvaluateOptions = {}): Promi
         fields: info.fields,
         image_embedding: info.imageEmbedding,
       },
+      run: {
+        id: evaluatedRun,
+        seq: runRow?.seq ?? null,
+        checkpoint_epoch: info.epoch,
+        current: isCurrent,
+        current_run: currentRun,
+      },
+      stale: !isCurrent,
+      data_check: dataCheck,
       protocol,
       protocol_label: protocolLabel,
       labels,
@@ -439,6 +541,7 @@ export async function evaluate(ws: Workspace, opts: EvaluateOptions = {}): Promi
         kind: 'evaluation',
         createdAt: timestamp,
         checkpoint: info.runId,
+        checkpointEpoch: info.epoch,
         protocol: protocolLabel,
         synthetic,
         file: report.files.json,

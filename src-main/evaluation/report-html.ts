@@ -242,7 +242,7 @@ function evaluationBlock(
   );
   if (bestRun && c.run_id !== bestRun) {
     parts.push(
-      `<p class="warn">This evaluation is of checkpoint run ${h(c.run_id)}, not of the current best_model.json (run ${h(bestRun)}). Run "kfashion eval" again to evaluate the current one.</p>`,
+      `<p class="warn">STALE: this evaluation is of run ${h(c.run_id)} (checkpoint epoch ${h(c.epoch)}), not of the current run ${h(bestRun)}. Run "kfashion eval" again to evaluate the current one.</p>`,
     );
   }
   if (r.note) parts.push(`<p class="warn">${h(r.note)}</p>`);

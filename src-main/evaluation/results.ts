@@ -32,7 +32,10 @@ export interface EvaluationRecord {
   runId: string;
   kind: 'evaluation' | 'centrality' | 'temperature-study';
   createdAt: string;
+  /** The training run whose checkpoint was evaluated, if any. */
   checkpoint: string | null;
+  /** That checkpoint's epoch. */
+  checkpointEpoch?: number | null;
   protocol: string | null;
   synthetic: boolean;
   /** Relative to the workspace. */
@@ -43,14 +46,15 @@ export interface EvaluationRecord {
 export function recordEvaluation(ws: Workspace, r: EvaluationRecord): void {
   ws.db
     .prepare(
-      `INSERT OR REPLACE INTO evaluations (run_id, kind, created_at, checkpoint, protocol, synthetic, file, summary)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO evaluations (run_id, kind, created_at, checkpoint, checkpoint_epoch, protocol, synthetic, file, summary)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     .run(
       r.runId,
       r.kind,
       r.createdAt,
       r.checkpoint,
+      r.checkpointEpoch ?? null,
       r.protocol,
       r.synthetic ? 1 : 0,
       r.file,
@@ -62,7 +66,8 @@ export function recordEvaluation(ws: Workspace, r: EvaluationRecord): void {
 export function listEvaluations(ws: Workspace, kind?: EvaluationRecord['kind']): EvaluationRecord[] {
   const rows = ws.db
     .prepare(
-      `SELECT run_id AS runId, kind, created_at AS createdAt, checkpoint, protocol, synthetic, file, summary
+      `SELECT run_id AS runId, kind, created_at AS createdAt, checkpoint, checkpoint_epoch AS checkpointEpoch,
+              protocol, synthetic, file, summary
        FROM evaluations ${kind ? 'WHERE kind = ?' : ''} ORDER BY created_at DESC, run_id DESC`,
     )
     .all(...(kind ? [kind] : [])) as (Omit<EvaluationRecord, 'synthetic' | 'summary'> & {

@@ -1,7 +1,7 @@
 /**
  * `kfashion sweep`: the temperature study. Trains one JSON encoder per InfoNCE temperature with the
- * same seed, data and settings (only T differs), each into its own folder under
- * sweeps/temperature_study_<stamp>/T_<t>/ so the workspace's main checkpoints stay as they are, then
+ * same seed, data and settings (only T differs), each a run of its own (runs/<id>/, kind `sweep`,
+ * tagged with the study and its temperature) that does not become the workspace's current run, then
  * evaluates each best checkpoint with the gallery protocol (JSON → image) and writes
  * results/temperature_study_<stamp>.{json,png} with a recommendation and its reason.
  *
@@ -9,7 +9,7 @@
  * figure) and says when the runner-up is within sampling noise: a Top-5 figure over N queries has a
  * standard error of √(p(1−p)/N), so differences under about twice that are not evidence.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import {
   DEFAULT_SWEEP_TEMPERATURES,
@@ -19,6 +19,8 @@ import {
 import { CancelledError, type WorkOptions } from '../../src-shared/jobs.ts';
 import { getMeta } from '../store/database.ts';
 import type { Workspace } from '../store/workspace.ts';
+import { RUN_CHECKPOINT_FILES } from '../training/checkpoints.ts';
+import { RUNS_DIR, runPaths } from '../training/runs.ts';
 import { resolveTrainConfig, type TrainConfig } from '../training/train-config.ts';
 import { defaultEncoderFactory, type EncoderFactory, train } from '../training/trainer.ts';
 import { openCheckpointEncoder } from './checkpoint-encoder.ts';
@@ -78,8 +80,7 @@ export async function runTemperatureSweep(ws: Workspace, opts: SweepOptions = {}
     quick: opts.quick,
     overrides: { ...opts.overrides, epochs: opts.epochs ?? opts.overrides?.epochs },
   });
-  const runsDir = join(ws.root, 'sweeps', `temperature_study_${stamp}`);
-  mkdirSync(runsDir, { recursive: true });
+  const runsDir = join(ws.root, RUNS_DIR);
 
   const runs: TemperatureRun[] = [];
   let queries = 0;
@@ -88,7 +89,7 @@ export async function runTemperatureSweep(ws: Workspace, opts: SweepOptions = {}
   for (const [i, t] of temperatures.entries()) {
     const tag = `T=${t} (${i + 1}/${temperatures.length})`;
     try {
-      const { run, synthetic: syn } = await runOne(ws, base, t, tag, join(runsDir, `T_${t}`), opts);
+      const { run, synthetic: syn } = await runOne(ws, base, t, tag, runId, opts);
       const { queries: n, ...figures } = run;
       runs.push(figures);
       queries = n;
@@ -96,7 +97,7 @@ export async function runTemperatureSweep(ws: Workspace, opts: SweepOptions = {}
     } catch (e) {
       if (e instanceof CancelledError) {
         throw new CancelledError(
-          `temperature study stopped during ${tag}; the ${runs.length} finished run(s) are kept in ${relative(ws.root, runsDir)}/ (no study file was written).`,
+          `temperature study stopped during ${tag}; its runs are kept in ${relative(ws.root, runsDir)}/ (tagged ${runId}; "kfashion runs list"); no study file was written.`,
         );
       }
       // One failed run (e.g. a diverged loss at a very low temperature) should not cost the others:
@@ -163,13 +164,13 @@ export async function runTemperatureSweep(ws: Workspace, opts: SweepOptions = {}
   return study;
 }
 
-/** Trains one temperature into `outDir` and evaluates its best checkpoint (gallery, JSON → image). */
+/** Trains one temperature as a run of the study and evaluates its best checkpoint (gallery, JSON → image). */
 async function runOne(
   ws: Workspace,
   base: TrainConfig,
   t: number,
   tag: string,
-  outDir: string,
+  studyId: string,
   opts: SweepOptions,
 ): Promise<{ run: TemperatureRun & { queries: number }; synthetic: boolean }> {
   const t0 = performance.now();
@@ -178,7 +179,11 @@ async function runOne(
     { ...base, temperature: t },
     {
       createEncoder: opts.createEncoder ?? defaultEncoderFactory,
-      outDir,
+      kind: 'sweep',
+      study: studyId,
+      tags: [studyId, `T=${t}`],
+      // A study's runs are compared, not adopted: the user promotes the one they want.
+      makeCurrent: false,
       signal: opts.signal,
       onProgress: opts.onProgress
         ? (phase, step, total, metrics) =>
@@ -193,8 +198,9 @@ async function runOne(
     );
   }
   opts.onProgress?.(`${tag} evaluate`, 0, 1, { temperature: t });
+  const runCheckpoints = runPaths(ws, result.runId).checkpoints;
   const encoder = await openCheckpointEncoder(ws, {
-    checkpoint: join(outDir, 'checkpoints'),
+    checkpoint: runCheckpoints,
     backend: base.backend,
     createEncoder: opts.evalEncoder,
   });
@@ -227,7 +233,7 @@ async function runOne(
         recall10: ratio(f.recall['10'], f.ceiling.recall['10']),
         mrr: ratio(f.mrr, f.ceiling.mrr),
       },
-      checkpoint: relative(ws.root, join(outDir, 'checkpoints', 'best_model.json')),
+      checkpoint: relative(ws.root, join(runCheckpoints, RUN_CHECKPOINT_FILES.best.info)),
       train_ms: Math.round(trainMs),
     },
   };

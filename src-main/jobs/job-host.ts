@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { WireError } from '../../src-shared/api-errors.ts';
 import { CancelledError, type JobProgress } from '../../src-shared/jobs.ts';
+import { releaseLockOfThread } from '../store/workspace-lock.ts';
 import type { JobControls } from './run-job.ts';
 
 export type JobStatus = 'running' | 'done' | 'failed' | 'cancelled';
@@ -246,6 +247,8 @@ export class JobHost {
     onProgress: (p: JobProgress) => void,
   ): { promise: Promise<unknown>; cancel: () => void } {
     const worker = new Worker(script, { workerData: { spec } satisfies JobWorkerData });
+    // Read now: after the thread ends, worker.threadId no longer names it.
+    const tid = worker.threadId;
     let outcome: JobWorkerMessage | null = null;
     const promise = new Promise<unknown>((resolve, reject) => {
       worker.on('message', (m: JobWorkerMessage) => {
@@ -260,8 +263,13 @@ export class JobHost {
         // here also ends helper threads or handles a library may keep open (tfjs, ONNX Runtime).
         void worker.terminate();
       });
+      // A job thread that dies without finishing cannot release the workspace's writer lock itself.
+      const freeLock = () => {
+        if (spec.workspace) releaseLockOfThread(spec.workspace, tid);
+      };
       worker.on('error', (e) => {
         if (outcome) return;
+        freeLock();
         outcome = { type: 'failed', error: toWire(e), cancelled: false };
         reject(
           Object.assign(new Error(`The ${spec.kind} job's worker thread crashed: ${e.message}`), {
@@ -271,6 +279,7 @@ export class JobHost {
       });
       worker.on('exit', (code) => {
         if (outcome) return;
+        freeLock();
         reject(
           Object.assign(
             new Error(`The ${spec.kind} job's worker thread exited (code ${code}) before finishing`),

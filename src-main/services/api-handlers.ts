@@ -11,7 +11,7 @@ import type { Handlers } from '../../src-shared/api.ts';
 import { trainingResultsFileSchema } from '../../src-shared/api-schemas.ts';
 import { FIELD_NAMES } from '../../src-shared/fields.ts';
 import { resolveLayout } from '../dataset/layout.ts';
-import { checkpointExists } from '../training/checkpoints.ts';
+import { currentRunId, listRuns, runPaths } from '../training/runs.ts';
 import {
   BACKEND_NAMES,
   DEFAULT_TRAIN_CONFIG,
@@ -136,7 +136,13 @@ export function createHandlers(session: ApiSession): Handlers {
     'train.status': async () => {
       const w = ws();
       const running = session.jobs.running('train').find((r) => r.workspace === w.root) ?? null;
-      const resultsPath = join(w.paths.results, 'training_results.json');
+      // The run being watched: the newest run while one is running (its own results file, updated
+      // every epoch), else the current run (results/training_results.json is its copy).
+      const runs = listRuns(w);
+      const live = runs.filter((r) => r.status === 'running').at(-1);
+      const resultsPath = live
+        ? runPaths(w, live.id).resultsJson
+        : join(w.paths.results, 'training_results.json');
       let results = null;
       if (existsSync(resultsPath)) {
         const parsed = trainingResultsFileSchema.safeParse(JSON.parse(readFileSync(resultsPath, 'utf8')));
@@ -153,10 +159,35 @@ export function createHandlers(session: ApiSession): Handlers {
           ? { job: running.job, startedAt: running.startedAt, progress: running.progress }
           : null,
         results,
-        canResume: checkpointExists(w.paths.checkpoints, 'last'),
+        canResume: runs.some((r) => r.hasLast && (r.status === 'stopped' || r.status === 'interrupted')),
         charts: existsSync(charts) ? workspaceRelative(w, charts) : null,
       };
     },
+
+    'runs.list': async ({ tag, status }) => {
+      const wb = session.workbench();
+      const list = wb
+        .runs()
+        .filter((r) => (tag ? r.tags.includes(tag) : true) && (status ? r.status === status : true));
+      const r10 = wb.runsRecall10(list.map((r) => r.id));
+      return list.map((r) => ({ ...r, recall10: r.headline?.recall10 ?? r10.get(r.id) ?? null }));
+    },
+    // The run files' interfaces have no index signature; the contract's output schema checks them.
+    'runs.show': async ({ run }) => session.workbench().runShow(run) as never,
+    'runs.compare': async ({ runs, chart }) =>
+      (await session.workbench().runsCompare(runs, { chart })) as never,
+    'runs.promote': async ({ run }) => {
+      const r = session.workbench().runPromote(run);
+      session.workspaceUpdated('promote');
+      return r;
+    },
+    'runs.remove': async ({ run, force }) => {
+      const r = session.workbench().runRemove(run, { force });
+      session.workspaceUpdated('remove run');
+      return r;
+    },
+    'runs.note': async ({ run, note }) => session.workbench().runNote(run, note),
+    'runs.tag': async ({ run, tag, remove }) => session.workbench().runTag(run, tag, { remove }),
 
     'eval.run': async (input) => {
       const job: JobInputs['evaluate'] = { ...input, checkpoint: allowedOpt(input.checkpoint, 'checkpoint') };
@@ -175,7 +206,14 @@ export function createHandlers(session: ApiSession): Handlers {
       // The same containment rules as media URLs: a results JSON inside the workspace, nothing else.
       const found = resolveMediaPath(ws().root, file.replaceAll('\\', '/'));
       if (!found.path.endsWith('.json')) throw new MediaPathError(`Not a results JSON: ${file}`, 400);
-      return JSON.parse(readFileSync(found.path, 'utf8'));
+      const report = JSON.parse(readFileSync(found.path, 'utf8'));
+      // Staleness is a fact of now, not of when the file was written: the current run may have changed.
+      if (report?.kind === 'evaluation' && typeof report.checkpoint?.run_id === 'string') {
+        const current = currentRunId(ws());
+        report.stale = report.checkpoint.run_id !== current;
+        if (report.run) report.run = { ...report.run, current: !report.stale, current_run: current };
+      }
+      return report;
     },
 
     // Search and recommendation answer from the main thread's Workbench: they keep their indexes
@@ -266,8 +304,8 @@ export function createHandlers(session: ApiSession): Handlers {
     'job.get': async ({ job }) => jobInfo(session.jobs.get(job)),
     'job.cancel': async ({ job }) => ({ cancelled: session.jobs.cancel(job) }),
 
-    'export.bundle': async ({ name }) => {
-      const job: JobInputs['export'] = { name };
+    'export.bundle': async ({ name, run }) => {
+      const job: JobInputs['export'] = { name, run };
       return handle(session.startJob('export', job));
     },
   };

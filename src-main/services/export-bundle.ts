@@ -8,6 +8,11 @@
  * never sits in memory. The zip is written to `<out>.part` and renamed at the end, so a cancelled or
  * failed export never leaves a truncated file under the final name (and touches nothing else).
  *
+ * `--run ID` makes a run bundle instead: that run's folder only (run/config.json with the data
+ * fingerprint, run/run.json, run/split.json with the ordered train and validation item ids, its best
+ * checkpoint, results and evaluations) — never another run's files. `kfashion train --from-bundle`
+ * replays it (readBundleRun).
+ *
  * Left out on purpose: workspace.db (the dataset index, large and machine-specific), crops (derived
  * from the images), checkpoints/last.* (optimizer state for resuming, twice the size of the weights),
  * and exports/ itself (earlier bundles).
@@ -31,11 +36,16 @@ import yazl from 'yazl';
 import { CancelledError, type WorkOptions } from '../../src-shared/jobs.ts';
 import { getMeta } from '../store/database.ts';
 import type { Workspace } from '../store/workspace.ts';
+import { checkpointExists, RUN_CHECKPOINT_FILES } from '../training/checkpoints.ts';
+import { readRunConfig, resolveRun, runPaths } from '../training/runs.ts';
+import { type ReplaySource, replayFromJson } from './run-replay.ts';
 
 export const BUNDLE_FORMAT = 'kfashion-result-bundle';
 export const BUNDLE_VERSION = 1;
 
 export interface ExportBundleOptions {
+  /** Bundle this run only (id, number, start of the id, or "current"). */
+  run?: string;
   /** Where to write the zip; default <workspace>/exports/<name>. */
   out?: string;
   /** File name in <workspace>/exports/ when `out` is not given (default bundle-<run>-<time>.zip). */
@@ -79,6 +89,7 @@ export async function exportBundle(
   opts: ExportBundleOptions = {},
   work: WorkOptions = {},
 ): Promise<BundleSummary> {
+  if (opts.run !== undefined) return exportRunBundle(ws, opts.run, opts, work);
   const timestamp = new Date().toISOString();
   const { runId, synthetic, config } = runFacts(ws);
   const stamp = timestamp.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -110,6 +121,93 @@ export async function exportBundle(
   for (const abs of walk(ws.paths.tempLogs).filter((p) => RESULT_FILE.test(p))) {
     add(abs, `temp_logs/${toZipPath(relative(ws.paths.tempLogs, abs))}`);
   }
+  return writeBundle(
+    ws,
+    out,
+    sources,
+    { runId, timestamp, synthetic, config, missing, kind: 'workspace' },
+    work,
+  );
+}
+
+/** A bundle of one run's folder (see the file comment). */
+async function exportRunBundle(
+  ws: Workspace,
+  ref: string,
+  opts: ExportBundleOptions,
+  work: WorkOptions,
+): Promise<BundleSummary> {
+  const row = resolveRun(ws, ref, '--run');
+  const p = runPaths(ws, row.id);
+  if (!existsSync(p.dir)) {
+    throw new ExportError(
+      `--run ${ref}: run ${row.id} has no folder (runs/${row.id}/), so there is nothing to bundle.`,
+    );
+  }
+  const timestamp = new Date().toISOString();
+  const stamp = timestamp.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const out = resolve(opts.out ?? join(ws.root, 'exports', opts.name ?? `run-${row.id}-${stamp}.zip`));
+  if (existsSync(out) && statSync(out).isDirectory()) {
+    throw new ExportError(`--out ${out} is a folder; expected a .zip file path`);
+  }
+  const runConfig = readRunConfig(ws, row.id);
+  const synthetic =
+    runConfig?.imageEmbedding?.synthetic === true || getMeta<boolean>(ws.db, 'synthetic') === true;
+  const missing: string[] = [];
+  const sources: Source[] = [];
+  const add = (abs: string, zipPath: string) => {
+    if (existsSync(abs) && statSync(abs).isFile()) sources.push({ abs, zipPath });
+  };
+  add(p.config, 'run/config.json');
+  add(p.status, 'run/run.json');
+  add(p.split, 'run/split.json');
+  if (!runConfig)
+    missing.push(`no run/config.json (run ${row.id} was made before runs recorded their config)`);
+  if (!existsSync(p.split))
+    missing.push('no run/split.json: the split item ids were not recorded for this run');
+  if (checkpointExists(p.checkpoints, 'best')) {
+    add(p.bestWeights, `run/checkpoints/${RUN_CHECKPOINT_FILES.best.weights}`);
+    add(p.bestInfo, `run/checkpoints/${RUN_CHECKPOINT_FILES.best.info}`);
+    add(join(p.checkpoints, 'README.md'), 'run/checkpoints/README.md');
+  } else missing.push('no best checkpoint: no epoch of this run finished');
+  for (const dir of [p.results, p.evaluations]) {
+    for (const abs of walk(dir).filter((f) => RESULT_FILE.test(f))) {
+      add(abs, `run/${toZipPath(relative(p.dir, abs))}`);
+    }
+  }
+  return writeBundle(
+    ws,
+    out,
+    sources,
+    {
+      runId: row.id,
+      timestamp,
+      synthetic,
+      config: runConfig?.config ?? row.config,
+      missing,
+      kind: 'run',
+      data: runConfig?.data ?? null,
+    },
+    work,
+  );
+}
+
+async function writeBundle(
+  ws: Workspace,
+  out: string,
+  sources: Source[],
+  facts: {
+    runId: string | null;
+    timestamp: string;
+    synthetic: boolean;
+    config: unknown;
+    missing: string[];
+    kind: 'workspace' | 'run';
+    data?: unknown;
+  },
+  work: WorkOptions,
+): Promise<BundleSummary> {
+  const { runId, timestamp, synthetic, config, missing } = facts;
   // The bundle may be asked to go inside results/ by hand; never zip the file being written.
   const kept = sources.filter((s) => resolve(s.abs) !== out && resolve(s.abs) !== `${out}.part`);
 
@@ -135,7 +233,9 @@ export async function exportBundle(
   const manifest = {
     format: BUNDLE_FORMAT,
     version: BUNDLE_VERSION,
+    kind: facts.kind,
     runId,
+    ...(facts.kind === 'run' ? { data: facts.data ?? null } : {}),
     timestamp,
     synthetic,
     ...(synthetic
@@ -228,4 +328,88 @@ async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
   for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
   return h.digest('hex');
+}
+
+/** JSON entries a replay reads from a bundle, at most this big each (a split of 1M ids is ~40 MB). */
+const MAX_JSON_ENTRY = 256 * 1024 * 1024;
+
+/** Reads the named entries of a zip (yauzl: streaming, checks sizes and names). */
+async function readZipEntries(zipPath: string, wanted: readonly string[]): Promise<Map<string, Buffer>> {
+  const { default: yauzl } = await import('yauzl');
+  return await new Promise((resolvePromise, reject) => {
+    yauzl.open(zipPath, { lazyEntries: true, strictFileNames: true }, (err, zip) => {
+      if (err || !zip) {
+        reject(
+          new ExportError(`${zipPath} is not a readable zip file (${err?.message ?? 'unknown error'}).`),
+        );
+        return;
+      }
+      const found = new Map<string, Buffer>();
+      zip.on('error', (e: Error) => reject(new ExportError(`${zipPath}: ${e.message}`)));
+      zip.on('end', () => resolvePromise(found));
+      zip.on('entry', (entry: import('yauzl').Entry) => {
+        if (!wanted.includes(entry.fileName) || entry.uncompressedSize > MAX_JSON_ENTRY) {
+          zip.readEntry();
+          return;
+        }
+        zip.openReadStream(entry, (e2, stream) => {
+          if (e2 || !stream) {
+            reject(new ExportError(`${zipPath}: cannot read ${entry.fileName} (${e2?.message})`));
+            return;
+          }
+          const chunks: Buffer[] = [];
+          stream.on('data', (c: Buffer) => chunks.push(c));
+          stream.on('error', (e3: Error) =>
+            reject(new ExportError(`${zipPath}: ${entry.fileName}: ${e3.message}`)),
+          );
+          stream.on('end', () => {
+            found.set(entry.fileName, Buffer.concat(chunks));
+            zip.readEntry();
+          });
+        });
+      });
+      zip.readEntry();
+    });
+  });
+}
+
+/** The run a bundle holds, as a replay source, with what the user should be told about it. */
+export async function readBundleRun(zipPath: string): Promise<{ replay: ReplaySource; notes: string[] }> {
+  if (!existsSync(zipPath)) throw new ExportError(`--from-bundle ${zipPath}: no such file.`);
+  const entries = await readZipEntries(zipPath, ['manifest.json', 'run/config.json', 'config.json']);
+  const json = (name: string): unknown => {
+    const b = entries.get(name);
+    if (!b) return undefined;
+    try {
+      return JSON.parse(b.toString('utf8'));
+    } catch (e) {
+      throw new ExportError(`--from-bundle ${zipPath}: ${name} is not valid JSON (${(e as Error).message}).`);
+    }
+  };
+  const manifest = json('manifest.json') as
+    | { format?: string; kind?: string; runId?: string; synthetic?: boolean }
+    | undefined;
+  if (!manifest || manifest.format !== BUNDLE_FORMAT) {
+    throw new ExportError(
+      `--from-bundle ${zipPath}: not a K-Fashion result bundle (no ${BUNDLE_FORMAT} manifest.json).`,
+    );
+  }
+  const runConfig = json('run/config.json');
+  const notes: string[] = [];
+  let replay: ReplaySource;
+  if (runConfig !== undefined) {
+    replay = replayFromJson(runConfig, `${zipPath} → run/config.json`);
+  } else {
+    // A workspace bundle: its config.json holds the settings but no data fingerprint.
+    const c = json('config.json') as { config?: unknown; runId?: string } | undefined;
+    if (!c?.config)
+      throw new ExportError(
+        `--from-bundle ${zipPath}: the bundle holds no run config (run/config.json or config.json).`,
+      );
+    replay = { ...replayFromJson(c.config, `${zipPath} → config.json`), runId: c.runId ?? null };
+    notes.push(
+      `${zipPath} is a workspace bundle, not a run bundle (kfashion export --run ID): it records no data fingerprint, so whether this workspace holds the same data cannot be checked.`,
+    );
+  }
+  return { replay, notes };
 }

@@ -12,9 +12,10 @@ import type { WorkOptions } from '../../src-shared/jobs.ts';
 import type { ReportSection, ResearchReportSummary } from '../../src-shared/report.ts';
 import type { SimilaritySearchRun } from '../../src-shared/search.ts';
 import { type ReportInput, renderReportHtml } from '../evaluation/report-html.ts';
-import { fileStamp, uniqueResultPath } from '../evaluation/results.ts';
+import { fileStamp, listEvaluations, uniqueResultPath } from '../evaluation/results.ts';
 import type { Workspace } from '../store/workspace.ts';
 import type { CheckpointInfo, EpochRecord } from '../training/checkpoints.ts';
+import { currentRunId } from '../training/runs.ts';
 import type { SearchRequest } from './similarity-search.ts';
 
 export class ResearchReportError extends Error {
@@ -126,7 +127,22 @@ export async function writeResearchReport(
   opts.onProgress?.('report', 1, 4);
 
   // The latest evaluation of each protocol (gallery first: the honest one).
-  const evals = resultFiles<EvaluationReport>(ws, 'evaluation_').filter((e) => e.data.kind === 'evaluation');
+  // Evaluations live in their run's folder (runs/<id>/evaluations/; results/ for older ones): the
+  // current run's first, so a figure of another run is shown only when the current one has none —
+  // and then marked stale.
+  const current = currentRunId(ws);
+  const evals = [
+    ...listEvaluations(ws, 'evaluation')
+      .filter((e) => existsSync(join(ws.root, e.file)))
+      .map((e) => ({ file: e.file, data: readJson<EvaluationReport>(join(ws.root, e.file)) })),
+    ...resultFiles<EvaluationReport>(ws, 'evaluation_'),
+  ]
+    .filter((e, i, all) => e.data.kind === 'evaluation' && all.findIndex((x) => x.file === e.file) === i)
+    .sort(
+      (a, b) =>
+        Number(b.data.checkpoint?.run_id === current) - Number(a.data.checkpoint?.run_id === current) ||
+        b.data.timestamp.localeCompare(a.data.timestamp),
+    );
   const evaluations: ReportInput['evaluations'] = [];
   for (const protocol of ['gallery', 'in-batch'] as const) {
     const e = evals.find((x) => x.data.protocol === protocol);
@@ -253,6 +269,7 @@ export async function writeResearchReport(
     file,
     bytes: Buffer.byteLength(html),
     sections,
+    training_run: checkpoint ? { id: checkpoint.info.runId, epoch: checkpoint.info.epoch } : null,
     ran_searches: ranSearches,
   };
 }

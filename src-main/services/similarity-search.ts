@@ -40,6 +40,7 @@ import { getMeta } from '../store/database.ts';
 import { DatasetStore, type StoredItem } from '../store/dataset-store.ts';
 import { type EmbeddingModelInfo, EmbeddingStore } from '../store/embedding-store.ts';
 import type { Workspace } from '../store/workspace.ts';
+import { currentRunId } from '../training/runs.ts';
 import type { EncoderFactory } from '../training/trainer.ts';
 
 export class SimilaritySearchError extends Error {
@@ -237,7 +238,13 @@ export class SimilaritySearchService {
       ...(galleryInfo.synthetic ? { note: SYNTHETIC_GALLERY_NOTE(model) } : {}),
       mode: req.demo ? 'demo' : 'query',
       gallery: galleryInfo,
-      checkpoint: { run_id: info.runId, path: encoder.infoPath, epoch: info.epoch, fields },
+      checkpoint: {
+        run_id: info.runId,
+        path: encoder.infoPath,
+        epoch: info.epoch,
+        fields,
+        stale: info.runId !== currentRunId(this.ws),
+      },
       searches,
     };
   }

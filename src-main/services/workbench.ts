@@ -64,12 +64,33 @@ import { getMeta, schemaVersion } from '../store/database.ts';
 import type { ItemFilter } from '../store/dataset-store.ts';
 import { type EmbeddingModelInfo, EmbeddingStore } from '../store/embedding-store.ts';
 import { Workspace } from '../store/workspace.ts';
+import { acquireWriterLock, withWriterLock } from '../store/workspace-lock.ts';
 import { loadCheckpoint } from '../training/checkpoints.ts';
+import type { RunLogger } from '../training/run-logger.ts';
+import {
+  currentRunId,
+  listRuns,
+  noteRun,
+  promoteRun,
+  type RunView,
+  removeRun,
+  runPaths,
+  TAG_PATTERN,
+  tagRun,
+} from '../training/runs.ts';
 import type { SanityCheckOptions, SanityCheckResult } from '../training/sanity-check.ts';
-import { resolveTrainConfig, type TrainConfig } from '../training/train-config.ts';
-import { defaultEncoderFactory, type EncoderFactory, type TrainResult, train } from '../training/trainer.ts';
+import { resolveTrainConfig, type TrainConfig, TrainConfigError } from '../training/train-config.ts';
+import {
+  defaultEncoderFactory,
+  type EncoderFactory,
+  resumeTarget,
+  type TrainResult,
+  train,
+} from '../training/trainer.ts';
 import { type BundleSummary, type ExportBundleOptions, exportBundle } from './export-bundle.ts';
 import type { ReportOptions } from './research-report.ts';
+import { type ReplaySource, replaySource } from './run-replay.ts';
+import { compareRuns, type RunComparison, type RunDetail, runDetail, runEvaluations } from './run-views.ts';
 import type { SearchRequest, SimilaritySearchService } from './similarity-search.ts';
 
 export interface EmbedRequest extends ImageModelSpec {
@@ -132,24 +153,37 @@ export class Workbench {
     opts: Omit<ScanOptions, 'signal' | 'onProgress' | 'readLabels' | 'inFlight'>,
     controls: JobControls = {},
   ): Promise<ScanReport> {
-    return runJob('scan', controls, async (work) => {
-      // Parsing runs on worker threads while this thread writes SQLite (see WorkerPool).
-      const pool = WorkerPool.create();
-      try {
-        return await scanDataset(this.workspace, {
-          ...opts,
-          ...work,
-          readLabels: pool ? (paths) => pool.run('read-labels', paths) : undefined,
-          inFlight: pool ? pool.size * 2 : 1,
-        });
-      } finally {
-        await pool?.close();
-      }
-    });
+    return runJob('scan', controls, (work) =>
+      this.writing('scan', async () => {
+        // Parsing runs on worker threads while this thread writes SQLite (see WorkerPool).
+        const pool = WorkerPool.create();
+        try {
+          return await scanDataset(this.workspace, {
+            ...opts,
+            ...work,
+            readLabels: pool ? (paths) => pool.run('read-labels', paths) : undefined,
+            inFlight: pool ? pool.size * 2 : 1,
+          });
+        } finally {
+          await pool?.close();
+        }
+      }),
+    );
   }
 
+  /** Redraws the split: a writer (a run's data must not change under it). */
   split(opts: { file?: string; seed?: number }): SplitSummary {
-    return applySplit(this.workspace.db, opts);
+    const lock = acquireWriterLock(this.workspace.root, 'split');
+    try {
+      return applySplit(this.workspace.db, opts);
+    } finally {
+      lock.release();
+    }
+  }
+
+  /** Runs `fn` holding the workspace's writer lock (see [Note: Workspace lock]). */
+  private writing<T>(job: string, fn: () => Promise<T>): Promise<T> {
+    return withWriterLock(this.workspace, job, fn);
   }
 
   crops(
@@ -164,54 +198,58 @@ export class Workbench {
    * where there is internet, or any CLIP vision export via `modelPath`). Cached per (model, crop).
    */
   embed(req: EmbedRequest, controls: JobControls = {}): Promise<EmbedSummary> {
-    return runJob('embed', controls, async (work) => {
-      // Loaded on use: ONNX Runtime and tfjs take most of a second to import, which every other
-      // command (and `--help`) should not pay.
-      const { openImageEncoder } = await import('../encoders/image-encoder/open-encoder.ts');
-      // `--model demo-standin`: the demo's SYNTHETIC stand-in encoder, generated into the workspace.
-      const standin = req.model === DEMO_STANDIN_MODEL && !req.modelPath;
-      if (standin)
-        req = { ...req, modelPath: ensureDemoStandinFiles(demoStandinDir(this.workspace.root)).dir };
-      const opened = await openImageEncoder(req, {
-        ...req.files,
-        signal: work.signal,
-        onProgress: work.onProgress
-          ? (file, received, total) =>
-              work.onProgress?.(`download ${file.split(/[\\/]/).at(-1)}`, received, total, {
-                MB: Math.round(received / 1e5) / 10,
-              })
-          : undefined,
-      });
-      const { encoder } = opened;
-      const origin = standin ? { ...opened.origin, synthetic: true, note: DEMO_STANDIN_NOTE } : opened.origin;
-      // The model that made this workspace's vectors is the one query images must be embedded with:
-      // recorded once vectors exist (a run refused before storing any leaves the setting as it was).
-      const record = () => setWorkspaceEncoder(this.workspace, req, encoder.modelId);
-      try {
-        const summary: EmbedSummary = await embedImages(this.workspace, encoder, origin, {
-          batch: req.batch,
-          filter: req.filter,
-          ...work,
+    return runJob('embed', controls, (work) =>
+      this.writing('embed', async () => {
+        // Loaded on use: ONNX Runtime and tfjs take most of a second to import, which every other
+        // command (and `--help`) should not pay.
+        const { openImageEncoder } = await import('../encoders/image-encoder/open-encoder.ts');
+        // `--model demo-standin`: the demo's SYNTHETIC stand-in encoder, generated into the workspace.
+        const standin = req.model === DEMO_STANDIN_MODEL && !req.modelPath;
+        if (standin)
+          req = { ...req, modelPath: ensureDemoStandinFiles(demoStandinDir(this.workspace.root)).dir };
+        const opened = await openImageEncoder(req, {
+          ...req.files,
+          signal: work.signal,
+          onProgress: work.onProgress
+            ? (file, received, total) =>
+                work.onProgress?.(`download ${file.split(/[\\/]/).at(-1)}`, received, total, {
+                  MB: Math.round(received / 1e5) / 10,
+                })
+            : undefined,
         });
-        record();
-        if (req.views) {
-          summary.views = await embedViews(this.workspace, encoder, {
-            views: req.views,
-            seed: req.viewSeed,
-            settings: req.viewSettings,
+        const { encoder } = opened;
+        const origin = standin
+          ? { ...opened.origin, synthetic: true, note: DEMO_STANDIN_NOTE }
+          : opened.origin;
+        // The model that made this workspace's vectors is the one query images must be embedded with:
+        // recorded once vectors exist (a run refused before storing any leaves the setting as it was).
+        const record = () => setWorkspaceEncoder(this.workspace, req, encoder.modelId);
+        try {
+          const summary: EmbedSummary = await embedImages(this.workspace, encoder, origin, {
             batch: req.batch,
             filter: req.filter,
             ...work,
           });
+          record();
+          if (req.views) {
+            summary.views = await embedViews(this.workspace, encoder, {
+              views: req.views,
+              seed: req.viewSeed,
+              settings: req.viewSettings,
+              batch: req.batch,
+              filter: req.filter,
+              ...work,
+            });
+          }
+          return summary;
+        } catch (e) {
+          if (e instanceof CancelledError) record();
+          throw e;
+        } finally {
+          await encoder.close();
         }
-        return summary;
-      } catch (e) {
-        if (e instanceof CancelledError) record();
-        throw e;
-      } finally {
-        await encoder.close();
-      }
-    });
+      }),
+    );
   }
 
   /** Imports precomputed embeddings (.npy [N, 512] + ids JSON); see import-embeddings.ts. */
@@ -219,7 +257,9 @@ export class Workbench {
     opts: Omit<ImportEmbeddingsOptions, 'signal' | 'onProgress'>,
     controls: JobControls = {},
   ): Promise<ImportReport> {
-    return runJob('import', controls, (work) => importEmbeddings(this.workspace, { ...opts, ...work }));
+    return runJob('import', controls, (work) =>
+      this.writing('embed import', async () => importEmbeddings(this.workspace, { ...opts, ...work })),
+    );
   }
 
   embeddingModels(): EmbeddingModelInfo[] {
@@ -227,27 +267,100 @@ export class Workbench {
   }
 
   /**
-   * Trains the JSON encoder. Settings: defaults → stage preset → quick → explicit overrides; with
-   * `resume`, the saved run's settings replace the defaults and any override that changes more than
-   * the epoch count or the backend is refused (it would be a different run).
+   * Trains the JSON encoder as a new run (runs/<id>/). Settings: defaults (or a replayed run's
+   * config) → stage preset → quick → explicit overrides; with `resume`, the saved run's settings
+   * replace the defaults and any override that changes more than the epoch count or the backend is
+   * refused (it would be a different run). Holds the workspace's writer lock while it runs.
    */
   train(opts: TrainRequest, controls: JobControls = {}): Promise<TrainResult> {
-    return runJob('train', controls, async (work) => {
-      const base = opts.resume
-        ? loadCheckpoint(this.workspace.paths.checkpoints, 'last').info.config
-        : undefined;
-      const config = resolveTrainConfig({
-        stage: opts.stage,
-        quick: opts.quick,
-        overrides: opts.overrides,
-        base,
-      });
-      return await train(this.workspace, config, {
-        ...work,
-        resume: opts.resume,
-        createEncoder: opts.createEncoder ?? defaultEncoderFactory,
-      });
-    });
+    return runJob('train', controls, (work) =>
+      this.writing('train', async () => {
+        const ws = this.workspace;
+        const startsNew = [opts.initFrom, opts.fromRun, opts.configFile, opts.replay].some(
+          (x) => x !== undefined,
+        );
+        if (opts.resume && startsNew) {
+          throw new TrainConfigError(
+            '--resume continues a run with its own settings and weights; --init-from, --from-run, --config and --from-bundle start a new run. Give one or the other.',
+          );
+        }
+        for (const t of opts.tags ?? []) {
+          if (!TAG_PATTERN.test(t)) {
+            throw new TrainConfigError(
+              `--tag "${t}": expected 1-64 letters, digits or . _ : - / = + (starting with a letter or digit).`,
+            );
+          }
+        }
+        let base: TrainConfig | undefined;
+        let resume: string | undefined;
+        if (opts.resume) {
+          const row = resumeTarget(ws, opts.resume);
+          resume = row.id;
+          base = loadCheckpoint(runPaths(ws, row.id).checkpoints, 'last').info.config;
+        }
+        const replay = resume ? null : replaySource(ws, opts);
+        const config = resolveTrainConfig({
+          stage: opts.stage,
+          quick: opts.quick,
+          overrides: opts.overrides,
+          base: base ?? replay?.config,
+        });
+        return await train(ws, config, {
+          ...work,
+          resume,
+          initFrom: opts.initFrom,
+          replayOf: replay?.runId ?? undefined,
+          expectData: replay?.data ?? null,
+          onWarning: opts.onWarning,
+          tags: opts.tags,
+          loggers: opts.loggers,
+          createEncoder: opts.createEncoder ?? defaultEncoderFactory,
+        });
+      }),
+    );
+  }
+
+  // ---- runs (training/runs.ts) ---------------------------------------------------------------------
+
+  /** Every run, oldest first (killed ones shown as interrupted, the current one flagged). */
+  runs(): RunView[] {
+    return listRuns(this.workspace);
+  }
+
+  /** One run in full: row, config.json, run.json, history, evaluations. */
+  runShow(ref: string): RunDetail {
+    return runDetail(this.workspace, ref);
+  }
+
+  runsCompare(refs: readonly string[], opts: { chart?: boolean; out?: string } = {}): Promise<RunComparison> {
+    return compareRuns(this.workspace, refs, opts);
+  }
+
+  /** Recall@10 of each run's latest evaluation, where it has one. */
+  runsRecall10(ids: readonly string[]): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const id of ids) {
+      const e = runEvaluations(this.workspace, id)[0];
+      const r10 = (e?.summary as { recall?: Record<string, number> } | undefined)?.recall?.['10'];
+      if (typeof r10 === 'number') out.set(id, r10);
+    }
+    return out;
+  }
+
+  runPromote(ref: string): RunView {
+    return promoteRun(this.workspace, ref);
+  }
+
+  runRemove(ref: string, opts: { force?: boolean } = {}): { removed: string; current: string | null } {
+    return removeRun(this.workspace, ref, opts);
+  }
+
+  runNote(ref: string, note: string): RunView {
+    return noteRun(this.workspace, ref, note);
+  }
+
+  runTag(ref: string, tag: string, opts: { remove?: boolean } = {}): RunView {
+    return tagRun(this.workspace, ref, tag, opts);
   }
 
   /** Zips the run's config, best checkpoint, results, charts and reports (see export-bundle.ts). */
@@ -305,21 +418,23 @@ export class Workbench {
     opts: { embeddings?: { npy: string; ids: string; model?: string }; synthetic?: boolean } = {},
     controls: JobControls = {},
   ): Promise<CatalogImportReport> {
-    return runJob('catalog-import', controls, async (work) => {
-      const svc = this.recommender();
-      const label = svc.encoderLabel();
-      const embeddings = opts.embeddings
-        ? { ...opts.embeddings, model: opts.embeddings.model ?? label?.model ?? 'fashion-clip' }
-        : undefined;
-      const enc = !embeddings && label ? await svc.encoder() : null;
-      return svc.catalog.importFolder(dir, {
-        encoder: enc?.encoder ?? null,
-        embeddings,
-        synthetic: opts.synthetic,
-        signal: work.signal,
-        onProgress: work.onProgress ? (d, t) => work.onProgress?.('import', d, t) : undefined,
-      });
-    });
+    return runJob('catalog-import', controls, (work) =>
+      this.writing('catalog import', async () => {
+        const svc = this.recommender();
+        const label = svc.encoderLabel();
+        const embeddings = opts.embeddings
+          ? { ...opts.embeddings, model: opts.embeddings.model ?? label?.model ?? 'fashion-clip' }
+          : undefined;
+        const enc = !embeddings && label ? await svc.encoder() : null;
+        return svc.catalog.importFolder(dir, {
+          encoder: enc?.encoder ?? null,
+          embeddings,
+          synthetic: opts.synthetic,
+          signal: work.signal,
+          onProgress: work.onProgress ? (d, t) => work.onProgress?.('import', d, t) : undefined,
+        });
+      }),
+    );
   }
 
   catalogRemove(ids: readonly string[]): string[] {
@@ -373,10 +488,12 @@ export class Workbench {
 
   /** Temperature study: one training run per temperature (own folders), each evaluated (gallery). */
   sweep(opts: SweepRequest = {}, controls: JobControls = {}): Promise<TemperatureStudy> {
-    return runJob('sweep', controls, async (work) => {
-      const { runTemperatureSweep } = await import('../evaluation/temperature-sweep.ts');
-      return await runTemperatureSweep(this.workspace, { ...opts, ...work });
-    });
+    return runJob('sweep', controls, (work) =>
+      this.writing('sweep', async () => {
+        const { runTemperatureSweep } = await import('../evaluation/temperature-sweep.ts');
+        return await runTemperatureSweep(this.workspace, { ...opts, ...work });
+      }),
+    );
   }
 
   /**
@@ -411,9 +528,13 @@ export class Workbench {
   }
 
   /** Past evaluation, centrality and temperature-study runs, newest first. */
-  async evaluations(kind?: EvaluationRecord['kind']): Promise<EvaluationRecord[]> {
+  async evaluations(kind?: EvaluationRecord['kind']): Promise<(EvaluationRecord & { stale?: boolean })[]> {
     const { listEvaluations } = await import('../evaluation/results.ts');
-    return listEvaluations(this.workspace, kind);
+    const current = currentRunId(this.workspace);
+    // An evaluation of a run that is not current is stale: its figures are not the current model's.
+    return listEvaluations(this.workspace, kind).map((e) =>
+      e.checkpoint ? { ...e, stale: e.checkpoint !== current } : e,
+    );
   }
 
   summary(): WorkspaceSummary {
@@ -486,8 +607,21 @@ export type SweepRequest = Omit<SweepOptions, 'signal' | 'onProgress'>;
 export interface TrainRequest {
   stage?: 1 | 2;
   quick?: boolean;
-  resume?: boolean;
+  /** Continue a run: true = the newest, or a run reference. */
+  resume?: boolean | string;
+  /** Start from this run's best weights (stage 2 after stage 1); recorded as the new run's parent. */
+  initFrom?: string;
+  /** Repeat this run's config (runs/<id>/config.json). */
+  fromRun?: string;
+  /** Repeat the config in this file: a run's config.json, or a bare training config object. */
+  configFile?: string;
+  /** A run config given as data (e.g. read from a bundle). */
+  replay?: ReplaySource;
   overrides?: Partial<TrainConfig>;
+  tags?: string[];
+  /** Said as soon as it is known (e.g. the data differs from the replayed run's). */
+  onWarning?: (message: string) => void;
+  loggers?: RunLogger[];
   /** The encoder to train; the tfjs JSON encoder when absent (tests pass a small JS model). */
   createEncoder?: EncoderFactory;
 }

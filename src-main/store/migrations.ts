@@ -300,6 +300,60 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 6,
+    name: 'runs: interrupted status, sequence number, parent, replay source, study, tags, note, folder, process; evaluation checkpoint epoch',
+    up(db) {
+      // SQLite cannot change a CHECK constraint in place: the runs table is rebuilt. run_metrics
+      // refers to it, so it is rebuilt first against the new table (dropping the old parent while a
+      // child still points at it would cascade-delete every metric). Renaming a table rewrites the
+      // foreign keys that name it (SQLite >= 3.26 without legacy_alter_table).
+      db.exec(`
+        CREATE TABLE runs_v5 (
+          id          TEXT PRIMARY KEY,       -- e.g. train-20261124T031500Z-ab12
+          seq         INTEGER NOT NULL UNIQUE,-- 1, 2, 3, ... in order of creation ("run 1")
+          kind        TEXT NOT NULL,          -- train, sweep (a temperature-study run), tune, baseline
+          status      TEXT NOT NULL
+                      CHECK (status IN ('running', 'done', 'stopped', 'failed', 'interrupted')),
+          config      TEXT NOT NULL,          -- JSON TrainConfig
+          backend     TEXT,
+          started_at  TEXT NOT NULL,
+          finished_at TEXT,
+          summary     TEXT,                   -- JSON
+          parent_id   TEXT,                   -- the run whose best weights it started from (--init-from)
+          replay_of   TEXT,                   -- the run whose config it repeats (--from-run, --config)
+          study       TEXT,                   -- the sweep or study it belongs to
+          tags        TEXT NOT NULL DEFAULT '[]',  -- JSON array of strings
+          note        TEXT NOT NULL DEFAULT '',
+          folder      TEXT,                   -- runs/<id>, relative to the workspace; NULL: no files
+          pid         INTEGER,                -- the process that writes it while running
+          host        TEXT,
+          best_epoch  INTEGER,
+          epochs_run  INTEGER,
+          headline    TEXT                    -- JSON: best epoch's figures with their protocol
+        );
+        INSERT INTO runs_v5 (id, seq, kind, status, config, backend, started_at, finished_at, summary)
+          SELECT id, ROW_NUMBER() OVER (ORDER BY started_at, id), kind, status, config, backend,
+                 started_at, finished_at, summary
+          FROM runs;
+        CREATE TABLE run_metrics_v5 (
+          run_id TEXT NOT NULL REFERENCES runs_v5(id) ON DELETE CASCADE,
+          epoch  INTEGER NOT NULL,
+          step   INTEGER NOT NULL,
+          name   TEXT NOT NULL,
+          value  REAL NOT NULL,
+          PRIMARY KEY (run_id, epoch, step, name)
+        ) WITHOUT ROWID;
+        INSERT INTO run_metrics_v5 SELECT run_id, epoch, step, name, value FROM run_metrics;
+        DROP TABLE run_metrics;
+        DROP TABLE runs;
+        ALTER TABLE runs_v5 RENAME TO runs;
+        ALTER TABLE run_metrics_v5 RENAME TO run_metrics;
+        CREATE INDEX runs_started ON runs(started_at);
+        ALTER TABLE evaluations ADD COLUMN checkpoint_epoch INTEGER;
+      `);
+    },
+  },
+  {
+    version: 7,
     name: 'augmented image views: one vector per (model, item, view recipe, view) with the view parameters',
     up(db) {
       db.exec(`

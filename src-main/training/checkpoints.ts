@@ -1,9 +1,11 @@
 /**
- * Checkpoints of the JSON encoder, in the workspace's `checkpoints/` folder:
+ * Checkpoints of the JSON encoder, in each run's `runs/<id>/checkpoints/` folder (the workspace's
+ * `checkpoints/best_model.*` are the current run's best.*, under the seed pipeline's names):
  *
- *   best_model.safetensors + best_model.json   the weights of the best epoch (lowest validation loss),
+ *   best.safetensors + best.json               the weights of the best epoch (lowest validation loss),
  *                                              with everything needed to use them: config, vocabulary
- *                                              per field, field list, backend, metrics, run id, time
+ *                                              per field, field list, backend, metrics, data
+ *                                              fingerprint, parent run, run id, time
  *   last.safetensors + last.json               the end of the latest completed epoch, for --resume:
  *                                              weights + AdamW moments, and in the JSON the optimiser
  *                                              step, dropout RNG, early-stopping state and history
@@ -23,6 +25,7 @@ import type {
   NamedTensor,
 } from '../encoders/json-encoder/json-encoder-types.ts';
 import { pytorchLoadingSection } from '../encoders/json-encoder/pytorch-module.ts';
+import type { DataFingerprint } from './data-fingerprint.ts';
 import type { EarlyStoppingState } from './early-stopping.ts';
 import { decodeSafetensors, encodeSafetensors, type SafeTensor } from './safetensors.ts';
 import type { TrainConfig } from './train-config.ts';
@@ -33,10 +36,26 @@ export const CHECKPOINT_VERSION = 1;
 
 export type CheckpointKind = 'best' | 'last';
 
-export const CHECKPOINT_FILES: Readonly<Record<CheckpointKind, { weights: string; info: string }>> = {
+export type CheckpointFileNames = Readonly<Record<CheckpointKind, { weights: string; info: string }>>;
+
+/** The workspace's published copies (checkpoints/best_model.*), as the seed pipeline names them. */
+export const CHECKPOINT_FILES: CheckpointFileNames = {
   best: { weights: 'best_model.safetensors', info: 'best_model.json' },
   last: { weights: 'last.safetensors', info: 'last.json' },
 };
+
+/** Inside a run folder (runs/<id>/checkpoints/). */
+export const RUN_CHECKPOINT_FILES: CheckpointFileNames = {
+  best: { weights: 'best.safetensors', info: 'best.json' },
+  last: { weights: 'last.safetensors', info: 'last.json' },
+};
+
+/** The names a folder uses for `kind`: a run folder's when its JSON is there, else the seed's. */
+export function checkpointFilesIn(dir: string, kind: CheckpointKind): { weights: string; info: string } {
+  return existsSync(join(dir, RUN_CHECKPOINT_FILES[kind].info))
+    ? RUN_CHECKPOINT_FILES[kind]
+    : CHECKPOINT_FILES[kind];
+}
 
 export class CheckpointError extends Error {
   override name = 'CheckpointError';
@@ -93,6 +112,10 @@ export interface CheckpointInfo {
   weights: { file: string; sha256: string; bytes: number; tensors: { name: string; shape: number[] }[] };
   /** Only in last.json. */
   resume?: ResumeState;
+  /** The data the run trained on (absent in checkpoints made before runs recorded it). */
+  data?: DataFingerprint;
+  /** The run whose best weights this run started from, and that checkpoint's epoch. */
+  parent?: { runId: string; epoch: number } | null;
 }
 
 export interface SavedCheckpoint {
@@ -117,8 +140,9 @@ export function saveCheckpoint(
   kind: CheckpointKind,
   state: JsonEncoderState,
   info: Omit<CheckpointInfo, 'format' | 'version' | 'kind' | 'weights'>,
+  names: CheckpointFileNames = CHECKPOINT_FILES,
 ): CheckpointInfo {
-  const files = CHECKPOINT_FILES[kind];
+  const files = names[kind];
   const tensors: [string, SafeTensor][] = Object.entries(state.params);
   if (kind === 'last') tensors.push(...Object.entries(state.optimizer.moments));
   const bytes = encodeSafetensors(tensors, {
@@ -147,12 +171,12 @@ export function saveCheckpoint(
 }
 
 export function checkpointExists(dir: string, kind: CheckpointKind): boolean {
-  const f = CHECKPOINT_FILES[kind];
+  const f = checkpointFilesIn(dir, kind);
   return existsSync(join(dir, f.info)) && existsSync(join(dir, f.weights));
 }
 
 export function loadCheckpoint(dir: string, kind: CheckpointKind): SavedCheckpoint {
-  const files = CHECKPOINT_FILES[kind];
+  const files = checkpointFilesIn(dir, kind);
   const infoPath = join(dir, files.info);
   const weightsPath = join(dir, files.weights);
   if (!existsSync(infoPath) || !existsSync(weightsPath)) {
@@ -225,8 +249,8 @@ Written by K-Fashion Workbench (run \`${info.runId}\`, ${info.timestamp}). Image
 
 | file | what |
 | --- | --- |
-| \`best_model.safetensors\` | weights of the best epoch (lowest validation loss) |
-| \`best_model.json\` | config, vocabulary per field, field list, backend, metrics, timestamp, run id |
+| \`best_model.safetensors\` (\`best.safetensors\` in runs/<id>/checkpoints/) | weights of the best epoch (lowest validation loss) |
+| \`best_model.json\` (\`best.json\`) | config, vocabulary per field, field list, backend, metrics, data fingerprint, timestamp, run id |
 | \`last.safetensors\` | weights + AdamW moments (\`exp_avg.<name>\`, \`exp_avg_sq.<name>\`) at the end of the latest epoch |
 | \`last.json\` | the same as best_model.json plus optimiser step, dropout RNG, early stopping, history (for \`--resume\`) |
 

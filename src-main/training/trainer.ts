@@ -2,7 +2,9 @@
  * The training loop around a JsonEncoderModel: seeded epochs of symmetric InfoNCE steps with the
  * warm-up + cosine schedule, a validation pass after every epoch (loss, Top-1/Top-5/MRR over the whole
  * validation gallery, similarities, norms), early stopping on the validation loss, checkpoints, resume,
- * and the run's record in the workspace (`runs`, `run_metrics`, results/*.json, the chart).
+ * and the run's record: its folder runs/<id>/ (config.json, run.json, split.json, checkpoints/,
+ * results/) and its row in the workspace's runs table (training/runs.ts). A run that finishes
+ * becomes the workspace's current run ([Note: Current run]).
  *
  * Resume is exact: the epoch order is derived from (seed, epoch), and last.* holds the weights, the
  * AdamW moments, the optimiser step, the dropout RNG and the early-stopping state at the end of the
@@ -12,7 +14,7 @@
  * last.* keeps the last completed one, so a Ctrl-C (or a crash) loses at most one epoch.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DEFAULT_ENCODER_SETTINGS } from '../../src-shared/encoder-config.ts';
 import { CancelledError, type WorkOptions } from '../../src-shared/jobs.ts';
@@ -22,17 +24,23 @@ import type {
   OptimizerSettings,
 } from '../encoders/json-encoder/json-encoder-types.ts';
 import { planLrSchedule, scheduledLr } from '../encoders/json-encoder/lr-schedulers.ts';
+import type { RunHeadline, RunKind, RunRow } from '../store/runs-store.ts';
 import type { Workspace } from '../store/workspace.ts';
+import { thisHost } from '../store/workspace-lock.ts';
+import { writeFileAtomic, writeJsonAtomic } from './atomic-json.ts';
 import { augmentationForRun } from './augmented-batches.ts';
 import {
   type CheckpointInfo,
+  checkpointExists,
   type EpochRecord,
   loadCheckpoint,
   type ResumeState,
+  RUN_CHECKPOINT_FILES,
   type SavedCheckpoint,
   saveCheckpoint,
   vocabularyValues,
 } from './checkpoints.ts';
+import { type DataFingerprint, fingerprintDifferences, fingerprintOf } from './data-fingerprint.ts';
 import {
   type EarlyStoppingState,
   earlyStoppingFromJson,
@@ -41,6 +49,22 @@ import {
   updateEarlyStopping,
 } from './early-stopping.ts';
 import { learningRate, planSchedule } from './lr-schedule.ts';
+import type { RunLogger } from './run-logger.ts';
+import {
+  adoptLegacyCheckpoint,
+  currentRunId,
+  listRuns,
+  makeCurrent,
+  RUN_CONFIG_FORMAT,
+  relPath,
+  resolveRun,
+  runPaths,
+  runsStore,
+  writeRunConfig,
+  writeRunStatus,
+  writeSplitIds,
+} from './runs.ts';
+import { tensorBoardRunLogger } from './tensorboard/run-logger-adapter.ts';
 import { configDifferences, type TrainConfig, TrainConfigError } from './train-config.ts';
 import { renderTrainingCharts } from './training-charts.ts';
 import {
@@ -87,13 +111,30 @@ export function usesLayeredEngine(c: JsonEncoderConfig): boolean {
 
 export interface TrainControls extends WorkOptions {
   createEncoder: EncoderFactory;
-  /** Continue the run in checkpoints/last.* (its config must match `config` except epochs/backend). */
-  resume?: boolean;
   /**
-   * Train into this folder's checkpoints/ and results/ instead of the workspace's own (a temperature
-   * sweep trains one folder per temperature without overwriting the workspace's main checkpoints).
+   * Continue a run from its runs/<id>/checkpoints/last.* (its config must match `config` except
+   * epochs/backend): `true` = the workspace's newest run, or a run reference (id, number, prefix).
    */
-  outDir?: string;
+  resume?: boolean | string;
+  /** Start from this run's best weights (fresh optimiser state); the new run records it as parent. */
+  initFrom?: string;
+  /** What made the run (default 'train'); a sweep's runs are 'sweep'. */
+  kind?: RunKind;
+  /** The sweep or study the run belongs to. */
+  study?: string;
+  tags?: string[];
+  /** The run whose config this run repeats (a replay). */
+  replayOf?: string;
+  /** The data the replayed run saw: a difference is reported as a warning, never refused. */
+  expectData?: DataFingerprint | null;
+  /** Whether a finished run becomes the workspace's current run (default true). */
+  makeCurrent?: boolean;
+  /** Said as soon as it is known (the CLI prints it before the progress bar); also in the result. */
+  onWarning?: (message: string) => void;
+  /** Extra run logs (e.g. TensorBoard event files). */
+  loggers?: RunLogger[];
+  /** Write runs/<id>/tensorboard/ event files (default true). */
+  tensorBoard?: boolean;
 }
 
 export interface TrainPaths {
@@ -108,6 +149,25 @@ export interface TrainPaths {
 
 export interface TrainSummary {
   runId: string;
+  /** The run's number in this workspace (1, 2, …). */
+  seq: number;
+  kind: RunKind;
+  /** Absolute path of runs/<id>/. */
+  runDir: string;
+  /** Whether this run is now the workspace's current run (its files at the seed's paths). */
+  current: boolean;
+  /** The opposite of current: figures of this run are not the workspace's current ones. */
+  stale: boolean;
+  /** The run whose best weights it started from (--init-from), with that checkpoint's epoch. */
+  parent: { runId: string; epoch: number } | null;
+  /** The run whose config it repeats (--from-run, --config, --from-bundle). */
+  replayOf: string | null;
+  /** Validation of the starting weights before any step (only with --init-from). */
+  initialValidation: { valLoss: number; top1: number; top5: number; mrr: number } | null;
+  /** The data the run trained on. */
+  dataFingerprint: DataFingerprint;
+  /** Things the user should know (e.g. the data differs from a replayed run's). */
+  warnings: string[];
   startedAt: string;
   /** When this summary was made: the end of the run, or of the latest epoch while it runs. */
   timestamp: string;
@@ -128,7 +188,16 @@ export interface TrainSummary {
   resumedFromEpoch: number | null;
   wallMs: number;
   msPerStep: number;
+  /** The run's own files (runs/<id>/…). */
   paths: TrainPaths;
+  /** The seed's paths holding this run's files when it is current (checkpoints/best_model.*, results/training_*). */
+  published: {
+    bestWeights: string;
+    bestInfo: string;
+    results: string;
+    summary: string;
+    charts: string;
+  } | null;
 }
 
 export interface TrainResult extends TrainSummary {
@@ -141,20 +210,26 @@ const ENCODE_CHUNK = 256;
 export const SYNTHETIC_NOTE =
   'SYNTHETIC: trained against stand-in image embeddings generated from the attributes, not FashionCLIP.';
 
-/** Where a training run's checkpoints and results go: the workspace's folders, or `outDir`'s. */
-export function trainingDirs(ws: Workspace, outDir?: string): { checkpoints: string; results: string } {
-  return outDir
-    ? { checkpoints: join(outDir, 'checkpoints'), results: join(outDir, 'results') }
-    : { checkpoints: ws.paths.checkpoints, results: ws.paths.results };
+/** A run's files inside its folder runs/<id>/. */
+export function trainingPaths(ws: Workspace, runId: string): TrainPaths {
+  const p = runPaths(ws, runId);
+  return {
+    bestWeights: p.bestWeights,
+    bestInfo: p.bestInfo,
+    lastWeights: p.lastWeights,
+    lastInfo: p.lastInfo,
+    results: p.resultsJson,
+    summary: p.summary,
+    charts: p.charts,
+  };
 }
 
-export function trainingPaths(ws: Workspace, outDir?: string): TrainPaths {
-  const { checkpoints: c, results: r } = trainingDirs(ws, outDir);
+function publishedPaths(ws: Workspace): NonNullable<TrainSummary['published']> {
+  const c = ws.paths.checkpoints;
+  const r = ws.paths.results;
   return {
     bestWeights: join(c, 'best_model.safetensors'),
     bestInfo: join(c, 'best_model.json'),
-    lastWeights: join(c, 'last.safetensors'),
-    lastInfo: join(c, 'last.json'),
     results: join(r, 'training_results.json'),
     summary: join(r, 'training_summary.json'),
     charts: join(r, 'training_charts.png'),
@@ -190,22 +265,43 @@ export async function train(
   config: TrainConfig,
   controls: TrainControls,
 ): Promise<TrainResult> {
-  const paths = trainingPaths(ws, controls.outDir);
-  const dirs = trainingDirs(ws, controls.outDir);
-  mkdirSync(dirs.checkpoints, { recursive: true });
-  mkdirSync(dirs.results, { recursive: true });
-
-  const saved = controls.resume ? loadCheckpoint(dirs.checkpoints, 'last') : null;
-  if (saved) {
+  adoptLegacyCheckpoint(ws);
+  let resumeRow: RunRow | null = null;
+  let saved: SavedCheckpoint | null = null;
+  if (controls.resume) {
+    resumeRow = resumeTarget(ws, controls.resume);
+    saved = loadCheckpoint(runPaths(ws, resumeRow.id).checkpoints, 'last');
     // No --model means "the one the run used", not "pick again".
     config = { ...config, model: config.model ?? saved.info.config.model };
     checkResumable(saved.info, config);
+  }
+  let parent: SavedCheckpoint | null = null;
+  if (controls.initFrom && !saved) {
+    const row = resolveRun(ws, controls.initFrom, '--init-from');
+    const dir = runPaths(ws, row.id).checkpoints;
+    if (!checkpointExists(dir, 'best')) {
+      throw new TrainingError(
+        `--init-from ${controls.initFrom}: run ${row.id} (${row.status}) has no best checkpoint to start from: no epoch of it finished.`,
+      );
+    }
+    parent = loadCheckpoint(dir, 'best');
   }
 
   const data = loadTrainingData(ws, { fields: config.fields, model: config.model });
   // Record the model that was actually used, so a resume and the checkpoints name it.
   config = { ...config, model: data.embedding.model };
   if (saved) checkSameData(saved.info, data);
+  if (parent) checkParentFits(parent.info, data, config);
+  const fingerprint = fingerprintOf(ws, data);
+  const warnings: string[] = [];
+  if (controls.expectData) {
+    const diff = fingerprintDifferences(controls.expectData, fingerprint);
+    if (diff.length > 0) {
+      const w = `The data differs from the data run ${controls.replayOf ?? '(replayed)'} trained on: ${diff.join('; ')}. The replay runs anyway, but its figures will not equal the original's.`;
+      warnings.push(w);
+      controls.onWarning?.(w);
+    }
+  }
 
   const encoderConfig: JsonEncoderConfig = {
     fields: data.fields,
@@ -234,11 +330,71 @@ export async function train(
       backendDetail: backendDetail ?? null,
       encoderConfig,
       saved,
-      paths,
-      checkpointDir: dirs.checkpoints,
+      resumeRow,
+      parent,
+      fingerprint,
+      warnings,
     });
   } finally {
     model.dispose();
+  }
+}
+
+/**
+ * The run `--resume` continues: the one named, else the newest run. A run that is still running, or
+ * that has no last checkpoint (killed or stopped before its first epoch finished), is named as such:
+ * never silently swapped for an older run.
+ */
+export function resumeTarget(ws: Workspace, resume: true | string): RunRow {
+  let row: RunRow;
+  if (typeof resume === 'string') row = resolveRun(ws, resume, '--resume');
+  else {
+    const newest = listRuns(ws).at(-1);
+    if (!newest)
+      throw new TrainingError('Nothing to resume: this workspace has no runs yet. Train without --resume.');
+    row = newest;
+  }
+  if (row.status === 'running') {
+    throw new TrainingError(
+      `Run ${row.id} is still running (process ${row.pid} on ${row.host}); it cannot be resumed twice.`,
+    );
+  }
+  if (!checkpointExists(runPaths(ws, row.id).checkpoints, 'last')) {
+    const how =
+      row.status === 'interrupted'
+        ? 'its process was killed'
+        : row.status === 'failed'
+          ? 'it failed'
+          : row.status === 'stopped'
+            ? 'it was stopped'
+            : 'it ended';
+    throw new TrainingError(
+      `Nothing to resume: run ${row.id} (#${row.seq}, ${row.status}, started ${row.startedAt}) has no checkpoint to resume from: ${how} before its first epoch finished, so nothing was saved. Start a new run without --resume.`,
+    );
+  }
+  return row;
+}
+
+/** --init-from needs the parent's encoder to fit this data: same fields, vocabulary and shape. */
+function checkParentFits(info: CheckpointInfo, data: TrainingData, config: TrainConfig): void {
+  const what = `--init-from ${info.runId}`;
+  if (JSON.stringify(info.fields) !== JSON.stringify(data.fields)) {
+    throw new TrainingError(
+      `${what}: that run encodes the fields ${info.fields.join(', ')}; this run asks for ${data.fields.join(', ')}. Give the same --fields.`,
+    );
+  }
+  if (info.encoder.embedDim !== config.embedDim || info.encoder.hiddenDim !== config.hiddenDim) {
+    throw new TrainingError(
+      `${what}: that run's encoder has embedding ${info.encoder.embedDim} / hidden ${info.encoder.hiddenDim}; this config has ${config.embedDim} / ${config.hiddenDim}.`,
+    );
+  }
+  const now = vocabularyValues(data.vocabulary);
+  for (const f of data.fields) {
+    if (JSON.stringify(info.vocabulary[f]) !== JSON.stringify(now[f])) {
+      throw new TrainingError(
+        `${what}: the workspace's "${f}" vocabulary changed since that run (a re-scan?), so its embedding rows would mean other values.`,
+      );
+    }
   }
 }
 
@@ -303,9 +459,24 @@ interface RunContext {
   backendDetail: string | null;
   encoderConfig: JsonEncoderConfig;
   saved: SavedCheckpoint | null;
-  paths: TrainPaths;
-  /** Folder the checkpoints are written to. */
-  checkpointDir: string;
+  resumeRow: RunRow | null;
+  parent: SavedCheckpoint | null;
+  fingerprint: DataFingerprint;
+  warnings: string[];
+}
+
+function headlineOf(best: EpochRecord | null | undefined, valItems: number): RunHeadline | null {
+  return best
+    ? {
+        epoch: best.epoch,
+        valLoss: best.valLoss,
+        top1: best.top1,
+        top5: best.top5,
+        mrr: best.mrr,
+        ...(best.recall10 !== undefined ? { recall10: best.recall10 } : {}),
+        protocol: `gallery, N=${valItems} (training validation)`,
+      }
+    : null;
 }
 
 async function runEpochs(
@@ -314,7 +485,7 @@ async function runEpochs(
   controls: TrainControls,
   ctx: RunContext,
 ): Promise<TrainResult> {
-  const { data, model, backend, saved, paths } = ctx;
+  const { data, model, backend, saved } = ctx;
   const dim = ctx.encoderConfig.outputDim;
   const nTrain = data.train.ids.length;
   const stepsPerEpoch = epochBatches(nTrain, config.batchSize, config.seed, 1).length;
@@ -344,7 +515,7 @@ async function runEpochs(
         )
       : null;
   const lrAt = (step: number) => (other ? scheduledLr(other, step) : learningRate(schedule, step));
-  const fingerprint = dataFingerprint(data);
+  const idsFingerprint = dataFingerprint(data);
   const valBatches = validationBatches(data.val.ids.length, config.batchSize, config.seed);
   const optimizer = (lr: number): OptimizerSettings => ({
     lr,
@@ -354,6 +525,12 @@ async function runEpochs(
     eps: config.eps,
     clipNorm: config.clipNorm,
   });
+  const store = runsStore(ws);
+  // Every run writes its TensorBoard log (runs/<id>/tensorboard/) unless the caller opts out.
+  const loggers = [
+    ...(controls.tensorBoard === false ? [] : [tensorBoardRunLogger()]),
+    ...(controls.loggers ?? []),
+  ];
 
   let runId: string;
   let startEpoch = 0;
@@ -362,6 +539,7 @@ async function runEpochs(
   let history: EpochRecord[];
   let startedAt: string;
   let priorMs = 0;
+  let parentRef: { runId: string; epoch: number } | null = null;
   if (saved?.info.resume) {
     model.setState(saved.state);
     const r = saved.info.resume;
@@ -372,21 +550,68 @@ async function runEpochs(
     history = r.history;
     startedAt = r.startedAt;
     priorMs = r.elapsedMs;
+    parentRef = saved.info.parent ?? null;
   } else {
     runId = newRunId();
     early = initialEarlyStopping(config.patience, config.minDelta);
     history = [];
     startedAt = new Date().toISOString();
+    if (ctx.parent) {
+      // Warm start: the parent's best weights, a fresh optimiser (moments, step) and dropout RNG.
+      const ps = ctx.parent.state;
+      const fresh = model.getState();
+      model.setState({ params: ps.params, optimizer: { step: 0, moments: {} }, rngState: fresh.rngState });
+      parentRef = { runId: ctx.parent.info.runId, epoch: ctx.parent.info.epoch };
+    }
   }
-  const db = ws.db;
-  db.prepare(
-    `INSERT INTO runs (id, kind, status, config, backend, started_at) VALUES (?, 'train', 'running', ?, ?, ?)
-     ON CONFLICT(id) DO UPDATE SET status = 'running', config = excluded.config, backend = excluded.backend,
-       finished_at = NULL`,
-  ).run(runId, JSON.stringify(config), backend, startedAt);
-  const putMetric = db.prepare(
-    'INSERT OR REPLACE INTO run_metrics (run_id, epoch, step, name, value) VALUES (?, ?, ?, ?, ?)',
-  );
+  const paths = trainingPaths(ws, runId);
+  const rp = runPaths(ws, runId);
+  for (const d of [rp.checkpoints, rp.results, rp.evaluations]) mkdirSync(d, { recursive: true });
+  const pid = process.pid;
+  const host = thisHost();
+  if (ctx.resumeRow) {
+    store.restart(runId, config as unknown as Record<string, unknown>, backend, pid, host);
+  } else {
+    store.insert({
+      id: runId,
+      kind: controls.kind ?? 'train',
+      config: config as unknown as Record<string, unknown>,
+      backend,
+      startedAt,
+      parentId: parentRef?.runId ?? null,
+      replayOf: controls.replayOf ?? null,
+      study: controls.study ?? null,
+      tags: controls.tags,
+      folder: relPath(ws, rp.dir),
+      pid,
+      host,
+    });
+    writeRunConfig(ws, {
+      format: RUN_CONFIG_FORMAT,
+      version: 1,
+      runId,
+      kind: controls.kind ?? 'train',
+      createdAt: startedAt,
+      config,
+      encoder: ctx.encoderConfig,
+      imageEmbedding: {
+        model: data.embedding.model,
+        source: data.embedding.source,
+        synthetic: data.embedding.synthetic,
+      },
+      backend,
+      augmentation: config.augmentation ?? null,
+      data: ctx.fingerprint,
+      parent: parentRef,
+      replayOf: controls.replayOf ?? null,
+      study: controls.study ?? null,
+    });
+    writeSplitIds(ws, runId, { train: data.train.ids, val: data.val.ids });
+  }
+  const row = () => store.get(runId)!;
+  writeRunStatus(ws, row(), { epochsPlanned: config.epochs });
+  for (const l of loggers)
+    await l.start?.({ runId, dir: rp.dir, config, startedAt, startEpoch, stepsPerEpoch });
 
   const clock = performance.now();
   const elapsed = () => priorMs + (performance.now() - clock);
@@ -397,10 +622,49 @@ async function runEpochs(
   /** Set when a cancel dropped an unfinished epoch (its number), or 0 when it came between epochs. */
   let cancelledDuring: number | null = null;
 
+  /** Validation loss on the fixed batches, then the gallery figures: one epoch's validation. */
+  const validate = async (phase: string, shown: Record<string, number>) => {
+    progress?.(phase, 0, valBatches.length + 1, { ...shown });
+    let valLossSum = 0;
+    let valCount = 0;
+    for (const rows of valBatches) {
+      const l = model.loss(
+        makeInputs(data.val, data.fields, rows),
+        gatherImages(data.val, dim, rows),
+        config.temperature,
+      );
+      valLossSum += l * rows.length;
+      valCount += rows.length;
+    }
+    progress?.(phase, valBatches.length, valBatches.length + 1, { ...shown });
+    await yieldToEventLoop();
+    const queries = encodeSplit(model, data, 'val');
+    return validationMetricsBlocked(queries, data.val.images, dim, valLossSum / valCount);
+  };
+
+  let initialValidation: TrainSummary['initialValidation'] = null;
+  if (ctx.parent && !saved) {
+    const m = await validate('validate starting weights', {});
+    initialValidation = { valLoss: m.valLoss, top1: m.top1, top5: m.top5, mrr: m.mrr };
+  }
+
+  /** Set when the run ends: whether it is (or becomes) the current run. */
+  let currentOverride: boolean | null = null;
   const summaryOf = (status: TrainSummary['status']): TrainResult => {
     const best = history.find((h) => h.epoch === early.bestEpoch) ?? null;
+    const current = currentOverride ?? currentRunId(ws) === runId;
     return {
       runId,
+      seq: row().seq,
+      kind: row().kind,
+      runDir: rp.dir,
+      current,
+      stale: !current,
+      parent: parentRef,
+      replayOf: row().replayOf,
+      initialValidation,
+      dataFingerprint: ctx.fingerprint,
+      warnings: ctx.warnings,
       startedAt,
       timestamp: new Date().toISOString(),
       status,
@@ -422,6 +686,7 @@ async function runEpochs(
       wallMs: Math.round(elapsed()),
       msPerStep: stepsTimed > 0 ? trainMs / stepsTimed : 0,
       paths,
+      published: current ? publishedPaths(ws) : null,
       config,
       history,
     };
@@ -461,6 +726,7 @@ async function runEpochs(
         }
         lossSum += res.loss;
         gradSum += res.gradNorm;
+        for (const l of loggers) l.step?.({ runId, epoch, step, loss: res.loss, lr, gradNorm: res.gradNorm });
         progress?.(phase, b + 1, batches.length, { loss: lossSum / (b + 1), lr, ...shown });
         // Steps are synchronous: yield to the event loop so Ctrl-C (SIGINT), IPC and timers get through.
         await yieldToEventLoop();
@@ -475,22 +741,7 @@ async function runEpochs(
       // Validation: the loss on fixed batches (comparable to the training loss), then the retrieval
       // figures over the whole validation gallery (quadratic in its size: its own progress phase).
       const vPhase = `validate ${epoch}/${config.epochs}`;
-      progress?.(vPhase, 0, valBatches.length + 1, { ...shown });
-      let valLossSum = 0;
-      let valCount = 0;
-      for (const rows of valBatches) {
-        const l = model.loss(
-          makeInputs(data.val, data.fields, rows),
-          gatherImages(data.val, dim, rows),
-          config.temperature,
-        );
-        valLossSum += l * rows.length;
-        valCount += rows.length;
-      }
-      progress?.(vPhase, valBatches.length, valBatches.length + 1, { ...shown });
-      await yieldToEventLoop();
-      const queries = encodeSplit(model, data, 'val');
-      const metrics = await validationMetricsBlocked(queries, data.val.images, dim, valLossSum / valCount);
+      const metrics = await validate(vPhase, shown);
       trainMs += epochTrainMs;
       stepsTimed += batches.length;
       const record: EpochRecord = {
@@ -524,8 +775,10 @@ async function runEpochs(
           source: data.embedding.source,
           synthetic: data.embedding.synthetic,
         },
+        data: ctx.fingerprint,
+        parent: parentRef,
       };
-      if (improved) saveCheckpoint(ctx.checkpointDir, 'best', state, common);
+      if (improved) saveCheckpoint(rp.checkpoints, 'best', state, common, RUN_CHECKPOINT_FILES);
       const resume: ResumeState = {
         epoch,
         optimizerStep: step,
@@ -535,15 +788,20 @@ async function runEpochs(
         startedAt,
         elapsedMs: Math.round(elapsed()),
         dataOrder: 'shuffle seeded by (seed, epoch): nothing to restore',
-        dataFingerprint: fingerprint,
+        dataFingerprint: idsFingerprint,
       };
-      saveCheckpoint(ctx.checkpointDir, 'last', state, { ...common, resume });
-      db.transaction(() => {
-        for (const [name, value] of Object.entries(metricRow(record))) {
-          if (Number.isFinite(value)) putMetric.run(runId, epoch, step, name, value);
-        }
-      })();
+      saveCheckpoint(rp.checkpoints, 'last', state, { ...common, resume }, RUN_CHECKPOINT_FILES);
+      store.putMetrics(runId, epoch, step, metricRow(record));
+      const bestSoFar = history.find((h) => h.epoch === early.bestEpoch);
+      store.progress(
+        runId,
+        bestSoFar ? early.bestEpoch : null,
+        history.length,
+        headlineOf(bestSoFar, data.val.ids.length),
+      );
+      writeRunStatus(ws, row());
       writeResults(paths, summaryOf('done'), 'running');
+      for (const l of loggers) await l.epoch?.(runId, record);
       progress?.(vPhase, valBatches.length + 1, valBatches.length + 1, {
         loss: record.trainLoss,
         val_loss: record.valLoss,
@@ -557,19 +815,34 @@ async function runEpochs(
       }
     }
   } catch (e) {
-    db.prepare(`UPDATE runs SET status = 'failed', finished_at = ?, summary = ? WHERE id = ?`).run(
-      new Date().toISOString(),
-      JSON.stringify({ error: (e as Error).message, epochsRun: history.length }),
-      runId,
-    );
+    const message = (e as Error).message;
+    const best = history.find((h) => h.epoch === early.bestEpoch);
+    store.finish(runId, {
+      status: 'failed',
+      finishedAt: new Date().toISOString(),
+      summary: { error: message, epochsRun: history.length },
+      bestEpoch: best ? early.bestEpoch : null,
+      epochsRun: history.length,
+      headline: headlineOf(best, data.val.ids.length),
+    });
+    writeRunStatus(ws, row(), { error: message });
+    for (const l of loggers)
+      await l.end?.({
+        runId,
+        status: 'failed',
+        history,
+        bestEpoch: early.bestEpoch,
+        chartsPng: null,
+        error: message,
+      });
     throw e;
   }
 
   const cancelled = cancelledDuring !== null;
-  const result = summaryOf(cancelled ? 'stopped' : 'done');
-  writeResults(paths, result, result.status);
+  const status = cancelled ? 'stopped' : 'done';
+  let png: Uint8Array | null = null;
   if (history.length > 0) {
-    const png = await renderTrainingCharts(history, {
+    png = await renderTrainingCharts(history, {
       title: `JSON encoder training — ${runId}`,
       subtitle: [
         `${data.embedding.model}${data.embedding.synthetic ? ' (SYNTHETIC embeddings)' : ''}`,
@@ -588,21 +861,38 @@ async function runEpochs(
         y: lrAt(s),
       })),
     });
-    writeFileSync(paths.charts, png);
+    writeFileAtomic(paths.charts, png);
   }
-  const { history: _h, config: _c, ...summaryForDb } = result;
-  db.prepare('UPDATE runs SET status = ?, finished_at = ?, summary = ? WHERE id = ?').run(
-    result.status,
-    result.timestamp,
-    JSON.stringify(summaryForDb),
-    runId,
-  );
+  const best = history.find((h) => h.epoch === early.bestEpoch) ?? null;
+  const finishedAt = new Date().toISOString();
+  const mark = runsStore(ws).current();
+  const wasCurrent = mark?.runId === runId;
+  const becomesCurrent = status === 'done' && best !== null && controls.makeCurrent !== false;
+  currentOverride = becomesCurrent || wasCurrent;
+  const result = summaryOf(status);
+  {
+    const { history: _h, config: _c, ...summaryForDb } = result;
+    store.finish(runId, {
+      status,
+      finishedAt,
+      summary: summaryForDb as unknown as Record<string, unknown>,
+      bestEpoch: best ? early.bestEpoch : null,
+      epochsRun: history.length,
+      headline: headlineOf(best, data.val.ids.length),
+    });
+  }
+  writeRunStatus(ws, row());
+  writeResults(paths, result, status);
+  // Published after the final results are written: the copies are links to these very files.
+  if (becomesCurrent || wasCurrent) makeCurrent(ws, runId, !becomesCurrent && (mark?.promoted ?? false));
+  for (const l of loggers)
+    await l.end?.({ runId, status, history, bestEpoch: early.bestEpoch, chartsPng: png });
   if (cancelled) {
     const kept = history.at(-1)?.epoch ?? 0;
     throw new CancelledError(
       kept > 0
-        ? `training stopped ${cancelledDuring ? `during epoch ${cancelledDuring} (its steps are dropped)` : `after epoch ${kept}`}; epoch ${kept} is saved in checkpoints/last.* — continue with --resume.`
-        : 'training stopped before the first epoch finished; nothing was saved.',
+        ? `training stopped ${cancelledDuring ? `during epoch ${cancelledDuring} (its steps are dropped)` : `after epoch ${kept}`}; epoch ${kept} of run ${runId} is saved in ${relPath(ws, rp.checkpoints)}/last.* — continue with --resume.`
+        : `training stopped before the first epoch of run ${runId} finished; nothing was saved.`,
     );
   }
   return result;
@@ -616,6 +906,7 @@ function metricRow(r: EpochRecord): Record<string, number> {
     val_loss: r.valLoss,
     top1: r.top1,
     top5: r.top5,
+    recall10: r.recall10 ?? Number.NaN,
     mrr: r.mrr,
     pos_sim: r.posSim,
     neg_sim: r.negSim,
@@ -624,12 +915,6 @@ function metricRow(r: EpochRecord): Record<string, number> {
     grad_norm: r.gradNorm,
     ms_per_step: r.msPerStep,
   };
-}
-
-function writeJsonAtomic(path: string, value: unknown): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
-  renameSync(tmp, path);
 }
 
 /** results/training_results.json (history) and results/training_summary.json (the headline). */

@@ -27,6 +27,8 @@ export interface SimilarityStats {
 
 export interface ValidationMetrics extends RetrievalMetrics, SimilarityStats {
   valLoss: number;
+  /** Recall@10 over the whole gallery (absent in histories written before runs listed it). */
+  recall10?: number;
   /** Mean L2 norm of the encoder's outputs (1 for a healthy encoder). */
   meanNorm: number;
 }
@@ -204,6 +206,7 @@ export function validationMetrics(
   return {
     valLoss,
     ...retrievalFromRanks(ranks),
+    recall10: recallAt(ranks, 10),
     ...similarityStats(scores, n),
     meanNorm: meanNorm(queries, dim),
   };
@@ -249,6 +252,7 @@ export async function validationMetricsBlocked(
   return {
     valLoss,
     ...retrievalFromRanks(ranks),
+    recall10: recallAt(ranks, 10),
     posSim: pos / n,
     negSim: n > 1 ? (all - pos) / (n * n - n) : 0,
     meanNorm: meanNorm(queries, dim),

@@ -1,8 +1,9 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drawViewParams, viewSettingsKey } from '../../src-main/dataset/augment/image-views.ts';
 import { Rng } from '../../src-main/dataset/rng.ts';
+import { Workbench } from '../../src-main/services/workbench.ts';
 import { EmbeddingStore } from '../../src-main/store/embedding-store.ts';
 import { ViewEmbeddingStore } from '../../src-main/store/view-embedding-store.ts';
 import { Workspace } from '../../src-main/store/workspace.ts';
@@ -32,6 +33,11 @@ const config = (augmentation?: unknown): TrainConfig =>
     },
   });
 
+function newestRun(dir: string): string {
+  const ids = readdirSync(join(dir, 'runs')).sort();
+  return join(dir, 'runs', ids.at(-1)!);
+}
+
 async function run(dir: string, c: TrainConfig) {
   const ws = Workspace.open(dir, { create: false });
   try {
@@ -41,9 +47,10 @@ async function run(dir: string, c: TrainConfig) {
   }
 }
 
+/** The last weights of the workspace's newest run. */
 const weights = (dir: string) =>
   Object.fromEntries(
-    [...readSafetensors(join(dir, 'checkpoints', 'last.safetensors')).tensors].map(([k, t]) => [
+    [...readSafetensors(join(newestRun(dir), 'checkpoints', 'last.safetensors')).tensors].map(([k, t]) => [
       k,
       Array.from(t.data),
     ]),
@@ -94,36 +101,59 @@ function storeViews(dir: string, views: number): string {
 }
 
 describe('training with augmentation', () => {
-  it('applies JSON augmentation, records it in the config, and a replay is bit-identical', async () => {
+  it('applies JSON augmentation, records it in the run config, and a replay is bit-identical', async () => {
     const aug = { json: { fieldDropout: 0.2, synonym: 0.3, mix: 0.2, styleStrength: { 레트로: 2 } } };
-    const [plain, a, b] = [fresh(), fresh(), fresh()];
+    const [plain, a] = [fresh(), fresh()];
     await run(plain, config());
     const ra = await run(a, config(aug));
-    // Replay from what the run recorded, not from the settings given above.
-    const best = JSON.parse(readFileSync(join(a, 'checkpoints', 'best_model.json'), 'utf8'));
-    expect(best.config.augmentation).toEqual(augmentationSchema.parse(aug));
-    expect(ra.config.augmentation).toEqual(augmentationSchema.parse(aug));
-    const rb = await run(b, resolveTrainConfig({ base: best.config }));
-    expect(weights(b)).toEqual(weights(a));
-    expect(rb.history.map((h) => h.valLoss)).toEqual(ra.history.map((h) => h.valLoss));
+    const parsed = augmentationSchema.parse(aug);
+    const runConfig = JSON.parse(readFileSync(join(ra.runDir, 'config.json'), 'utf8'));
+    expect(runConfig.config.augmentation).toEqual(parsed);
+    expect(runConfig.augmentation).toEqual(parsed);
+    expect(
+      JSON.parse(readFileSync(join(a, 'checkpoints', 'best_model.json'), 'utf8')).config.augmentation,
+    ).toEqual(parsed);
     expect(weights(a)).not.toEqual(weights(plain));
 
-    // The first step's real augmentation, for the dashboard.
-    const samples = JSON.parse(readFileSync(join(a, 'results', 'augmentation_samples.json'), 'utf8'));
+    // Replay from what the run recorded (its config.json), not from the settings given above.
+    const wb = Workbench.open(a, { create: false });
+    try {
+      const rb = await wb.train({
+        configFile: join(ra.runDir, 'config.json'),
+        createEncoder: linearEncoderFactory(),
+      });
+      expect(rb.replayOf).toBe(ra.runId);
+      expect(rb.config.augmentation).toEqual(parsed);
+      expect(rb.history.map((h) => h.valLoss)).toEqual(ra.history.map((h) => h.valLoss));
+      expect(rb.history.map((h) => h.top1)).toEqual(ra.history.map((h) => h.top1));
+      const last = (dir: string) =>
+        Object.fromEntries(
+          [...readSafetensors(join(dir, 'checkpoints', 'last.safetensors')).tensors].map(([k, t]) => [
+            k,
+            Array.from(t.data),
+          ]),
+        );
+      expect(last(rb.runDir)).toEqual(last(ra.runDir));
+    } finally {
+      wb.close();
+    }
+
+    // The first step's real augmentation, for the dashboard, in the run's own results.
+    const samples = JSON.parse(readFileSync(join(ra.runDir, 'results', 'augmentation_samples.json'), 'utf8'));
     expect(samples.runId).toBe(ra.runId);
-    expect(samples.settings).toEqual(augmentationSchema.parse(aug));
+    expect(samples.settings).toEqual(parsed);
     expect(samples.samples.length).toBeGreaterThan(0);
     const changed = samples.samples.filter((s: { changes: string[] }) => s.changes.length > 0);
     expect(changed.length).toBeGreaterThan(0);
     for (const s of changed) expect(s.after).not.toEqual(s.before);
-  }, 120_000);
+  }, 180_000);
 
   it('a config without augmentation trains exactly as before (no file, same weights)', async () => {
     const [x, y] = [fresh(), fresh()];
     await run(x, config());
     await run(y, config({}));
     expect(weights(y)).toEqual(weights(x));
-    expect(existsSync(join(y, 'results', 'augmentation_samples.json'))).toBe(false);
+    expect(existsSync(join(newestRun(y), 'results', 'augmentation_samples.json'))).toBe(false);
   }, 120_000);
 
   it('samples one stored view per garment per epoch, deterministically, and says when views are missing', async () => {
@@ -136,7 +166,7 @@ describe('training with augmentation', () => {
     await run(plain, config());
     expect(weights(b)).toEqual(weights(a));
     expect(weights(a)).not.toEqual(weights(plain));
-    const samples = JSON.parse(readFileSync(join(a, 'results', 'augmentation_samples.json'), 'utf8'));
+    const samples = JSON.parse(readFileSync(join(ra.runDir, 'results', 'augmentation_samples.json'), 'utf8'));
     expect(samples.runId).toBe(ra.runId);
     expect(samples.recipe).toBe(viewSettingsKey(viewSettingsSchema.parse({}), 0));
     const used = samples.samples.filter((s: { view: number }) => s.view > 0);

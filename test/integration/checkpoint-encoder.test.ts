@@ -8,6 +8,7 @@ import {
 import { DatasetStore } from '../../src-main/store/dataset-store.ts';
 import { Workspace } from '../../src-main/store/workspace.ts';
 import { loadCheckpoint } from '../../src-main/training/checkpoints.ts';
+import { listRuns } from '../../src-main/training/runs.ts';
 import { resolveTrainConfig } from '../../src-main/training/train-config.ts';
 import { encodeSplit, train } from '../../src-main/training/trainer.ts';
 import { loadTrainingData } from '../../src-main/training/training-data.ts';
@@ -85,14 +86,18 @@ describe('openCheckpointEncoder', () => {
     const ws = Workspace.open(trained, { create: false });
     const elsewhere = join(fixture.root, 'copied-ckpt');
     mkdirSync(elsewhere, { recursive: true });
-    copyFileSync(join(ws.paths.checkpoints, 'last.json'), join(elsewhere, 'last.json'));
-    copyFileSync(join(ws.paths.checkpoints, 'last.safetensors'), join(elsewhere, 'last.safetensors'));
+    // last.* lives in the run's own folder (runs/<id>/checkpoints/), next to best.*.
+    const runCk = join(trained, 'runs', listRuns(ws)[0]!.id, 'checkpoints');
+    copyFileSync(join(runCk, 'last.json'), join(elsewhere, 'last.json'));
+    copyFileSync(join(runCk, 'last.safetensors'), join(elsewhere, 'last.safetensors'));
     try {
       for (const p of [
         elsewhere,
         join(elsewhere, 'last.json'),
         join(elsewhere, 'last.safetensors'),
         join(ws.paths.checkpoints, 'best_model.json'),
+        runCk,
+        join(runCk, 'best.safetensors'),
       ]) {
         const enc = await openCheckpointEncoder(ws, { checkpoint: p, createEncoder: linearEncoderFactory() });
         expect(enc.info.runId).toMatch(/^train-/);

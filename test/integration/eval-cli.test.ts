@@ -22,6 +22,7 @@ const bestMetrics = () =>
   JSON.parse(readFileSync(join(fixture.workspace, 'checkpoints', 'best_model.json'), 'utf8')).metrics as {
     top1: number;
     top5: number;
+    recall10: number;
     mrr: number;
     posSim: number;
   };
@@ -60,6 +61,7 @@ describe('kfashion eval (demo workspace, tfjs encoder)', () => {
     const best = bestMetrics();
     expect(j.recall['1']).toBe(best.top1);
     expect(j.recall['5']).toBe(best.top5);
+    expect(j.recall['10']).toBe(best.recall10);
     expect(j.mrr).toBeCloseTo(best.mrr, 12);
     expect(j.positive_similarity).toBeCloseTo(best.posSim, 6);
     for (const k of ['1', '5', '10'] as const) {

@@ -68,9 +68,26 @@ describe('temperature sweep (demo data, JS test encoder)', () => {
     expect(study.earlier_finding.statement).toContain('T = 0.15 is');
     for (const f of [study.files.json, study.files.chart])
       expect(existsSync(join(fixture.workspace, f)), f).toBe(true);
-    expect(
-      existsSync(join(fixture.workspace, study.files.runs_dir, 'T_0.1', 'checkpoints', 'best_model.json')),
-    ).toBe(true);
+    // Each temperature is a run of its own (kind sweep, tagged with the study), never made current.
+    const wb2 = Workbench.open(fixture.workspace, { create: false });
+    try {
+      const runs = wb2.runs();
+      const swept = runs.filter((r) => r.study === study.run_id);
+      expect(swept.map((r) => r.kind)).toEqual(['sweep', 'sweep', 'sweep']);
+      expect(swept.map((r) => r.tags)).toEqual([
+        [study.run_id, 'T=0.07'],
+        [study.run_id, 'T=0.1'],
+        [study.run_id, 'T=0.15'],
+      ]);
+      expect(swept.every((r) => !r.current && r.status === 'done')).toBe(true);
+      expect(runs.find((r) => r.current)?.kind).toBe('train');
+      for (const r of study.runs) {
+        expect(r.checkpoint).toBe(`runs/${r.train_run_id}/checkpoints/best.json`);
+        expect(existsSync(join(fixture.workspace, r.checkpoint))).toBe(true);
+      }
+    } finally {
+      wb2.close();
+    }
     // Progress per temperature and epoch.
     const phases = new Set(events.map((e) => e.phase));
     expect(phases).toContain('T=0.1 (2/3) epoch 2/2');

@@ -22,15 +22,16 @@ describe('kfashion train (tfjs JSON encoder, demo data)', () => {
       /2 of 2 epochs\.\nBackend (wasm|cpu|node|node-gpu) \(\d+ threads?\); \d+ train \/ \d+ val pairs, batch 4/,
     );
     expect(r.stdout).toMatch(/Top-5\s+\d+\.\d %/);
-    for (const f of [
-      'best_model.safetensors',
-      'best_model.json',
-      'last.safetensors',
-      'last.json',
-      'README.md',
-    ]) {
+    // The current run's files at the seed's paths; the run's own (with last.*) in runs/<id>/.
+    for (const f of ['best_model.safetensors', 'best_model.json', 'README.md']) {
       expect(existsSync(join(fixture.workspace, 'checkpoints', f)), f).toBe(true);
     }
+    const runId = /Run (train-\S+) \(#1\)/.exec(r.stdout)?.[1];
+    expect(runId, r.stdout).toBeDefined();
+    for (const f of ['best.safetensors', 'best.json', 'last.safetensors', 'last.json', 'README.md']) {
+      expect(existsSync(join(fixture.workspace, 'runs', runId!, 'checkpoints', f)), f).toBe(true);
+    }
+    expect(r.stdout).toContain("This is now the workspace's current run");
     for (const f of ['training_results.json', 'training_summary.json', 'training_charts.png']) {
       expect(existsSync(join(fixture.workspace, 'results', f)), f).toBe(true);
     }

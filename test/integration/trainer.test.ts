@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,9 +33,20 @@ async function withWs<T>(dir: string, fn: (ws: Workspace) => Promise<T>): Promis
   }
 }
 
+/** The checkpoints folder of the workspace's newest run (runs/<id>/checkpoints). */
+const newestRunCheckpoints = (dir: string) => {
+  const runs = readdirSync(join(dir, 'runs'))
+    .map(
+      (id) =>
+        JSON.parse(readFileSync(join(dir, 'runs', id, 'run.json'), 'utf8')) as { seq: number; runId: string },
+    )
+    .sort((a, b) => a.seq - b.seq);
+  return join(dir, 'runs', runs.at(-1)!.runId, 'checkpoints');
+};
+
 const params = (dir: string) =>
   Object.fromEntries(
-    [...readSafetensors(join(dir, 'checkpoints', 'last.safetensors')).tensors].map(([k, t]) => [
+    [...readSafetensors(join(newestRunCheckpoints(dir), 'last.safetensors')).tensors].map(([k, t]) => [
       k,
       Array.from(t.data),
     ]),
@@ -78,6 +89,23 @@ describe('trainer', () => {
 
     // Files.
     for (const p of Object.values(result.paths)) expect(existsSync(p), p).toBe(true);
+    for (const p of Object.values(result.published ?? {})) expect(existsSync(p), p).toBe(true);
+    const runJson = JSON.parse(readFileSync(join(result.runDir, 'run.json'), 'utf8'));
+    expect(runJson).toMatchObject({
+      runId: result.runId,
+      seq: 1,
+      status: 'done',
+      bestEpoch: 3,
+      epochsRun: 3,
+    });
+    const runConfig = JSON.parse(readFileSync(join(result.runDir, 'config.json'), 'utf8'));
+    expect(runConfig.config).toEqual(result.config);
+    expect(runConfig.data).toMatchObject({
+      model: 'synthetic-demo',
+      train: result.data.train,
+      val: result.data.val,
+    });
+    expect(runConfig.data.vectors).toMatch(/^[0-9a-f]{16}$/);
     const best = loadCheckpoint(join(dir, 'checkpoints'), 'best');
     expect(best.info).toMatchObject({
       kind: 'best',
@@ -90,7 +118,13 @@ describe('trainer', () => {
     expect(best.info.vocabulary.category!.slice(0, 2)).toEqual(['<pad>', '<unk>']);
     expect(Object.keys(best.state.params)).toEqual(best.info.weights.tensors.map((t) => t.name));
     expect(Object.keys(best.state.optimizer.moments)).toEqual([]);
-    const last = loadCheckpoint(join(dir, 'checkpoints'), 'last');
+    // The run's own folder holds best.* and last.*; checkpoints/best_model.* is the current run's copy.
+    expect(result.runDir).toBe(join(dir, 'runs', result.runId));
+    expect(result.current).toBe(true);
+    const ownBest = loadCheckpoint(join(result.runDir, 'checkpoints'), 'best');
+    expect(ownBest.info.weights.sha256).toBe(best.info.weights.sha256);
+    expect(existsSync(join(result.runDir, 'checkpoints', 'best.safetensors'))).toBe(true);
+    const last = loadCheckpoint(join(result.runDir, 'checkpoints'), 'last');
     expect(Object.keys(last.state.optimizer.moments)).toHaveLength(10);
     expect(last.info.resume).toMatchObject({ epoch: 3, optimizerStep: 3 * steps });
     expect(readFileSync(join(dir, 'checkpoints', 'README.md'), 'utf8')).toContain(
@@ -143,7 +177,7 @@ describe('trainer', () => {
     ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CancelledError);
     expect((err as Error).message).toContain('during epoch 2');
-    expect(loadCheckpoint(join(interrupted, 'checkpoints'), 'last').info.epoch).toBe(1);
+    expect(loadCheckpoint(newestRunCheckpoints(interrupted), 'last').info.epoch).toBe(1);
     await withWs(interrupted, async (ws) => {
       expect(ws.db.prepare('SELECT status FROM runs').pluck().get()).toBe('stopped');
     });
@@ -222,7 +256,7 @@ describe('trainer', () => {
     const r = await withWs(dir, (ws) => train(ws, config, { createEncoder: linearEncoderFactory() }));
     expect(r).toMatchObject({ stoppedEarly: true, epochsRun: 3, bestEpoch: 1 });
     expect(loadCheckpoint(join(dir, 'checkpoints'), 'best').info.epoch).toBe(1);
-    expect(loadCheckpoint(join(dir, 'checkpoints'), 'last').info.epoch).toBe(3);
+    expect(loadCheckpoint(newestRunCheckpoints(dir), 'last').info.epoch).toBe(3);
     await withWs(dir, async (ws) => {
       await expect(
         train(ws, config, { createEncoder: linearEncoderFactory(), resume: true }),

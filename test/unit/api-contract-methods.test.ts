@@ -146,6 +146,41 @@ const centralityReport = {
 };
 
 /** [input, output] per method: realistic values, Korean text included. */
+const runView = {
+  id: 'train-x',
+  seq: 1,
+  kind: 'train',
+  status: 'done' as const,
+  config: { epochs: 2 },
+  backend: 'wasm (1 thread)',
+  startedAt: '2026-11-24T04:00:00.000Z',
+  finishedAt: '2026-11-24T04:01:00.000Z',
+  summary: null,
+  parentId: null,
+  replayOf: null,
+  study: null,
+  tags: ['stage-1'],
+  note: '',
+  folder: 'runs/train-x',
+  pid: 123,
+  host: 'box',
+  bestEpoch: 2,
+  epochsRun: 2,
+  headline: {
+    epoch: 2,
+    valLoss: 2.1,
+    top1: 0.1,
+    top5: 0.4,
+    mrr: 0.25,
+    protocol: 'gallery, N=3 (training validation)',
+  },
+  current: true,
+  dir: '/ws/runs/train-x',
+  hasBest: true,
+  hasLast: true,
+  recall10: null,
+};
+
 const SAMPLES: { [K in ApiMethod]: [unknown, unknown] } = {
   'app.info': [{}, info],
   'workspace.summary': [
@@ -257,6 +292,46 @@ const SAMPLES: { [K in ApiMethod]: [unknown, unknown] } = {
       canResume: true,
       charts: 'results/training_charts.png',
     },
+  ],
+  'runs.list': [{ tag: 'stage-1', status: 'done' }, [runView]],
+  'runs.show': [
+    { run: '1' },
+    {
+      run: runView,
+      config: { format: 'kfashion-run-config', config: { epochs: 2 } },
+      status: { status: 'done' },
+      history: [epoch],
+      evaluations: [{ runId: 'eval-1', stale: false }],
+      files: { dir: 'runs/train-x', charts: 'runs/train-x/results/training_charts.png' },
+    },
+  ],
+  'runs.compare': [
+    { runs: ['1', '2'], chart: true },
+    {
+      runs: [runView, { ...runView, id: 'train-y', seq: 2, current: false }],
+      configDiff: [{ key: 'lr', values: [0.001, 0.0003] }],
+      configSame: { epochs: 2 },
+      metrics: [
+        { name: 'Top-5', protocol: 'gallery', higherIsBetter: true, values: [0.4, 0.5], best: 'train-y' },
+      ],
+      sameData: true,
+      curves: [{ runId: 'train-x', points: [{ epoch: 1, valLoss: 2.2, top1: 0.1, top5: 0.4, mrr: 0.25 }] }],
+      chart: 'results/runs_compare_1.png',
+      timestamp: '2026-11-24T04:00:00.000Z',
+    },
+  ],
+  'runs.promote': [{ run: 'train-x' }, runView],
+  'runs.remove': [
+    { run: '2', force: true },
+    { removed: 'train-y', current: 'train-x' },
+  ],
+  'runs.note': [
+    { run: '1', note: 'stage 1 baseline' },
+    { ...runView, note: 'stage 1 baseline' },
+  ],
+  'runs.tag': [
+    { run: '1', tag: 'stage-1', remove: false },
+    { ...runView, tags: ['stage-1'] },
   ],
   'eval.run': [
     { protocol: 'in-batch', batchSize: 64, seed: 1 },

@@ -18,6 +18,8 @@ import { table } from '../terminal-text.ts';
 interface EvalFlags {
   workspace: string;
   checkpoint?: string;
+  run?: string;
+  strict?: boolean;
   protocol: EvalProtocol;
   batchSize?: number;
   seed: number;
@@ -33,8 +35,16 @@ export function registerEvalCommand(program: Command): void {
     )
     .requiredOption('--workspace <dir>', 'a workspace with a trained encoder (kfashion train)')
     .option(
+      '--run <run>',
+      "evaluate this run's best checkpoint (id, number, start of the id; default: the current run)",
+    )
+    .option(
       '--checkpoint <path>',
-      'a checkpoint .json/.safetensors file or a folder holding one (default: <workspace>/checkpoints best)',
+      'a checkpoint .json/.safetensors file or a folder holding one (instead of --run)',
+    )
+    .option(
+      '--strict',
+      "refuse when the run's data (split items, image vectors) differs from the workspace's instead of warning",
     )
     .option(
       '--protocol <name>',
@@ -61,7 +71,7 @@ export function registerEvalCommand(program: Command): void {
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  kfashion eval --workspace ws/demo\n  kfashion eval --workspace ws/demo --protocol in-batch --batch-size 64\n  kfashion eval --workspace ws/demo --checkpoint ws/demo/sweeps/temperature_study_X/T_0.1/checkpoints --json',
+      '\nExamples:\n  kfashion eval --workspace ws/demo\n  kfashion eval --workspace ws/demo --protocol in-batch --batch-size 64\n  kfashion eval --workspace ws/demo --run 3 --json\n  kfashion eval --workspace ws/demo --checkpoint ws/demo/runs/<id>/checkpoints --strict',
     )
     .action((o: EvalFlags) => {
       if (o.batchSize !== undefined && o.protocol !== 'in-batch') {
@@ -79,6 +89,10 @@ export function registerEvalCommand(program: Command): void {
           const r = await wb.evaluate(
             {
               checkpoint: o.checkpoint,
+              run: o.run,
+              strict: o.strict,
+              // Every face says it: stderr here (also with --json), the report's data_check.warning.
+              onWarning: (m) => process.stderr.write(`WARNING: ${m}\n`),
               protocol: o.protocol,
               batchSize: o.batchSize,
               seed: o.seed,
@@ -124,6 +138,13 @@ export function formatEvaluation(r: EvaluationReport): string {
   const out: string[] = [];
   if (r.synthetic) out.push(r.note ?? 'SYNTHETIC', '');
   const c = r.checkpoint;
+  if (r.data_check?.warning) out.push(`WARNING: ${r.data_check.warning}`, '');
+  if (r.stale && r.run) {
+    out.push(
+      `STALE: run ${r.run.id} is not the workspace's current run (${r.run.current_run ?? 'none'}); these figures are not the current model's.`,
+      '',
+    );
+  }
   out.push(
     `Evaluation ${r.run_id} of checkpoint ${c.run_id} (${c.kind}, epoch ${c.epoch}, T ${c.temperature}); image embeddings ${c.image_embedding.model}${c.image_embedding.synthetic ? ' (SYNTHETIC)' : ''}.`,
     r.protocol === 'gallery'

@@ -10,16 +10,23 @@ export function registerExportCommand(program: Command): void {
       'Write a result bundle: a zip with the config, best checkpoint (safetensors + json + README), results JSONs, charts, HTML reports, similarity-search folders and manifest.json (run id, time, SHA-256 per file, synthetic flag).',
     )
     .requiredOption('--workspace <dir>', 'an existing workspace folder')
+    .option(
+      '--run <run>',
+      'bundle one run only (id, number or start of the id, or current): its config with the data fingerprint, split item ids, best checkpoint, results and evaluations',
+    )
     .option('--out <file>', 'zip file to write (default <workspace>/exports/bundle-<run>-<time>.zip)')
     .option('--json', 'print the bundle summary as JSON')
-    .addHelpText('after', '\nExample:\n  kfashion export --workspace ws/demo --out demo-run.zip')
-    .action((o: { workspace: string; out?: string; json?: boolean }) => {
+    .addHelpText(
+      'after',
+      '\nExamples:\n  kfashion export --workspace ws/demo --out demo-run.zip\n  kfashion export --workspace ws/demo --run current --out run.zip   (replay: kfashion train --from-bundle run.zip --workspace WS)',
+    )
+    .action((o: { workspace: string; out?: string; run?: string; json?: boolean }) => {
       if (o.out !== undefined && !/\.zip$/i.test(o.out)) {
         throw new UsageError(`--out expects a file name ending in .zip, got "${o.out}"`);
       }
       return withWorkbench(o.workspace, false, (wb) =>
         withJobControls(Boolean(o.json), async (controls) => {
-          const s = await wb.exportBundle({ out: o.out }, controls);
+          const s = await wb.exportBundle({ out: o.out, run: o.run }, controls);
           if (o.json) {
             printJson(s);
             return;

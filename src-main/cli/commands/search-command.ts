@@ -117,7 +117,7 @@ export function formatSearchRun(r: SimilaritySearchRun): string {
   );
   if (r.checkpoint)
     out.push(
-      `JSON encoder: checkpoint run ${r.checkpoint.run_id}, epoch ${r.checkpoint.epoch} (${r.checkpoint.fields.join(', ')}).`,
+      `JSON encoder: checkpoint run ${r.checkpoint.run_id}, epoch ${r.checkpoint.epoch} (${r.checkpoint.fields.join(', ')})${r.checkpoint.stale ? ' — STALE: not the current run' : ''}.`,
     );
   if (r.image_encoder) out.push(`Image encoder: ${r.image_encoder.label}.`);
   for (const [i, s] of r.searches.entries()) {

@@ -18,6 +18,7 @@ import { commaList, integer, oneOf } from '../options.ts';
 import { printJson, withJobControls, withWorkbench } from '../run.ts';
 import { formatDuration, table } from '../terminal-text.ts';
 import { pickZodOptions, zodOptions } from '../zod-options.ts';
+import { bundleReplay } from './bundle-replay.ts';
 
 function positiveNumber(flag: string, allowZero = false) {
   return (raw: string): number => {
@@ -46,7 +47,12 @@ interface TrainFlags {
   viewSeed?: number;
   backend?: TrainConfig['backend'];
   model?: string;
-  resume?: boolean;
+  resume?: boolean | string;
+  initFrom?: string;
+  fromRun?: string;
+  config?: string;
+  fromBundle?: string;
+  tag?: string[];
   quick?: boolean;
   json?: boolean;
 }
@@ -139,7 +145,24 @@ export function registerTrainCommand(program: Command): void {
       oneOf('--backend', BACKEND_NAMES),
     )
     .option('--model <id>', 'image-embedding model to align with (default: the only one, else fashion-clip)')
-    .option('--resume', 'continue the run saved in checkpoints/last.* (same data order, optimiser and RNG)')
+    .option(
+      '--resume [run]',
+      'continue a run from its last checkpoint (same data order, optimiser and RNG): the newest run, or the one named (id, number or start of the id)',
+    )
+    .option(
+      '--init-from <run>',
+      "start from that run's best weights with a fresh optimiser (e.g. stage 2 after stage 1); recorded as the new run's parent",
+    )
+    .option(
+      '--from-run <run>',
+      "repeat that run's config (runs/<id>/config.json); flags given here override it",
+    )
+    .option('--config <file>', "repeat the config in FILE (a run's config.json, or a training config object)")
+    .option(
+      '--from-bundle <zip>',
+      'repeat the run in a result bundle (kfashion export --run ID) on this workspace; warns when the data differ',
+    )
+    .option('--tag <tag>', 'tag the new run (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--quick', 'smoke run: batch 4, 2 epochs')
     .option('--json', 'print the result as JSON');
   // The encoder's shape and schedule flags, derived from src-shared/encoder-config.ts.
@@ -147,17 +170,25 @@ export function registerTrainCommand(program: Command): void {
   train
     .addHelpText(
       'after',
-      '\nExamples:\n  kfashion train --workspace ws/demo\n  kfashion train --workspace ws/demo --stage 2\n  kfashion train --workspace ws/demo --quick\n  kfashion train --workspace ws/demo --resume',
+      '\nExamples:\n  kfashion train --workspace ws/demo\n  kfashion train --workspace ws/demo --stage 2\n  kfashion train --workspace ws/demo --quick\n  kfashion train --workspace ws/demo --resume\n  kfashion train --workspace ws/demo --stage 2 --init-from 1\n  kfashion train --workspace ws/demo --from-run 3\n  kfashion train --workspace ws/demo --config ws/demo/runs/<id>/config.json\n  kfashion train --workspace ws/fresh --from-bundle bundle-<id>.zip',
     )
     .action((o: TrainFlags) =>
       withWorkbench(o.workspace, false, (wb) =>
         withJobControls(Boolean(o.json), async (controls) => {
           if (!o.json) warnIfSynthetic(wb.embeddingModels(), o.model);
+          const warn = (m: string) => process.stderr.write(`WARNING: ${m}\n`);
+          const replay = o.fromBundle ? await bundleReplay(o.fromBundle, warn) : undefined;
           const result = await wb.train(
             {
               stage: o.stage === undefined ? undefined : (Number(o.stage) as 1 | 2),
               quick: o.quick,
               resume: o.resume,
+              initFrom: o.initFrom,
+              fromRun: o.fromRun,
+              configFile: o.config,
+              replay,
+              tags: o.tag,
+              onWarning: o.json ? undefined : warn,
               overrides: {
                 epochs: o.epochs,
                 batchSize: o.batchSize,
@@ -232,8 +263,9 @@ export function formatTrainResult(r: TrainResult, root: string): string {
   const how = r.stoppedEarly
     ? `stopped early after ${r.epochsRun} of ${r.epochsPlanned} epochs (no validation-loss improvement for ${r.config.patience} epochs)`
     : `${r.epochsRun} of ${r.epochsPlanned} epochs`;
+  for (const w of r.warnings) out.push(`WARNING: ${w}`, '');
   out.push(
-    `Run ${r.runId}: ${how}${r.resumedFromEpoch !== null ? `, resumed after epoch ${r.resumedFromEpoch}` : ''}.`,
+    `Run ${r.runId} (#${r.seq}): ${how}${r.resumedFromEpoch !== null ? `, resumed after epoch ${r.resumedFromEpoch}` : ''}.${r.parent ? ` Started from run ${r.parent.runId}'s best weights (epoch ${r.parent.epoch}).` : ''}${r.replayOf ? ` Repeats run ${r.replayOf}'s config.` : ''}`,
     `Backend ${r.backend}; ${r.data.train} train / ${r.data.val} val pairs, batch ${r.config.batchSize}, ${r.data.stepsPerEpoch} steps per epoch, ${r.msPerStep.toFixed(1)} ms/step, wall time ${formatDuration(r.wallMs)}.`,
     `Image embeddings: ${r.imageEmbedding.model} (${r.imageEmbedding.source}); fields ${r.config.fields.join(', ')}; lr ${r.config.lr}, T ${r.config.temperature}, weight decay ${r.config.weightDecay}, seed ${r.config.seed}.`,
     '',
@@ -267,8 +299,14 @@ export function formatTrainResult(r: TrainResult, root: string): string {
   } else {
     out.push('No epoch improved the validation loss: no best checkpoint was written.');
   }
+  if (r.initialValidation) {
+    const v = r.initialValidation;
+    out.push(
+      `Starting weights (before any step): validation loss ${num(v.valLoss)}, Top-1 ${pct(v.top1)}, Top-5 ${pct(v.top5)}, MRR ${num(v.mrr)}.`,
+    );
+  }
   const rel = (p: string) => relative(root, p) || p;
-  out.push('', `Written to ${root}:`);
+  out.push('', `Written to ${rel(r.runDir)}/ in ${root}:`);
   for (const p of [
     r.paths.bestWeights,
     r.paths.bestInfo,
@@ -279,6 +317,15 @@ export function formatTrainResult(r: TrainResult, root: string): string {
     r.paths.charts,
   ]) {
     out.push(`  ${rel(p)}`);
+  }
+  if (r.published) {
+    out.push(
+      `This is now the workspace's current run: ${rel(r.published.bestInfo)}, ${rel(r.published.bestWeights)} and results/training_* are its files.`,
+    );
+  } else {
+    out.push(
+      `This run is not the workspace's current run (${r.kind === 'sweep' ? 'a sweep run' : 'it did not finish'}); make it current with: kfashion runs promote ${r.runId} --workspace ${root}`,
+    );
   }
   return out.join('\n');
 }
