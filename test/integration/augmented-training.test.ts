@@ -134,6 +134,13 @@ describe('training with augmentation', () => {
           ]),
         );
       expect(last(rb.runDir)).toEqual(last(ra.runDir));
+
+      // The dashboard shows the current run's (the replay's) real augmentation: its own samples.
+      const d = await wb.dashboard();
+      expect(d.augmentation).toMatchObject({ runId: rb.runId, settings: parsed });
+      expect(d.augmentation!.source).toBe(`runs/${rb.runId}/results/augmentation_samples.json`);
+      expect(d.augmented_samples.length).toBeGreaterThan(0);
+      expect(d.augmented_samples.some((x) => (x.changes ?? []).length > 0)).toBe(true);
     } finally {
       wb.close();
     }
