@@ -373,8 +373,11 @@ describe('a workspace made before runs existed', () => {
     // The database as schema version 4 left it: the old runs table, a row per training (one of them
     // killed long ago, without files), its metrics.
     const db = new Database(join(dir, 'workspace.db'));
+    // Tables of later migrations go too, or migrating again would find them already there.
     db.exec(`
       DROP TABLE run_metrics; DROP TABLE runs;
+      DROP TABLE recommendation_log_daily; DROP TABLE recommendation_latency_daily;
+      DROP TABLE image_view_embeddings; DROP TABLE view_recipes;
       ALTER TABLE evaluations DROP COLUMN checkpoint_epoch;
       CREATE TABLE runs (
         id TEXT PRIMARY KEY, kind TEXT NOT NULL,
