@@ -5,6 +5,7 @@
 import { embedBench } from './embed-bench.ts';
 import { labelFuzz } from './label-fuzz.ts';
 import { qualityBench } from './quality-bench.ts';
+import { scaleBench, scaleSearchChild, scaleTrainChild, scaleValidateChild } from './scale-bench.ts';
 import { scanBench, scanOnce } from './scan-bench.ts';
 import { searchBench } from './search-bench.ts';
 import { serveBench } from './serve-bench.ts';
@@ -17,6 +18,7 @@ const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
   search: searchBench,
   serve: serveBench,
   quality: qualityBench,
+  scale: scaleBench,
 };
 
 const [name, ...args] = process.argv.slice(2);
@@ -25,6 +27,12 @@ if (name === 'scan-once') {
 } else if (name === 'fuzz' && args[0] === 'labels') {
   // `npm run fuzz -- labels [--files N]`: the fuzz runs share the benchmarks' bundle.
   await labelFuzz(args.slice(1));
+} else if (name === 'scale-train') {
+  await scaleTrainChild(args[0]!, Number(args[1]));
+} else if (name === 'scale-validate') {
+  await scaleValidateChild(args[0]!, Number(args[1]));
+} else if (name === 'scale-search') {
+  await scaleSearchChild(args[0]!);
 } else if (name && BENCHES[name]) {
   await BENCHES[name](args);
 } else {
@@ -47,6 +55,9 @@ if (name === 'scan-once') {
   );
   console.error(
     '  quality [--seeds 7,11,23] [--scale seed|small] [--no-reference] [--augmentation]   default training vs the earlier settings in PyTorch (and vs each JSON augmentation)',
+  );
+  console.error(
+    '  scale [--items 1200000] [--train-steps 300] [--val-sample 24000] [--dir DIR] [--keep]   the whole pipeline at K-Fashion size on generated labels + vectors: times, peak RSS per phase',
   );
   process.exitCode = 2;
 }

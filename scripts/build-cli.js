@@ -43,7 +43,8 @@ await build({
 });
 await build({
   ...common,
-  entryPoints: { 'bench-cli': 'bench/main.ts' },
+  // The fault campaign (`npm run faults`) shares the bench build: both are tools, never the product.
+  entryPoints: { 'bench-cli': 'bench/main.ts', 'faults-cli': 'test/faults/campaign-main.ts' },
   chunkNames: 'bench-chunks/[name]-[hash]',
 });
 

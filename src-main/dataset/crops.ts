@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { CancelledError, type WorkOptions } from '../../src-shared/jobs.ts';
+import { writeFileAtomic } from '../store/atomic-file.ts';
 import { DatasetStore, type ItemFilter, type StoredItem } from '../store/dataset-store.ts';
 import type { Workspace } from '../store/workspace.ts';
 import { cropRegion } from './box.ts';
@@ -71,7 +72,9 @@ export async function ensureCrop(ws: Workspace, item: StoredItem): Promise<CropI
   const region = cropRegion(item.box, item.imageSize, { width: meta.width, height: meta.height });
   if (!region) throw new CropError(`${item.id}: the box lies outside the ${meta.width}×${meta.height} image`);
   mkdirSync(dirname(abs), { recursive: true });
-  await image.extract(region).jpeg({ quality: 90 }).toFile(abs);
+  // Encoded in memory, then written under a temporary name and renamed: sharp's toFile writes the
+  // target in place, so a kill mid-write left a truncated JPEG under the crop's real name.
+  writeFileAtomic(abs, await image.extract(region).jpeg({ quality: 90 }).toBuffer());
   ws.db
     .prepare(
       `INSERT INTO crops (item_id, key, path, width, height, created_at) VALUES (?, ?, ?, ?, ?, ?)

@@ -8,12 +8,13 @@
  * in its own transaction as soon as it is embedded). The rendered views are kept as PNG files under
  * crops/views/<recipe>/ (written to a temporary name and renamed): the dashboard shows them.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { type ViewSettings, viewSettingsSchema } from '../../src-shared/augmentation-config.ts';
 import { CancelledError, type WorkOptions } from '../../src-shared/jobs.ts';
 import { drawViewParams, renderView, viewSettingsKey } from '../dataset/augment/image-views.ts';
 import { ensureCrop } from '../dataset/crops.ts';
+import { writeFileAtomic } from '../store/atomic-file.ts';
 import { DatasetStore, type ItemFilter, type StoredItem } from '../store/dataset-store.ts';
 import { type StoredView, ViewEmbeddingStore } from '../store/view-embedding-store.ts';
 import type { Workspace } from '../store/workspace.ts';
@@ -145,9 +146,7 @@ export async function embedViews(
         const rel = `crops/views/${recipe}/${style}/${stem}__${part}__v${v}.png`;
         const abs = join(ws.root, rel);
         mkdirSync(dirname(abs), { recursive: true });
-        const tmp = `${abs}.tmp-${process.pid}`;
-        writeFileSync(tmp, png);
-        renameSync(tmp, abs);
+        writeFileAtomic(abs, png);
         await preprocessImage(png, encoder.preprocess, {
           out: pixels,
           offset: pending.length * floats,

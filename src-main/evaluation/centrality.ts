@@ -10,10 +10,10 @@
  * validation alike: the proxy describes the catalogue, not a split), stored per item in the workspace
  * (item_centrality, centrality_centres) so recommendation and query-aware evaluation read the same set.
  */
-import { writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import type { CentralityReport, CentralityStats } from '../../src-shared/evaluation.ts';
 import type { WorkOptions } from '../../src-shared/jobs.ts';
+import { writeFileAtomic } from '../store/atomic-file.ts';
 import { getMeta } from '../store/database.ts';
 import { EmbeddingStore } from '../store/embedding-store.ts';
 import type { Workspace } from '../store/workspace.ts';
@@ -132,37 +132,47 @@ export function computeCentralityData(ws: Workspace, model: string): CentralityD
   const store = new EmbeddingStore(ws.db);
   const info = store.models().find((m) => m.model === model);
   if (!info) throw new CentralityError(`No "${model}" image embeddings in this workspace.`);
-  const rows = ws.db
-    .prepare(
-      `SELECT e.item_id AS id, im.style_folder AS style, e.vector AS vector
-       FROM image_embeddings e JOIN items it ON it.id = e.item_id JOIN images im ON im.key = it.image_key
-       WHERE e.model = ? ORDER BY e.item_id`,
-    )
-    .all(model) as { id: string; style: string; vector: Buffer }[];
-  if (rows.length === 0) {
+  // Streamed row by row into one matrix: `.all()` would hold every row's vector twice at once (a
+  // Buffer per row plus the matrix), 2 × 2.4 GB at K-Fashion's 1.2M garments.
+  const where = `FROM image_embeddings e JOIN items it ON it.id = e.item_id JOIN images im ON im.key = it.image_key
+       WHERE e.model = ?`;
+  const n = ws.db.prepare(`SELECT COUNT(*) ${where}`).pluck().get(model) as number;
+  if (n === 0) {
     throw new CentralityError(
       `The "${model}" embeddings match no scanned item: nothing to compute centrality over.`,
     );
   }
   const dim = info.dim;
-  const vectors = new Float32Array(rows.length * dim);
-  rows.forEach((r, i) => {
+  const vectors = new Float32Array(n * dim);
+  const ids: string[] = [];
+  const styleFolders: string[] = [];
+  const rows = ws.db
+    .prepare(
+      `SELECT e.item_id AS id, im.style_folder AS style, e.vector AS vector ${where} ORDER BY e.item_id`,
+    )
+    .iterate(model) as IterableIterator<{ id: string; style: string; vector: Buffer }>;
+  for (const r of rows) {
+    if (ids.length === n) break; // rows added since the count (another writer) are left for next time
     if (r.vector.byteLength !== dim * 4) {
       throw new CentralityError(
         `${r.id}: stored "${model}" vector has ${r.vector.byteLength / 4} floats, expected ${dim}`,
       );
     }
     // Byte copy: SQLite blobs are not 4-byte aligned.
-    new Uint8Array(vectors.buffer, i * dim * 4, dim * 4).set(r.vector);
-  });
-  const ids = rows.map((r) => r.id);
-  const { centre, values } = centralityOf(vectors, dim);
+    new Uint8Array(vectors.buffer, ids.length * dim * 4, dim * 4).set(r.vector);
+    ids.push(r.id);
+    styleFolders.push(r.style);
+  }
+  const { centre, values } = centralityOf(
+    ids.length === n ? vectors : vectors.subarray(0, ids.length * dim),
+    dim,
+  );
   const { order, count } = anchorOrder(values, ids);
   return {
     model,
     dim,
     ids,
-    styleFolders: rows.map((r) => r.style),
+    styleFolders,
     values,
     centre,
     order,
@@ -386,7 +396,7 @@ export async function runCentrality(ws: Workspace, opts: CentralityOptions = {})
       ),
     ],
   });
-  writeFileSync(chartPath, await svgToPng(svg));
+  writeFileAtomic(chartPath, await svgToPng(svg));
   writeJsonAtomic(jsonPath, report);
   recordEvaluation(ws, {
     runId,

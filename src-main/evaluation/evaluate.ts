@@ -5,7 +5,7 @@
  * and the query-aware subsets (all / anchor / high-quality / category-balanced). Writes
  * results/evaluation_<stamp>.json and .png and records the run in the workspace.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { relative } from 'node:path';
 import type { DataCheck } from '../../src-shared/evaluation.ts';
 import {
@@ -22,6 +22,7 @@ import {
 import { FIELDS, type FieldName, type GarmentAttributes } from '../../src-shared/fields.ts';
 import { CancelledError, type WorkOptions } from '../../src-shared/jobs.ts';
 import { Rng } from '../dataset/rng.ts';
+import { writeFileAtomic } from '../store/atomic-file.ts';
 import { getMeta } from '../store/database.ts';
 import { DatasetStore } from '../store/dataset-store.ts';
 import { EmbeddingStore } from '../store/embedding-store.ts';
@@ -534,7 +535,7 @@ export async function evaluate(ws: Workspace, opts: EvaluateOptions = {}): Promi
     report.elapsed_ms = Math.round(performance.now() - started);
     if (opts.write !== false) {
       work.onProgress?.('write results', 0, 1);
-      writeFileSync(chartPath, await svgToPng(evaluationChartSvg(report)));
+      writeFileAtomic(chartPath, await svgToPng(evaluationChartSvg(report)));
       writeJsonAtomic(jsonPath, report);
       recordEvaluation(ws, {
         runId,

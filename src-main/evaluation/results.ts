@@ -3,7 +3,7 @@
  * the run id in its body and a UTC stamp in its name (results/<kind>_<stamp>.json), and every run gets
  * a row in the workspace's `evaluations` table so the UI can list them.
  */
-import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Workspace } from '../store/workspace.ts';
 
@@ -22,11 +22,9 @@ export function uniqueResultPath(dir: string, base: string, ext: string): string
   return p;
 }
 
-export function writeJsonAtomic(path: string, value: unknown): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
-  renameSync(tmp, path);
-}
+// One atomic JSON writer for the whole product (store/atomic-file.ts); re-exported for the
+// evaluation modules that import it from here.
+export { writeJsonAtomic } from '../store/atomic-file.ts';
 
 export interface EvaluationRecord {
   runId: string;

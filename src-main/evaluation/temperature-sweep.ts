@@ -1,15 +1,3 @@
-/**
- * `kfashion sweep`: the temperature study. Trains one JSON encoder per InfoNCE temperature with the
- * same seed, data and settings (only T differs), each a run of its own (runs/<id>/, kind `sweep`,
- * tagged with the study and its temperature) that does not become the workspace's current run, then
- * evaluates each best checkpoint with the gallery protocol (JSON → image) and writes
- * results/temperature_study_<stamp>.{json,png} with a recommendation and its reason.
- *
- * The recommendation picks the highest MRR (it uses the whole ranking, so it is the least noisy single
- * figure) and says when the runner-up is within sampling noise: a Top-5 figure over N queries has a
- * standard error of √(p(1−p)/N), so differences under about twice that are not evidence.
- */
-import { writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import {
   DEFAULT_SWEEP_TEMPERATURES,
@@ -17,6 +5,7 @@ import {
   type TemperatureStudy,
 } from '../../src-shared/evaluation.ts';
 import { CancelledError, type WorkOptions } from '../../src-shared/jobs.ts';
+import { writeFileAtomic } from '../store/atomic-file.ts';
 import { getMeta } from '../store/database.ts';
 import type { Workspace } from '../store/workspace.ts';
 import { RUN_CHECKPOINT_FILES } from '../training/checkpoints.ts';
@@ -149,7 +138,7 @@ export async function runTemperatureSweep(ws: Workspace, opts: SweepOptions = {}
     elapsed_ms: 0,
   };
   study.elapsed_ms = Math.round(performance.now() - started);
-  writeFileSync(chartPath, await svgToPng(sweepChartSvg(study)));
+  writeFileAtomic(chartPath, await svgToPng(sweepChartSvg(study)));
   writeJsonAtomic(jsonPath, study);
   recordEvaluation(ws, {
     runId,

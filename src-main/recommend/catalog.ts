@@ -10,16 +10,7 @@
  * whose vector exists is left alone, so importing the same folder twice changes nothing.
  */
 import { createHash } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import type { Statement } from 'better-sqlite3';
 import {
@@ -29,6 +20,7 @@ import {
 } from '../../src-shared/recommend.ts';
 import { quoteShort } from '../../src-shared/short-text.ts';
 import type { ImageEncoder } from '../encoders/image-encoder/onnx-image-encoder.ts';
+import { writeFileAtomic } from '../store/atomic-file.ts';
 import type { Db } from '../store/database.ts';
 import { readNpy } from '../store/npy.ts';
 import type { Workspace } from '../store/workspace.ts';
@@ -238,9 +230,7 @@ export class Catalog {
     const abs = join(this.ws.root, rel);
     if (!existsSync(abs)) {
       mkdirSync(join(this.ws.root, CATALOG_DIR), { recursive: true });
-      const tmp = `${abs}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-      writeFileSync(tmp, typeof bytes === 'function' ? bytes() : bytes);
-      renameSync(tmp, abs);
+      writeFileAtomic(abs, typeof bytes === 'function' ? bytes() : bytes);
     }
     return rel;
   }

@@ -5,7 +5,7 @@
  * every file with its SHA-256, and whether the data was synthetic.
  *
  * Streamed: yazl reads each file from disk as the zip is written, so a multi-hundred-MB checkpoint
- * never sits in memory. The zip is written to `<out>.part` and renamed at the end, so a cancelled or
+ * never sits in memory. The zip is written to a hidden temporary name beside `<out>` and renamed at the end, so a cancelled or
  * failed export never leaves a truncated file under the final name (and touches nothing else).
  *
  * `--run ID` makes a run bundle instead: that run's folder only (run/config.json with the data
@@ -29,11 +29,12 @@ import {
   rmSync,
   statSync,
 } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import yazl from 'yazl';
 import { CancelledError, type WorkOptions } from '../../src-shared/jobs.ts';
+import { diskFullError, isTempName, removeStaleTempFiles, tempPathFor } from '../store/atomic-file.ts';
 import { getMeta } from '../store/database.ts';
 import type { Workspace } from '../store/workspace.ts';
 import { checkpointExists, RUN_CHECKPOINT_FILES } from '../training/checkpoints.ts';
@@ -209,7 +210,7 @@ async function writeBundle(
 ): Promise<BundleSummary> {
   const { runId, timestamp, synthetic, config, missing } = facts;
   // The bundle may be asked to go inside results/ by hand; never zip the file being written.
-  const kept = sources.filter((s) => resolve(s.abs) !== out && resolve(s.abs) !== `${out}.part`);
+  const kept = sources.filter((s) => resolve(s.abs) !== out && !isTempName(basename(s.abs)));
 
   // Hash first (one streaming read per file), so the manifest can be written with the zip's files.
   const files: BundleFile[] = [];
@@ -249,7 +250,10 @@ async function writeBundle(
   };
 
   mkdirSync(dirname(out), { recursive: true });
-  const part = `${out}.part`;
+  // A hidden temporary name (`.<name>.<pid>.tmp`), cleared by the next export if this process is
+  // killed: a visible `<out>.part` stayed beside the bundles for good, since every default name differs.
+  removeStaleTempFiles(dirname(out));
+  const part = tempPathFor(out);
   const zip = new yazl.ZipFile();
   const written = pipeline(zip.outputStream, createWriteStream(part));
   try {
@@ -271,7 +275,14 @@ async function writeBundle(
     (zip.outputStream as unknown as Readable).destroy();
     await written.catch(() => {});
     rmSync(part, { force: true });
-    throw e;
+    // A full disk: name the bundle and what it needed (the files it holds, before compression).
+    throw (
+      diskFullError(
+        e,
+        out,
+        files.reduce((a, f) => a + f.bytes, 0),
+      ) ?? e
+    );
   }
   const rel = relative(ws.root, out);
   return {

@@ -4,7 +4,7 @@
  * saved similarity searches (running a few demo searches when none are saved) — and writes one
  * self-contained HTML page, results/report_<stamp>.html (rendering in evaluation/report-html.ts).
  */
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { WorkspaceSummary } from '../../src-shared/dataset.ts';
 import type { CentralityReport, EvaluationReport, TemperatureStudy } from '../../src-shared/evaluation.ts';
@@ -13,6 +13,7 @@ import type { ReportSection, ResearchReportSummary } from '../../src-shared/repo
 import type { SimilaritySearchRun } from '../../src-shared/search.ts';
 import { type ReportInput, renderReportHtml } from '../evaluation/report-html.ts';
 import { fileStamp, listEvaluations, uniqueResultPath } from '../evaluation/results.ts';
+import { writeFileAtomic } from '../store/atomic-file.ts';
 import type { Workspace } from '../store/workspace.ts';
 import type { CheckpointInfo, EpochRecord } from '../training/checkpoints.ts';
 import { currentRunId } from '../training/runs.ts';
@@ -257,7 +258,7 @@ export async function writeResearchReport(
   }
   const html = renderReportHtml(input);
   const file = uniqueResultPath(ws.paths.results, `report_${stamp}`, '.html');
-  writeFileSync(file, html);
+  writeFileAtomic(file, html);
   opts.onProgress?.('report', 4, 4);
   return {
     kind: 'research-report',

@@ -9,7 +9,7 @@
  * encoder and the image encoder are opened once. A gallery or encoder that changed on disk (new
  * embeddings, a new best checkpoint, another image encoder) is reloaded on the next search.
  */
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { type FieldName, type GarmentAttributes, isFieldName } from '../../src-shared/fields.ts';
 import { CancelledError, type WorkOptions } from '../../src-shared/jobs.ts';
@@ -36,6 +36,7 @@ import { fileStamp, writeJsonAtomic } from '../evaluation/results.ts';
 import { renderSearchGrid } from '../evaluation/search-grid.ts';
 import { describeAttributes, parseSearchQuery } from '../evaluation/search-query.ts';
 import type { VectorIndex } from '../evaluation/vector-index.ts';
+import { writeFileAtomic } from '../store/atomic-file.ts';
 import { getMeta } from '../store/database.ts';
 import { DatasetStore, type StoredItem } from '../store/dataset-store.ts';
 import { type EmbeddingModelInfo, EmbeddingStore } from '../store/embedding-store.ts';
@@ -467,9 +468,12 @@ export class SimilaritySearchService {
         .pluck()
         .all(model) as string[];
       if (ids.length === 0) throw new SimilaritySearchError(missing());
-      const matrix = new EmbeddingStore(this.ws.db).matrix(model, ids);
+      const store = new EmbeddingStore(this.ws.db);
       const { VectorIndex } = await import('../evaluation/vector-index.ts');
-      const index = await VectorIndex.build(ids, matrix, info.dim);
+      // Read a chunk of rows at a time into the index's own layout: the gallery is held once.
+      const index = await VectorIndex.buildFromRows(ids, info.dim, (start, count) =>
+        store.matrix(model, ids.slice(start, start + count)),
+      );
       return { model, state, info, index };
     })();
     this.galleries.set(model, p);
@@ -557,7 +561,7 @@ export class SimilaritySearchService {
         queryImage: queryImages[i] ?? null,
         hits,
       });
-      writeFileSync(join(dir, name), png);
+      writeFileAtomic(join(dir, name), png);
       s.grid = name;
       grids.push(join(dir, name));
     }

@@ -5,11 +5,12 @@
  * picture and parameters), with the run's settings. Nothing is re-drawn for display, so what the
  * dashboard shows is what training used.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { AugmentationSettings } from '../../src-shared/augmentation-config.ts';
 import { describeView, type ViewParams } from '../dataset/augment/image-views.ts';
 import type { JsonAugmentTrace } from '../dataset/augment/json-augment.ts';
+import { writeFileAtomic } from '../store/atomic-file.ts';
 import { ViewEmbeddingStore } from '../store/view-embedding-store.ts';
 import type { Workspace } from '../store/workspace.ts';
 
@@ -110,9 +111,7 @@ export function buildAugmentationSamples(
 export function writeAugmentationSamples(resultsDir: string, file: AugmentationSamplesFile): string {
   const path = join(resultsDir, AUGMENTATION_SAMPLES_FILE);
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, `${JSON.stringify(file, null, 2)}\n`);
-  renameSync(tmp, path);
+  writeFileAtomic(path, `${JSON.stringify(file, null, 2)}\n`);
   return path;
 }
 

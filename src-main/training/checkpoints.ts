@@ -17,7 +17,7 @@
  */
 
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type {
   JsonEncoderConfig,
@@ -25,6 +25,7 @@ import type {
   NamedTensor,
 } from '../encoders/json-encoder/json-encoder-types.ts';
 import { pytorchLoadingSection } from '../encoders/json-encoder/pytorch-module.ts';
+import { pendingTempFiles, writeFileAtomic, writeFilesAtomic } from '../store/atomic-file.ts';
 import type { DataFingerprint } from './data-fingerprint.ts';
 import type { EarlyStoppingState } from './early-stopping.ts';
 import { decodeSafetensors, encodeSafetensors, type SafeTensor } from './safetensors.ts';
@@ -124,9 +125,7 @@ export interface SavedCheckpoint {
 }
 
 function writeAtomic(path: string, data: string | Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
+  writeFileAtomic(path, data);
 }
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -164,8 +163,12 @@ export function saveCheckpoint(
       tensors: tensors.map(([name, t]) => ({ name, shape: t.shape })),
     },
   };
-  writeAtomic(join(dir, files.weights), bytes);
-  writeAtomic(join(dir, files.info), `${JSON.stringify(full, null, 2)}\n`);
+  // Both temporary files first, then the two renames: a kill between the renames leaves the JSON's
+  // temporary file, which loadCheckpointFiles uses to complete the pair (see writeFilesAtomic).
+  writeFilesAtomic([
+    [join(dir, files.weights), bytes],
+    [join(dir, files.info), `${JSON.stringify(full, null, 2)}\n`],
+  ]);
   if (kind === 'best') writeAtomic(join(dir, 'README.md'), checkpointReadme(full));
   return full;
 }
@@ -208,7 +211,14 @@ export function loadCheckpointFiles(infoPath: string, weightsPath: string): Save
     );
   }
   const bytes = readFileSync(weightsPath);
-  if (sha256(bytes) !== info.weights.sha256) {
+  const sum = sha256(bytes);
+  if (sum !== info.weights.sha256) {
+    // A save killed between its two renames: the new weights are in place and the JSON that
+    // describes them is still under its temporary name. Complete the pair rather than lose the run.
+    const pending = completePair(infoPath, sum);
+    if (pending) info = pending;
+  }
+  if (sum !== info.weights.sha256) {
     throw new CheckpointError(
       `${weightsPath} does not match ${files.info} (checksum differs: the save was interrupted, or one file was replaced). ${info.kind === 'last' ? 'Start the run again without --resume.' : 'Retrain, or restore both files together.'}`,
     );
@@ -228,6 +238,21 @@ export function loadCheckpointFiles(infoPath: string, weightsPath: string): Save
       rngState: info.resume?.rngState ?? 0,
     },
   };
+}
+
+function completePair(infoPath: string, weightsSha: string): CheckpointInfo | null {
+  for (const tmp of pendingTempFiles(infoPath).reverse()) {
+    try {
+      const info = JSON.parse(readFileSync(tmp, 'utf8')) as CheckpointInfo;
+      if (info.format === CHECKPOINT_FORMAT && info.weights?.sha256 === weightsSha) {
+        renameSync(tmp, infoPath);
+        return info;
+      }
+    } catch {
+      // cut short: not the pair's JSON
+    }
+  }
+  return null;
 }
 
 /** The vocabulary as saved: per field, the value of each row. */

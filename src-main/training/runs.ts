@@ -27,6 +27,7 @@ import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync
 import { join, relative, sep } from 'node:path';
 import type { AugmentationSettings } from '../../src-shared/augmentation-config.ts';
 import type { JsonEncoderConfig } from '../encoders/json-encoder/json-encoder-types.ts';
+import { tempPathFor, writeJsonAtomic } from '../store/atomic-file.ts';
 import {
   type RunHeadline,
   type RunKind,
@@ -36,7 +37,6 @@ import {
 } from '../store/runs-store.ts';
 import type { Workspace } from '../store/workspace.ts';
 import { processAlive } from '../store/workspace-lock.ts';
-import { writeJsonAtomic } from './atomic-json.ts';
 import {
   CHECKPOINT_FILES,
   type CheckpointInfo,
@@ -312,7 +312,8 @@ function publishedFiles(ws: Workspace, runId: string): [string, string][] {
 
 /** Puts `src` at `dst` atomically: a hard link (or a copy) under a temporary name, then rename. */
 function placeAtomic(src: string, dst: string): void {
-  const tmp = `${dst}.tmp-${process.pid}`;
+  // The atomic-file helper's temporary name, so a killed process's leftover is swept like any other.
+  const tmp = tempPathFor(dst);
   rmSync(tmp, { force: true });
   try {
     linkSync(src, tmp);

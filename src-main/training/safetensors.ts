@@ -17,7 +17,8 @@
  * data section's start is 8-byte aligned; every F32 tensor then sits on a 4-byte boundary, which is all
  * a Float32Array view needs.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../store/atomic-file.ts';
 
 export interface SafeTensor {
   shape: number[];
@@ -164,9 +165,7 @@ export function writeSafetensors(
   metadata: Record<string, string> = {},
 ): number {
   const bytes = encodeSafetensors(tensors, metadata);
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, bytes);
-  renameSync(tmp, path);
+  writeFileAtomic(path, bytes);
   return bytes.length;
 }
 

@@ -24,10 +24,10 @@ import type {
   OptimizerSettings,
 } from '../encoders/json-encoder/json-encoder-types.ts';
 import { planLrSchedule, scheduledLr } from '../encoders/json-encoder/lr-schedulers.ts';
+import { writeFileAtomic, writeJsonAtomic } from '../store/atomic-file.ts';
 import type { RunHeadline, RunKind, RunRow } from '../store/runs-store.ts';
 import type { Workspace } from '../store/workspace.ts';
 import { thisHost } from '../store/workspace-lock.ts';
-import { writeFileAtomic, writeJsonAtomic } from './atomic-json.ts';
 import { augmentationForRun } from './augmented-batches.ts';
 import {
   type CheckpointInfo,

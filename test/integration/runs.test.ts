@@ -20,6 +20,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBundleRun } from '../../src-main/services/export-bundle.ts';
 import { Workbench } from '../../src-main/services/workbench.ts';
+import { MIGRATIONS } from '../../src-main/store/migrations.ts';
 import { RunsStore } from '../../src-main/store/runs-store.ts';
 import { thisHost } from '../../src-main/store/workspace-lock.ts';
 import type { EpochRecord } from '../../src-main/training/checkpoints.ts';
@@ -371,13 +372,24 @@ describe('a workspace made before runs existed', () => {
     for (const f of ['training_results.json', 'training_summary.json', 'training_charts.png'])
       copyFileSync(join(made.runDir, 'results', f), join(res, f));
     // The database as schema version 4 left it: the old runs table, a row per training (one of them
-    // killed long ago, without files), its metrics.
+    // killed long ago, without files), its metrics, and none of the later migrations' tables.
     const db = new Database(join(dir, 'workspace.db'));
-    // Tables of later migrations go too, or migrating again would find them already there.
+    // Tables that later migrations add go too, whichever they are: a schema-4 database lacks them.
+    const v4 = new Database(':memory:');
+    for (const m of MIGRATIONS.filter((m) => m.version <= 4)) m.up(v4);
+    const v4Tables = new Set(
+      (v4.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map(
+        (t) => t.name,
+      ),
+    );
+    v4.close();
+    for (const { name } of db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+      .all() as { name: string }[]) {
+      if (!v4Tables.has(name)) db.exec(`DROP TABLE "${name}"`);
+    }
     db.exec(`
       DROP TABLE run_metrics; DROP TABLE runs;
-      DROP TABLE recommendation_log_daily; DROP TABLE recommendation_latency_daily;
-      DROP TABLE image_view_embeddings; DROP TABLE view_recipes;
       ALTER TABLE evaluations DROP COLUMN checkpoint_epoch;
       CREATE TABLE runs (
         id TEXT PRIMARY KEY, kind TEXT NOT NULL,

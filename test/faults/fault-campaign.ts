@@ -1,0 +1,501 @@
+/**
+ * The fault campaign: run a real `kfashion` command, kill -9 it at a random moment, then check what a
+ * user would find — the database passes `PRAGMA integrity_check`, no file under a visible name is
+ * half-written (file-checks.ts), the same command (with `--resume` for training) runs again to the
+ * end, and it redoes at most the work since the last saved step: crops, embeddings and catalog
+ * products stored before the kill are reused, a training resumes from the epoch its last checkpoint
+ * holds.
+ *
+ * Each round starts from a copy of a template workspace made once per campaign, and its kill moment
+ * is drawn uniformly over the length of a clean run of the same command (measured on the template),
+ * from a seeded generator so a failing round can be replayed (`--seed`).
+ */
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
+import { writeScaleTree } from '../../bench/scale-tree.ts';
+import { tempDir } from '../helpers/kfashion-fixture.ts';
+import { writeTinyClip } from '../helpers/tiny-clip-onnx.ts';
+import { checkVisibleFiles, integrityCheck } from './file-checks.ts';
+
+/** bin/kfashion.js of this checkout, from test/faults/ or from the bundle in dist/. */
+function findBin(): string {
+  let dir = import.meta.dirname;
+  for (let i = 0; i < 4; i++) {
+    const p = join(dir, 'bin', 'kfashion.js');
+    if (existsSync(p)) return p;
+    dir = dirname(dir);
+  }
+  throw new Error(`bin/kfashion.js not found above ${import.meta.dirname}`);
+}
+const BIN = findBin();
+
+export const OPERATIONS = ['scan', 'crop', 'embed', 'train', 'catalog-import', 'export'] as const;
+export type Operation = (typeof OPERATIONS)[number];
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs `kfashion args`; with `killAfterMs`, sends SIGKILL at that moment if it is still running. */
+function kfashionRun(args: string[], killAfterMs?: number, timeoutMs = 180_000): Promise<Run> {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, FORCE_COLOR: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr = (stderr + d).slice(-8000);
+    });
+    const killer =
+      killAfterMs === undefined ? null : setTimeout(() => child.kill('SIGKILL'), Math.max(0, killAfterMs));
+    const guard = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code, signal) => {
+      if (killer) clearTimeout(killer);
+      clearTimeout(guard);
+      resolve({ code, signal, stdout, stderr, ms: performance.now() - t0 });
+    });
+  });
+}
+
+function json<T>(r: Run, what: string): T {
+  try {
+    return JSON.parse(r.stdout) as T;
+  } catch {
+    throw new Error(
+      `${what}: expected JSON on stdout, got ${JSON.stringify(r.stdout.slice(0, 300))}; stderr: ${r.stderr.slice(-600)}`,
+    );
+  }
+}
+
+function ok(r: Run, what: string): void {
+  if (r.code !== 0) throw new Error(`${what} exited ${r.code ?? r.signal}: ${r.stderr.slice(-1200)}`);
+}
+
+/** mulberry32: seeded, so a campaign can be replayed. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function count(ws: string, sql: string, ...params: unknown[]): number {
+  const path = join(ws, 'workspace.db');
+  if (!existsSync(path)) return 0;
+  const db = new Database(path);
+  try {
+    return Number(
+      db
+        .prepare(sql)
+        .pluck()
+        .get(...params) ?? 0,
+    );
+  } catch {
+    return 0; // the table does not exist yet (killed before the schema was made)
+  } finally {
+    db.close();
+  }
+}
+
+const TINY_MODEL = 'tiny-clip';
+const TRAIN_ARGS = ['--epochs', '4', '--batch-size', '32', '--json'];
+
+/** Templates made once: a label tree, the demo workspace at each stage, the tiny ONNX model. */
+export interface Fixture {
+  base: string;
+  labels: string;
+  labelsGarments: number;
+  demoData: string;
+  catalogDir: string;
+  modelDir: string;
+  /** Workspaces, each after the step its name says (copied per round, never changed). */
+  scanned: string;
+  embedded: string;
+  trained: string;
+  /** A clean run's length per operation (the kill moment is drawn within it). */
+  cleanMs: Record<Operation, number>;
+  expected: { crops: number; embeddings: number; products: number };
+}
+
+export async function makeFixture(
+  opts: { scanGarments?: number; log?: (s: string) => void } = {},
+): Promise<Fixture> {
+  const log = opts.log ?? (() => {});
+  const base = tempDir('kf-faults ');
+  const labelsGarments = opts.scanGarments ?? 3000;
+  const tree = writeScaleTree(join(base, 'labels'), labelsGarments);
+  const modelDir = join(base, 'tiny model');
+  writeTinyClip(modelDir);
+  const demoData = join(base, 'demo-data');
+  const scanned = join(base, 'tpl-scanned');
+  const cleanMs = {} as Record<Operation, number>;
+
+  log('fixture: demo dataset + workspace');
+  ok(await kfashionRun(['demo', '--out', demoData, '--workspace', scanned, '--json']), 'kfashion demo');
+  const scanRef = await kfashionRun([
+    'scan',
+    '--data',
+    tree.data,
+    '--workspace',
+    join(base, 'ref-scan'),
+    '--json',
+  ]);
+  ok(scanRef, 'reference scan');
+  cleanMs.scan = scanRef.ms;
+
+  const cropped = join(base, 'ref-cropped');
+  cpSync(scanned, cropped, { recursive: true });
+  const cropRef = await kfashionRun(['crop', '--workspace', cropped, '--json']);
+  ok(cropRef, 'reference crop');
+  cleanMs.crop = cropRef.ms;
+  const crops = json<{ made: number }>(cropRef, 'crop').made;
+
+  const embedArgs = ['--model-path', modelDir, '--model', TINY_MODEL, '--json'];
+  // Timed on a workspace without crops, like the rounds (which also cut the crops); the result is the
+  // template the catalog import rounds start from (it has the tiny model as its image encoder).
+  const embedded = join(base, 'tpl-embedded');
+  cpSync(scanned, embedded, { recursive: true });
+  const embedRef = await kfashionRun(['embed', '--workspace', embedded, ...embedArgs]);
+  ok(embedRef, 'reference embed');
+  cleanMs.embed = embedRef.ms;
+  const embeddings = json<{ embedded: number }>(embedRef, 'embed').embedded;
+
+  const catalogDir = join(demoData, '원천데이터');
+  const catRef = join(base, 'ref-catalog');
+  cpSync(embedded, catRef, { recursive: true });
+  const catRun = await kfashionRun(['catalog', 'import', catalogDir, '--workspace', catRef, '--json']);
+  ok(catRun, 'reference catalog import');
+  cleanMs['catalog-import'] = catRun.ms;
+  const products = json<{ added: string[] }>(catRun, 'catalog import').added.length;
+
+  const trained = join(base, 'tpl-trained');
+  cpSync(scanned, trained, { recursive: true });
+  const trainRef = await kfashionRun(['train', '--workspace', trained, ...TRAIN_ARGS]);
+  ok(trainRef, 'reference train');
+  cleanMs.train = trainRef.ms;
+  // The export template also has an evaluation and a report in it, so the bundle has every kind of file.
+  ok(await kfashionRun(['eval', '--workspace', trained, '--json']), 'template eval');
+  const exportRef = await kfashionRun([
+    'export',
+    '--workspace',
+    trained,
+    '--out',
+    join(base, 'ref.zip'),
+    '--json',
+  ]);
+  ok(exportRef, 'reference export');
+  cleanMs.export = exportRef.ms;
+
+  return {
+    base,
+    labels: tree.data,
+    labelsGarments,
+    demoData,
+    catalogDir,
+    modelDir,
+    scanned,
+    embedded,
+    trained,
+    cleanMs,
+    expected: { crops, embeddings, products },
+  };
+}
+
+export interface RoundResult {
+  op: Operation;
+  round: number;
+  killAtMs: number;
+  /** Whether the kill came while the command ran (false: it had finished first). */
+  killed: boolean;
+  integrity: string;
+  /** Files checked after the kill. */
+  filesChecked: number;
+  problems: string[];
+  /** Work found saved after the kill (crops, vectors, products, epochs; 0 for scan/export). */
+  savedBeforeKill: number;
+  /** What the second run redid that was already saved (must be 0). */
+  redone: number;
+  resumed: boolean;
+  ms: number;
+}
+
+interface OpPlan {
+  /** The workspace template a round starts from (null: an empty workspace). */
+  template: (f: Fixture) => string | null;
+  args: (f: Fixture, ws: string) => string[];
+  /** Work saved so far, read from the workspace after the kill. */
+  saved: (f: Fixture, ws: string) => number;
+  /** Runs the command again and returns what it redid that was already saved (problems throw). */
+  again: (f: Fixture, ws: string, saved: number) => Promise<number>;
+}
+
+const PLANS: Record<Operation, OpPlan> = {
+  scan: {
+    template: () => null,
+    args: (f, ws) => ['scan', '--data', f.labels, '--workspace', ws, '--json'],
+    saved: () => 0,
+    async again(f, ws) {
+      const r = await kfashionRun(PLANS.scan.args(f, ws));
+      ok(r, 'scan after the kill');
+      const g = json<{ total: { garments: number } }>(r, 'scan').total.garments;
+      const stored = count(ws, 'SELECT COUNT(*) FROM items');
+      if (g !== f.labelsGarments || stored !== f.labelsGarments) {
+        throw new Error(
+          `the scan after the kill reports ${g} garments and stores ${stored}; expected ${f.labelsGarments}`,
+        );
+      }
+      return 0;
+    },
+  },
+  crop: {
+    template: (f) => f.scanned,
+    args: (_f, ws) => ['crop', '--workspace', ws, '--json'],
+    saved: (_f, ws) => count(ws, 'SELECT COUNT(*) FROM crops'),
+    async again(f, ws, saved) {
+      const r = await kfashionRun(PLANS.crop.args(f, ws));
+      ok(r, 'crop after the kill');
+      const s = json<{ made: number; cached: number; failed: unknown[] }>(r, 'crop');
+      if (s.made + s.cached !== f.expected.crops || s.failed.length > 0) {
+        throw new Error(
+          `crop after the kill: ${s.made} made + ${s.cached} cached, ${s.failed.length} failed; expected ${f.expected.crops} crops`,
+        );
+      }
+      return Math.max(0, saved - s.cached);
+    },
+  },
+  embed: {
+    template: (f) => f.scanned,
+    args: (f, ws) => [
+      'embed',
+      '--workspace',
+      ws,
+      '--model-path',
+      f.modelDir,
+      '--model',
+      TINY_MODEL,
+      '--json',
+    ],
+    saved: (_f, ws) => count(ws, 'SELECT COUNT(*) FROM image_embeddings WHERE model = ?', TINY_MODEL),
+    async again(f, ws, saved) {
+      const r = await kfashionRun(PLANS.embed.args(f, ws));
+      ok(r, 'embed after the kill');
+      const s = json<{ embedded: number; cached: number; failed: unknown[] }>(r, 'embed');
+      if (s.embedded + s.cached !== f.expected.embeddings || s.failed.length > 0) {
+        throw new Error(
+          `embed after the kill: ${s.embedded} embedded + ${s.cached} cached, ${s.failed.length} failed; expected ${f.expected.embeddings}`,
+        );
+      }
+      return Math.max(0, saved - s.cached);
+    },
+  },
+  train: {
+    template: (f) => f.scanned,
+    args: (_f, ws) => ['train', '--workspace', ws, ...TRAIN_ARGS],
+    saved: (_f, ws) => lastEpoch(ws),
+    async again(f, ws, saved) {
+      const planned = Number(TRAIN_ARGS[1]);
+      if (saved >= planned) return 0; // the kill came after the last epoch was saved: nothing to resume
+      const resume = saved > 0;
+      const r = await kfashionRun([...PLANS.train.args(f, ws), ...(resume ? ['--resume'] : [])]);
+      ok(r, `train${resume ? ' --resume' : ''} after the kill`);
+      const s = json<{ resumedFromEpoch: number | null; epochsRun: number; stoppedEarly: boolean }>(
+        r,
+        'train',
+      );
+      if (resume && s.resumedFromEpoch !== saved) {
+        throw new Error(
+          `train --resume started from epoch ${s.resumedFromEpoch}, but epoch ${saved} was saved`,
+        );
+      }
+      if (!s.stoppedEarly && s.epochsRun !== planned)
+        throw new Error(`training ran ${s.epochsRun} of ${planned} epochs`);
+      return resume ? saved - (s.resumedFromEpoch ?? 0) : 0;
+    },
+  },
+  'catalog-import': {
+    template: (f) => f.embedded,
+    args: (f, ws) => ['catalog', 'import', f.catalogDir, '--workspace', ws, '--json'],
+    saved: (_f, ws) => count(ws, 'SELECT COUNT(*) FROM catalog_products'),
+    async again(f, ws, saved) {
+      const r = await kfashionRun(PLANS['catalog-import'].args(f, ws));
+      ok(r, 'catalog import after the kill');
+      const s = json<{ added: string[]; unchanged: string[]; updated: string[] }>(r, 'catalog import');
+      const stored = count(ws, 'SELECT COUNT(*) FROM catalog_products');
+      if (stored !== f.expected.products) {
+        throw new Error(
+          `the catalog holds ${stored} products after the second import; expected ${f.expected.products}`,
+        );
+      }
+      return Math.max(0, saved - s.unchanged.length);
+    },
+  },
+  export: {
+    template: (f) => f.trained,
+    args: (_f, ws) => ['export', '--workspace', ws, '--out', join(ws, 'exports', 'bundle.zip'), '--json'],
+    saved: () => 0,
+    async again(f, ws) {
+      const r = await kfashionRun(PLANS.export.args(f, ws));
+      ok(r, 'export after the kill');
+      return 0;
+    },
+  },
+};
+
+/** The epoch the newest `last.json` checkpoint holds (0 when there is none). */
+function lastEpoch(ws: string): number {
+  const p = join(ws, 'checkpoints', 'last.json');
+  if (!existsSync(p)) return 0;
+  try {
+    return (JSON.parse(readFileSync(p, 'utf8')) as { resume?: { epoch?: number } }).resume?.epoch ?? 0;
+  } catch {
+    return 0; // reported by the file checks
+  }
+}
+
+export async function runRound(
+  f: Fixture,
+  op: Operation,
+  round: number,
+  random: () => number,
+): Promise<RoundResult> {
+  const plan = PLANS[op];
+  const ws = join(f.base, 'rounds', `${op}-${round}`);
+  rmSync(ws, { recursive: true, force: true });
+  mkdirSync(join(f.base, 'rounds'), { recursive: true });
+  const template = plan.template(f);
+  if (template) cpSync(template, ws, { recursive: true });
+  const t0 = performance.now();
+  // Anywhere in a clean run's length, start-up included (a kill while modules load is a fault too).
+  const killAtMs = Math.round(random() * f.cleanMs[op]);
+  const first = await kfashionRun(plan.args(f, ws), killAtMs);
+  const killed = first.signal === 'SIGKILL';
+  const result: RoundResult = {
+    op,
+    round,
+    killAtMs,
+    killed,
+    integrity: '',
+    filesChecked: 0,
+    problems: [],
+    savedBeforeKill: 0,
+    redone: 0,
+    resumed: false,
+    ms: 0,
+  };
+  if (!killed && first.code !== 0)
+    result.problems.push(`the first run failed by itself: ${first.stderr.slice(-400)}`);
+  result.integrity = integrityCheck(join(ws, 'workspace.db'));
+  if (!result.integrity.startsWith('ok')) result.problems.push(`integrity_check: ${result.integrity}`);
+  const files = await checkVisibleFiles(ws);
+  result.filesChecked = files.checked;
+  for (const p of files.problems) result.problems.push(`after the kill: ${p.file}: ${p.problem}`);
+  result.savedBeforeKill = plan.saved(f, ws);
+  try {
+    result.redone = await plan.again(f, ws, result.savedBeforeKill);
+    result.resumed = true;
+    if (result.redone > 0) result.problems.push(`the second run redid ${result.redone} saved units of work`);
+  } catch (e) {
+    result.problems.push((e as Error).message.slice(0, 1500));
+  }
+  const after = await checkVisibleFiles(ws);
+  for (const p of after.problems) result.problems.push(`after the second run: ${p.file}: ${p.problem}`);
+  for (const t of after.hiddenTemps)
+    result.problems.push(`after the second run: ${t}: a killed writer's temporary file was left behind`);
+  const integrity2 = integrityCheck(join(ws, 'workspace.db'));
+  if (!integrity2.startsWith('ok'))
+    result.problems.push(`integrity_check after the second run: ${integrity2}`);
+  result.ms = Math.round(performance.now() - t0);
+  if (result.problems.length === 0) rmSync(ws, { recursive: true, force: true });
+  return result;
+}
+
+export interface OperationSummary {
+  op: Operation;
+  rounds: number;
+  killedMidRun: number;
+  integrityOk: number;
+  halfWrittenFiles: number;
+  resumedCleanly: number;
+  redoneUnits: number;
+  failures: number;
+  /** Mean of the work found saved after the kill (crops, vectors, products, epochs). */
+  meanSaved: number;
+}
+
+export function summarise(results: RoundResult[]): OperationSummary[] {
+  const ops = [...new Set(results.map((r) => r.op))];
+  return ops.map((op) => {
+    const rs = results.filter((r) => r.op === op);
+    return {
+      op,
+      rounds: rs.length,
+      killedMidRun: rs.filter((r) => r.killed).length,
+      integrityOk: rs.filter((r) => r.integrity.startsWith('ok')).length,
+      halfWrittenFiles: rs.reduce(
+        (a, r) => a + r.problems.filter((p) => p.startsWith('after the kill')).length,
+        0,
+      ),
+      resumedCleanly: rs.filter((r) => r.resumed).length,
+      redoneUnits: rs.reduce((a, r) => a + r.redone, 0),
+      failures: rs.filter((r) => r.problems.length > 0).length,
+      meanSaved: +(rs.reduce((a, r) => a + r.savedBeforeKill, 0) / rs.length).toFixed(1),
+    };
+  });
+}
+
+export function summaryTable(rows: OperationSummary[]): string {
+  const head =
+    '| operation | rounds | killed mid-run | integrity_check ok | half-written files | re-ran cleanly | saved work redone | failed rounds |';
+  const sep = '| --- | --- | --- | --- | --- | --- | --- | --- |';
+  const body = rows.map(
+    (r) =>
+      `| ${r.op} | ${r.rounds} | ${r.killedMidRun} | ${r.integrityOk} | ${r.halfWrittenFiles} | ${r.resumedCleanly} | ${r.redoneUnits} | ${r.failures} |`,
+  );
+  return [head, sep, ...body].join('\n');
+}
+
+export async function runCampaign(opts: {
+  rounds: number;
+  ops?: readonly Operation[];
+  seed?: number;
+  fixture?: Fixture;
+  log?: (s: string) => void;
+  keep?: boolean;
+}): Promise<{ results: RoundResult[]; summary: OperationSummary[]; fixture: Fixture }> {
+  const log = opts.log ?? (() => {});
+  const f = opts.fixture ?? (await makeFixture({ log }));
+  const random = rng(opts.seed ?? 1);
+  const results: RoundResult[] = [];
+  try {
+    for (const op of opts.ops ?? OPERATIONS) {
+      for (let i = 1; i <= opts.rounds; i++) {
+        const r = await runRound(f, op, i, random);
+        results.push(r);
+        log(
+          `${op} round ${i}: kill at ${r.killAtMs} ms${r.killed ? '' : ' (had finished)'}, saved ${r.savedBeforeKill}, ${r.problems.length ? `FAILED: ${r.problems.join(' | ')}` : 'ok'} (${(r.ms / 1000).toFixed(1)} s)`,
+        );
+      }
+    }
+  } finally {
+    const failed = results.some((r) => r.problems.length > 0);
+    if (!opts.keep && !failed && !opts.fixture) rmSync(f.base, { recursive: true, force: true });
+    else if (failed) log(`failed rounds kept under ${join(f.base, 'rounds')}`);
+  }
+  return { results, summary: summarise(results), fixture: f };
+}
