@@ -56,7 +56,7 @@ if (name === 'scan-once') {
     '  serve [--products 10000] [--duration 10] [--connections 10] [--upload-connections N] [--encoder vit|standin] [--log-keep-rows N] [--log-keep-days N]   customer_input requests/s and p50/p99 over HTTP, database growth per 100k requests',
   );
   console.error(
-    '  quality [--seeds 7,11,23] [--scale seed|small] [--no-reference]   default training vs the earlier settings in PyTorch',
+    '  quality [--seeds 7,11,23] [--scale seed|small] [--no-reference] [--augmentation]   default training vs the earlier settings in PyTorch (and vs each JSON augmentation)',
   );
   console.error(
     '  scale [--items 1200000] [--train-steps 300] [--val-sample 24000] [--dir DIR] [--keep]   the whole pipeline at K-Fashion size on generated labels + vectors: times, peak RSS per phase',

@@ -7,6 +7,12 @@
  * validation `gallery` protocol (EVALUATION.md) with the same tie rule, printed as JSON lines.
  *
  * The bar: defaults ≥ PyTorch-with-earlier-settings on Top-1, Top-5 and MRR.
+ *
+ * `--augmentation` adds the augmentation column: on each seed, the default run again with each JSON
+ * augmentation (AUGMENTATION_VARIANTS), then per variant the mean and spread across seeds of its
+ * figures and of its paired difference from the default run of the same seed. Image views are not in
+ * the column: the demo's vectors are generated from the attributes, not embedded from its pictures, so
+ * views of those pictures through the stand-in encoder would not be views of the vectors trained on.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +22,7 @@ import { createDemoDataset, Workbench } from '../src-main/services/workbench.ts'
 import { writeNpySync } from '../src-main/store/npy.ts';
 import type { TrainResult } from '../src-main/training/trainer.ts';
 import { type EncodedSplit, loadTrainingData } from '../src-main/training/training-data.ts';
+import { augmentationSchema, parseJsonAugFlag } from '../src-shared/augmentation-config.ts';
 import { DEFAULT_ENCODER_FIELDS } from '../src-shared/fields.ts';
 import { emit } from './machine.ts';
 import { runReference } from './pytorch-reference.ts';
@@ -61,10 +68,38 @@ function exportSplit(ws: Workbench, dir: string): { train: number; val: number }
   return { train: data.train.ids.length, val: data.val.ids.length };
 }
 
+/** The augmentation column's runs: name → `--json-aug` spec. */
+export const AUGMENTATION_VARIANTS: Readonly<Record<string, string>> = {
+  'field dropout 0.2': 'dropout=0.2',
+  'synonyms 0.3': 'synonym=0.3',
+  'attribute mixing 0.2': 'mix=0.2',
+  'field dropout 0.2, 레트로 ×2': 'dropout=0.2,strength=레트로:2',
+  'all three': 'dropout=0.2,synonym=0.3,mix=0.2',
+};
+
+type Figures = { top1: number; top5: number; mrr: number };
+
+function spread(xs: number[]): { mean: number; sd: number; min: number; max: number; n: number } {
+  const n = xs.length;
+  const mean = xs.reduce((a, b) => a + b, 0) / Math.max(1, n);
+  const sd = n > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
+  const r = (v: number) => Math.round(v * 10000) / 10000;
+  return { mean: r(mean), sd: r(sd), min: r(Math.min(...xs)), max: r(Math.max(...xs)), n };
+}
+
 export async function qualityBench(args: string[]): Promise<void> {
   const seeds = (option(args, '--seeds') ?? '7,11,23').split(',').map(Number);
   const scale = (option(args, '--scale') ?? 'seed') as 'seed' | 'small';
   const reference = !args.includes('--no-reference');
+  const augmentation = args.includes('--augmentation');
+  /** Per variant, per seed: figures (the default run under 'default'). */
+  const column = new Map<string, Map<number, Figures>>();
+  const keep = (variant: string, seed: number, r: TrainResult) => {
+    if (!r.best) return;
+    const m = column.get(variant) ?? new Map<number, Figures>();
+    m.set(seed, { top1: r.best.top1, top5: r.best.top5, mrr: r.best.mrr });
+    column.set(variant, m);
+  };
   const root = mkdtempSync(join(tmpdir(), 'kf-quality-'));
   try {
     for (const seed of seeds) {
@@ -80,6 +115,16 @@ export async function qualityBench(args: string[]): Promise<void> {
         const common = { bench: 'quality', seed, scale, synthetic: true, protocol: 'gallery', ...sizes };
         const defaults = await wb.train({});
         emit({ ...common, run: 'workbench defaults', config: defaults.config, ...figures(defaults) });
+        keep('default', seed, defaults);
+        if (augmentation) {
+          for (const [variant, spec] of Object.entries(AUGMENTATION_VARIANTS)) {
+            const r = await wb.train({
+              overrides: { augmentation: augmentationSchema.parse({ json: parseJsonAugFlag(spec) }) },
+            });
+            emit({ ...common, run: `augmentation: ${variant}`, jsonAug: spec, ...figures(r) });
+            keep(variant, seed, r);
+          }
+        }
         const earlier = await wb.train({ stage: 2 });
         emit({ ...common, run: 'workbench stage 2 (earlier settings)', ...figures(earlier) });
         if (reference) {
@@ -113,6 +158,29 @@ export async function qualityBench(args: string[]): Promise<void> {
         }
       } finally {
         wb.close();
+      }
+    }
+    if (augmentation) {
+      const base = column.get('default') ?? new Map<number, Figures>();
+      for (const [variant, bySeed] of column) {
+        const metric = (k: keyof Figures) => spread([...bySeed.values()].map((f) => f[k]));
+        const diff = (k: keyof Figures) =>
+          spread([...bySeed].filter(([s]) => base.has(s)).map(([s, f]) => f[k] - base.get(s)![k]));
+        emit({
+          bench: 'quality',
+          summary: 'augmentation column',
+          run: variant,
+          synthetic: true,
+          protocol: 'gallery',
+          scale,
+          seeds: [...bySeed.keys()],
+          top1: metric('top1'),
+          top5: metric('top5'),
+          mrr: metric('mrr'),
+          ...(variant === 'default'
+            ? {}
+            : { vsDefault: { top1: diff('top1'), top5: diff('top5'), mrr: diff('mrr') } }),
+        });
       }
     }
   } finally {

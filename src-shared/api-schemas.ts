@@ -9,6 +9,7 @@
  * field's name. `typed<T>()` gives such a schema the core's own TypeScript type.
  */
 import { z } from 'zod';
+import { augmentationSchema } from './augmentation-config.ts';
 import type { ScanReport, SplitSummary, WorkspaceSummary } from './dataset.ts';
 import { encoderTrainOverrides } from './encoder-config.ts';
 import type { CentralityReport, EvaluationReport, TemperatureStudy } from './evaluation.ts';
@@ -360,6 +361,8 @@ export const trainOverridesSchema = z.strictObject({
   dropout: z.number().min(0).lt(1).optional(),
   backend: z.enum(TRAIN_BACKENDS).optional(),
   model: z.string().min(1).optional(),
+  /** JSON augmentation per step and image views per epoch (augmentation-config.ts; absent = none). */
+  augmentation: augmentationSchema.optional(),
   // The encoder's shape and schedule, with the validators of src-shared/encoder-config.ts.
   ...encoderTrainOverrides,
 });
@@ -569,6 +572,15 @@ export const dashboardSchema = typed<DashboardData>()({
   augmented_samples: z.array(
     z.looseObject({ itemId: z.string(), augmentation: z.string(), dataUrl: z.string() }),
   ),
+  augmentation: z
+    .looseObject({
+      runId: z.string(),
+      settings: z.unknown(),
+      recipe: z.string().nullable(),
+      source: z.string(),
+    })
+    .nullable()
+    .optional(),
 });
 
 /**

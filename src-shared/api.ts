@@ -81,6 +81,7 @@ import {
   wireErrorOutSchema,
   workspaceSummarySchema,
 } from './api-schemas.ts';
+import { viewSettingsInputSchema } from './augmentation-config.ts';
 
 export * from './api-core.ts';
 
@@ -257,6 +258,9 @@ const embedMethods = [
       device: z.enum(['cpu', 'cuda', 'dml']).optional(),
       batch: z.number().int().min(1).max(512).optional(),
       download: z.boolean().optional(),
+      views: z.number().int().min(1).max(64).optional(),
+      viewSeed: z.number().int().min(0).optional(),
+      viewSettings: viewSettingsInputSchema.optional(),
     }),
     output: jobHandleSchema,
   }),

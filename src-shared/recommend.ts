@@ -189,13 +189,33 @@ export interface DashboardData {
   /** The new products recommended most often (from the KPI log), with their images. */
   top_k_images: { productId: string; name: string; count: number; imageUrl: string }[];
   hyperparams: Record<string, unknown> | null;
+  /**
+   * Real examples of the current run's augmentation, recorded by its first training step (empty when
+   * the run used none): the picture the garment's vector came from, and its attributes before/after.
+   */
   augmented_samples: {
     itemId: string;
-    /** flip, colour jitter, random crop... */
+    /** What was done: the view's recipe ("view 2 · crop … · flip · rot …") and the JSON changes. */
     augmentation: string;
-    /** A JPEG as a data URL. */
+    /** The crop or augmented view used, a JPEG as a data URL ('' when the picture is gone). */
     dataUrl: string;
+    /** 0 = the original crop, v = augmented view v. */
+    view?: number;
+    before?: Record<string, string | string[]>;
+    after?: Record<string, string | string[]>;
+    changes?: string[];
+    epoch?: number;
+    step?: number;
   }[];
+  /** The current run's augmentation settings (null: no run, or a run without augmentation). */
+  augmentation?: {
+    runId: string;
+    settings: unknown;
+    /** View recipe the image views came from. */
+    recipe: string | null;
+    /** Workspace-relative file the examples were read from. */
+    source: string;
+  } | null;
   note?: string;
 }
 

@@ -182,6 +182,14 @@ export function formatEmbedSummary(e: EmbedSummary): string {
   }
   for (const f of e.failed.slice(0, 20)) lines.push(`  failed ${f.id}: ${f.reason}`);
   if (e.failed.length > 20) lines.push(`  … and ${e.failed.length - 20} more (--json lists them all)`);
+  if (e.views) {
+    const v = e.views;
+    lines.push(
+      `Views: ${v.views} augmented views per garment (recipe ${v.recipe}, view seed ${v.seed}): ${v.embedded} embedded, ${v.cached} already up to date, ${v.failed.length} garments failed, in ${(v.elapsedMs / 1000).toFixed(1)} s.`,
+      `  train with them: kfashion train --image-views ${v.views}${v.seed ? ` --view-seed ${v.seed}` : ''}`,
+    );
+    for (const f of v.failed.slice(0, 20)) lines.push(`  view failed ${f.id}: ${f.reason}`);
+  }
   return lines.join('\n');
 }
 

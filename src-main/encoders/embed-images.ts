@@ -16,6 +16,7 @@ import { ensureCrop } from '../dataset/crops.ts';
 import { DatasetStore, type ItemFilter, type StoredItem } from '../store/dataset-store.ts';
 import { EmbeddingStore } from '../store/embedding-store.ts';
 import type { Workspace } from '../store/workspace.ts';
+import type { EmbedViewsSummary } from './embed-views.ts';
 import type { Device, ImageEncoder } from './image-encoder/onnx-image-encoder.ts';
 import type { ImageModelOrigin } from './image-encoder/open-encoder.ts';
 import { preprocessImage } from './image-encoder/preprocess.ts';
@@ -49,6 +50,8 @@ export interface EmbedSummary {
   /** Present for a stand-in encoder (the demo's `demo-standin`): these vectors are SYNTHETIC. */
   synthetic?: boolean;
   note?: string;
+  /** Augmented views embedded after the originals (`--views N`). */
+  views?: EmbedViewsSummary;
 }
 
 export class EmbedError extends Error {

@@ -1,22 +1,28 @@
 /**
  * KPIs (GET /api/kpi) and the dashboard's data (GET /api/dashboard): recommendation call figures
  * from the log, the last evaluation's accuracy, the embedding health of the vectors recommendation
- * uses, the training loss curve and settings, the most recommended products, and a few crops shown
- * through the training augmentations.
+ * uses, the training loss curve and settings, the most recommended products, and real examples of
+ * the current run's augmentation (what its first training step used).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
+import sharp from 'sharp';
 import type { DashboardData, EmbeddingHealthEntry, KpiSummary } from '../../src-shared/recommend.ts';
 import { workspaceFileUrl } from '../../src-shared/recommend.ts';
-import { AUGMENTATIONS, augmentImage } from '../dataset/augment.ts';
+import {
+  AUGMENTATION_SAMPLES_FILE,
+  type AugmentationSamplesFile,
+  readAugmentationSamples,
+} from '../training/augmentation-samples.ts';
 import { embeddingHealth, lastEvaluation, logFigures, mostMatched } from './kpi.ts';
 import type { RecommendService } from './recommender.ts';
 
-const SAMPLE_CROPS = 2;
-
 export class Dashboard {
   private healthCache: { key: string; value: EmbeddingHealthEntry[] } | null = null;
-  private samplesCache: { key: string; value: DashboardData['augmented_samples'] } | null = null;
+  private samplesCache: {
+    key: string;
+    value: { samples: DashboardData['augmented_samples']; augmentation: DashboardData['augmentation'] };
+  } | null = null;
 
   constructor(private readonly svc: RecommendService) {}
 
@@ -126,7 +132,8 @@ export class Dashboard {
           imageUrl: workspaceFileUrl(p.image_path),
         });
     }
-    const augmented_samples = await this.samples();
+    const currentRun = typeof best?.['runId'] === 'string' ? best['runId'] : null;
+    const { samples: augmented_samples, augmentation } = await this.samples(currentRun);
     const notes: string[] = [];
     if (kpi.note) notes.push(kpi.note);
     if (results?.['note']) notes.push(String(results['note']));
@@ -136,53 +143,81 @@ export class Dashboard {
       top_k_images,
       hyperparams,
       augmented_samples,
+      augmentation,
       ...(notes.length ? { note: notes.join(' ') } : {}),
     };
   }
 
-  /** A few garment crops (else catalog images) as they are and through each augmentation. */
-  private async samples(): Promise<DashboardData['augmented_samples']> {
-    const db = this.svc.ws.db;
-    // Spread over the dataset but stable: every n-th crop in id order.
-    const total = db.prepare('SELECT COUNT(*) FROM crops').pluck().get() as number;
-    let picks: { id: string; rel: string }[] = [];
-    if (total > 0) {
-      const step = Math.max(1, Math.floor(total / SAMPLE_CROPS));
-      picks = (
-        db.prepare('SELECT item_id AS id, path AS rel FROM crops ORDER BY item_id').all() as {
-          id: string;
-          rel: string;
-        }[]
-      )
-        .filter((_, i) => i % step === 0)
-        .slice(0, SAMPLE_CROPS);
-    } else {
-      picks = db
-        .prepare('SELECT id, image_path AS rel FROM catalog_products ORDER BY id LIMIT ?')
-        .all(SAMPLE_CROPS) as { id: string; rel: string }[];
-    }
-    const key = picks.map((p) => `${p.id}:${p.rel}`).join('|');
-    if (this.samplesCache?.key === key) return this.samplesCache.value;
-    const out: DashboardData['augmented_samples'] = [];
-    for (const [i, p] of picks.entries()) {
-      const abs = resolve(this.svc.ws.root, p.rel);
-      // Paths come from the workspace's own tables; still, nothing outside the workspace is read.
-      if (!abs.startsWith(this.svc.ws.root + sep) || !existsSync(abs)) continue;
-      try {
-        for (const kind of AUGMENTATIONS) {
-          const a = await augmentImage(abs, kind, i + 1);
-          out.push({
-            itemId: p.id,
-            augmentation: a.augmentation,
-            dataUrl: `data:image/jpeg;base64,${a.jpeg.toString('base64')}`,
-          });
-        }
-      } catch {
-        // A crop replaced or damaged since it was cut: show the others.
+  /**
+   * The current run's augmentation as training used it: the examples the trainer recorded at its
+   * first step (training/augmentation-samples.ts), each with the picture the garment's vector came
+   * from (its crop or the augmented view) and its attribute JSON before and after. A run without
+   * augmentation shows none: nothing here is drawn for display only.
+   */
+  private async samples(runId: string | null): Promise<{
+    samples: DashboardData['augmented_samples'];
+    augmentation: DashboardData['augmentation'];
+  }> {
+    const none = { samples: [], augmentation: null };
+    if (!runId) return none;
+    const ws = this.svc.ws;
+    const candidates = [
+      join(ws.root, 'runs', runId, 'results', AUGMENTATION_SAMPLES_FILE),
+      join(ws.paths.results, AUGMENTATION_SAMPLES_FILE),
+    ];
+    let file: AugmentationSamplesFile | null = null;
+    let source = '';
+    for (const c of candidates) {
+      const f = readAugmentationSamples(c);
+      if (f && f.runId === runId) {
+        file = f;
+        source = c
+          .slice(ws.root.length + 1)
+          .split(sep)
+          .join('/');
+        break;
       }
     }
-    this.samplesCache = { key, value: out };
-    return out;
+    if (!file) return none;
+    const key = `${runId}|${file.createdAt}`;
+    if (this.samplesCache?.key === key) return this.samplesCache.value;
+    const samples: DashboardData['augmented_samples'] = [];
+    for (const smp of file.samples) {
+      let dataUrl = '';
+      if (smp.imagePath) {
+        const abs = resolve(ws.root, smp.imagePath);
+        // Paths come from the workspace's own files; still, nothing outside the workspace is read.
+        if (abs.startsWith(ws.root + sep) && existsSync(abs)) {
+          try {
+            const jpeg = await sharp(abs, { failOn: 'error' })
+              .resize(192, 192, { fit: 'inside', withoutEnlargement: true })
+              .jpeg({ quality: 80 })
+              .toBuffer();
+            dataUrl = `data:image/jpeg;base64,${jpeg.toString('base64')}`;
+          } catch {
+            // A picture replaced or damaged since: the attribute change is still worth showing.
+          }
+        }
+      }
+      const parts = [smp.view > 0 ? smp.viewDescription : 'original crop', ...smp.changes];
+      samples.push({
+        itemId: smp.itemId,
+        augmentation: parts.join(' · '),
+        dataUrl,
+        view: smp.view,
+        before: smp.before,
+        after: smp.after,
+        changes: smp.changes,
+        epoch: smp.epoch,
+        step: smp.step,
+      });
+    }
+    const value = {
+      samples,
+      augmentation: { runId, settings: file.settings, recipe: file.recipe, source },
+    };
+    this.samplesCache = { key, value };
+    return value;
   }
 }
 

@@ -277,7 +277,34 @@ export const dashboardSchema = {
     hyperparams: { anyOf: [anyObject, { type: 'null' }] },
     augmented_samples: {
       type: 'array',
-      items: { type: 'object', properties: { itemId: str, augmentation: str, dataUrl: str } },
+      items: {
+        type: 'object',
+        properties: {
+          itemId: str,
+          augmentation: str,
+          dataUrl: str,
+          view: int,
+          before: anyObject,
+          after: anyObject,
+          changes: { type: 'array', items: str },
+          epoch: int,
+          step: int,
+        },
+      },
+    },
+    augmentation: {
+      anyOf: [
+        {
+          type: 'object',
+          properties: {
+            runId: str,
+            settings: anyObject,
+            recipe: { anyOf: [str, { type: 'null' }] },
+            source: str,
+          },
+        },
+        { type: 'null' },
+      ],
     },
     note: str,
   },

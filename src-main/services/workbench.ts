@@ -3,6 +3,7 @@
  * server and the Electron IPC handlers all call these methods, so each feature is written once.
  */
 
+import type { ViewSettings } from '../../src-shared/augmentation-config.ts';
 import type { ScanReport, SplitSummary, WorkspaceSummary } from '../../src-shared/dataset.ts';
 import type { CentralityReport, EvaluationReport, TemperatureStudy } from '../../src-shared/evaluation.ts';
 import type { EmbeddingMap } from '../../src-shared/explore.ts';
@@ -28,6 +29,7 @@ import {
   generateDemoDataset,
 } from '../dataset/synthetic/generate-demo.ts';
 import { type EmbedSummary, embedImages } from '../encoders/embed-images.ts';
+import { embedViews } from '../encoders/embed-views.ts';
 import {
   DEMO_STANDIN_MODEL,
   DEMO_STANDIN_NOTE,
@@ -98,6 +100,11 @@ export interface EmbedRequest extends ImageModelSpec {
   filter?: ItemFilter;
   /** Where model folders live and whether missing files may be downloaded (model-files.ts). */
   files?: Omit<ModelFilesOptions, 'onProgress' | 'signal'>;
+  /** Also embed this many augmented views of every crop (embed-views.ts); 0 or absent: none. */
+  views?: number;
+  /** Seed of the views (default 0) and their recipe (defaults: viewSettingsSchema). */
+  viewSeed?: number;
+  viewSettings?: Partial<ViewSettings>;
 }
 
 export class Workbench {
@@ -219,12 +226,22 @@ export class Workbench {
         // recorded once vectors exist (a run refused before storing any leaves the setting as it was).
         const record = () => setWorkspaceEncoder(this.workspace, req, encoder.modelId);
         try {
-          const summary = await embedImages(this.workspace, encoder, origin, {
+          const summary: EmbedSummary = await embedImages(this.workspace, encoder, origin, {
             batch: req.batch,
             filter: req.filter,
             ...work,
           });
           record();
+          if (req.views) {
+            summary.views = await embedViews(this.workspace, encoder, {
+              views: req.views,
+              seed: req.viewSeed,
+              settings: req.viewSettings,
+              batch: req.batch,
+              filter: req.filter,
+              ...work,
+            });
+          }
           return summary;
         } catch (e) {
           if (e instanceof CancelledError) record();

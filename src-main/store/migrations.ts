@@ -402,4 +402,33 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 8,
+    name: 'augmented image views: one vector per (model, item, view recipe, view) with the view parameters',
+    up(db) {
+      db.exec(`
+        -- A view recipe: the augmentation settings and seed the views were drawn with ("kfashion embed
+        -- --views N"); its key is what training asks for, so views of another recipe are never mixed in.
+        CREATE TABLE view_recipes (
+          key        TEXT PRIMARY KEY,
+          settings   TEXT NOT NULL,           -- JSON view settings
+          seed       INTEGER NOT NULL,
+          created_at TEXT NOT NULL
+        );
+        -- Vectors of augmented views of a garment crop. crop_key is the crop's key (plus the CutMix
+        -- partner's) the view was rendered from: a changed crop redoes just its views (resume = cache).
+        CREATE TABLE image_view_embeddings (
+          model      TEXT NOT NULL REFERENCES embedding_models(model) ON DELETE CASCADE,
+          item_id    TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+          recipe     TEXT NOT NULL REFERENCES view_recipes(key) ON DELETE CASCADE,
+          view       INTEGER NOT NULL,        -- 1..N (0 is the original, kept in image_embeddings)
+          crop_key   TEXT NOT NULL,
+          path       TEXT NOT NULL,           -- the rendered view (PNG), relative to the workspace
+          params     TEXT NOT NULL,           -- JSON ViewParams
+          vector     BLOB NOT NULL,           -- dim little-endian float32, L2-normalised
+          PRIMARY KEY (model, item_id, recipe, view)
+        ) WITHOUT ROWID;
+      `);
+    },
+  },
 ];

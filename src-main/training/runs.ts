@@ -22,8 +22,10 @@
  * `running` whose process is gone (same host) was killed: listing or opening it marks it
  * `interrupted`, resumable from its last.* checkpoint when it has one.
  */
+
 import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
+import type { AugmentationSettings } from '../../src-shared/augmentation-config.ts';
 import type { JsonEncoderConfig } from '../encoders/json-encoder/json-encoder-types.ts';
 import { tempPathFor, writeJsonAtomic } from '../store/atomic-file.ts';
 import {
@@ -103,8 +105,8 @@ export interface RunConfigFile {
   encoder: JsonEncoderConfig | null;
   imageEmbedding: { model: string; source: string; synthetic: boolean } | null;
   backend: string | null;
-  /** No augmentation exists yet; recorded so a replay knows there was none. */
-  augmentation: null;
+  /** The run's augmentation (the same as config.augmentation); null = none. */
+  augmentation: AugmentationSettings | null;
   data: DataFingerprint | null;
   parent: { runId: string; epoch: number } | null;
   replayOf: string | null;

@@ -15,6 +15,7 @@
  * (43.5 / 84.0 / 0.600), so T stays at the research plan's 0.07.
  */
 import { z } from 'zod';
+import { augmentationSchema } from '../../src-shared/augmentation-config.ts';
 import { ENCODER_TRAIN_KEYS, encoderTrainOverrides, settingFlag } from '../../src-shared/encoder-config.ts';
 import { DEFAULT_ENCODER_FIELDS, FIELD_NAMES, isFieldName } from '../../src-shared/fields.ts';
 
@@ -33,6 +34,7 @@ export const CONFIG_FLAGS: Readonly<Record<string, string>> = {
   fields: '--fields',
   backend: '--backend',
   model: '--model',
+  augmentation: '--json-aug / --image-views',
   ...Object.fromEntries(ENCODER_TRAIN_KEYS.map((k) => [k, settingFlag(k)])),
 };
 
@@ -90,6 +92,11 @@ export const trainConfigSchema = z
     backend: z.enum(BACKEND_NAMES, { error: `must be one of ${BACKEND_NAMES.join(', ')}` }).optional(),
     /** Image-embedding model id in the workspace; the only one present when absent. */
     model: z.string().min(1).optional(),
+    /**
+     * JSON and image augmentation (src-shared/augmentation-config.ts). Absent = none, so configs
+     * written before augmentation existed replay unchanged.
+     */
+    augmentation: augmentationSchema.optional(),
     /** The layered encoder's shape and schedule (src-shared/encoder-config.ts); absent = the default model. */
     ...encoderTrainOverrides,
   })

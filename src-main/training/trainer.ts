@@ -15,7 +15,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { DEFAULT_ENCODER_SETTINGS } from '../../src-shared/encoder-config.ts';
 import { CancelledError, type WorkOptions } from '../../src-shared/jobs.ts';
 import type {
@@ -28,6 +28,7 @@ import { writeFileAtomic, writeJsonAtomic } from '../store/atomic-file.ts';
 import type { RunHeadline, RunKind, RunRow } from '../store/runs-store.ts';
 import type { Workspace } from '../store/workspace.ts';
 import { thisHost } from '../store/workspace-lock.ts';
+import { augmentationForRun } from './augmented-batches.ts';
 import {
   type CheckpointInfo,
   checkpointExists,
@@ -488,6 +489,8 @@ async function runEpochs(
   const dim = ctx.encoderConfig.outputDim;
   const nTrain = data.train.ids.length;
   const stepsPerEpoch = epochBatches(nTrain, config.batchSize, config.seed, 1).length;
+  // The run's augmentation (none: null, and the steps below are exactly the unaugmented ones).
+  const aug = augmentationForRun(ws, data, config);
   const schedule = planSchedule({
     baseLr: config.lr,
     warmupFraction: config.warmupFraction,
@@ -597,7 +600,7 @@ async function runEpochs(
         synthetic: data.embedding.synthetic,
       },
       backend,
-      augmentation: null,
+      augmentation: config.augmentation ?? null,
       data: ctx.fingerprint,
       parent: parentRef,
       replayOf: controls.replayOf ?? null,
@@ -693,6 +696,7 @@ async function runEpochs(
     for (let epoch = startEpoch + 1; epoch <= config.epochs; epoch++) {
       const phase = `epoch ${epoch}/${config.epochs}`;
       const batches = epochBatches(nTrain, config.batchSize, config.seed, epoch);
+      const viewPicks = aug?.viewPicks(epoch) ?? null;
       const epochStart = performance.now();
       let lossSum = 0;
       let gradSum = 0;
@@ -705,9 +709,11 @@ async function runEpochs(
         const rows = batches[b]!;
         lr = lrAt(step);
         const t0 = performance.now();
+        if (aug && viewPicks && epoch === 1 && b === 0)
+          aug.recordSamples(ws, dirname(paths.results), runId, rows, epoch, b, viewPicks);
         const res = model.trainStep(
-          makeInputs(data.train, data.fields, rows),
-          gatherImages(data.train, dim, rows),
+          aug && viewPicks ? aug.inputs(rows, epoch, b) : makeInputs(data.train, data.fields, rows),
+          aug && viewPicks ? aug.images(rows, viewPicks) : gatherImages(data.train, dim, rows),
           config.temperature,
           optimizer(lr),
         );

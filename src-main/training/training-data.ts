@@ -174,7 +174,7 @@ export function encodeValue(
  * slots as the longest list in the batch (at least one), padded with PAD.
  */
 export function makeInputs(
-  split: EncodedSplit,
+  split: Pick<EncodedSplit, 'indices'>,
   fields: readonly string[],
   rows: readonly number[],
 ): EncoderInputs {

@@ -267,6 +267,7 @@ describe('recommendation server', () => {
 
     const d = (await (await fetch(`${url}/api/dashboard`)).json()) as DashboardData;
     expect(Object.keys(d).sort()).toEqual([
+      'augmentation',
       'augmented_samples',
       'hyperparams',
       'kpi',
@@ -276,16 +277,9 @@ describe('recommendation server', () => {
     expect(d.loss_curve).toBeNull();
     expect(d.hyperparams).toBeNull();
     expect(d.top_k_images.length).toBeGreaterThan(0);
-    expect(d.augmented_samples.length).toBe(6);
-    expect(d.augmented_samples[0]!.dataUrl).toMatch(/^data:image\/jpeg;base64,\/9j\//);
-    expect(d.augmented_samples.map((s) => s.augmentation.split(' ')[0])).toEqual([
-      'flip',
-      'colour-jitter',
-      'random-crop',
-      'flip',
-      'colour-jitter',
-      'random-crop',
-    ]);
+    // No training run, so no augmentation to show: nothing is drawn for display only.
+    expect(d.augmented_samples).toEqual([]);
+    expect(d.augmentation).toBeNull();
   });
 
   it('KPI and dashboard read the last evaluation, the loss curve and the hyperparameters from the result files', async () => {
@@ -382,6 +376,52 @@ describe('recommendation server', () => {
       temperature: 0.1,
       batchSize: 64,
     });
+    // No augmentation file for train-x: none shown. Then the samples the trainer records for it.
+    expect(d.augmented_samples).toEqual([]);
+    const crop = wb.workspace.db
+      .prepare('SELECT item_id, path FROM crops ORDER BY item_id LIMIT 1')
+      .get() as {
+      item_id: string;
+      path: string;
+    };
+    const settings = { json: { fieldDropout: 0.2 }, image: { views: 0 } };
+    const sample = {
+      itemId: crop.item_id,
+      epoch: 1,
+      step: 0,
+      before: { category: '블라우스', silhouette: '루즈' },
+      after: { category: '블라우스' },
+      changes: ['dropped silhouette'],
+      view: 0,
+      imagePath: crop.path,
+      viewDescription: '',
+    };
+    const file = { runId: 'train-x', createdAt: 'now', settings, recipe: null, samples: [sample] };
+    writeFileSync(join(results, 'augmentation_samples.json'), JSON.stringify(file));
+    // Another run's file is never shown as the current run's.
+    writeFileSync(
+      join(results, 'augmentation_samples.json.other'),
+      JSON.stringify({ ...file, runId: 'train-y' }),
+    );
+    const d2 = (await (await fetch(`${url}/api/dashboard`)).json()) as DashboardData;
+    expect(d2.augmentation).toEqual({
+      runId: 'train-x',
+      settings,
+      recipe: null,
+      source: 'results/augmentation_samples.json',
+    });
+    expect(d2.augmented_samples).toHaveLength(1);
+    expect(d2.augmented_samples[0]).toMatchObject({
+      itemId: crop.item_id,
+      augmentation: 'original crop · dropped silhouette',
+      before: sample.before,
+      after: sample.after,
+      view: 0,
+    });
+    expect(d2.augmented_samples[0]!.dataUrl).toMatch(/^data:image\/jpeg;base64,\/9j\//);
+    writeFileSync(join(results, 'augmentation_samples.json'), JSON.stringify({ ...file, runId: 'train-y' }));
+    const d3 = (await (await fetch(`${url}/api/dashboard`)).json()) as DashboardData;
+    expect(d3.augmented_samples).toEqual([]);
     // The evaluation report is served as a workspace file.
     const served = await fetch(`${url}/api/files/results/evaluation_20260301T000000Z.json`);
     expect(served.status).toBe(200);

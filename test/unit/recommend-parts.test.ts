@@ -1,7 +1,6 @@
 /** Small parts of the recommendation service: image sniffing, KPI figures, batched search, augmentations. */
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { augmentImage } from '../../src-main/dataset/augment.ts';
 import { Rng } from '../../src-main/dataset/rng.ts';
 import { VectorIndex } from '../../src-main/evaluation/vector-index.ts';
 import { BatchedSearch } from '../../src-main/recommend/batched-search.ts';
@@ -106,39 +105,5 @@ describe('BatchedSearch', () => {
     const two = await b.search(queries.subarray(0, 64), 3);
     expect(two).toEqual(await index.search(queries.subarray(0, 64), 3));
     await index.close();
-  });
-});
-
-describe('augmentImage', () => {
-  it('flips left to right, jitters colours reproducibly, and crops inside the picture', async () => {
-    // Left half red, right half blue.
-    const img = await sharp({ create: { width: 40, height: 20, channels: 3, background: '#ff0000' } })
-      .composite([
-        {
-          input: { create: { width: 20, height: 20, channels: 3, background: '#0000ff' } },
-          left: 20,
-          top: 0,
-        },
-      ])
-      .png()
-      .toBuffer();
-    const flip = await augmentImage(img, 'flip', 1);
-    const { data } = await sharp(flip.jpeg).raw().toBuffer({ resolveWithObject: true });
-    // Top-left pixel is now blue.
-    expect(data[2]!).toBeGreaterThan(200);
-    expect(data[0]!).toBeLessThan(60);
-    const a = await augmentImage(img, 'colour-jitter', 5);
-    const b = await augmentImage(img, 'colour-jitter', 5);
-    expect(a.augmentation).toBe(b.augmentation);
-    expect(a.jpeg.equals(b.jpeg)).toBe(true);
-    expect(a.augmentation).toMatch(
-      /^colour-jitter \(brightness \d\.\d\d, saturation \d\.\d\d, hue [+-]\d+°\)$/,
-    );
-    const c = await augmentImage(img, 'random-crop', 9);
-    const m = /random-crop \((\d+)×(\d+) at (\d+),(\d+) of 40×20\)/.exec(c.augmentation)!;
-    const [w, h, x, y] = m.slice(1).map(Number) as [number, number, number, number];
-    expect(x + w).toBeLessThanOrEqual(40);
-    expect(y + h).toBeLessThanOrEqual(20);
-    expect(w * h).toBeGreaterThanOrEqual(0.5 * 800 * 0.7);
   });
 });

@@ -29,6 +29,8 @@ interface EmbedFlags {
   import?: string;
   ids?: string;
   json?: boolean;
+  views?: number;
+  viewSeed?: number;
 }
 
 const EXAMPLES = `
@@ -39,6 +41,7 @@ Examples:
   kfashion embed --workspace C:/kf-ws --device dml                 # Windows, DirectML (e.g. GTX 1660)
   kfashion embed --workspace ws/demo --model-path ~/exports/my-clip --model my-clip
   kfashion embed --workspace ws/demo --import emb.npy --ids emb_ids.json   # vectors computed in Python
+  kfashion embed --workspace ws/demo --views 4                      # + 4 augmented views per crop
 
 Models load from models/<id>/ in the project (KFASHION_MODELS_DIR overrides) and are downloaded from
 the model hub on first use where there is internet (KFASHION_MODEL_HUB sets a mirror); offline, the
@@ -50,9 +53,9 @@ function checkFlags(o: EmbedFlags): void {
     if (o.import === undefined || o.ids === undefined) {
       throw new UsageError('--import FILE.npy and --ids FILE.json go together: give both.');
     }
-    const computing = (['modelPath', 'precision', 'batch', 'device', 'threads'] as const).filter(
-      (k) => o[k] !== undefined,
-    );
+    const computing = (
+      ['modelPath', 'precision', 'batch', 'device', 'threads', 'views', 'viewSeed'] as const
+    ).filter((k) => o[k] !== undefined);
     if (computing.length > 0) {
       const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
       throw new UsageError(
@@ -121,6 +124,16 @@ export function registerEmbedCommand(program: Command): void {
       '--ids <file>',
       'with --import: JSON list of the N item ids ("<style>/<label stem>/<part>"), in row order',
     )
+    .option(
+      '--views <n>',
+      'also embed N augmented views of every crop (rotation ±15°, flip p 0.5, brightness/contrast/saturation ±0.2, resized crop of 80-100 % of the area), cached per view; training picks one per garment per epoch with --image-views',
+      integer('--views', 1, 64),
+    )
+    .option(
+      '--view-seed <n>',
+      'seed of the augmented views (default 0)',
+      integer('--view-seed', 0, 2 ** 31 - 1),
+    )
     .option('--json', 'print the summary as JSON')
     .addHelpText('after', EXAMPLES)
     .action(async (o: EmbedFlags) => {
@@ -143,6 +156,8 @@ export function registerEmbedCommand(program: Command): void {
               batch: o.batch,
               device: o.device,
               threads: o.threads,
+              views: o.views,
+              viewSeed: o.viewSeed,
             },
             controls,
           );

@@ -1,6 +1,14 @@
 /** `kfashion train`: contrastive training of the JSON encoder against the workspace's image embeddings. */
 import { relative } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
+import {
+  type AugmentationSettings,
+  augmentationSchema,
+  DEFAULT_FIELD_DROPOUT,
+  DEFAULT_MIX_PROBABILITY,
+  DEFAULT_SYNONYM_PROBABILITY,
+  parseJsonAugFlag,
+} from '../../../src-shared/augmentation-config.ts';
 import { encoderSettingsSchema } from '../../../src-shared/encoder-config.ts';
 import type { EmbeddingModelInfo } from '../../store/embedding-store.ts';
 import { BACKEND_NAMES, DEFAULT_TRAIN_CONFIG as D, type TrainConfig } from '../../training/train-config.ts';
@@ -34,6 +42,9 @@ interface TrainFlags {
   weightDecay?: number;
   seed?: number;
   fields?: string[];
+  jsonAug?: string;
+  imageViews?: number;
+  viewSeed?: number;
   backend?: TrainConfig['backend'];
   model?: string;
   resume?: boolean | string;
@@ -114,6 +125,21 @@ export function registerTrainCommand(program: Command): void {
       commaList('--fields'),
     )
     .option(
+      '--json-aug <spec>',
+      `JSON augmentation per step, comma-separated: dropout[=p] (each field masked, one always kept; p ${DEFAULT_FIELD_DROPOUT}), synonym[=p] (style/material synonyms; p ${DEFAULT_SYNONYM_PROBABILITY}), mix[=p] (swap a multi-valued field with a same-category garment of the batch; p ${DEFAULT_MIX_PROBABILITY}), mix-fields=a+b, strength=STYLE:FACTOR+… (e.g. strength=레트로:2), or none`,
+      jsonAugFlag,
+    )
+    .option(
+      '--image-views <n>',
+      'per epoch, each garment uses its original or one of its first N augmented views (embedded beforehand with kfashion embed --views N)',
+      integer('--image-views', 0, 64),
+    )
+    .option(
+      '--view-seed <n>',
+      'the --view-seed the views were embedded with (default 0)',
+      integer('--view-seed', 0, 2 ** 31 - 1),
+    )
+    .option(
       '--backend <name>',
       `tfjs backend: ${BACKEND_NAMES.join(', ')} (default auto)`,
       oneOf('--backend', BACKEND_NAMES),
@@ -173,6 +199,7 @@ export function registerTrainCommand(program: Command): void {
                 fields: o.fields as TrainConfig['fields'] | undefined,
                 backend: o.backend,
                 model: o.model,
+                augmentation: augmentationFromFlags(o),
                 ...encoderOverrides(o as unknown as Record<string, unknown>),
               },
             },
@@ -183,6 +210,28 @@ export function registerTrainCommand(program: Command): void {
         }),
       ),
     );
+}
+
+function jsonAugFlag(raw: string): string {
+  try {
+    parseJsonAugFlag(raw);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+  return raw;
+}
+
+/** The run's augmentation from --json-aug / --image-views / --view-seed (undefined when none is given). */
+export function augmentationFromFlags(o: {
+  jsonAug?: string;
+  imageViews?: number;
+  viewSeed?: number;
+}): AugmentationSettings | undefined {
+  if (o.jsonAug === undefined && o.imageViews === undefined && o.viewSeed === undefined) return undefined;
+  return augmentationSchema.parse({
+    json: parseJsonAugFlag(o.jsonAug ?? 'none'),
+    image: { views: o.imageViews ?? 0, viewSeed: o.viewSeed ?? 0 },
+  });
 }
 
 /** Says SYNTHETIC before the bar starts, not only in the final report. */
