@@ -5,7 +5,7 @@
  * bytes it needed and the bytes free.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/kfashion-fixture.ts';
@@ -67,32 +67,37 @@ describe.skipIf(canMount !== null)(`a full disk (${canMount ?? 'tmpfs'})`, () =>
     expect(execFileSync('ls', ['-A', dir], { encoding: 'utf8' }).trim()).toBe('bundle.zip');
   });
 
-  it('train: a checkpoint that does not fit keeps the previous checkpoint and names the file', () => {
-    const ckpt = join(ws, 'checkpoints');
-    const saved = join(base, 'saved-checkpoints');
-    cpSync(ckpt, saved, { recursive: true });
-    const lastBytes = statSync(join(saved, 'last.safetensors')).size;
-    const bestBytes = statSync(join(saved, 'best_model.safetensors')).size;
-    // Room for the previous checkpoints plus half of a new last.safetensors.
-    rmSync(ckpt, { recursive: true });
-    expect(mountTmpfs(ckpt, lastBytes + bestBytes + 64_000 + Math.floor(lastBytes / 2))).toBeNull();
-    cpSync(saved, ckpt, { recursive: true });
-    const before = readFileSync(join(ckpt, 'last.json'), 'utf8');
+  it('train: a checkpoint that does not fit keeps the earlier runs intact and names the file', () => {
+    // Every training writes a run folder under runs/; the disk that fills is the one holding them.
+    const runs = join(ws, 'runs');
+    const saved = join(base, 'saved-runs');
+    cpSync(runs, saved, { recursive: true });
+    const [first] = readdirSync(saved);
+    const firstCk = join(saved, first!, 'checkpoints');
+    const lastBytes = statSync(join(firstCk, 'last.safetensors')).size;
+    const used = Number(execFileSync('du', ['-sb', saved], { encoding: 'utf8' }).split('\t')[0]);
+    // Room for the earlier runs, the new run's small files and half of one new checkpoint.
+    rmSync(runs, { recursive: true });
+    expect(mountTmpfs(runs, used + 256_000 + Math.floor(lastBytes / 2))).toBeNull();
+    cpSync(saved, runs, { recursive: true });
     const r = kfashion(['train', '--workspace', ws, '--quick'], { timeoutMs: 180_000 });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(
-      `Could not write ${join(ckpt, 'last.safetensors')}: the disk is full (ENOSPC)`,
+    const esc = runs.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `Could not write ${esc}/[^/\\s]+/checkpoints/(best|last)\\.safetensors: the disk is full \\(ENOSPC\\)`,
+      ),
     );
-    expect(r.stderr).toMatch(/It needed [\d.]+ MB \([\d,]+ bytes\); [\d.]+ MB \([\d,]+ bytes\) free there/);
-    // The previous checkpoint pair is intact and still loads for --resume.
-    expect(readFileSync(join(ckpt, 'last.json'), 'utf8')).toBe(before);
-    expect(
-      readFileSync(join(ckpt, 'last.safetensors')).equals(readFileSync(join(saved, 'last.safetensors'))),
-    ).toBe(true);
-    expect(
-      execFileSync('ls', ['-A', ckpt], { encoding: 'utf8' })
-        .split('\n')
-        .filter((n) => n.endsWith('.tmp')),
-    ).toEqual([]);
+    expect(r.stderr).toMatch(
+      /It needed [\d.]+ [KM]B \([\d,]+ bytes\); [\d.]+ [KM]?B \([\d,]+ bytes\) free there/,
+    );
+    // The earlier run's checkpoint pair is intact, and no temporary file is left under any run.
+    for (const f of ['last.json', 'last.safetensors', 'best.json', 'best.safetensors']) {
+      expect(readFileSync(join(runs, first!, 'checkpoints', f)).equals(readFileSync(join(firstCk, f)))).toBe(
+        true,
+      );
+    }
+    const leftovers = execFileSync('find', [runs, '-name', '*.tmp'], { encoding: 'utf8' }).trim();
+    expect(leftovers).toBe('');
   }, 200_000);
 });
