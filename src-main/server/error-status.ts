@@ -63,7 +63,9 @@ const BY_NAME: Readonly<Record<string, ErrorStatus>> = {
   ModelRegistryError: { status: 409, code: 'not_ready' },
   ImageEncoderError: { status: 409, code: 'not_ready' },
   PreprocessConfigError: { status: 409, code: 'not_ready' },
-  NotAvailableError: { status: 501, code: 'not_available' },
+  // A desktop-only method (the folder dialogs) called in browser mode: not here, like an unknown
+  // method, rather than a 5xx that says the server failed.
+  NotAvailableError: { status: 404, code: 'not_available' },
 };
 
 const INTERNAL: ErrorStatus = { status: 500, code: 'internal' };
