@@ -2,6 +2,7 @@
  * `npm run bench -- <name>`: benchmarks of the heavy paths, printed as JSON lines (PERFORMANCE.md).
  * Bundled to dist/bench-cli.js like the CLI.
  */
+import { apiFuzz } from './api-fuzz.ts';
 import { embedBench } from './embed-bench.ts';
 import { labelFuzz } from './label-fuzz.ts';
 import { qualityBench } from './quality-bench.ts';
@@ -25,12 +26,18 @@ if (name === 'scan-once') {
 } else if (name === 'fuzz' && args[0] === 'labels') {
   // `npm run fuzz -- labels [--files N]`: the fuzz runs share the benchmarks' bundle.
   await labelFuzz(args.slice(1));
+} else if (name === 'fuzz' && args[0] === 'api') {
+  // `npm run fuzz -- api [--requests N]`: hostile requests to the real `web` and `serve`.
+  await apiFuzz(args.slice(1));
 } else if (name && BENCHES[name]) {
   await BENCHES[name](args);
 } else {
   console.error(`usage: npm run bench -- <${Object.keys(BENCHES).join('|')}> [options]`);
   console.error(
     '       npm run fuzz -- labels [--files N] [--seed S]   hostile label files through the real CLI scan (default N = 10000)',
+  );
+  console.error(
+    '       npm run fuzz -- api [--requests N] [--seed S] [--concurrency C]   hostile requests to the real web and serve (default N = 10000; RSS before/after)',
   );
   console.error('  scan [--files N]   parse + store N and 3N generated label files (default N = 10000)');
   console.error(

@@ -9,7 +9,7 @@
  */
 import fastifyMultipart from '@fastify/multipart';
 import fastifySwagger from '@fastify/swagger';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { quoteShort } from '../../src-shared/short-text.ts';
 import type { Workbench } from '../services/workbench.ts';
 import { toHttpError } from './http-errors.ts';
@@ -78,7 +78,8 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
     routerOptions: { ignoreTrailingSlash: true },
     // A URL the router cannot read (bad %-escape) or a path parameter over its length limit: Fastify's
     // default answer has another shape and quotes the whole URL. Answer in ours, quoting it short.
-    frameworkErrors: (error, _request, reply) => {
+    frameworkErrors: (error, _request, typedReply) => {
+      const reply = typedReply as unknown as FastifyReply;
       const e = error as Error & { statusCode?: number; code?: string };
       const status = e.statusCode && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 400;
       const what =

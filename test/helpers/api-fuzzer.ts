@@ -698,8 +698,15 @@ export interface FuzzSummary {
 function judge(req: FuzzRequest, a: FuzzAnswer): FuzzFinding['kind'] | null {
   if (a.status >= 500) return '5xx';
   if (/root:x:0:0:/.test(a.body)) return 'leaks-file';
-  // /media/ answers <img> requests: its refusals are short plain text, by design.
-  if (a.status >= 400 && a.status !== 404 && req.method !== 'HEAD' && !req.path.startsWith('/media/')) {
+  // /media/ answers <img> requests: its refusals are short plain text, by design. 431 (headers or
+  // URL too large) comes from Node's HTTP parser, before any route or hook, with an empty body.
+  if (
+    a.status >= 400 &&
+    a.status !== 404 &&
+    a.status !== 431 &&
+    req.method !== 'HEAD' &&
+    !req.path.startsWith('/media/')
+  ) {
     // Every refusal is JSON with an error message (REST: {error: {message}}, RPC: the envelope).
     try {
       const j = JSON.parse(a.body) as { error?: { message?: unknown } };
@@ -744,8 +751,9 @@ export async function runApiFuzz(
         kind = judge(req, a);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        // An announced-oversized body the server refused by closing early is not a crash if the
-        // server still answers the next request (checked by the caller's health probes).
+        // An oversized body the server refused on its Content-Length (413, then closing before the
+        // rest was sent) is not a crash: the server still answers the next requests (the callers
+        // probe its health after the run).
         kind =
           req.mutation === 'announced-oversized' && (code === 'EPIPE' || code === 'ECONNRESET')
             ? null
@@ -756,7 +764,8 @@ export async function runApiFuzz(
       summary.byStatus[status] = (summary.byStatus[status] ?? 0) + 1;
       summary.byTarget[req.target.split(' (')[0]!] = (summary.byTarget[req.target.split(' (')[0]!] ?? 0) + 1;
       if (kind) summary.findingCounts[kind] = (summary.findingCounts[kind] ?? 0) + 1;
-      if (kind && summary.findings.length < (opts.maxFindings ?? 200)) {
+      // Keep every 5xx in full (up to the cap), before any other kind.
+      if (kind && (summary.findings.length < (opts.maxFindings ?? 200) || kind === '5xx')) {
         summary.findings.push({
           kind,
           status,
