@@ -311,7 +311,7 @@ export async function annBench(n: number, set: 'clustered' | 'uniform', queries:
   const truth = await exact.search(q, 10);
   await exact.close();
   const recall = recallAt(approx, truth);
-  const p50 = percentile(times, 50);
+  const p50 = percentile(times, 0.5);
   emit({
     bench: 'search',
     engine: `ann: ${ann.figures.library} HNSW`,
@@ -324,7 +324,7 @@ export async function annBench(n: number, set: 'clustered' | 'uniform', queries:
     expansionSearch: ann.figures.expansionSearch,
     buildMs: Math.round(buildMs),
     msPerQueryP50: round(p50),
-    msPerQueryP95: round(percentile(times, 95)),
+    msPerQueryP95: round(percentile(times, 0.95)),
     queries,
     recallAt10: round(recall),
     ...(set === 'clustered' && n >= 1_000_000
