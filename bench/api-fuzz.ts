@@ -107,10 +107,15 @@ export async function apiFuzz(args: string[]): Promise<void> {
       const rssStart = rssMb(pid);
       const first = await runApiFuzz(server.url, gen, warm, { concurrency });
       const rssWarm = rssMb(pid);
+      // RSS every 1,000 requests: a leak grows steadily, a heap that settled does not.
+      const series: (number | null)[] = [rssWarm];
       const rest = await runApiFuzz(server.url, gen, share - warm, {
         concurrency,
         onProgress: (n) => {
-          if (n % 1000 === 0) process.stderr.write(`  ${p.mode}: ${warm + n}/${share}\n`);
+          if (n % 1000 === 0) {
+            series.push(rssMb(pid));
+            process.stderr.write(`  ${p.mode}: ${warm + n}/${share}, RSS ${series.at(-1)} MB\n`);
+          }
         },
       });
       const rssEnd = rssMb(pid);
@@ -136,7 +141,7 @@ export async function apiFuzz(args: string[]): Promise<void> {
           .reduce((a, [, n]) => a + n, 0),
         crashed: !alive,
         healthAfter: health,
-        rssMb: { start: rssStart, afterWarmup: rssWarm, end: rssEnd },
+        rssMb: { start: rssStart, afterWarmup: rssWarm, end: rssEnd, every1000: series },
         targets: Object.keys(s.byTarget).length,
         firstFindings: [
           ...s.findings.filter((f) => f.kind === '5xx'),

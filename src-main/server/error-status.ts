@@ -56,6 +56,8 @@ const BY_NAME: Readonly<Record<string, ErrorStatus>> = {
   NoWorkspaceError: { status: 409, code: 'no_workspace' },
   // The workspace cannot serve the request yet (no encoder, no vectors, no centrality).
   CentralityError: { status: 409, code: 'not_ready' },
+  // No trained JSON encoder yet (search by attributes before training), or a checkpoint it cannot read.
+  CheckpointEncoderError: { status: 409, code: 'not_ready' },
   WorkspaceEncoderError: { status: 409, code: 'not_ready' },
   EmbeddingStoreError: { status: 409, code: 'not_ready' },
   RecommendError: { status: 409, code: 'not_ready' },

@@ -124,9 +124,15 @@ const GUARDED_METHODS = new Set([
   'export.bundle',
 ]);
 
-export function rpcMethods(): { name: string; schema: JsonSchema; guarded: boolean }[] {
+export function rpcMethods(): {
+  name: string;
+  schema: JsonSchema;
+  guarded: boolean;
+  accepts: (v: unknown) => boolean;
+}[] {
   return Object.values(api).map((m) => ({
     name: m.name,
+    accepts: (v: unknown) => m.input.safeParse(v).success,
     schema: z.toJSONSchema(m.input, { io: 'input', unrepresentable: 'any' }) as JsonSchema,
     guarded: GUARDED_METHODS.has(m.name),
   }));
@@ -542,7 +548,13 @@ export function* apiFuzzRequests(t: FuzzTarget, seed: number): Generator<FuzzReq
     if (slot < methods.length) {
       const m = methods[slot]!;
       const valid = sample(m.schema, r, '', t.images);
-      const mut = mutateJson(valid, m.schema, r, t, m.guarded);
+      let mut = mutateJson(valid, m.schema, r, t, m.guarded);
+      // A guarded method must not get a request its own schema accepts (a wrong-type value may
+      // happen to be right, e.g. {} for an input with no required field): such a body is replaced
+      // by one that is not an object, unless it is a path the roots must refuse.
+      if (m.guarded && mut.mutation !== 'path-traversal' && isAccepted(m.accepts, mut.body)) {
+        mut = { mutation: 'not-an-object', body: Buffer.from('[]'), headers: JSON_HEADERS };
+      }
       yield { target: `rpc ${m.name}`, method: 'POST', path: `/api/rpc/${m.name}`, ...mut };
     } else if (slot < methods.length + routes.length) {
       const { route, verb, op } = routes[slot - methods.length]!;
@@ -556,6 +568,15 @@ export function* apiFuzzRequests(t: FuzzTarget, seed: number): Generator<FuzzReq
         methods.map((m) => m.name),
       );
     }
+  }
+}
+
+function isAccepted(accepts: (v: unknown) => boolean, body: Buffer): boolean {
+  try {
+    // The transport reads a `null` body as no input, i.e. {}.
+    return accepts(JSON.parse(body.toString('utf8')) ?? {});
+  } catch {
+    return false;
   }
 }
 
@@ -755,7 +776,8 @@ export async function runApiFuzz(
         // rest was sent) is not a crash: the server still answers the next requests (the callers
         // probe its health after the run).
         kind =
-          req.mutation === 'announced-oversized' && (code === 'EPIPE' || code === 'ECONNRESET')
+          (req.mutation === 'announced-oversized' || req.mutation === 'oversized-body') &&
+          (code === 'EPIPE' || code === 'ECONNRESET')
             ? null
             : 'no-answer';
         answer = String(e);
