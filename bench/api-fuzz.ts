@@ -136,6 +136,7 @@ export async function apiFuzz(args: string[]): Promise<void> {
         elapsedS: Math.round((first.elapsedMs + rest.elapsedMs) / 100) / 10,
         byStatus: s.byStatus,
         findings: s.findingCounts,
+        retriedAfterReset: s.retriedAfterReset,
         fiveXx: Object.entries(s.byStatus)
           .filter(([st]) => Number(st) >= 500)
           .reduce((a, [, n]) => a + n, 0),
@@ -170,6 +171,7 @@ function merge(a: FuzzSummary, b: FuzzSummary): FuzzSummary {
     byStatus: add(a.byStatus, b.byStatus),
     byTarget: add(a.byTarget, b.byTarget),
     findingCounts: add(a.findingCounts, b.findingCounts),
+    retriedAfterReset: a.retriedAfterReset + b.retriedAfterReset,
     findings: [...a.findings, ...b.findings],
     elapsedMs: a.elapsedMs + b.elapsedMs,
   };

@@ -712,6 +712,8 @@ export interface FuzzSummary {
   byTarget: Record<string, number>;
   /** Findings by kind (all of them; `findings` keeps the first few in full). */
   findingCounts: Record<string, number>;
+  /** Requests sent again after their kept-alive socket was reset (see runApiFuzz). */
+  retriedAfterReset: number;
   findings: FuzzFinding[];
   elapsedMs: number;
 }
@@ -752,6 +754,7 @@ export async function runApiFuzz(
     requests: 0,
     byStatus: {},
     byTarget: {},
+    retriedAfterReset: 0,
     findingCounts: {},
     findings: [],
     elapsedMs: 0,
@@ -766,7 +769,17 @@ export async function runApiFuzz(
       let kind: FuzzFinding['kind'] | null;
       let answer = '';
       try {
-        const a = await send(base, req, agent);
+        let a: FuzzAnswer;
+        try {
+          a = await send(base, req, agent);
+        } catch (e) {
+          // A kept-alive socket the server closed (after refusing an oversized body) just as this
+          // request was written to it: Node's documented keep-alive race, not the server failing.
+          // Sent once more on a fresh connection; that answer is judged, and the retry counted.
+          if ((e as NodeJS.ErrnoException).code !== 'ECONNRESET') throw e;
+          summary.retriedAfterReset++;
+          a = await send(base, req, new Agent({ keepAlive: false }));
+        }
         status = a.status;
         answer = a.body;
         kind = judge(req, a);
