@@ -23,6 +23,7 @@ const NATIVE_OR_SELF_LOADING = [
   'sharp',
   'sqlite-vec',
   'onnxruntime-node',
+  'usearch',
   '@tensorflow/tfjs',
   '@tensorflow/tfjs-core',
   '@tensorflow/tfjs-node',

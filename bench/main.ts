@@ -2,6 +2,7 @@
  * `npm run bench -- <name>`: benchmarks of the heavy paths, printed as JSON lines (PERFORMANCE.md).
  * Bundled to dist/bench-cli.js like the CLI.
  */
+import { apiFuzz } from './api-fuzz.ts';
 import { embedBench } from './embed-bench.ts';
 import { labelFuzz } from './label-fuzz.ts';
 import { qualityBench } from './quality-bench.ts';
@@ -35,12 +36,18 @@ if (name === 'scan-once') {
   await scaleValidateChild(args[0]!, Number(args[1]));
 } else if (name === 'scale-search') {
   await scaleSearchChild(args[0]!);
+} else if (name === 'fuzz' && args[0] === 'api') {
+  // `npm run fuzz -- api [--requests N]`: hostile requests to the real `web` and `serve`.
+  await apiFuzz(args.slice(1));
 } else if (name && BENCHES[name]) {
   await BENCHES[name](args);
 } else {
   console.error(`usage: npm run bench -- <${Object.keys(BENCHES).join('|')}> [options]`);
   console.error(
     '       npm run fuzz -- labels [--files N] [--seed S]   hostile label files through the real CLI scan (default N = 10000)',
+  );
+  console.error(
+    '       npm run fuzz -- api [--requests N] [--seed S] [--concurrency C]   hostile requests to the real web and serve (default N = 10000; RSS before/after)',
   );
   console.error('  scan [--files N]   parse + store N and 3N generated label files (default N = 10000)');
   console.error(
@@ -50,7 +57,7 @@ if (name === 'scan-once') {
     '  embed [--model vit|tiny] [--threads N] [--batches 1,8,32] [--items val|all] [--repeat N]   image-embedding pipeline vs bare ONNX Runtime',
   );
   console.error(
-    '  search [--sizes 10000,100000,1000000] [--k 10] [--batch 100] [--thread worker|main] [--js] [--no-reference]   exact cosine top-k latency and queries/s vs PyTorch',
+    '  search [--sizes 10000,100000,1000000] [--k 10] [--batch 100] [--thread worker|main] [--js] [--no-reference] [--ann-sizes 1000000] [--no-ann]   exact cosine top-k latency and queries/s vs PyTorch; ANN (HNSW) p50 and recall@10 beside it on clustered and uniform vectors',
   );
   console.error(
     '  serve [--products 10000] [--duration 10] [--connections 10] [--upload-connections N] [--encoder vit|standin] [--log-keep-rows N] [--log-keep-days N]   customer_input requests/s and p50/p99 over HTTP, database growth per 100k requests',

@@ -524,6 +524,9 @@ const recommendMetaShape = {
   k: count,
   catalogSize: count,
   latencyMs: z.number(),
+  index: z
+    .object({ kind: z.literal('ann'), engine: z.string(), recallAt10: z.number().nullable() })
+    .optional(),
   note: z.string().optional(),
 };
 

@@ -479,6 +479,8 @@ const searchMethods = [
         seed: z.number().int().min(0).optional(),
         k: z.number().int().min(1).max(50).optional(),
         checkpoint: nonEmptyPath('checkpoint').optional(),
+        /** 'ann': the approximate index (big galleries); its recall@10 is in the answer's gallery.engine. */
+        index: z.enum(['exact', 'ann']).optional(),
       })
       .refine((v) => [v.query, v.image, v.demo || undefined].filter(Boolean).length === 1, {
         error: 'give exactly one of query, image or demo: true',

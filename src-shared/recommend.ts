@@ -106,6 +106,8 @@ export interface RecommendationMeta {
   k: number;
   catalogSize: number;
   latencyMs: number;
+  /** Present when an approximate index served the answer: which, and its recall@10 against exact. */
+  index?: { kind: 'ann'; engine: string; recallAt10: number | null };
   /** Present when any figure rests on synthetic data; repeat it wherever the result shows. */
   note?: string;
 }

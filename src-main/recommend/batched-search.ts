@@ -24,7 +24,7 @@ export class BatchedSearch {
   private queue: Pending[] = [];
   private running = false;
 
-  constructor(readonly index: VectorIndex) {}
+  constructor(readonly index: Pick<VectorIndex, 'dim' | 'search'>) {}
 
   /** Same answer as `index.search(queries, k)`. */
   search(queries: Float32Array, k: number): Promise<SearchHit[][]> {

@@ -11,7 +11,9 @@
  * once and rebuilt when the catalog changes (catalog_state.version, bumped by triggers, so a product
  * added by the CLI while the server runs is seen). Every call, good or failed, is logged for the KPIs.
  */
+
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import type {
   CustomerInputResult,
   ImageEncoderLabel,
@@ -25,6 +27,7 @@ import { workspaceFileUrl } from '../../src-shared/recommend.ts';
 import { quoteShort } from '../../src-shared/short-text.ts';
 import type { OpenedWorkspaceEncoder } from '../encoders/image-encoder/workspace-encoder.ts';
 import { labelOf, workspaceEncoder } from '../encoders/image-encoder/workspace-encoder.ts';
+import type { AnnIndex } from '../evaluation/ann-index.ts';
 import type { SearchHit, VectorIndex } from '../evaluation/vector-index.ts';
 import type { Workspace } from '../store/workspace.ts';
 import { BatchedSearch } from './batched-search.ts';
@@ -78,7 +81,7 @@ interface ProductInfo {
 interface IndexEntry {
   version: number;
   model: string;
-  index: VectorIndex;
+  index: VectorIndex | AnnIndex;
   /** Concurrent searches of this index, coalesced (batched-search.ts). */
   searcher: BatchedSearch;
   products: Map<string, ProductInfo>;
@@ -122,6 +125,21 @@ export class RecommendService {
   ) {
     this.catalog = new Catalog(ws);
     this.logRetention = new LogRetention(ws.db);
+  }
+
+  private indexKind: 'exact' | 'ann' = 'exact';
+
+  /**
+   * 'ann' (`kfashion serve --index ann`): the catalog is searched with an approximate HNSW index
+   * (evaluation/ann-index.ts), cached in <workspace>/ann/; every answer then carries `index` with the
+   * recall@10 measured against the exact index when the graph was built. Default 'exact'.
+   */
+  configureIndex(kind: 'exact' | 'ann'): void {
+    if (kind === this.indexKind) return;
+    this.indexKind = kind;
+    // The next request builds the index of the new kind.
+    if (this.current) this.current.stale = true;
+    this.current = null;
   }
 
   /** How long the KPI log keeps raw rows (`kfashion serve --log-keep-days/--log-keep-rows`); stored in the workspace. */
@@ -198,7 +216,21 @@ export class RecommendService {
               : `None of the ${total} catalog products has a "${model}" vector yet: run "kfashion catalog embed --workspace ${this.ws.root}".`,
           );
         }
-        const index = await VectorIndex.build(ids, vectors, dim);
+        const kind = this.indexKind;
+        let index: VectorIndex | AnnIndex = await VectorIndex.build(ids, vectors, dim);
+        if (kind === 'ann') {
+          const exact = index;
+          try {
+            const { AnnIndex } = await import('../evaluation/ann-index.ts');
+            index = await AnnIndex.build(ids, vectors, dim, {
+              exact: (q, k) => exact.search(q, k),
+              cacheDir: join(this.ws.root, 'ann'),
+              model: `catalog-${model}`,
+            });
+          } finally {
+            await exact.close();
+          }
+        }
         const products = new Map<string, ProductInfo>();
         let anySynthetic = false;
         const rows = this.ws.db
@@ -392,6 +424,11 @@ export class RecommendService {
       k,
       catalogSize: entry.index.size,
       latencyMs,
+      ...('backend' in entry.index
+        ? {}
+        : {
+            index: { kind: 'ann' as const, engine: entry.index.engine, recallAt10: entry.index.recallAt10 },
+          }),
       ...(note ? { note } : {}),
     };
   }

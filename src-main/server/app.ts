@@ -9,7 +9,7 @@
  */
 import fastifyMultipart from '@fastify/multipart';
 import fastifySwagger from '@fastify/swagger';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { quoteShort } from '../../src-shared/short-text.ts';
 import type { Workbench } from '../services/workbench.ts';
 import { toHttpError } from './http-errors.ts';
@@ -76,6 +76,19 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
       plugins: [(ajv) => ajv.addFormat('binary', true)],
     },
     routerOptions: { ignoreTrailingSlash: true },
+    // A URL the router cannot read (bad %-escape) or a path parameter over its length limit: Fastify's
+    // default answer has another shape and quotes the whole URL. Answer in ours, quoting it short.
+    frameworkErrors: (error, _request, typedReply) => {
+      const reply = typedReply as unknown as FastifyReply;
+      const e = error as Error & { statusCode?: number; code?: string };
+      const status = e.statusCode && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 400;
+      const what =
+        e.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path segment is too long' : 'the URL cannot be read';
+      void reply
+        .status(status)
+        .type('application/json')
+        .send({ error: { message: `Refused: ${what} (${shortText(e.message)})`, code: 'bad_url', status } });
+    },
     schemaErrorFormatter: formatSchemaError,
   });
   // The API speaks JSON and multipart only; a text/plain body is refused with 415 rather than parsed
@@ -195,4 +208,9 @@ export async function listenUntilSignal(
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
   return { address, closed };
+}
+
+/** User input quoted in an error: at most 200 characters. */
+function shortText(text: string): string {
+  return text.length > 200 ? `${text.slice(0, 200)}… (${text.length} characters)` : text;
 }

@@ -56,6 +56,8 @@ const BY_NAME: Readonly<Record<string, ErrorStatus>> = {
   NoWorkspaceError: { status: 409, code: 'no_workspace' },
   // The workspace cannot serve the request yet (no encoder, no vectors, no centrality).
   CentralityError: { status: 409, code: 'not_ready' },
+  // No trained JSON encoder yet (search by attributes before training), or a checkpoint it cannot read.
+  CheckpointEncoderError: { status: 409, code: 'not_ready' },
   WorkspaceEncoderError: { status: 409, code: 'not_ready' },
   EmbeddingStoreError: { status: 409, code: 'not_ready' },
   RecommendError: { status: 409, code: 'not_ready' },
@@ -63,7 +65,9 @@ const BY_NAME: Readonly<Record<string, ErrorStatus>> = {
   ModelRegistryError: { status: 409, code: 'not_ready' },
   ImageEncoderError: { status: 409, code: 'not_ready' },
   PreprocessConfigError: { status: 409, code: 'not_ready' },
-  NotAvailableError: { status: 501, code: 'not_available' },
+  // A desktop-only method (the folder dialogs) called in browser mode: not here, like an unknown
+  // method, rather than a 5xx that says the server failed.
+  NotAvailableError: { status: 404, code: 'not_available' },
 };
 
 const INTERNAL: ErrorStatus = { status: 500, code: 'internal' };

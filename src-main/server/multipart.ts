@@ -5,7 +5,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import type { UploadedImage } from '../recommend/recommender.ts';
-import { badRequest } from './http-errors.ts';
+import { badRequest, HttpError } from './http-errors.ts';
 
 export interface MultipartBody {
   files: Map<string, UploadedImage[]>;
@@ -13,6 +13,29 @@ export interface MultipartBody {
 }
 
 export async function readMultipart(
+  request: FastifyRequest,
+  allowed: { files: Readonly<Record<string, number>>; fields: readonly string[] },
+): Promise<MultipartBody> {
+  try {
+    return await readParts(request, allowed);
+  } catch (e) {
+    throw malformedMultipart(e) ?? e;
+  }
+}
+
+/**
+ * The multipart parser (busboy) reports a body cut short or a broken part header as a plain Error,
+ * with no code or status: without this it would answer 500. Those are the client's bytes, so 400.
+ */
+function malformedMultipart(e: unknown): HttpError | null {
+  if (!(e instanceof Error) || e instanceof HttpError) return null;
+  const err = e as Error & { code?: unknown; statusCode?: unknown };
+  if (err.code !== undefined || err.statusCode !== undefined) return null;
+  if (!/unexpected end|terminated early|malformed|boundary|part header/i.test(err.message)) return null;
+  return new HttpError(400, 'bad_multipart', `The multipart body cannot be read: ${err.message}`);
+}
+
+async function readParts(
   request: FastifyRequest,
   allowed: { files: Readonly<Record<string, number>>; fields: readonly string[] },
 ): Promise<MultipartBody> {

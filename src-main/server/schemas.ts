@@ -111,6 +111,11 @@ const metaProps = {
   k: int,
   catalogSize: int,
   latencyMs: num,
+  /** Only when an approximate index served the answer (`serve --index ann`). */
+  index: {
+    type: 'object',
+    properties: { kind: str, engine: str, recallAt10: { type: 'number', nullable: true } },
+  },
   note: str,
 } as const;
 const metaRequired = ['runId', 'timestamp', 'encoder', 'k', 'catalogSize', 'latencyMs'] as const;

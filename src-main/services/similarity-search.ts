@@ -28,6 +28,7 @@ import {
 import { ensureCrop } from '../dataset/crops.ts';
 import { Rng } from '../dataset/rng.ts';
 import type { OpenedWorkspaceEncoder } from '../encoders/image-encoder/workspace-encoder.ts';
+import type { AnnIndex } from '../evaluation/ann-index.ts';
 import { tagAttributes } from '../evaluation/attribute-tagging.ts';
 import {
   type CheckpointEncoder,
@@ -74,6 +75,11 @@ export interface SearchRequest {
   createEncoder?: EncoderFactory;
   /** Write results/similarity_search/<stamp>/ (default true). */
   save?: boolean;
+  /**
+   * 'exact' (default) or 'ann': an HNSW graph (evaluation/ann-index.ts), cached in <workspace>/ann/,
+   * whose recall@10 against the exact index is measured when it is built and shown in `gallery.engine`.
+   */
+  index?: 'exact' | 'ann';
   now?: Date;
 }
 
@@ -81,7 +87,7 @@ interface Gallery {
   model: string;
   state: string;
   info: EmbeddingModelInfo;
-  index: VectorIndex;
+  index: VectorIndex | AnnIndex;
 }
 
 const SYNTHETIC_GALLERY_NOTE = (model: string) =>
@@ -96,7 +102,8 @@ function categoryOf(a: GarmentAttributes): string | null {
   return typeof c === 'string' ? c : Array.isArray(c) ? (c[0] ?? null) : null;
 }
 
-function engineOf(index: VectorIndex): string {
+function engineOf(index: VectorIndex | AnnIndex): string {
+  if (!('backend' in index)) return index.engine;
   const how =
     index.backend === 'onnxruntime'
       ? `onnxruntime MatMul+TopK, ${index.threads} thread${index.threads === 1 ? '' : 's'} (${index.thread === 'worker' ? 'search worker thread' : 'main thread'})`
@@ -204,6 +211,7 @@ export class SimilaritySearchService {
     work.onProgress?.('load gallery', 0, 1);
     const gallery = await this.gallery(
       model,
+      req.index ?? 'exact',
       () =>
         `The checkpoint (run ${info.runId}) was trained against "${model}" image embeddings; this workspace has none. Search in the workspace it was trained in, or embed with that model.`,
     );
@@ -478,6 +486,7 @@ export class SimilaritySearchService {
     work.onProgress?.('load gallery', 0, 1);
     const gallery = await this.gallery(
       model,
+      req.index ?? 'exact',
       () =>
         `The workspace's image encoder is "${model}" but no item has a "${model}" embedding: run "kfashion embed --workspace ${this.ws.root}" first.`,
     );
@@ -544,16 +553,17 @@ export class SimilaritySearchService {
    * The index over every item's `model` embedding, loaded once and kept while the stored embeddings
    * of that model stay the same (count and last update).
    */
-  private async gallery(model: string, missing: () => string): Promise<Gallery> {
+  private async gallery(model: string, kind: 'exact' | 'ann', missing: () => string): Promise<Gallery> {
     const info = new EmbeddingStore(this.ws.db).models().find((m) => m.model === model);
     if (!info || info.count === 0) throw new SimilaritySearchError(missing());
     const state = `${info.count}|${info.updatedAt}`;
-    const cached = this.galleries.get(model);
+    const key = `${kind}|${model}`;
+    const cached = this.galleries.get(key);
     if (cached) {
       const g = await cached.catch(() => null);
       if (g && g.state === state) return g;
       if (g) void g.index.close();
-      this.galleries.delete(model);
+      this.galleries.delete(key);
     }
     const p = (async (): Promise<Gallery> => {
       const ids = this.ws.db
@@ -566,15 +576,29 @@ export class SimilaritySearchService {
       if (ids.length === 0) throw new SimilaritySearchError(missing());
       const store = new EmbeddingStore(this.ws.db);
       const { VectorIndex } = await import('../evaluation/vector-index.ts');
-      // Read a chunk of rows at a time into the index's own layout: the gallery is held once.
-      const index = await VectorIndex.buildFromRows(ids, info.dim, (start, count) =>
+      // Read a chunk of rows at a time into the index's own layout: the exact gallery is held once.
+      const exact = await VectorIndex.buildFromRows(ids, info.dim, (start, count) =>
         store.matrix(model, ids.slice(start, start + count)),
       );
-      return { model, state, info, index };
+      if (kind === 'exact') return { model, state, info, index: exact };
+      // The exact index measures the graph's recall, then goes ([Note: Recall shown with every answer]).
+      try {
+        // The graph builder takes the whole matrix (an option asked for by name, for big galleries).
+        const matrix = store.matrix(model, ids);
+        const { AnnIndex } = await import('../evaluation/ann-index.ts');
+        const index = await AnnIndex.build(ids, matrix, info.dim, {
+          exact: (q, k) => exact.search(q, k),
+          cacheDir: join(this.ws.root, 'ann'),
+          model,
+        });
+        return { model, state, info, index };
+      } finally {
+        await exact.close();
+      }
     })();
-    this.galleries.set(model, p);
+    this.galleries.set(key, p);
     p.catch(() => {
-      if (this.galleries.get(model) === p) this.galleries.delete(model);
+      if (this.galleries.get(model) === p) this.galleries.delete(key);
     });
     return p;
   }

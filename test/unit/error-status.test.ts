@@ -4,6 +4,7 @@
  * envelope), and errors rebuilt from a worker thread (name, message, code) keep it too.
  */
 import { describe, expect, it } from 'vitest';
+import { CheckpointEncoderError } from '../../src-main/evaluation/checkpoint-encoder.ts';
 import { CatalogInputError, UnknownIdError } from '../../src-main/recommend/catalog.ts';
 import { ImageInputError } from '../../src-main/recommend/image-input.ts';
 import { RecommendError } from '../../src-main/recommend/recommender.ts';
@@ -38,6 +39,7 @@ const TABLE: [string, () => Error, number][] = [
   ['unknown id', () => new UnknownIdError('no catalog product "x"', 'id'), 404],
   ['bad catalog field', () => new CatalogInputError('name is required', 'name'), 400],
   ['workspace not ready', () => new RecommendError('no image encoder yet'), 409],
+  ['no trained encoder yet', () => new CheckpointEncoderError('No trained JSON encoder: train first'), 409],
   ['busy workspace (the lock)', workspaceBusy, 409],
   ['second writer job', () => new JobConflictError('a scan job is running'), 409],
   ['no workspace', () => new NoWorkspaceError('No workspace is open'), 409],

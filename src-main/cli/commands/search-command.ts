@@ -25,6 +25,7 @@ interface SearchFlags {
   k: number;
   checkpoint?: string;
   backend?: (typeof BACKEND_NAMES)[number];
+  index?: 'exact' | 'ann';
   json?: boolean;
   to: 'image' | 'json';
 }
@@ -78,6 +79,11 @@ export function registerSearchCommand(program: Command): void {
       oneOf('--to', ['image', 'json'] as const),
       'image',
     )
+    .option(
+      '--index <kind>',
+      'exact (default) or ann: an approximate HNSW index for big galleries, cached in <workspace>/ann/; its recall@10 against exact is measured when built and printed with the results',
+      oneOf('--index', ['exact', 'ann'] as const),
+    )
     .option('--json', 'print the results as JSON')
     .addHelpText(
       'after',
@@ -125,6 +131,7 @@ export function registerSearchCommand(program: Command): void {
               k: o.k,
               checkpoint: o.checkpoint,
               backend: o.backend,
+              index: o.index,
             },
             controls,
           );
@@ -140,7 +147,7 @@ export function formatSearchRun(r: SimilaritySearchRun): string {
   if (r.note) out.push(r.note, '');
   const g = r.gallery;
   out.push(
-    `Search ${r.run_id}: ${r.searches.length} quer${r.searches.length === 1 ? 'y' : 'ies'}, exact cosine top-${r.k} over ${g.items} "${g.model}" image embeddings${g.synthetic ? ' (SYNTHETIC)' : ''} [${g.engine}].`,
+    `Search ${r.run_id}: ${r.searches.length} quer${r.searches.length === 1 ? 'y' : 'ies'}, ${g.engine.startsWith('approximate') ? 'approximate' : 'exact'} cosine top-${r.k} over ${g.items} "${g.model}" image embeddings${g.synthetic ? ' (SYNTHETIC)' : ''} [${g.engine}].`,
   );
   if (r.checkpoint)
     out.push(

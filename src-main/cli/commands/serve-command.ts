@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { DEFAULT_LOG_RETENTION } from '../../recommend/log-retention.ts';
 import { TOKEN_ENV } from '../../server/request-guard.ts';
 import { UsageError } from '../errors.ts';
-import { integer } from '../options.ts';
+import { integer, oneOf } from '../options.ts';
 
 interface ServeFlags {
   workspace: string;
@@ -20,6 +20,7 @@ interface ServeFlags {
   allowOrigin?: string[];
   token?: string;
   publicRead?: boolean;
+  index?: 'exact' | 'ann';
 }
 
 const repeatable = (v: string, prev: string[] = []) => [...prev, v];
@@ -42,6 +43,11 @@ export function registerServeCommand(program: Command): void {
       'largest accepted upload per file, in MB',
       integer('--upload-limit-mb', 1, 1024),
       10,
+    )
+    .option(
+      '--index <kind>',
+      'exact (default) or ann: an approximate HNSW index of the catalog for big catalogs, cached in <workspace>/ann/; every answer carries its recall@10 against exact',
+      oneOf('--index', ['exact', 'ann'] as const),
     )
     .option('--log', 'log every request (JSON lines on stdout; tokens are never logged)')
     .option(
@@ -122,6 +128,7 @@ Query images are embedded with the workspace image encoder (set by "kfashion emb
           if (e instanceof RangeError) throw new UsageError(e.message);
           throw e;
         }
+        if (o.index) wb.recommender().configureIndex(o.index);
         const { address, closed } = await listenUntilSignal(app, { host: o.host, port: o.port });
         await wb.recommender().warmUp();
         wb.recommender().configureLogRetention({ keepDays: o.logKeepDays, keepRows: o.logKeepRows });

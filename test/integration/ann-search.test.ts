@@ -1,0 +1,67 @@
+/**
+ * The approximate index as an option in the real services: image → image search with `index: 'ann'`
+ * and the recommendation server with `configureIndex('ann')` (what `serve --index ann` does) answer
+ * like the exact index on a small workspace, say so in every answer with the measured recall@10, and
+ * keep the graph in <workspace>/ann/ (reused, not rebuilt, by the next service on the same vectors).
+ */
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildServer } from '../../src-main/server/app.ts';
+import { Workbench } from '../../src-main/services/workbench.ts';
+import type { CustomerInputResult } from '../../src-shared/recommend.ts';
+import { buildRecommendFixture, type RecommendFixture } from '../helpers/recommend-fixture.ts';
+
+let fx: RecommendFixture;
+
+beforeAll(async () => {
+  fx = await buildRecommendFixture();
+}, 120_000);
+
+afterAll(() => {
+  fx?.tree.cleanup();
+  if (fx) rmSync(fx.base, { recursive: true, force: true });
+});
+
+describe('--index ann in search and serve', () => {
+  it('image search: same top hit as exact, the engine names the approximate index and its recall', async () => {
+    const wb = Workbench.open(fx.workspace, { create: false });
+    try {
+      const bytes = readFileSync(join(fx.catalogDir, 'blue-jacket.jpg'));
+      const exact = await wb.search({ imageBytes: bytes, imageName: 'q.jpg', k: 3, save: false });
+      const ann = await wb.search({ imageBytes: bytes, imageName: 'q.jpg', k: 3, save: false, index: 'ann' });
+      expect(exact.gallery.engine).not.toMatch(/approximate/);
+      expect(ann.gallery.engine).toMatch(
+        /^approximate: usearch HNSW .*recall@10 [01]\.\d{3} vs exact on \d+ queries/,
+      );
+      expect(ann.searches[0]!.hits.map((h) => h.id)).toEqual(exact.searches[0]!.hits.map((h) => h.id));
+      expect(readdirSync(join(fx.workspace, 'ann')).some((f) => f.endsWith('.usearch'))).toBe(true);
+    } finally {
+      await wb.closeAsync();
+    }
+  }, 60_000);
+
+  it('serve with the ann index: every answer carries the index and its recall@10', async () => {
+    const wb = Workbench.open(fx.workspace, { create: false });
+    wb.recommender().configureIndex('ann');
+    const app = await buildServer({ workbench: wb });
+    try {
+      const url = await app.listen({ host: '127.0.0.1', port: 0 });
+      const r = await fetch(`${url}/api/recommend/customer_input`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ product_id: 'blue-jacket', k: 3 }),
+      });
+      const res = (await r.json()) as CustomerInputResult;
+      expect(r.status, JSON.stringify(res)).toBe(200);
+      expect(res.index?.kind).toBe('ann');
+      expect(res.index?.engine).toMatch(/usearch HNSW/);
+      expect(typeof res.index?.recallAt10).toBe('number');
+      expect(res.matches).toHaveLength(3);
+      expect(res.matches.map((m) => m.productId)).not.toContain('blue-jacket');
+    } finally {
+      await app.close();
+      await wb.closeAsync();
+    }
+  }, 60_000);
+});
