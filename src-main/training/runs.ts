@@ -26,6 +26,7 @@
 import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import type { AugmentationSettings } from '../../src-shared/augmentation-config.ts';
+import { quoteShort } from '../../src-shared/short-text.ts';
 import type { JsonEncoderConfig } from '../encoders/json-encoder/json-encoder-types.ts';
 import { tempPathFor, writeJsonAtomic } from '../store/atomic-file.ts';
 import {
@@ -50,8 +51,19 @@ export const RUNS_DIR = 'runs';
 export const RUN_CONFIG_FORMAT = 'kfashion-run-config';
 export const RUN_STATUS_FORMAT = 'kfashion-run';
 
+/**
+ * What a user asked of runs that cannot be done. `code` says which kind, so both transports answer
+ * with the right status: an unknown run is 404, a workspace without the run asked for (no current
+ * run yet, a run still running) 409, anything else a bad request (400).
+ */
 export class RunError extends Error {
   override name = 'RunError';
+  constructor(
+    message: string,
+    readonly code: 'bad_request' | 'unknown_id' | 'not_ready' = 'bad_request',
+  ) {
+    super(message);
+  }
 }
 
 export interface RunPaths {
@@ -259,11 +271,12 @@ export function resolveRun(ws: Workspace, ref: string, what = 'run'): RunRow {
     if (!id)
       throw new RunError(
         `${what} current: this workspace has no current run yet (no training has finished). Train first: kfashion train --workspace ${ws.root}`,
+        'not_ready',
       );
     row = store.get(id);
   } else if (t === 'latest') {
     row = store.list().at(-1) ?? null;
-    if (!row) throw new RunError(`${what} latest: this workspace has no runs yet.`);
+    if (!row) throw new RunError(`${what} latest: this workspace has no runs yet.`, 'not_ready');
   } else if (/^#?\d+$/.test(t)) {
     row = store.bySeq(Number(t.replace('#', '')));
   } else {
@@ -289,7 +302,7 @@ export function resolveRun(ws: Workspace, ref: string, what = 'run'): RunRow {
           .map((r) => `#${r.seq} ${r.id}`)
           .join(', ')}${all.length > 5 ? ', …' : ''} ("kfashion runs list").`
       : ' This workspace has no runs yet.';
-    throw new RunError(`${what} "${t}": no such run in ${ws.root}.${hint}`);
+    throw new RunError(`${what} ${quoteShort(t)}: no such run in ${ws.root}.${hint}`, 'unknown_id');
   }
   return refreshInterrupted(ws, [row])[0]!;
 }
@@ -375,7 +388,7 @@ export function listRuns(ws: Workspace): RunView[] {
 export function promoteRun(ws: Workspace, ref: string): RunView {
   const row = resolveRun(ws, ref);
   if (row.status === 'running') {
-    throw new RunError(`Run ${row.id} is still running; promote it when it has finished.`);
+    throw new RunError(`Run ${row.id} is still running; promote it when it has finished.`, 'not_ready');
   }
   makeCurrent(ws, row.id, true);
   return viewRun(ws, row);

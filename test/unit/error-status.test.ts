@@ -15,6 +15,7 @@ import { JobConflictError, NoWorkspaceError } from '../../src-main/services/api-
 import { MediaPathError } from '../../src-main/services/media-path.ts';
 import { PathNotAllowedError } from '../../src-main/services/path-roots.ts';
 import { NpyError } from '../../src-main/store/npy.ts';
+import { RunError } from '../../src-main/training/runs.ts';
 import { API_ERROR_CODES, apiError, errorEnvelope } from '../../src-shared/api-errors.ts';
 
 /** What the workspace lock throws (built by name: that is all the map reads). */
@@ -43,6 +44,9 @@ const TABLE: [string, () => Error, number][] = [
   ['busy workspace (the lock)', workspaceBusy, 409],
   ['second writer job', () => new JobConflictError('a scan job is running'), 409],
   ['no workspace', () => new NoWorkspaceError('No workspace is open'), 409],
+  ['unknown run', () => new RunError('run "x": no such run', 'unknown_id'), 404],
+  ['no current run yet', () => new RunError('run current: no current run yet', 'not_ready'), 409],
+  ['bad runs request', () => new RunError('runs compare needs at least two runs'), 400],
   ['not a .npy file', () => new NpyError('x: not a NumPy .npy file'), 400],
   ['path outside the roots', () => new PathNotAllowedError('path: /etc is outside'), 403],
   ['media path outside', () => new MediaPathError('leads outside the workspace', 403), 403],
