@@ -4,6 +4,7 @@
  */
 import { expect } from 'vitest';
 import { Rng } from '../../src-main/dataset/rng.ts';
+import { worstGradientError } from '../../src-main/encoders/json-encoder/gradient-check.ts';
 
 export function randomArray(n: number, seed: number, scale = 1): Float64Array {
   const rng = new Rng(seed);
@@ -27,24 +28,8 @@ export function expectGradient(
   loss: () => number,
   opts: { h?: number; tol?: number; sample?: number; label?: string } = {},
 ): void {
-  const h = opts.h ?? 1e-6;
   const tol = opts.tol ?? 1e-6;
-  const idx =
-    opts.sample && opts.sample < x.length
-      ? new Rng(x.length).sampleIndices(x.length, opts.sample)
-      : Array.from({ length: x.length }, (_, i) => i);
-  let worst = 0;
-  for (const i of idx) {
-    const keep = x[i]!;
-    x[i] = keep + h;
-    const up = loss();
-    x[i] = keep - h;
-    const down = loss();
-    x[i] = keep;
-    const numeric = (up - down) / (2 * h);
-    const a = analytic[i]!;
-    const err = Math.abs(numeric - a) / Math.max(1e-3, Math.abs(numeric), Math.abs(a));
-    worst = Math.max(worst, err);
-  }
+  // The same check `kfashion sanity` runs (gradient-check.ts), asserted here.
+  const worst = worstGradientError(x, analytic, loss, opts.sample ?? 0, opts.h ?? 1e-6);
   expect(worst, `${opts.label ?? 'gradient'}: worst relative error`).toBeLessThan(tol);
 }

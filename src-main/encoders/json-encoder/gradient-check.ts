@@ -44,8 +44,8 @@ export function worstGradientError(
   analytic: ArrayLike<number>,
   loss: () => number,
   sample = 0,
+  h = 1e-6,
 ): number {
-  const h = 1e-6;
   const idx =
     sample > 0 && sample < x.length
       ? new Rng(x.length).sampleIndices(x.length, sample)
