@@ -297,7 +297,7 @@ export function createHandlers(session: ApiSession): Handlers {
       const job: JobInputs['catalog-embed'] = {};
       return handle(session.startJob('catalog-embed', job, { onDone: afterChange('catalog-embed') }));
     },
-    'recommend.top10ToNew': async ({ images, ids, useCentralityProxy, k }) =>
+    'recommend.top10ToNew': async ({ images, ids, useCentralityProxy, k, index }) =>
       session.workbench().recommendTop10ToNew({
         uploads: images?.map((img, i) => ({
           bytes: decodeImage(img.dataBase64, `images.${i}`),
@@ -307,14 +307,16 @@ export function createHandlers(session: ApiSession): Handlers {
         ids,
         useCentralityProxy,
         k,
+        index,
       }),
-    'recommend.customerInput': async ({ image, productId, k }) =>
+    'recommend.customerInput': async ({ image, productId, k, index }) =>
       session.workbench().recommendCustomerInput({
         upload: image
           ? { bytes: decodeImage(image.dataBase64, 'image'), field: 'image', filename: image.name }
           : undefined,
         productId,
         k,
+        index,
       }),
     'kpi.summary': async () => session.workbench().kpi(),
     'dashboard.get': async () => session.workbench().dashboard(),
