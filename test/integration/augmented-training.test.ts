@@ -187,14 +187,28 @@ describe('training with augmentation', () => {
     );
   }, 120_000);
 
-  it('trains with MixUp (soft targets), records α and p in the run config, and a replay is bit-identical', async () => {
-    const aug = { image: { mixup: 0.5, mixupAlpha: 0.8 } };
+  it('trains with MixUp (soft targets) and every other setting at once, records them all in the run config, and a replay is bit-identical', async () => {
+    const aug = {
+      json: {
+        fieldDropout: 0.1,
+        synonym: 0.2,
+        mix: 0.3,
+        mixFields: ['material'],
+        styleStrength: { 레트로: 1.5 },
+      },
+      image: { views: 2, mixup: 0.5, mixupAlpha: 0.8 },
+    };
     const parsed = augmentationSchema.parse(aug);
-    const [plain, a] = [fresh(), fresh()];
+    const [plain, a, noMix] = [fresh(), fresh(), fresh()];
+    for (const d of [a, noMix]) storeViews(d, 2);
     await run(plain, config());
     const ra = await run(a, config(aug));
+    await run(noMix, config({ ...aug, image: { views: 2 } }));
     const runConfig = JSON.parse(readFileSync(join(ra.runDir, 'config.json'), 'utf8'));
-    expect(runConfig.config.augmentation.image).toMatchObject({ mixup: 0.5, mixupAlpha: 0.8 });
+    expect(runConfig.config.augmentation.image).toMatchObject({ views: 2, mixup: 0.5, mixupAlpha: 0.8 });
+    expect(runConfig.config.augmentation.json).toMatchObject(aug.json);
+    // MixUp changed the training (same settings without it give other weights).
+    expect(weights(a)).not.toEqual(weights(noMix));
     expect(runConfig.config.augmentation).toEqual(parsed);
     expect(weights(a)).not.toEqual(weights(plain));
     const wb = Workbench.open(a, { create: false });
