@@ -132,8 +132,9 @@ export class Statements {
 
   /**
    * The statement for `sql`, compiled on first use. `name` (e.g. "catalog.vectors") is what the
-   * slow-query log shows. SQL built from a variable number of `?` (an IN list) is one entry per
-   * distinct text, which stays a handful in practice.
+   * slow-query log shows. Statements are keyed by their SQL text and row mode (the same SQL asked for
+   * under two names is one statement, logged under the first). SQL built from a variable number of
+   * `?` (an IN list) is one entry per distinct text, which stays a handful in practice.
    */
   query<R = unknown>(name: string, sql: string, mode: RowMode = 'object'): Query<R> {
     const key = `${mode}\u0000${sql}`;
