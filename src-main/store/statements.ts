@@ -77,9 +77,12 @@ export function timed<T>(name: string, fn: () => T): T {
   try {
     return fn();
   } finally {
-    const ms = log.now() - t0;
-    if (ms > log.thresholdMs) log.write(`kfashion: slow query ${name}: ${Math.round(ms)} ms`);
+    report(log, name, log.now() - t0);
   }
+}
+
+function report(log: SlowQueryLog, name: string, ms: number): void {
+  if (ms > log.thresholdMs) log.write(`kfashion: slow query ${name}: ${Math.round(ms)} ms`);
 }
 
 /** How rows come back: objects (default), the first column only, or arrays of columns. */
@@ -92,16 +95,36 @@ export class Query<R = unknown> {
     private readonly statement: Statement,
   ) {}
 
+  // run/get/all time inline rather than through timed(): no closure per call on the hot paths (a scan
+  // writes several rows per label file, a gallery read fetches one vector per item).
   run(...params: unknown[]): Database.RunResult {
-    return timed(this.name, () => this.statement.run(...params));
+    const log = slowLog;
+    const t0 = log.now();
+    try {
+      return this.statement.run(...params);
+    } finally {
+      report(log, this.name, log.now() - t0);
+    }
   }
 
   get(...params: unknown[]): R | undefined {
-    return timed(this.name, () => this.statement.get(...params) as R | undefined);
+    const log = slowLog;
+    const t0 = log.now();
+    try {
+      return this.statement.get(...params) as R | undefined;
+    } finally {
+      report(log, this.name, log.now() - t0);
+    }
   }
 
   all(...params: unknown[]): R[] {
-    return timed(this.name, () => this.statement.all(...params) as R[]);
+    const log = slowLog;
+    const t0 = log.now();
+    try {
+      return this.statement.all(...params) as R[];
+    } finally {
+      report(log, this.name, log.now() - t0);
+    }
   }
 
   /** Rows one by one; the connection is busy until the iteration ends (better-sqlite3's rule). */
@@ -120,7 +143,7 @@ export class Query<R = unknown> {
       }
     } finally {
       it.return?.();
-      if (ms > log.thresholdMs) log.write(`kfashion: slow query ${this.name}: ${Math.round(ms)} ms`);
+      report(log, this.name, ms);
     }
   }
 }
