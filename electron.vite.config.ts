@@ -12,7 +12,7 @@ const at = (path: string): string => resolve(root, path);
 /**
  * [Note: Native modules stay external]
  * Native addons (.node files) and packages that load files from their own folder at run time
- * (sharp's libvips, sqlite-vec's loadable extension, onnxruntime's shared libraries, tfjs-node's
+ * (sharp's libvips, onnxruntime's shared libraries, tfjs-node's
  * libtensorflow, tfjs-backend-wasm's .wasm) cannot be bundled: they must be `import`ed from
  * node_modules as installed, and electron-builder unpacks them from the asar (electron-builder.yml).
  * electron-vite externalizes everything in package.json `dependencies` by default; the list below
@@ -21,7 +21,6 @@ const at = (path: string): string => resolve(root, path);
 const NATIVE_OR_SELF_LOADING = [
   'better-sqlite3',
   'sharp',
-  'sqlite-vec',
   'onnxruntime-node',
   'usearch',
   '@tensorflow/tfjs',

@@ -23,6 +23,7 @@ import { FIELDS, type FieldName, type GarmentAttributes } from '../../src-shared
 import { CancelledError, type WorkOptions } from '../../src-shared/jobs.ts';
 import { Rng } from '../dataset/rng.ts';
 import { writeFileAtomic } from '../store/atomic-file.ts';
+import { CentralityStore } from '../store/centrality-store.ts';
 import { getMeta } from '../store/database.ts';
 import { DatasetStore } from '../store/dataset-store.ts';
 import { EmbeddingStore } from '../store/embedding-store.ts';
@@ -469,10 +470,7 @@ export async function evaluate(ws: Workspace, opts: EvaluateOptions = {}): Promi
     work.onProgress?.('query-aware', 0, 1);
     // The anchor set of the stored centrality (computed and stored now when missing or stale).
     const anchors = anchorItems(ws, data.model);
-    const threshold = ws.db
-      .prepare('SELECT anchor_threshold FROM centrality_centres WHERE model = ?')
-      .pluck()
-      .get(data.model) as number;
+    const threshold = new CentralityStore(ws.db).anchorThreshold(data.model) as number;
     const qa = queryAware(main, data, { ids: new Set(anchors), threshold }, seed, protocolLabel);
 
     const info = encoder.info;

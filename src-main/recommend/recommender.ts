@@ -29,6 +29,8 @@ import type { OpenedWorkspaceEncoder } from '../encoders/image-encoder/workspace
 import { labelOf, workspaceEncoder } from '../encoders/image-encoder/workspace-encoder.ts';
 import type { AnnIndex } from '../evaluation/ann-index.ts';
 import type { SearchHit, VectorIndex } from '../evaluation/vector-index.ts';
+import { DatasetStore } from '../store/dataset-store.ts';
+import { EmbeddingStore } from '../store/embedding-store.ts';
 import type { Workspace } from '../store/workspace.ts';
 import { BatchedSearch } from './batched-search.ts';
 import { Catalog, CatalogInputError, UnknownIdError } from './catalog.ts';
@@ -111,6 +113,8 @@ function checkK(k: number | undefined): number {
 
 export class RecommendService {
   readonly catalog: Catalog;
+  private readonly dataset: DatasetStore;
+  private readonly embeddings: EmbeddingStore;
   private opened: Promise<OpenedWorkspaceEncoder> | null = null;
   private openedModel: string | null = null;
   private current: IndexEntry | null = null;
@@ -124,6 +128,8 @@ export class RecommendService {
     private readonly openEncoder: () => Promise<OpenedWorkspaceEncoder>,
   ) {
     this.catalog = new Catalog(ws);
+    this.dataset = new DatasetStore(ws.db);
+    this.embeddings = new EmbeddingStore(ws.db);
     this.logRetention = new LogRetention(ws.db);
   }
 
@@ -233,11 +239,7 @@ export class RecommendService {
         }
         const products = new Map<string, ProductInfo>();
         let anySynthetic = false;
-        const rows = this.ws.db
-          .prepare('SELECT id, name, style, category, image_path, synthetic FROM catalog_products')
-          .raw()
-          .all() as [string, string, string | null, string | null, string, number][];
-        for (const [id, name, style, category, rel, syn] of rows) {
+        for (const [id, name, style, category, rel, syn] of this.catalog.store.productInfoRows()) {
           products.set(id, { name, style, category, imageUrl: workspaceFileUrl(rel), synthetic: syn === 1 });
           if (syn === 1) anySynthetic = true;
         }
@@ -299,24 +301,18 @@ export class RecommendService {
       }
       return { ref: { kind: 'catalog', id }, vector: v };
     }
-    const item = this.ws.db.prepare('SELECT 1 FROM items WHERE id = ?').pluck().get(id);
-    if (!item) {
+    if (!this.dataset.hasItem(id)) {
       throw new UnknownIdError(
         `${field}: ${quoteShort(id)} is neither a catalog product nor a dataset item of this workspace`,
         field,
       );
     }
-    const blob = this.ws.db
-      .prepare('SELECT vector FROM image_embeddings WHERE model = ? AND item_id = ?')
-      .pluck()
-      .get(model, id) as Buffer | undefined;
-    if (!blob) {
+    const v = this.embeddings.vector(model, id);
+    if (!v) {
       throw new RecommendError(
         `${field}: dataset item "${id}" has no "${model}" image embedding; run "kfashion embed --workspace ${this.ws.root}" first.`,
       );
     }
-    const v = new Float32Array(blob.byteLength / 4);
-    new Uint8Array(v.buffer).set(blob);
     return { ref: { kind: 'item', id }, vector: v };
   }
 
@@ -353,20 +349,15 @@ export class RecommendService {
     const cm = centralityModel(this.ws);
     const ids = anchorItems(this.ws, cm);
     const stored = loadCentrality(this.ws, cm);
-    const get = this.ws.db
-      .prepare('SELECT vector FROM image_embeddings WHERE model = ? AND item_id = ?')
-      .pluck();
     const refs: RecommendInputRef[] = [];
     const vectors: Float32Array[] = [];
     let missing = 0;
     for (const id of ids) {
-      const blob = get.get(model, id) as Buffer | undefined;
-      if (!blob) {
+      const v = this.embeddings.vector(model, id);
+      if (!v) {
         missing++;
         continue;
       }
-      const v = new Float32Array(blob.byteLength / 4);
-      new Uint8Array(v.buffer).set(blob);
       const c = stored?.items.get(id)?.centrality;
       refs.push({ kind: 'anchor', id, ...(c === undefined ? {} : { centrality: round6(c) }) });
       vectors.push(v);
@@ -460,10 +451,7 @@ export class RecommendService {
         throw new CatalogInputError(`ids: at most ${MAX_IDS} per request, got ${ids.length}`, 'ids');
       // Ids are checked before the encoder is opened: a typo is a 404 even on a workspace without one.
       for (const [i, id] of ids.entries()) {
-        if (
-          !this.catalog.get(id) &&
-          !this.ws.db.prepare('SELECT 1 FROM items WHERE id = ?').pluck().get(id)
-        ) {
+        if (!this.catalog.get(id) && !this.dataset.hasItem(id)) {
           throw new UnknownIdError(
             `ids[${i}]: ${quoteShort(id)} is neither a catalog product nor a dataset item of this workspace`,
             `ids[${i}]`,
@@ -578,10 +566,7 @@ export class RecommendService {
       }
       if (req.productId !== undefined) {
         const id = req.productId;
-        if (
-          !this.catalog.get(id) &&
-          !this.ws.db.prepare('SELECT 1 FROM items WHERE id = ?').pluck().get(id)
-        ) {
+        if (!this.catalog.get(id) && !this.dataset.hasItem(id)) {
           throw new UnknownIdError(
             `product_id: ${quoteShort(id)} is neither a catalog product nor a dataset item of this workspace`,
             'product_id',

@@ -40,6 +40,7 @@ import { renderSearchGrid } from '../evaluation/search-grid.ts';
 import { describeAttributes, parseSearchQuery } from '../evaluation/search-query.ts';
 import type { VectorIndex } from '../evaluation/vector-index.ts';
 import { writeFileAtomic } from '../store/atomic-file.ts';
+import { CropStore } from '../store/crop-store.ts';
 import { getMeta } from '../store/database.ts';
 import { DatasetStore, type StoredItem } from '../store/dataset-store.ts';
 import { type EmbeddingModelInfo, EmbeddingStore } from '../store/embedding-store.ts';
@@ -409,13 +410,13 @@ export class SimilaritySearchService {
     const values: Partial<Record<FieldName, string[]>> = {};
     // Rows 0 and 1 of a checkpoint's vocabulary are <pad> and <unk>: encoder bookkeeping.
     for (const f of fields) values[f] = (info.vocabulary[f] ?? []).slice(2);
-    const cropRow = this.ws.db.prepare('SELECT path FROM crops WHERE item_id = ?').pluck();
+    const crops = new CropStore(this.ws.db);
     const items = (function* (ws: Workspace) {
       for (const it of new DatasetStore(ws.db).iterateItems({ split: 'train' })) {
         yield {
           id: it.id,
           attributes: it.attributes,
-          crop: (cropRow.get(it.id) as string | undefined) ?? null,
+          crop: crops.pathOf(it.id) ?? null,
           style: it.styleFolder,
         };
       }
@@ -566,15 +567,9 @@ export class SimilaritySearchService {
       this.galleries.delete(key);
     }
     const p = (async (): Promise<Gallery> => {
-      const ids = this.ws.db
-        .prepare(
-          `SELECT e.item_id FROM image_embeddings e JOIN items it ON it.id = e.item_id
-           WHERE e.model = ? ORDER BY e.item_id`,
-        )
-        .pluck()
-        .all(model) as string[];
-      if (ids.length === 0) throw new SimilaritySearchError(missing());
       const store = new EmbeddingStore(this.ws.db);
+      const ids = store.scannedItemIds(model);
+      if (ids.length === 0) throw new SimilaritySearchError(missing());
       const { VectorIndex } = await import('../evaluation/vector-index.ts');
       // Read a chunk of rows at a time into the index's own layout: the exact gallery is held once.
       const exact = await VectorIndex.buildFromRows(ids, info.dim, (start, count) =>
@@ -619,10 +614,10 @@ export class SimilaritySearchService {
     hits: readonly { id: string; score: number }[],
     source?: string,
   ): SearchHitInfo[] {
-    const cropRow = this.ws.db.prepare('SELECT path FROM crops WHERE item_id = ?').pluck();
+    const crops = new CropStore(this.ws.db);
     return hits.map((h, i) => {
       const it = store.getItem(h.id);
-      const crop = (cropRow.get(h.id) as string | undefined) ?? null;
+      const crop = crops.pathOf(h.id) ?? null;
       return {
         rank: i + 1,
         id: h.id,
