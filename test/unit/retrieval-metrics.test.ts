@@ -16,7 +16,7 @@ import {
   rankTask,
   summarise,
   topK,
-} from '../../src-main/evaluation/retrieval-metrics.ts';
+} from '../../src-main/retrieval/retrieval-metrics.ts';
 
 /**
  * Score rows as queries against one-hot candidates: query·candidateⱼ = row[j], so any hand-written
@@ -290,7 +290,7 @@ describe('embedding health', () => {
 
 describe('score matrix', () => {
   it('the blocked kernel equals plain dot products bit for bit (odd sizes hit every remainder path)', async () => {
-    const { scoreMatrix } = await import('../../src-main/training/validation-metrics.ts');
+    const { scoreMatrix } = await import('../../src-main/retrieval/score-matrix.ts');
     const rng = new Rng(3);
     const dim = 7;
     const q = rng.unitRows(7, dim);

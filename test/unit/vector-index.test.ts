@@ -6,7 +6,7 @@ import {
   topK,
   VectorIndex,
   VectorIndexError,
-} from '../../src-main/evaluation/vector-index.ts';
+} from '../../src-main/retrieval/vector-index.ts';
 
 const open: VectorIndex[] = [];
 async function build(...args: Parameters<typeof VectorIndex.build>): Promise<VectorIndex> {

@@ -7,7 +7,7 @@
  * queries — are then means over that subset's rows (`summarise`). The score matrix is computed a
  * block of queries at a time, so memory stays O(block × candidates) however large the gallery.
  *
- * Ranks use the trainer's tie rule (training/validation-metrics.ts, reused here): a candidate scoring
+ * Ranks use the tie rule of training validation (rank-metrics.ts, shared with it): a candidate scoring
  * exactly the same as the correct one counts against the query (rank = 1 + others scoring ≥ it), so a
  * collapsed model gets rank N, not a perfect Top-1. Precision@K's top K breaks ties the same way:
  * equal-scoring wrong candidates come before the correct one, then lower index first.
@@ -19,8 +19,9 @@
  * subset it is the tight bound for that subset (no model can pass it).
  */
 import type { Ceiling, EmbeddingHealth, PerK, RetrievalFigures } from '../../src-shared/evaluation.ts';
-import type { BlockScores } from '../training/score-blocks.ts';
-import { ranksOfTargets, scoreMatrix } from '../training/validation-metrics.ts';
+import { ranksOfTargets } from './rank-metrics.ts';
+import type { BlockScores } from './score-blocks.ts';
+import { scoreMatrix } from './score-matrix.ts';
 
 export const TIE_RULE =
   'Ties count against the query: rank = 1 + number of other candidates scoring ≥ the correct one (as in training validation).';
@@ -104,7 +105,7 @@ export function rankTask(task: RankingTask, out: QueryResults): void {
 
 /**
  * `rankTask` with the score blocks computed by `scores` (a large gallery's dot products on ONNX
- * Runtime, training/score-blocks.ts); `onBlock` reports queries done, and may throw to cancel.
+ * Runtime, retrieval/score-blocks.ts); `onBlock` reports queries done, and may throw to cancel.
  */
 export async function rankTaskWith(
   task: RankingTask,
