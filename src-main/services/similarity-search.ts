@@ -1,5 +1,5 @@
 /**
- * Similarity search (ISSUE 4 part 5): attribute JSON → garment images through the trained JSON
+ * Similarity search (`kfashion search`, `search.run`): attribute JSON → garment images through the trained JSON
  * encoder, or a picture → garment images through the workspace's image encoder; exact cosine top-K
  * over every item's image embedding, with results saved to results/similarity_search/<stamp>/
  * (query.json, results.json, a grid PNG per search).

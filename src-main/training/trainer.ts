@@ -802,12 +802,13 @@ async function runEpochs(
       writeRunStatus(ws, row());
       writeResults(paths, summaryOf('done'), 'running');
       for (const l of loggers) await l.epoch?.(runId, record);
-      progress?.(vPhase, valBatches.length + 1, valBatches.length + 1, {
-        loss: record.trainLoss,
-        val_loss: record.valLoss,
-        top1: record.top1,
-        top5: record.top5,
-      });
+      progress?.(
+        vPhase,
+        valBatches.length + 1,
+        valBatches.length + 1,
+        { loss: record.trainLoss, val_loss: record.valLoss, top1: record.top1, top5: record.top5 },
+        { kind: 'epoch-end', epoch },
+      );
       if (stop) break;
       if (controls.signal?.aborted && epoch < config.epochs) {
         cancelledDuring = 0;
