@@ -22,6 +22,7 @@ import type { Ceiling, EmbeddingHealth, PerK, RetrievalFigures } from '../../src
 import { ranksOfTargets } from './rank-metrics.ts';
 import type { BlockScores } from './score-blocks.ts';
 import { scoreMatrix } from './score-matrix.ts';
+import { topK } from './top-k.ts';
 
 export const TIE_RULE =
   'Ties count against the query: rank = 1 + number of other candidates scoring ≥ the correct one (as in training validation).';
@@ -105,7 +106,7 @@ export function rankTask(task: RankingTask, out: QueryResults): void {
 
 /**
  * `rankTask` with the score blocks computed by `scores` (a large gallery's dot products on ONNX
- * Runtime, retrieval/score-blocks.ts); `onBlock` reports queries done, and may throw to cancel.
+ * Runtime, score-blocks.ts); `onBlock` reports queries done, and may throw to cancel.
  */
 export async function rankTaskWith(
   task: RankingTask,
@@ -145,7 +146,6 @@ function rankBlock(
   const nc = task.candidates.length / task.dim;
   const ks = out.ks;
   const kMax = Math.min(nc, Math.max(...ks));
-  const top = new Int32Array(kMax);
   const targets = Array.from({ length: rows }, (_, i) => task.targets[start + i]!);
   const ranks = ranksOfTargets(scores, rows, targets);
   for (let r = 0; r < rows; r++) {
@@ -166,7 +166,8 @@ function rankBlock(
       out.negativeHist[bin(row[j]!)]!++;
     }
     out.negative[slot] = nc > 1 ? negSum / (nc - 1) : Number.NaN;
-    const filled = topK(row, t, kMax, top);
+    const top = topK(row, kMax, t);
+    const filled = top.length;
     const sq = task.strictQ[qi]!;
     const lq = task.looseQ[qi]!;
     ks.forEach((k, ki) => {
@@ -181,32 +182,6 @@ function rankBlock(
       out.precisionLoose[ki]![slot] = kk > 0 ? l / kk : 0;
     });
   }
-}
-
-/**
- * The `k` best candidates of a score row, best first, written to `out`; returns how many (≤ k).
- * Order: higher score first; among equal scores wrong candidates before the correct one `target`
- * (the tie rule), then lower index first.
- */
-export function topK(row: ArrayLike<number>, target: number, k: number, out: Int32Array): number {
-  let n = 0;
-  const before = (a: number, b: number) => {
-    const sa = row[a]!;
-    const sb = row[b]!;
-    if (sa !== sb) return sa > sb;
-    if ((a === target) !== (b === target)) return b === target;
-    return a < b;
-  };
-  for (let j = 0; j < row.length; j++) {
-    if (n === k && !before(j, out[n - 1]!)) continue;
-    let i = n < k ? n++ : n - 1;
-    while (i > 0 && before(j, out[i - 1]!)) {
-      out[i] = out[i - 1]!;
-      i--;
-    }
-    out[i] = j;
-  }
-  return n;
 }
 
 /** H(m) = 1 + 1/2 + … + 1/m. */

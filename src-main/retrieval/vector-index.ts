@@ -46,6 +46,7 @@ import { Worker } from 'node:worker_threads';
 import type ort from 'onnxruntime-node';
 import { onnxModel } from '../encoders/onnx-model-writer.ts';
 import { scoreMatrix } from './score-matrix.ts';
+import { topK } from './top-k.ts';
 
 export interface SearchHit {
   /** Row of the gallery matrix. */
@@ -630,31 +631,4 @@ function normaliseQueries(queries: Float32Array, dim: number): Float32Array {
     for (let j = 0; j < dim; j++) out[o + j] = queries[o + j]! * inv;
   }
   return out;
-}
-
-/** Indices of the k largest scores, best first; ties → lower index first (ONNX TopK's rule). */
-export function topK(scores: Float32Array, k: number): number[] {
-  const n = scores.length;
-  const kk = Math.min(k, n);
-  if (kk <= 0) return [];
-  const better = (a: number, b: number) => scores[a]! > scores[b]! || (scores[a] === scores[b] && a < b);
-  if (kk * 8 > n) {
-    // Large k: sort everything.
-    const all = Array.from({ length: n }, (_, i) => i);
-    all.sort((a, b) => (better(a, b) ? -1 : better(b, a) ? 1 : 0));
-    return all.slice(0, kk);
-  }
-  // Small k: keep a sorted buffer of the best kk; most rows fail the threshold test in one compare.
-  const best: number[] = [];
-  for (let i = 0; i < n; i++) {
-    if (best.length === kk && !better(i, best[kk - 1]!)) continue;
-    let p = best.length === kk ? kk - 1 : best.length;
-    if (best.length < kk) best.push(i);
-    while (p > 0 && better(i, best[p - 1]!)) {
-      best[p] = best[p - 1]!;
-      p--;
-    }
-    best[p] = i;
-  }
-  return best;
 }

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Rng } from '../../src-main/dataset/rng.ts';
+import { topK } from '../../src-main/retrieval/top-k.ts';
 import {
   blockLayout,
   blockStart,
-  topK,
   VectorIndex,
   VectorIndexError,
 } from '../../src-main/retrieval/vector-index.ts';
