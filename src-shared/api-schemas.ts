@@ -45,6 +45,8 @@ export const wireErrorOutSchema = z.object({
   code: z.string().optional(),
 });
 
+export const jobEventSchema = z.object({ kind: z.literal('epoch-end'), epoch: z.number().int() });
+
 export const jobProgressSchema = z.object({
   job: z.string(),
   phase: z.string(),
@@ -53,6 +55,7 @@ export const jobProgressSchema = z.object({
   elapsedMs: z.number(),
   etaMs: z.number().nullable(),
   metrics: z.record(z.string(), z.number()),
+  event: jobEventSchema.optional(),
 });
 
 /**

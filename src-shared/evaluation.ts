@@ -2,7 +2,8 @@
  * Result shapes of the evaluation suite (EVALUATION.md): `kfashion eval`, `kfashion centrality`,
  * `kfashion sweep`. Plain JSON objects — what results/*.json hold, what `--json` prints, what the
  * contract carries to the UI. Keys are snake_case because researchers read these files from Python
- * and the issue names them so (`positive_similarity`, `per_style`, …); keep them stable.
+ * and the evaluation suite's specification names them so (`positive_similarity`, `per_style`, …);
+ * keep them stable.
  *
  * Rates (recall, precision, Top-K, "of ceiling") are fractions in [0, 1]; similarities are cosines.
  */
@@ -18,7 +19,7 @@ export type EvalProtocol = 'gallery' | 'in-batch';
 export type EvalDirection = 'json-to-image' | 'image-to-json';
 
 export const DEFAULT_EVAL_BATCH = 64;
-/** The temperature study's default grid (issue 4), around the earlier best 0.1 and the plan's 0.07. */
+/** The temperature study's default grid, around the earlier pipeline's best 0.1 and the research plan's 0.07. */
 export const DEFAULT_SWEEP_TEMPERATURES = [0.05, 0.07, 0.08, 0.09, 0.1, 0.11, 0.12, 0.15] as const;
 /** In-batch ranking with fewer candidates inflates every figure; EVALUATION.md forbids B < 32. */
 export const MIN_EVAL_BATCH = 32;

@@ -1,3 +1,10 @@
+/**
+ * A fact a job announces with a progress event, typed so a reader acts on it without parsing the
+ * phase text (which is for people): `epoch-end` when a training epoch's validation, checkpoints and
+ * results file are written (the Train tab then reads the results back for its charts).
+ */
+export type JobEvent = { kind: 'epoch-end'; epoch: number };
+
 /** The progress event every long operation emits; the CLI draws it as a bar, the UI as a bar and charts. */
 export interface JobProgress {
   job: string; // job id
@@ -7,6 +14,8 @@ export interface JobProgress {
   elapsedMs: number;
   etaMs: number | null;
   metrics: Record<string, number>;
+  /** Present on the progress call that announces it (never throttled away). */
+  event?: JobEvent;
 }
 
 /** What a core function reports while it works; the jobs layer adds timing and ETA to make a JobProgress. */
@@ -15,6 +24,7 @@ export type ProgressFn = (
   step: number,
   total: number,
   metrics?: Record<string, number>,
+  event?: JobEvent,
 ) => void;
 
 /** Options every long core operation takes. */

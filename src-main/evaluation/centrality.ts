@@ -13,6 +13,7 @@
 import { relative } from 'node:path';
 import type { CentralityReport, CentralityStats } from '../../src-shared/evaluation.ts';
 import type { WorkOptions } from '../../src-shared/jobs.ts';
+import { COLORS, figureSvg, histogramPanel, svgToPng } from '../charts/evaluation-charts.ts';
 import { writeFileAtomic } from '../store/atomic-file.ts';
 import { CentralityStore } from '../store/centrality-store.ts';
 import { getMeta } from '../store/database.ts';
@@ -20,7 +21,6 @@ import { EmbeddingStore } from '../store/embedding-store.ts';
 import type { Workspace } from '../store/workspace.ts';
 import { checkpointExists, loadCheckpoint } from '../training/checkpoints.ts';
 import { chooseEmbeddingModel } from '../training/training-data.ts';
-import { COLORS, figureSvg, histogramPanel, svgToPng } from './evaluation-charts.ts';
 import {
   fileStamp,
   recordEvaluation,

@@ -21,7 +21,19 @@ import {
 } from '../../src-shared/evaluation.ts';
 import { FIELDS, type FieldName, type GarmentAttributes } from '../../src-shared/fields.ts';
 import { CancelledError, type WorkOptions } from '../../src-shared/jobs.ts';
+import { barsPanel, COLORS, figureSvg, histogramPanel, svgToPng } from '../charts/evaluation-charts.ts';
 import { Rng } from '../dataset/rng.ts';
+import {
+  embeddingHealth,
+  emptyResults,
+  HIST_BINS,
+  type QueryResults,
+  rankTask,
+  rankTaskWith,
+  summarise,
+  TIE_RULE,
+} from '../retrieval/retrieval-metrics.ts';
+import { MIN_ORT_CANDIDATES, openBlockScorer } from '../retrieval/score-blocks.ts';
 import { writeFileAtomic } from '../store/atomic-file.ts';
 import { CentralityStore } from '../store/centrality-store.ts';
 import { getMeta } from '../store/database.ts';
@@ -38,12 +50,10 @@ import {
   runPaths,
   runsStore,
 } from '../training/runs.ts';
-import { MIN_ORT_CANDIDATES, openBlockScorer } from '../training/score-blocks.ts';
 import type { EncoderFactory } from '../training/trainer.ts';
 import { loadTrainingData } from '../training/training-data.ts';
 import { ANCHOR_FRACTION, anchorItems } from './centrality.ts';
 import { type CheckpointEncoder, openCheckpointEncoder } from './checkpoint-encoder.ts';
-import { barsPanel, COLORS, figureSvg, histogramPanel, svgToPng } from './evaluation-charts.ts';
 import { protocolLabels } from './figure-rows.ts';
 import { type Direction, type EvalSet, galleryPlan, inBatchPlan, type ProtocolPlan } from './protocols.ts';
 import {
@@ -53,16 +63,6 @@ import {
   uniqueResultPath,
   writeJsonAtomic,
 } from './results.ts';
-import {
-  embeddingHealth,
-  emptyResults,
-  HIST_BINS,
-  type QueryResults,
-  rankTask,
-  rankTaskWith,
-  summarise,
-  TIE_RULE,
-} from './retrieval-metrics.ts';
 
 export class EvaluationError extends Error {
   override name = 'EvaluationError';

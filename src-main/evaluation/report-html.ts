@@ -1,5 +1,5 @@
 /**
- * The research report as ONE self-contained HTML page (ISSUE 4 part 6): the run's config, training
+ * The research report (`kfashion report`) as ONE self-contained HTML page: the run's config, training
  * figures and charts, the latest evaluation with every Recall@K and MRR beside its ceiling, per-style
  * and per-category tables, the query-aware table, centrality, the temperature study and example
  * searches with their grids — something a researcher pastes into a lab meeting or mails as one file.

@@ -27,8 +27,8 @@ import { workspaceFileUrl } from '../../src-shared/recommend.ts';
 import { quoteShort } from '../../src-shared/short-text.ts';
 import type { OpenedWorkspaceEncoder } from '../encoders/image-encoder/workspace-encoder.ts';
 import { labelOf, workspaceEncoder } from '../encoders/image-encoder/workspace-encoder.ts';
-import type { AnnIndex } from '../evaluation/ann-index.ts';
-import type { SearchHit, VectorIndex } from '../evaluation/vector-index.ts';
+import type { AnnIndex } from '../retrieval/ann-index.ts';
+import type { SearchHit, VectorIndex } from '../retrieval/vector-index.ts';
 import { DatasetStore } from '../store/dataset-store.ts';
 import { EmbeddingStore } from '../store/embedding-store.ts';
 import type { Workspace } from '../store/workspace.ts';
@@ -137,7 +137,7 @@ export class RecommendService {
 
   /**
    * 'ann' (`kfashion serve --index ann`): the catalog is searched with an approximate HNSW index
-   * (evaluation/ann-index.ts), cached in <workspace>/ann/; every answer then carries `index` with the
+   * (retrieval/ann-index.ts), cached in <workspace>/ann/; every answer then carries `index` with the
    * recall@10 measured against the exact index when the graph was built. Default 'exact'.
    */
   configureIndex(kind: 'exact' | 'ann'): void {
@@ -212,7 +212,7 @@ export class RecommendService {
     }
     if (!this.building) {
       this.building = (async () => {
-        const { VectorIndex } = await import('../evaluation/vector-index.ts');
+        const { VectorIndex } = await import('../retrieval/vector-index.ts');
         const { ids, vectors, dim } = this.catalog.vectors(model);
         if (ids.length === 0) {
           const total = this.catalog.count();
@@ -227,7 +227,7 @@ export class RecommendService {
         if (kind === 'ann') {
           const exact = index;
           try {
-            const { AnnIndex } = await import('../evaluation/ann-index.ts');
+            const { AnnIndex } = await import('../retrieval/ann-index.ts');
             index = await AnnIndex.build(ids, vectors, dim, {
               exact: (q, k) => exact.search(q, k),
               cacheDir: join(this.ws.root, 'ann'),

@@ -1,5 +1,5 @@
 /**
- * `kfashion report` (ISSUE 4 part 6): gathers the workspace's results — checkpoints/best_model.json,
+ * `kfashion report`: gathers the workspace's results — checkpoints/best_model.json,
  * results/training_*.{json,png}, the latest evaluation per protocol, centrality and temperature study,
  * saved similarity searches (running a few demo searches when none are saved) — and writes one
  * self-contained HTML page, results/report_<stamp>.html (rendering in evaluation/report-html.ts).

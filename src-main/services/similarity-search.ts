@@ -1,5 +1,5 @@
 /**
- * Similarity search (ISSUE 4 part 5): attribute JSON → garment images through the trained JSON
+ * Similarity search (`kfashion search`, `search.run`): attribute JSON → garment images through the trained JSON
  * encoder, or a picture → garment images through the workspace's image encoder; exact cosine top-K
  * over every item's image embedding, with results saved to results/similarity_search/<stamp>/
  * (query.json, results.json, a grid PNG per search).
@@ -28,7 +28,6 @@ import {
 import { ensureCrop } from '../dataset/crops.ts';
 import { Rng } from '../dataset/rng.ts';
 import type { OpenedWorkspaceEncoder } from '../encoders/image-encoder/workspace-encoder.ts';
-import type { AnnIndex } from '../evaluation/ann-index.ts';
 import { tagAttributes } from '../evaluation/attribute-tagging.ts';
 import {
   type CheckpointEncoder,
@@ -38,7 +37,8 @@ import {
 import { fileStamp, writeJsonAtomic } from '../evaluation/results.ts';
 import { renderSearchGrid } from '../evaluation/search-grid.ts';
 import { describeAttributes, parseSearchQuery } from '../evaluation/search-query.ts';
-import type { VectorIndex } from '../evaluation/vector-index.ts';
+import type { AnnIndex } from '../retrieval/ann-index.ts';
+import type { VectorIndex } from '../retrieval/vector-index.ts';
 import { writeFileAtomic } from '../store/atomic-file.ts';
 import { CropStore } from '../store/crop-store.ts';
 import { getMeta } from '../store/database.ts';
@@ -77,7 +77,7 @@ export interface SearchRequest {
   /** Write results/similarity_search/<stamp>/ (default true). */
   save?: boolean;
   /**
-   * 'exact' (default) or 'ann': an HNSW graph (evaluation/ann-index.ts), cached in <workspace>/ann/,
+   * 'exact' (default) or 'ann': an HNSW graph (retrieval/ann-index.ts), cached in <workspace>/ann/,
    * whose recall@10 against the exact index is measured when it is built and shown in `gallery.engine`.
    */
   index?: 'exact' | 'ann';
@@ -570,7 +570,7 @@ export class SimilaritySearchService {
       const store = new EmbeddingStore(this.ws.db);
       const ids = store.scannedItemIds(model);
       if (ids.length === 0) throw new SimilaritySearchError(missing());
-      const { VectorIndex } = await import('../evaluation/vector-index.ts');
+      const { VectorIndex } = await import('../retrieval/vector-index.ts');
       // Read a chunk of rows at a time into the index's own layout: the exact gallery is held once.
       const exact = await VectorIndex.buildFromRows(ids, info.dim, (start, count) =>
         store.matrix(model, ids.slice(start, start + count)),
@@ -580,7 +580,7 @@ export class SimilaritySearchService {
       try {
         // The graph builder takes the whole matrix (an option asked for by name, for big galleries).
         const matrix = store.matrix(model, ids);
-        const { AnnIndex } = await import('../evaluation/ann-index.ts');
+        const { AnnIndex } = await import('../retrieval/ann-index.ts');
         const index = await AnnIndex.build(ids, matrix, info.dim, {
           exact: (q, k) => exact.search(q, k),
           cacheDir: join(this.ws.root, 'ann'),

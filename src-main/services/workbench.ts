@@ -51,7 +51,6 @@ import {
 } from '../encoders/import-embeddings.ts';
 import type { EvaluateOptions } from '../evaluation/evaluate.ts';
 import type { EvaluationRecord } from '../evaluation/results.ts';
-import type { SweepOptions } from '../evaluation/temperature-sweep.ts';
 import { type JobControls, runJob } from '../jobs/run-job.ts';
 import { WorkerPool } from '../jobs/worker-pool.ts';
 import type { Catalog, ProductFields } from '../recommend/catalog.ts';
@@ -83,6 +82,7 @@ import {
   tagRun,
 } from '../training/runs.ts';
 import type { SanityCheckOptions, SanityCheckResult } from '../training/sanity-check.ts';
+import type { SweepOptions } from '../training/temperature-sweep.ts';
 import { resolveTrainConfig, type TrainConfig, TrainConfigError } from '../training/train-config.ts';
 import {
   defaultEncoderFactory,
@@ -494,8 +494,9 @@ export class Workbench {
   sweep(opts: SweepRequest = {}, controls: JobControls = {}): Promise<TemperatureStudy> {
     return runJob('sweep', controls, (work) =>
       this.writing('sweep', async () => {
-        const { runTemperatureSweep } = await import('../evaluation/temperature-sweep.ts');
-        return await runTemperatureSweep(this.workspace, { ...opts, ...work });
+        const { runTemperatureSweep } = await import('../training/temperature-sweep.ts');
+        const { sweepEvaluation } = await import('../evaluation/sweep-evaluation.ts');
+        return await runTemperatureSweep(this.workspace, { ...opts, ...work, evaluation: sweepEvaluation });
       }),
     );
   }
@@ -642,8 +643,8 @@ export class Workbench {
 
 /** `Workbench.evaluate` options (see evaluation/evaluate.ts); progress and cancel come as JobControls. */
 export type EvaluateRequest = Omit<EvaluateOptions, 'signal' | 'onProgress'>;
-/** `Workbench.sweep` options (see evaluation/temperature-sweep.ts). */
-export type SweepRequest = Omit<SweepOptions, 'signal' | 'onProgress'>;
+/** `Workbench.sweep` options (see training/temperature-sweep.ts). */
+export type SweepRequest = Omit<SweepOptions, 'signal' | 'onProgress' | 'evaluation'>;
 
 export interface TrainRequest {
   stage?: 1 | 2;

@@ -18,6 +18,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DEFAULT_ENCODER_SETTINGS } from '../../src-shared/encoder-config.ts';
 import { CancelledError, type WorkOptions } from '../../src-shared/jobs.ts';
+import { renderTrainingCharts } from '../charts/training-charts.ts';
 import type {
   JsonEncoderConfig,
   JsonEncoderModel,
@@ -66,7 +67,6 @@ import {
 } from './runs.ts';
 import { tensorBoardRunLogger } from './tensorboard/run-logger-adapter.ts';
 import { configDifferences, type TrainConfig, TrainConfigError } from './train-config.ts';
-import { renderTrainingCharts } from './training-charts.ts';
 import {
   epochBatches,
   gatherImages,
@@ -802,12 +802,13 @@ async function runEpochs(
       writeRunStatus(ws, row());
       writeResults(paths, summaryOf('done'), 'running');
       for (const l of loggers) await l.epoch?.(runId, record);
-      progress?.(vPhase, valBatches.length + 1, valBatches.length + 1, {
-        loss: record.trainLoss,
-        val_loss: record.valLoss,
-        top1: record.top1,
-        top5: record.top5,
-      });
+      progress?.(
+        vPhase,
+        valBatches.length + 1,
+        valBatches.length + 1,
+        { loss: record.trainLoss, val_loss: record.valLoss, top1: record.top1, top5: record.top5 },
+        { kind: 'epoch-end', epoch },
+      );
       if (stop) break;
       if (controls.signal?.aborted && epoch < config.epochs) {
         cancelledDuring = 0;

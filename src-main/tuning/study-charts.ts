@@ -1,11 +1,10 @@
 /**
  * Study charts as PNG: optimisation history, parallel coordinates and slice plots, drawn as SVG and
- * rasterised with sharp exactly as the training charts are (training/training-charts.ts: no canvas,
+ * rasterised with sharp exactly as the training charts are (charts/training-charts.ts: no canvas,
  * headless in the CLI and CI, the same fonts, colours and tick rule).
  */
-import sharp from 'sharp';
 import type { ParamValue, StudyResults, TrialRow } from '../../src-shared/tuning.ts';
-import { CHART_FONT, COLORS, esc, niceTicks } from '../training/training-charts.ts';
+import { CHART_FONT, COLORS, esc, niceTicks, svgToPng } from '../charts/chart-style.ts';
 
 const fmt = (v: number) =>
   v === 0
@@ -241,11 +240,10 @@ export function sliceSvg(r: StudyResults, panelWidth = 420, height = 460): strin
 export async function studyChartsPng(
   r: StudyResults,
 ): Promise<{ history: Buffer; parallel: Buffer; slice: Buffer }> {
-  const png = (svg: string) => sharp(Buffer.from(svg)).png().toBuffer();
   const [history, parallel, slice] = await Promise.all([
-    png(historySvg(r)),
-    png(parallelCoordinatesSvg(r)),
-    png(sliceSvg(r)),
+    svgToPng(historySvg(r)),
+    svgToPng(parallelCoordinatesSvg(r)),
+    svgToPng(sliceSvg(r)),
   ]);
   return { history, parallel, slice };
 }

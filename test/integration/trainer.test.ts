@@ -86,6 +86,15 @@ describe('trainer', () => {
     const e2 = events.filter((e) => e.phase === 'epoch 2/3');
     expect(e2.at(-1)).toMatchObject({ step: steps, total: steps });
     expect(Object.keys(e2[1]!.metrics).sort()).toEqual(['loss', 'lr', 'top1', 'top5']);
+    // Each epoch's end is announced once, typed (the Train tab refreshes its charts on it), after the
+    // epoch's validation has finished.
+    const ends = events.filter((e) => e.event);
+    expect(ends.map((e) => e.event)).toEqual([1, 2, 3].map((epoch) => ({ kind: 'epoch-end', epoch })));
+    expect(ends.map((e) => [e.phase, e.step === e.total])).toEqual([
+      ['validate 1/3', true],
+      ['validate 2/3', true],
+      ['validate 3/3', true],
+    ]);
 
     // Files.
     for (const p of Object.values(result.paths)) expect(existsSync(p), p).toBe(true);

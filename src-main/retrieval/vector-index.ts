@@ -1,6 +1,6 @@
 /**
- * Exact cosine top-K over an in-memory matrix of L2-normalised vectors (ISSUE 4 part 5,
- * PERFORMANCE.md "Exact cosine top-10").
+ * Exact cosine top-K over an in-memory matrix of L2-normalised vectors: the similarity search and the
+ * recommendations (PERFORMANCE.md "Exact cosine top-10").
  *
  * Two paths that return the same hits:
  * - ONNX Runtime (default from a few thousand rows up): a two-node graph built at run time with the
@@ -9,8 +9,9 @@
  *   The gallery is an INPUT tensor, never an initializer: a 1M × 512 float32 initializer would
  *   exceed protobuf's 2 GB message limit. onnxruntime-node does not copy input tensors on `run`
  *   (measured: a Slice of a 2 GB input runs in 0.1 ms), so feeding it per query costs nothing.
- * - Plain JS (tiny galleries, or when onnxruntime-node cannot load): a dot-product loop and a
- *   bounded selection. Also the reference the ORT path is tested against.
+ * - Plain JS (tiny galleries, or when onnxruntime-node cannot load): the product's one JS scorer
+ *   (score-matrix.ts, as training validation and evaluation use) and a bounded selection. Also the
+ *   reference the ORT path is tested against.
  *
  * [Note: gallery layout] The ORT path keeps ONE copy of the gallery, in column blocks, and does not
  * hold on to the caller's matrix (which the caller may then drop). Rows are cut into NB blocks of B
@@ -44,6 +45,8 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type ort from 'onnxruntime-node';
 import { onnxModel } from '../encoders/onnx-model-writer.ts';
+import { scoreMatrix } from './score-matrix.ts';
+import { topK } from './top-k.ts';
 
 export interface SearchHit {
   /** Row of the gallery matrix. */
@@ -557,10 +560,18 @@ export class VectorIndex {
 
   private searchJs(vectors: Float32Array, queries: Float32Array, q: number, k: number): SearchHit[][] {
     const out: SearchHit[][] = [];
-    const scores = new Float32Array(this.size);
-    for (let r = 0; r < q; r++) {
-      dotAll(vectors, this.size, this.dim, queries, r * this.dim, scores);
-      out.push(topK(scores, k).map((index) => ({ index, id: this.ids[index]!, score: scores[index]! })));
+    const n = this.size;
+    // Queries a block at a time (score-matrix.ts scores 4 query rows per pass over the gallery), the
+    // block's scores bounded to 16 MB or the ORT path's bound if that is smaller.
+    const perBlock = Math.max(1, Math.floor(Math.min(this.maxScoreFloats, 1 << 22) / n));
+    for (let start = 0; start < q; start += perBlock) {
+      const rows = Math.min(perBlock, q - start);
+      const block = queries.subarray(start * this.dim, (start + rows) * this.dim);
+      const { scores } = scoreMatrix(block, vectors, this.dim);
+      for (let r = 0; r < rows; r++) {
+        const row = scores.subarray(r * n, (r + 1) * n);
+        out.push(topK(row, k).map((index) => ({ index, id: this.ids[index]!, score: row[index]! })));
+      }
     }
     return out;
   }
@@ -620,58 +631,4 @@ function normaliseQueries(queries: Float32Array, dim: number): Float32Array {
     for (let j = 0; j < dim; j++) out[o + j] = queries[o + j]! * inv;
   }
   return out;
-}
-
-/** scores[i] = gallery row i · query (float32 result, accumulated in float64). */
-function dotAll(
-  g: Float32Array,
-  n: number,
-  dim: number,
-  q: Float32Array,
-  qo: number,
-  scores: Float32Array,
-): void {
-  for (let i = 0; i < n; i++) {
-    const o = i * dim;
-    let a0 = 0;
-    let a1 = 0;
-    let a2 = 0;
-    let a3 = 0;
-    let j = 0;
-    for (; j + 3 < dim; j += 4) {
-      a0 += g[o + j]! * q[qo + j]!;
-      a1 += g[o + j + 1]! * q[qo + j + 1]!;
-      a2 += g[o + j + 2]! * q[qo + j + 2]!;
-      a3 += g[o + j + 3]! * q[qo + j + 3]!;
-    }
-    for (; j < dim; j++) a0 += g[o + j]! * q[qo + j]!;
-    scores[i] = a0 + a1 + a2 + a3;
-  }
-}
-
-/** Indices of the k largest scores, best first; ties → lower index first (ONNX TopK's rule). */
-export function topK(scores: Float32Array, k: number): number[] {
-  const n = scores.length;
-  const kk = Math.min(k, n);
-  if (kk <= 0) return [];
-  const better = (a: number, b: number) => scores[a]! > scores[b]! || (scores[a] === scores[b] && a < b);
-  if (kk * 8 > n) {
-    // Large k: sort everything.
-    const all = Array.from({ length: n }, (_, i) => i);
-    all.sort((a, b) => (better(a, b) ? -1 : better(b, a) ? 1 : 0));
-    return all.slice(0, kk);
-  }
-  // Small k: keep a sorted buffer of the best kk; most rows fail the threshold test in one compare.
-  const best: number[] = [];
-  for (let i = 0; i < n; i++) {
-    if (best.length === kk && !better(i, best[kk - 1]!)) continue;
-    let p = best.length === kk ? kk - 1 : best.length;
-    if (best.length < kk) best.push(i);
-    while (p > 0 && better(i, best[p - 1]!)) {
-      best[p] = best[p - 1]!;
-      p--;
-    }
-    best[p] = i;
-  }
-  return best;
 }
