@@ -14,16 +14,6 @@ import type { ScanReport, SplitSummary, WorkspaceSummary } from './dataset.ts';
 import { encoderTrainOverrides } from './encoder-config.ts';
 import type { CentralityReport, EvaluationReport, TemperatureStudy } from './evaluation.ts';
 import { FIELD_NAMES } from './fields.ts';
-import type {
-  CatalogImportReport,
-  CatalogList,
-  CatalogProduct,
-  CustomerInputResult,
-  DashboardData,
-  ImageEncoderLabel,
-  KpiSummary,
-  Top10ToNewResult,
-} from './recommend.ts';
 import type { ResearchReportSummary } from './report.ts';
 import type { SimilaritySearchRun } from './search.ts';
 
@@ -471,120 +461,19 @@ export const EVAL_REPORT_SCHEMA = z.union([
 // ---------------------------------------------------------------------------------------------
 // Catalog, recommendation, KPI, dashboard (src-shared/recommend.ts owns the types)
 
-export const imageEncoderLabelSchema = typed<ImageEncoderLabel>()({
-  model: z.string(),
-  kind: z.enum(['registry', 'path', 'demo-standin']),
-  synthetic: z.boolean(),
-  label: z.string(),
-});
-
-const catalogProductSchema = typed<CatalogProduct>()({
-  id: z.string(),
-  name: z.string(),
-  image: z.string(),
-  imageUrl: z.string(),
-  synthetic: z.boolean(),
-  embeddings: z.array(z.string()),
-});
-
-export const catalogListSchema = typed<CatalogList>()({
-  total: count,
-  products: z.array(catalogProductSchema),
-  missingVectors: count,
-  encoder: imageEncoderLabelSchema.nullable(),
-});
-
-export const catalogImportReportSchema = typed<CatalogImportReport>()({
-  folder: z.string(),
-  added: z.array(z.string()),
-  updated: z.array(z.string()),
-  unchanged: z.array(z.string()),
-  skipped: z.array(z.looseObject({ file: z.string(), reason: z.string() })),
-  synthetic: z.boolean(),
-  timestamp: isoTime,
-});
-
-export const catalogAddResultSchema = z.looseObject({
-  product: catalogProductSchema,
-  created: z.boolean(),
-  note: z.string().optional(),
-});
-
-const matchSchema = z.looseObject({
-  productId: z.string(),
-  name: z.string(),
-  score: z.number(),
-  imageUrl: z.string(),
-});
-
-const recommendMetaShape = {
-  runId: z.string(),
-  timestamp: isoTime,
-  encoder: imageEncoderLabelSchema,
-  k: count,
-  catalogSize: count,
-  latencyMs: z.number(),
-  index: z
-    .object({ kind: z.literal('ann'), engine: z.string(), recallAt10: z.number().nullable() })
-    .optional(),
-  note: z.string().optional(),
-};
-
-export const top10ToNewResultSchema = typed<Top10ToNewResult>()({
-  ...recommendMetaShape,
-  inputs: z.array(
-    z.looseObject({
-      input: z.looseObject({ kind: z.string(), id: z.string() }),
-      matches: z.array(matchSchema),
-    }),
-  ),
-  trend: z.looseObject({
-    styleDistribution: z.record(z.string(), z.number()),
-    categoryDistribution: z.record(z.string(), z.number()),
-  }),
-  inputSource: z.string(),
-});
-
-export const customerInputResultSchema = typed<CustomerInputResult>()({
-  ...recommendMetaShape,
-  input: z.looseObject({ kind: z.string(), id: z.string() }),
-  matches: z.array(matchSchema),
-});
-
-export const kpiSummarySchema = typed<KpiSummary>()({
-  timestamp: isoTime,
-  count: count,
-  errors: count,
-  latencyMs: z.looseObject({ p50: z.number().nullable(), p95: z.number().nullable() }),
-  catalog: z.looseObject({ products: count, withVectors: count }),
-  encoder: imageEncoderLabelSchema.nullable(),
-});
-
-export const dashboardSchema = typed<DashboardData>()({
-  kpi: kpiSummarySchema,
-  loss_curve: z
-    .looseObject({
-      runId: z.string(),
-      epochs: z.array(z.number()),
-      trainLoss: z.array(z.number()),
-      valLoss: z.array(z.number()),
-    })
-    .nullable(),
-  top_k_images: z.array(z.looseObject({ productId: z.string(), imageUrl: z.string() })),
-  hyperparams: z.record(z.string(), z.unknown()).nullable(),
-  augmented_samples: z.array(
-    z.looseObject({ itemId: z.string(), augmentation: z.string(), dataUrl: z.string() }),
-  ),
-  augmentation: z
-    .looseObject({
-      runId: z.string(),
-      settings: z.unknown(),
-      recipe: z.string().nullable(),
-      source: z.string(),
-    })
-    .nullable()
-    .optional(),
-});
+// The schemas live beside their types ([Note: Result schemas own the types] in recommend.ts).
+export {
+  catalogAddResultSchema,
+  catalogImportReportSchema,
+  catalogListSchema,
+  catalogProductSchema,
+  catalogRemoveResultSchema,
+  customerInputResultSchema,
+  dashboardSchema,
+  imageEncoderLabelSchema,
+  kpiSummarySchema,
+  top10ToNewResultSchema,
+} from './recommend.ts';
 
 /**
  * An image sent through the contract (an upload in the UI): base64 so the same input crosses IPC and
