@@ -6,7 +6,7 @@
  * from our own core, whose TypeScript types already describe them, so their schemas check the fields
  * a caller relies on and let every other field through (`z.looseObject`): a core that adds a field
  * does not break the UI, and a core that drops or retypes a field the UI reads fails loudly with the
- * field's name. `typed<T>()` gives such a schema the core's own TypeScript type.
+ * field's name. `typed<T>()` gives such a schema the core's own TypeScript type, checked against it.
  */
 import { z } from 'zod';
 import { augmentationSchema } from './augmentation-config.ts';
@@ -17,9 +17,31 @@ import { FIELD_NAMES } from './fields.ts';
 import type { ResearchReportSummary } from './report.ts';
 import type { SimilaritySearchRun } from './search.ts';
 
-/** A loose object schema (see [Note: Loose output schemas]) typed as `T`. */
+/**
+ * A loose object schema (see [Note: Loose output schemas]) typed as the core's type `T`, for a shape
+ * whose type another module owns. Checked when it compiles: `T` must satisfy every field the schema
+ * declares (a core that drops or retypes one fails to compile here, naming the schema), so the type
+ * the client gets is never wider than what the schema checks. Shapes this file owns are declared
+ * once, as schemas, with their types inferred (`z.infer`).
+ */
+/**
+ * The fields a schema declares: its output type without the `[key: string]: unknown` a loose object
+ * adds (an interface has no index signature, and the check is about the declared fields).
+ */
+type DeclaredFields<T> = T extends readonly (infer E)[]
+  ? DeclaredFields<E>[]
+  : T extends object
+    ? { [K in keyof T as string extends K ? (unknown extends T[K] ? never : K) : K]: DeclaredFields<T[K]> }
+    : T;
+
 export function typed<T>() {
-  return <S extends z.core.$ZodLooseShape>(shape: S): z.ZodType<T, T> =>
+  return <S extends z.core.$ZodLooseShape>(
+    shape: S,
+    ..._check: T extends DeclaredFields<z.output<z.ZodObject<S>>>
+      ? []
+      : [error: 'the type does not satisfy the fields this schema declares', got: T]
+  ): z.ZodType<T, T> =>
+    // The cast only adds the fields the schema lets through unchecked; the check above covers the rest.
     z.looseObject(shape) as unknown as z.ZodType<T, T>;
 }
 
@@ -141,21 +163,13 @@ export const workspaceSummarySchema = typed<WorkspaceSummary>()({
 
 export const EXCLUSION_REASONS = ['no-box', 'degenerate-box', 'no-attributes', 'bad-coordinates'] as const;
 
-export interface ExcludedGarments {
+export const excludedGarmentsSchema = z.object({
   /** Garments excluded in the workspace (matching the filter). */
-  total: number;
-  byReason: Record<string, number>;
-  byStyle: Record<string, number>;
-  rows: { imageKey: string; styleFolder: string; part: string; reason: string; labelPath: string }[];
-  /** Label files the last scan could not read at all. */
-  skippedFiles: { total: number; rows: { path: string; reason: string; detail: string }[] };
-}
-export const excludedGarmentsSchema = typed<ExcludedGarments>()({
   total: count,
   byReason: z.record(z.string(), count),
   byStyle: z.record(z.string(), count),
   rows: z.array(
-    z.looseObject({
+    z.object({
       imageKey: z.string(),
       styleFolder: z.string(),
       part: z.string(),
@@ -163,37 +177,29 @@ export const excludedGarmentsSchema = typed<ExcludedGarments>()({
       labelPath: z.string(),
     }),
   ),
-  skippedFiles: z.looseObject({
+  /** Label files the last scan could not read at all. */
+  skippedFiles: z.object({
     total: count,
-    rows: z.array(z.looseObject({ path: z.string(), reason: z.string(), detail: z.string() })),
+    rows: z.array(z.object({ path: z.string(), reason: z.string(), detail: z.string() })),
   }),
 });
+export type ExcludedGarments = z.infer<typeof excludedGarmentsSchema>;
 
-export interface SampleCrop {
-  id: string;
-  styleFolder: string;
-  part: string;
-  split: 'train' | 'val' | null;
-  attributes: Record<string, string | string[]>;
+export const sampleCropSchema = z.object({
+  id: z.string(),
+  styleFolder: z.string(),
+  part: z.string(),
+  split: z.enum(['train', 'val']).nullable(),
+  attributes: z.record(z.string(), z.union([z.string(), z.array(z.string())])),
   /** Workspace-relative path of the crop (give it to the transport's mediaUrl), or null. */
-  crop: string | null;
-  width: number | null;
-  height: number | null;
+  crop: z.string().nullable(),
+  width: z.number().nullable(),
+  height: z.number().nullable(),
   /** Why there is no crop (no image file, unreadable image, ...). */
-  error: string | null;
-}
-export const sampleCropsSchema = typed<{ total: number; items: SampleCrop[] }>()({
-  total: count,
-  items: z.array(
-    z.looseObject({
-      id: z.string(),
-      styleFolder: z.string(),
-      part: z.string(),
-      crop: z.string().nullable(),
-      error: z.string().nullable(),
-    }),
-  ),
+  error: z.string().nullable(),
 });
+export type SampleCrop = z.infer<typeof sampleCropSchema>;
+export const sampleCropsSchema = z.object({ total: count, items: z.array(sampleCropSchema) });
 
 export const cropSummarySchema = z.looseObject({
   total: count,
@@ -203,13 +209,11 @@ export const cropSummarySchema = z.looseObject({
   failed: z.array(z.object({ id: z.string(), reason: z.string() })),
 });
 
-export interface VocabularyView {
+export const vocabularySchema = z.object({
   /** Per field, its values by index (without <pad>/<unk>), with counts in this workspace. */
-  fields: Record<string, { value: string; count: number; known: boolean }[]>;
-}
-export const vocabularySchema = typed<VocabularyView>()({
   fields: z.record(z.string(), z.array(z.object({ value: z.string(), count: count, known: z.boolean() }))),
 });
+export type VocabularyView = z.infer<typeof vocabularySchema>;
 
 export const fieldNameSchema = z.enum(FIELD_NAMES);
 
@@ -427,30 +431,23 @@ export const temperatureStudySchema = typed<TemperatureStudy>()({
 });
 
 /** One past evaluation, centrality or temperature-study run (the workspace's run log). */
-export interface EvaluationRecordView {
-  runId: string;
-  kind: 'evaluation' | 'centrality' | 'temperature-study';
-  createdAt: string;
-  /** The training run whose checkpoint was evaluated, if any. */
-  checkpoint: string | null;
-  /** That checkpoint's epoch (null for records made before runs recorded it). */
-  checkpointEpoch?: number | null;
-  /** True when `checkpoint` is not the workspace's current run: the figures are not the current model's. */
-  stale?: boolean;
-  protocol: string | null;
-  synthetic: boolean;
-  /** Workspace-relative path of the results JSON (readable with eval.report, or via mediaUrl). */
-  file: string;
-  summary: Record<string, unknown>;
-}
-export const evaluationRecordSchema = typed<EvaluationRecordView>()({
+export const evaluationRecordSchema = z.object({
   runId: z.string(),
   kind: z.enum(['evaluation', 'centrality', 'temperature-study']),
   createdAt: isoTime,
+  /** The training run whose checkpoint was evaluated, if any. */
+  checkpoint: z.string().nullable(),
+  /** That checkpoint's epoch (null for records made before runs recorded it). */
+  checkpointEpoch: z.number().int().nullable().optional(),
+  /** True when `checkpoint` is not the workspace's current run: the figures are not the current model's. */
+  stale: z.boolean().optional(),
+  protocol: z.string().nullable(),
   synthetic: z.boolean(),
+  /** Workspace-relative path of the results JSON (readable with eval.report, or via mediaUrl). */
   file: z.string(),
   summary: z.record(z.string(), z.unknown()),
 });
+export type EvaluationRecordView = z.infer<typeof evaluationRecordSchema>;
 
 export const EVAL_REPORT_SCHEMA = z.union([
   evaluationReportSchema,
