@@ -28,7 +28,7 @@ import type { SimilaritySearchRun } from './search.ts';
  * The fields a schema declares: its output type without the `[key: string]: unknown` a loose object
  * adds (an interface has no index signature, and the check is about the declared fields).
  */
-type DeclaredFields<T> = T extends readonly (infer E)[]
+export type DeclaredFields<T> = T extends readonly (infer E)[]
   ? DeclaredFields<E>[]
   : T extends object
     ? { [K in keyof T as string extends K ? (unknown extends T[K] ? never : K) : K]: DeclaredFields<T[K]> }

@@ -7,8 +7,16 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import type { z } from 'zod';
 import type { Handlers } from '../../src-shared/api.ts';
-import { trainingResultsFileSchema } from '../../src-shared/api-schemas.ts';
+import {
+  type DeclaredFields,
+  type JobHandle,
+  jobKindSchema,
+  runComparisonSchema,
+  runDetailSchema,
+  trainingResultsFileSchema,
+} from '../../src-shared/api-schemas.ts';
 import { FIELD_NAMES } from '../../src-shared/fields.ts';
 import { quoteShort } from '../../src-shared/short-text.ts';
 import { resolveLayout } from '../dataset/layout.ts';
@@ -27,7 +35,23 @@ import type { JobInputs } from './job-table.ts';
 import { MediaPathError, resolveMediaPath } from './media-path.ts';
 import type { Workbench } from './workbench.ts';
 
-const handle = (r: { job: string; kind: string }) => ({ job: r.job, kind: r.kind }) as never;
+/**
+ * A core value as the output of a loose schema ([Note: Loose output schemas]). The run files' types
+ * are interfaces, which TypeScript will not widen to a loose object's `[key: string]: unknown`; the
+ * constraint checks instead that the value has every field the schema declares, with its type.
+ */
+function looseOutput<S extends z.ZodType, T extends DeclaredFields<z.input<S>>>(
+  _schema: S,
+  value: T,
+): z.input<S> {
+  return value as z.input<S>;
+}
+
+/** A started job as the contract returns it; its kind checked against the contract's list of kinds. */
+const handle = (r: { job: string; kind: string }): JobHandle => ({
+  job: r.job,
+  kind: jobKindSchema.parse(r.kind),
+});
 
 export function createHandlers(session: ApiSession): Handlers {
   const ws = () => session.workbench().workspace;
@@ -194,10 +218,9 @@ export function createHandlers(session: ApiSession): Handlers {
       const r10 = wb.runsRecall10(list.map((r) => r.id));
       return list.map((r) => ({ ...r, recall10: r.headline?.recall10 ?? r10.get(r.id) ?? null }));
     },
-    // The run files' interfaces have no index signature; the contract's output schema checks them.
-    'runs.show': async ({ run }) => session.workbench().runShow(run) as never,
+    'runs.show': async ({ run }) => looseOutput(runDetailSchema, session.workbench().runShow(run)),
     'runs.compare': async ({ runs, chart }) =>
-      (await session.workbench().runsCompare(runs, { chart })) as never,
+      looseOutput(runComparisonSchema, await session.workbench().runsCompare(runs, { chart })),
     'runs.promote': async ({ run }) => {
       const r = session.workbench().runPromote(run);
       session.workspaceUpdated('promote');
@@ -384,5 +407,5 @@ function decodeImage(base64: string, field: string): Uint8Array {
 }
 
 function jobInfo(r: ReturnType<ApiSession['jobs']['get']>) {
-  return { ...r, kind: r.kind as never };
+  return { ...r, kind: jobKindSchema.parse(r.kind) };
 }
