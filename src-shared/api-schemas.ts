@@ -10,11 +10,10 @@
  */
 import { z } from 'zod';
 import { augmentationSchema } from './augmentation-config.ts';
-import type { ScanReport, SplitSummary, WorkspaceSummary } from './dataset.ts';
 import { encoderTrainOverrides } from './encoder-config.ts';
 import type { CentralityReport, EvaluationReport, TemperatureStudy } from './evaluation.ts';
 import { FIELD_NAMES } from './fields.ts';
-import type { ResearchReportSummary } from './report.ts';
+import { researchReportSummarySchema } from './report.ts';
 import type { SimilaritySearchRun } from './search.ts';
 
 /**
@@ -116,52 +115,13 @@ export type JobInfo = z.infer<typeof jobInfoSchema>;
 // ---------------------------------------------------------------------------------------------
 // Workspace and dataset
 
-const styleCountsSchema = z.looseObject({
-  labels: count,
-  images: count,
-  garments: count,
-  excluded: count,
-  excludedByReason: z.record(z.string(), count),
-  skippedFiles: count,
-});
-
-export const splitSummarySchema = typed<SplitSummary>()({
-  method: z.enum(['seeded', 'file']),
-  valRatio: z.number(),
-  trainImages: count,
-  valImages: count,
-  trainItems: count,
-  valItems: count,
-  warnings: z.array(z.string()),
-});
-
-export const scanReportSchema = typed<ScanReport>()({
-  synthetic: z.boolean(),
-  dataRoot: z.string(),
-  workspace: z.string(),
-  perStyle: z.record(z.string(), styleCountsSchema),
-  total: styleCountsSchema,
-  skipped: z.array(z.looseObject({ path: z.string(), reason: z.string(), detail: z.string() })),
-  split: splitSummarySchema,
-  elapsedMs: z.number(),
-});
-
-export const workspaceSummarySchema = typed<WorkspaceSummary>()({
-  workspace: z.string(),
-  synthetic: z.boolean(),
-  schemaVersion: count,
-  images: count,
-  items: count,
-  perStyle: z.record(
-    z.string(),
-    z.looseObject({ images: count, items: count, trainItems: count, valItems: count }),
-  ),
-  vocabularySizes: z.record(z.string(), count),
-  crops: count,
-  embeddings: z.array(z.looseObject({ model: z.string(), dim: count, source: z.string(), count: count })),
-});
-
-export const EXCLUSION_REASONS = ['no-box', 'degenerate-box', 'no-attributes', 'bad-coordinates'] as const;
+// The schemas live beside their types (dataset.ts).
+export {
+  EXCLUSION_REASONS,
+  scanReportSchema,
+  splitSummarySchema,
+  workspaceSummarySchema,
+} from './dataset.ts';
 
 export const excludedGarmentsSchema = z.object({
   /** Garments excluded in the workspace (matching the filter). */
@@ -526,18 +486,8 @@ export const searchRunSchema = typed<SearchRunView>()({
 // Research report (src-shared/report.ts owns the type)
 
 /** What `report.write`'s job returns: the summary plus the HTML's workspace-relative path (mediaUrl). */
-export type ResearchReportView = ResearchReportSummary & { html: string | null };
-
-export const researchReportSchema = typed<ResearchReportView>()({
-  kind: z.literal('research-report'),
-  run_id: z.string(),
-  timestamp: isoTime,
-  synthetic: z.boolean(),
-  file: z.string(),
-  bytes: count,
-  sections: z.array(z.looseObject({ name: z.string(), included: z.boolean(), detail: z.string() })),
-  html: z.string().nullable(),
-});
+export const researchReportSchema = researchReportSummarySchema.extend({ html: z.string().nullable() });
+export type ResearchReportView = z.infer<typeof researchReportSchema>;
 
 // ---------------------------------------------------------------------------------------------
 // Runs (src-main/training/runs.ts): every training is a folder runs/<id>/ and a row
