@@ -41,6 +41,8 @@ import {
   catalogAddResultSchema,
   catalogImportReportSchema,
   catalogListSchema,
+  catalogProductSchema,
+  catalogRemoveResultSchema,
   centralityReportSchema,
   cropSummarySchema,
   customerInputResultSchema,
@@ -521,6 +523,12 @@ const recommendMethods = [
     output: catalogListSchema,
   }),
   defineMethod({
+    name: 'catalog.get',
+    summary: 'One catalog product by id (unknown id: UnknownIdError).',
+    input: z.strictObject({ id: idString }),
+    output: catalogProductSchema,
+  }),
+  defineMethod({
     name: 'catalog.add',
     summary: 'Adds one new product from an uploaded image (embedded with the workspace encoder).',
     input: z.strictObject({
@@ -534,7 +542,7 @@ const recommendMethods = [
   defineMethod({
     name: 'catalog.remove',
     input: z.strictObject({ ids: z.array(idString).min(1).max(1000) }),
-    output: z.object({ removed: z.array(z.string()) }),
+    output: catalogRemoveResultSchema,
   }),
   defineMethod({
     name: 'catalog.import',

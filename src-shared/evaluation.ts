@@ -8,6 +8,8 @@
  * Rates (recall, precision, Top-K, "of ceiling") are fractions in [0, 1]; similarities are cosines.
  */
 
+import { z } from 'zod';
+
 /** The cut-offs every retrieval figure is given at. */
 export const EVAL_KS = [1, 5, 10] as const;
 export type EvalK = (typeof EVAL_KS)[number];
@@ -52,26 +54,34 @@ export interface RetrievalFigures {
 }
 
 /** Health of a set of vectors (EVALUATION.md "Embedding health"). */
-export interface EmbeddingHealth {
-  vectors: number;
-  dim: number;
-  norm: {
-    min: number;
-    max: number;
-    mean: number;
+/** Embedding health of a set of vectors (EVALUATION.md); the type is inferred from the schema. */
+export const embeddingHealthSchema = z.object({
+  vectors: z.number().int(),
+  dim: z.number().int(),
+  norm: z.object({
+    min: z.number(),
+    max: z.number(),
+    mean: z.number(),
     /** Largest |‖v‖ − 1|. */
-    max_deviation: number;
-    tolerance: number;
+    max_deviation: z.number(),
+    tolerance: z.number(),
     /** Every vector has norm 1 within `tolerance`. */
-    ok: boolean;
+    ok: z.boolean(),
     /** Vectors outside the tolerance. */
-    off: number;
-  };
+    off: z.number().int(),
+  }),
   /** Variance of each output dimension across the vectors: summary here, all values in the file. */
-  per_dimension_variance: { mean: number; min: number; max: number; near_zero: number; values?: number[] };
+  per_dimension_variance: z.object({
+    mean: z.number(),
+    min: z.number(),
+    max: z.number(),
+    near_zero: z.number().int(),
+    values: z.array(z.number()).optional(),
+  }),
   /** Mean cosine over all pairs of distinct vectors; near 1 means collapse. */
-  mean_pairwise_cosine: number;
-}
+  mean_pairwise_cosine: z.number(),
+});
+export type EmbeddingHealth = z.infer<typeof embeddingHealthSchema>;
 
 export interface DirectionFigures extends RetrievalFigures {
   direction: EvalDirection;

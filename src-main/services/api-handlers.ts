@@ -7,10 +7,20 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import type { z } from 'zod';
 import type { Handlers } from '../../src-shared/api.ts';
-import { trainingResultsFileSchema } from '../../src-shared/api-schemas.ts';
+import {
+  type DeclaredFields,
+  type JobHandle,
+  jobKindSchema,
+  runComparisonSchema,
+  runDetailSchema,
+  trainingResultsFileSchema,
+} from '../../src-shared/api-schemas.ts';
 import { FIELD_NAMES } from '../../src-shared/fields.ts';
+import { quoteShort } from '../../src-shared/short-text.ts';
 import { resolveLayout } from '../dataset/layout.ts';
+import { UnknownIdError } from '../recommend/catalog.ts';
 import { currentRunId, listRuns, runPaths } from '../training/runs.ts';
 import {
   BACKEND_NAMES,
@@ -23,8 +33,25 @@ import { excludedGarments, sampleCrops, vocabularyView, workspaceRelative } from
 import { centralItems, checkDataFolder, embedModels } from './explore-views.ts';
 import type { JobInputs } from './job-table.ts';
 import { MediaPathError, resolveMediaPath } from './media-path.ts';
+import type { Workbench } from './workbench.ts';
 
-const handle = (r: { job: string; kind: string }) => ({ job: r.job, kind: r.kind }) as never;
+/**
+ * A core value as the output of a loose schema ([Note: Loose output schemas]). The run files' types
+ * are interfaces, which TypeScript will not widen to a loose object's `[key: string]: unknown`; the
+ * constraint checks instead that the value has every field the schema declares, with its type.
+ */
+function looseOutput<S extends z.ZodType, T extends DeclaredFields<z.input<S>>>(
+  _schema: S,
+  value: T,
+): z.input<S> {
+  return value as z.input<S>;
+}
+
+/** A started job as the contract returns it; its kind checked against the contract's list of kinds. */
+const handle = (r: { job: string; kind: string }): JobHandle => ({
+  job: r.job,
+  kind: jobKindSchema.parse(r.kind),
+});
 
 export function createHandlers(session: ApiSession): Handlers {
   const ws = () => session.workbench().workspace;
@@ -191,10 +218,9 @@ export function createHandlers(session: ApiSession): Handlers {
       const r10 = wb.runsRecall10(list.map((r) => r.id));
       return list.map((r) => ({ ...r, recall10: r.headline?.recall10 ?? r10.get(r.id) ?? null }));
     },
-    // The run files' interfaces have no index signature; the contract's output schema checks them.
-    'runs.show': async ({ run }) => session.workbench().runShow(run) as never,
+    'runs.show': async ({ run }) => looseOutput(runDetailSchema, session.workbench().runShow(run)),
     'runs.compare': async ({ runs, chart }) =>
-      (await session.workbench().runsCompare(runs, { chart })) as never,
+      looseOutput(runComparisonSchema, await session.workbench().runsCompare(runs, { chart })),
     'runs.promote': async ({ run }) => {
       const r = session.workbench().runPromote(run);
       session.workspaceUpdated('promote');
@@ -252,9 +278,57 @@ export function createHandlers(session: ApiSession): Handlers {
       const job: JobInputs['report'] = input;
       return handle(session.startJob('report', job));
     },
-    'recommend.encoder': async () => session.workbench().imageEncoder(),
+    ...createRecommendHandlers(() => session.workbench()),
+    'catalog.import': async (input) => {
+      const job: JobInputs['catalog-import'] = {
+        ...input,
+        folder: allowed(input.folder, 'folder'),
+        embeddings: input.embeddings && {
+          ...input.embeddings,
+          npy: allowed(input.embeddings.npy, 'embeddings.npy'),
+          ids: allowed(input.embeddings.ids, 'embeddings.ids'),
+        },
+      };
+      return handle(session.startJob('catalog-import', job, { onDone: afterChange('catalog-import') }));
+    },
+    'catalog.embed': async () => {
+      const job: JobInputs['catalog-embed'] = {};
+      return handle(session.startJob('catalog-embed', job, { onDone: afterChange('catalog-embed') }));
+    },
+    'job.list': async () => session.jobs.list().map(jobInfo),
+    'job.get': async ({ job }) => jobInfo(session.jobs.get(job)),
+    'job.cancel': async ({ job }) => ({ cancelled: session.jobs.cancel(job) }),
+
+    'export.bundle': async ({ name, run }) => {
+      const job: JobInputs['export'] = { name, run };
+      return handle(session.startJob('export', job));
+    },
+  };
+}
+
+/** The contract methods the REST routes serve too (server/routes): reads of the catalog, recommendation, KPIs. */
+export type RecommendMethod =
+  | 'recommend.encoder'
+  | 'catalog.list'
+  | 'catalog.get'
+  | 'catalog.add'
+  | 'catalog.remove'
+  | 'recommend.top10ToNew'
+  | 'recommend.customerInput'
+  | 'kpi.summary'
+  | 'dashboard.get';
+export type RecommendHandlers = Pick<Handlers, RecommendMethod>;
+
+/**
+ * The handlers of the catalog, recommendation, KPI and dashboard methods, over a Workbench alone:
+ * the contract serves them (createHandlers, for IPC and RPC) and so do the REST routes of `serve`,
+ * which have a Workbench but no session. One implementation per method, whatever the transport.
+ */
+export function createRecommendHandlers(workbench: () => Workbench): RecommendHandlers {
+  return {
+    'recommend.encoder': async () => workbench().imageEncoder(),
     'catalog.list': async ({ limit, offset }) => {
-      const w = session.workbench();
+      const w = workbench();
       const catalog = w.catalog();
       const encoder = w.imageEncoder();
       const total = catalog.count();
@@ -272,33 +346,20 @@ export function createHandlers(session: ApiSession): Handlers {
           : {}),
       };
     },
+    'catalog.get': async ({ id }) => {
+      const p = workbench().catalog().get(id);
+      if (!p) throw new UnknownIdError(`no catalog product ${quoteShort(id)}`, 'id');
+      return p;
+    },
     'catalog.add': async ({ image, name, style, category }) =>
-      session
-        .workbench()
-        .catalogAdd(
-          decodeImage(image.dataBase64, 'image'),
-          { name: name ?? image.name.replace(/\.[^.]+$/, ''), style, category, source: image.name },
-          { what: image.name, imageField: 'image' },
-        ),
-    'catalog.remove': async ({ ids }) => ({ removed: session.workbench().catalogRemove(ids) }),
-    'catalog.import': async (input) => {
-      const job: JobInputs['catalog-import'] = {
-        ...input,
-        folder: allowed(input.folder, 'folder'),
-        embeddings: input.embeddings && {
-          ...input.embeddings,
-          npy: allowed(input.embeddings.npy, 'embeddings.npy'),
-          ids: allowed(input.embeddings.ids, 'embeddings.ids'),
-        },
-      };
-      return handle(session.startJob('catalog-import', job, { onDone: afterChange('catalog-import') }));
-    },
-    'catalog.embed': async () => {
-      const job: JobInputs['catalog-embed'] = {};
-      return handle(session.startJob('catalog-embed', job, { onDone: afterChange('catalog-embed') }));
-    },
+      workbench().catalogAdd(
+        decodeImage(image.dataBase64, 'image'),
+        { name: name ?? image.name.replace(/\.[^.]+$/, ''), style, category, source: image.name },
+        { what: image.name, imageField: 'image' },
+      ),
+    'catalog.remove': async ({ ids }) => ({ removed: workbench().catalogRemove(ids) }),
     'recommend.top10ToNew': async ({ images, ids, useCentralityProxy, k }) =>
-      session.workbench().recommendTop10ToNew({
+      workbench().recommendTop10ToNew({
         uploads: images?.map((img, i) => ({
           bytes: decodeImage(img.dataBase64, `images.${i}`),
           field: `images.${i}`,
@@ -309,24 +370,15 @@ export function createHandlers(session: ApiSession): Handlers {
         k,
       }),
     'recommend.customerInput': async ({ image, productId, k }) =>
-      session.workbench().recommendCustomerInput({
+      workbench().recommendCustomerInput({
         upload: image
           ? { bytes: decodeImage(image.dataBase64, 'image'), field: 'image', filename: image.name }
           : undefined,
         productId,
         k,
       }),
-    'kpi.summary': async () => session.workbench().kpi(),
-    'dashboard.get': async () => session.workbench().dashboard(),
-
-    'job.list': async () => session.jobs.list().map(jobInfo),
-    'job.get': async ({ job }) => jobInfo(session.jobs.get(job)),
-    'job.cancel': async ({ job }) => ({ cancelled: session.jobs.cancel(job) }),
-
-    'export.bundle': async ({ name, run }) => {
-      const job: JobInputs['export'] = { name, run };
-      return handle(session.startJob('export', job));
-    },
+    'kpi.summary': async () => workbench().kpi(),
+    'dashboard.get': async () => workbench().dashboard(),
   };
 }
 
@@ -355,5 +407,5 @@ function decodeImage(base64: string, field: string): Uint8Array {
 }
 
 function jobInfo(r: ReturnType<ApiSession['jobs']['get']>) {
-  return { ...r, kind: r.kind as never };
+  return { ...r, kind: jobKindSchema.parse(r.kind) };
 }

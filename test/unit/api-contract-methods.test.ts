@@ -411,6 +411,7 @@ const SAMPLES: { [K in ApiMethod]: [unknown, unknown] } = {
     },
     { product, created: true },
   ],
+  'catalog.get': [{ id: 'p1' }, product],
   'catalog.remove': [{ ids: ['p1'] }, { removed: ['p1'] }],
   'catalog.import': [
     { folder: 'C:/new products', synthetic: false },
