@@ -7,6 +7,21 @@ export interface JobProgress {
   elapsedMs: number;
   etaMs: number | null;
   metrics: Record<string, number>;
+  /** Training jobs only: where the run stands, typed (the phase text is for people). */
+  train?: TrainProgressDetail;
+}
+
+/**
+ * Where a training run stands at a progress event: the epoch under way of the run's planned epochs
+ * (a resumed run counts from its first epoch), its stage, and during the training stage the global
+ * optimiser step and that step's own loss (metrics.loss is the epoch's running mean).
+ */
+export interface TrainProgressDetail {
+  epoch: number;
+  epochs: number;
+  stage: 'train' | 'validate';
+  globalStep?: number;
+  stepLoss?: number;
 }
 
 /** What a core function reports while it works; the jobs layer adds timing and ETA to make a JobProgress. */
@@ -15,6 +30,7 @@ export type ProgressFn = (
   step: number,
   total: number,
   metrics?: Record<string, number>,
+  train?: TrainProgressDetail,
 ) => void;
 
 /** Options every long core operation takes. */

@@ -13,7 +13,7 @@ export function progressTracker(job: string, listener: ProgressListener, minInte
   let phaseStart = start;
   let phaseFirstStep = 0;
   let lastEmit = -Infinity;
-  return (nextPhase, step, total, metrics = {}) => {
+  return (nextPhase, step, total, metrics = {}, train) => {
     const now = performance.now();
     if (nextPhase !== phase) {
       phase = nextPhase;
@@ -34,6 +34,7 @@ export function progressTracker(job: string, listener: ProgressListener, minInte
       elapsedMs: Math.round(now - start),
       etaMs: total > 0 && rate > 0 ? Math.round((total - step) / rate) : null,
       metrics,
+      ...(train ? { train } : {}),
     });
   };
 }
