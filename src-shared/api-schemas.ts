@@ -67,6 +67,15 @@ export const jobProgressSchema = z.object({
   etaMs: z.number().nullable(),
   metrics: z.record(z.string(), z.number()),
   event: jobEventSchema.optional(),
+  train: z
+    .object({
+      epoch: z.number(),
+      epochs: z.number(),
+      stage: z.enum(['train', 'validate']),
+      globalStep: z.number().optional(),
+      stepLoss: z.number().optional(),
+    })
+    .optional(),
 });
 
 /**
@@ -164,6 +173,20 @@ export const sampleCropSchema = z.object({
 export type SampleCrop = z.infer<typeof sampleCropSchema>;
 export const sampleCropsSchema = z.object({ total: count, items: z.array(sampleCropSchema) });
 
+/** The whole photo of a garment (a downscaled copy in the workspace) with the garment's box on it. */
+export const itemPhotoSchema = z.object({
+  id: z.string(),
+  /** Workspace-relative path of the copy (for mediaUrl). */
+  photo: z.string(),
+  width: count,
+  height: count,
+  /** The garment's box in the copy's pixels (the label's polygon or rect). */
+  box: z.object({ x: z.number(), y: z.number(), w: z.number(), h: z.number() }),
+  boxSource: z.string(),
+  original: z.object({ width: count, height: count }),
+});
+export type ItemPhotoView = z.infer<typeof itemPhotoSchema>;
+
 export const cropSummarySchema = z.looseObject({
   total: count,
   made: count,
@@ -240,6 +263,8 @@ export const epochRecordSchema = z.looseObject({
   epochMs: z.number(),
   msPerStep: z.number(),
   finishedAt: isoTime,
+  /** [global step, mean training loss] points, bucketed when an epoch has many steps; older runs lack it. */
+  stepLoss: z.array(z.tuple([z.number(), z.number()])).optional(),
 });
 export type EpochRecordView = z.infer<typeof epochRecordSchema>;
 
@@ -284,6 +309,8 @@ export const trainingResultsFileSchema = z.looseObject({
   data: z.looseObject({ train: count, val: count, stepsPerEpoch: count }),
   config: z.record(z.string(), z.unknown()),
   startedAt: isoTime,
+  /** The best checkpoint's epoch (0 before any epoch); absent in files written before it was kept. */
+  bestEpoch: z.number().optional(),
   history: z.array(epochRecordSchema),
 });
 

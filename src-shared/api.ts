@@ -58,6 +58,7 @@ import {
   imageEncoderLabelSchema,
   imageUploadSchema,
   importReportSchema,
+  itemPhotoSchema,
   type JobKind,
   jobHandleSchema,
   jobInfoSchema,
@@ -226,6 +227,13 @@ const datasetMethods = [
       seed: z.number().int().min(0).default(1),
     }),
     output: sampleCropsSchema,
+  }),
+  defineMethod({
+    name: 'dataset.photo',
+    summary:
+      "A garment's whole photo (a downscaled copy in the workspace) with its box, for the detail panel.",
+    input: z.strictObject({ id: z.string().min(1).max(512) }),
+    output: itemPhotoSchema,
   }),
   defineMethod({
     name: 'dataset.excluded',

@@ -16,6 +16,27 @@ export interface JobProgress {
   metrics: Record<string, number>;
   /** Present on the progress call that announces it (never throttled away). */
   event?: JobEvent;
+  /** Training jobs only: where the run stands, typed (the phase text is for people). */
+  train?: TrainProgressDetail;
+}
+
+/**
+ * Where a training run stands at a progress event: the epoch under way of the run's planned epochs
+ * (a resumed run counts from its first epoch), its stage, and during the training stage the global
+ * optimiser step and that step's own loss (metrics.loss is the epoch's running mean).
+ */
+export interface TrainProgressDetail {
+  epoch: number;
+  epochs: number;
+  stage: 'train' | 'validate';
+  globalStep?: number;
+  stepLoss?: number;
+}
+
+/** The typed extras of a progress call: an announced fact, and a training run's position. */
+export interface ProgressDetail {
+  event?: JobEvent;
+  train?: TrainProgressDetail;
 }
 
 /** What a core function reports while it works; the jobs layer adds timing and ETA to make a JobProgress. */
@@ -24,7 +45,7 @@ export type ProgressFn = (
   step: number,
   total: number,
   metrics?: Record<string, number>,
-  event?: JobEvent,
+  detail?: ProgressDetail,
 ) => void;
 
 /** Options every long core operation takes. */

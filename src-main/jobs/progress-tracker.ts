@@ -13,7 +13,7 @@ export function progressTracker(job: string, listener: ProgressListener, minInte
   let phaseStart = start;
   let phaseFirstStep = 0;
   let lastEmit = -Infinity;
-  return (nextPhase, step, total, metrics = {}, event) => {
+  return (nextPhase, step, total, metrics = {}, detail) => {
     const now = performance.now();
     if (nextPhase !== phase) {
       phase = nextPhase;
@@ -21,7 +21,7 @@ export function progressTracker(job: string, listener: ProgressListener, minInte
       phaseFirstStep = step;
       lastEmit = -Infinity;
     }
-    const final = (total > 0 && step >= total) || event !== undefined;
+    const final = (total > 0 && step >= total) || detail?.event !== undefined;
     if (!final && now - lastEmit < minIntervalMs) return;
     lastEmit = now;
     const done = step - phaseFirstStep;
@@ -34,7 +34,8 @@ export function progressTracker(job: string, listener: ProgressListener, minInte
       elapsedMs: Math.round(now - start),
       etaMs: total > 0 && rate > 0 ? Math.round((total - step) / rate) : null,
       metrics,
-      ...(event ? { event } : {}),
+      ...(detail?.event ? { event: detail.event } : {}),
+      ...(detail?.train ? { train: detail.train } : {}),
     });
   };
 }

@@ -29,7 +29,13 @@ import {
   STAGE_PRESETS,
 } from '../training/train-config.ts';
 import type { ApiSession } from './api-session.ts';
-import { excludedGarments, sampleCrops, vocabularyView, workspaceRelative } from './dataset-views.ts';
+import {
+  excludedGarments,
+  itemPhoto,
+  sampleCrops,
+  vocabularyView,
+  workspaceRelative,
+} from './dataset-views.ts';
 import { centralItems, checkDataFolder, embedModels } from './explore-views.ts';
 import type { JobInputs } from './job-table.ts';
 import { MediaPathError, resolveMediaPath } from './media-path.ts';
@@ -143,6 +149,7 @@ export function createHandlers(session: ApiSession): Handlers {
       return handle(session.startJob('crops', job, { onDone: afterChange('crops') }));
     },
     'dataset.sampleCrops': async (input) => sampleCrops(ws(), input),
+    'dataset.photo': async ({ id }) => itemPhoto(ws(), id),
     'dataset.excluded': async (input) => excludedGarments(ws(), input),
     'dataset.vocabulary': async ({ fields }) => vocabularyView(ws(), fields),
 

@@ -5,11 +5,18 @@
  * own threads, so a few dozen crops do not hold the event loop).
  */
 import { relative, sep } from 'node:path';
-import type { ExcludedGarments, SampleCrop, VocabularyView } from '../../src-shared/api-schemas.ts';
+import type {
+  ExcludedGarments,
+  ItemPhotoView,
+  SampleCrop,
+  VocabularyView,
+} from '../../src-shared/api-schemas.ts';
 import { FIELD_NAMES, type FieldName } from '../../src-shared/fields.ts';
 import { ensureCrop } from '../dataset/crops.ts';
+import { ensurePhotoPreview } from '../dataset/photo-preview.ts';
 import { mulberry32 } from '../dataset/rng.ts';
 import { loadVocabulary, PAD, UNK } from '../dataset/vocabulary.ts';
+import { UnknownIdError } from '../recommend/catalog.ts';
 import { DatasetStore } from '../store/dataset-store.ts';
 import type { Workspace } from '../store/workspace.ts';
 
@@ -86,4 +93,23 @@ export function vocabularyView(ws: Workspace, fields?: readonly FieldName[]): Vo
     out[f] = (vocab?.[f] ?? []).filter((e) => e.value !== PAD && e.value !== UNK);
   }
   return { fields: out };
+}
+
+/**
+ * A garment's whole photo with its box (the detail panel): an unknown id is 404; a photo that cannot
+ * be read (gone since the scan, damaged) is said with the item id and the file.
+ */
+export async function itemPhoto(ws: Workspace, id: string): Promise<ItemPhotoView> {
+  const item = new DatasetStore(ws.db).getItem(id);
+  if (!item) throw new UnknownIdError(`No garment with item id "${id}" in this workspace`, 'id');
+  const p = await ensurePhotoPreview(ws, item);
+  return {
+    id: item.id,
+    photo: workspaceRelative(ws, p.path),
+    width: p.width,
+    height: p.height,
+    box: p.box,
+    boxSource: item.boxSource,
+    original: p.original,
+  };
 }

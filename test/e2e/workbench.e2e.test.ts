@@ -193,6 +193,13 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     expect(await page.getByTestId('train-lr').getAttribute('aria-invalid')).toBeNull();
     const charts = panel.getByTestId('train-charts');
     await poll(() => panel.getByTestId('progress-phase').textContent(), 60_000).toMatch(/epoch \d\/2/);
+    // One run watched: the whole run's bar (epoch k of 2, ETA) over the phase's bar, and the form
+    // showing that run's settings rather than the last edits.
+    if ((await panel.getByTestId('progress').getAttribute('data-state')) === 'running') {
+      expect(await panel.getByTestId('run-progress').textContent()).toMatch(/epoch [12] of 2/);
+      expect(await panel.getByTestId('train-form').getAttribute('data-watched')).toMatch(/^train-/);
+      expect(await panel.getByTestId('train-epochs').inputValue()).toBe('2');
+    }
     await poll(() => charts.getAttribute('data-epochs'), 90_000).not.toBe('0');
     await shot('03-training-running');
     // Training runs off the server's main thread and the page only listens: both stay responsive.
@@ -217,8 +224,12 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     expect(log.texts.length).toBeGreaterThanOrEqual(6);
     expect(log.texts.some((t) => /^\d+\/\d+ \[/.test(t))).toBe(true);
     expect(new Set(log.texts.map((t) => t.split(' ')[0])).size).toBeGreaterThanOrEqual(3);
-    // Loss: train + val, one point each per epoch; the other three charts likewise.
-    for (const id of ['chart-loss', 'chart-topk', 'chart-sim']) {
+    // Loss: the training loss per step (raw and smoothed) and the validation loss once per epoch.
+    const steps = Number(await charts.getAttribute('data-steps'));
+    expect(steps).toBeGreaterThan(2);
+    expect(await panel.getByTestId('chart-loss').getAttribute('data-points')).toBe(String(2 * steps + 2));
+    // The other charts: two series, one point each per epoch.
+    for (const id of ['chart-topk', 'chart-sim']) {
       expect(await panel.getByTestId(id).getAttribute('data-points')).toBe('4');
     }
     expect(await panel.getByTestId('chart-lr').getAttribute('data-points')).toBe('2');
@@ -233,7 +244,8 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     const reset = chart.getByTestId('chart-reset');
     expect(await chart.getAttribute('data-zoomed')).toBe('false');
     expect(await reset.isDisabled()).toBe(true);
-    // Drag a box across the plot: the view zooms in.
+    // Drag a box across the plot: the view zooms in. (The mouse acts in the viewport: scroll first.)
+    await chart.scrollIntoViewIfNeeded();
     const box = (await chart.locator('canvas').boundingBox())!;
     await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.3);
     await page.mouse.down();
@@ -245,16 +257,24 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     await chart.getByTestId('chart-log').check();
     expect(await chart.getAttribute('data-log')).toBe('true');
     await chart.getByTestId('chart-log').uncheck();
-    // CSV: one row per epoch, one column per series, named after the chart.
+    // Smoothing as TensorBoard's slider: 0 draws the raw losses again.
+    await chart.locator('xpath=..').getByTestId('chart-smoothing').fill('0');
+    // CSV: one row per step, one column per series (the validation loss only at epoch ends).
+    const steps = Number(
+      await page.locator('#panel-train').getByTestId('train-charts').getAttribute('data-steps'),
+    );
     const [csv] = await Promise.all([page.waitForEvent('download'), chart.getByTestId('chart-csv').click()]);
-    expect(csv.suggestedFilename()).toBe('Loss-InfoNCE.csv');
+    expect(csv.suggestedFilename()).toBe('Loss-InfoNCE-train-per-step-val-per-epoch.csv');
     const text = readFileSync((await csv.path())!, 'utf8').replace(/^\uFEFF/, '');
     const lines = text.trim().split(/\r\n/);
-    expect(lines[0]).toBe('epoch,train,val');
-    expect(lines).toHaveLength(3);
-    expect(lines[1]).toMatch(/^1,\d+(\.\d+)?,\d+(\.\d+)?$/);
+    expect(lines[0]).toBe('step,train (raw),train (smoothed 0.00),val (end of epoch)');
+    expect(lines).toHaveLength(steps + 1);
+    const rows = lines.slice(1).map((l) => l.split(','));
+    // At smoothing 0 the smoothed column is the raw one; two rows carry a validation loss.
+    expect(rows.every((r) => r[1] === r[2])).toBe(true);
+    expect(rows.filter((r) => r[3] !== '').length).toBe(2);
     const [png] = await Promise.all([page.waitForEvent('download'), chart.getByTestId('chart-png').click()]);
-    expect(png.suggestedFilename()).toBe('Loss-InfoNCE.png');
+    expect(png.suggestedFilename()).toBe('Loss-InfoNCE-train-per-step-val-per-epoch.png');
     // A PNG file starts with its 8-byte signature.
     expect(
       readFileSync((await png.path())!)
@@ -280,6 +300,10 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     // Every Recall@K / Top-K carries its 95 % Wilson interval, and the UI says it is Wilson's.
     const headline = panel.getByTestId('ceiling-table').first();
     expect(await headline.getByTestId('wilson').count()).toBe(3);
+    // Which checkpoint these figures are of, and why the Dashboard's Top-1 may differ.
+    expect(await panel.getByTestId('eval-vs-dashboard').textContent()).toMatch(
+      /best checkpoint \(epoch \d\)/,
+    );
     expect(await headline.textContent()).toContain('Wilson');
     for (const text of await headline.getByTestId('wilson').allTextContents()) {
       const [low, high] = text.replace(/[[\]]/g, '').split('–').map(Number);
@@ -333,7 +357,7 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     await shot('05b-temperature-study');
   }, 180_000);
 
-  it('lists the runs, overlays two of them with the settings that differ, and tags and filters', async () => {
+  it('lists the runs, overlays three of them with the settings that differ, and tags and filters', async () => {
     await tab('runs');
     const panel = page.locator('#panel-runs');
     const rows = panel.getByTestId('runs-row');
@@ -341,11 +365,13 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     await poll(() => rows.count()).toBeGreaterThanOrEqual(3);
     const total = await rows.count();
     expect(await panel.getByTestId('runs-current').count()).toBe(1);
-    // The two sweep runs differ in temperature: tick them (newest first in the table).
+    // The two sweep runs differ in temperature, and the quick training from both: tick all three
+    // (newest first in the table), one curve each on the same axes.
     await rows.nth(0).getByTestId('runs-select').check();
     await rows.nth(1).getByTestId('runs-select').check();
+    await rows.nth(2).getByTestId('runs-select').check();
     const overlay = panel.getByTestId('runs-overlay');
-    await poll(() => overlay.getAttribute('data-runs')).toBe('2');
+    await poll(() => overlay.getAttribute('data-runs')).toBe('3');
     // One line per run, on the same axes, each with a point per epoch.
     expect(
       Number(await panel.getByTestId('runs-chart-loss').getAttribute('data-points')),
@@ -368,6 +394,7 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     expect(await rows.count()).toBe(total);
     await rows.nth(0).getByTestId('runs-select').uncheck();
     await rows.nth(1).getByTestId('runs-select').uncheck();
+    await rows.nth(2).getByTestId('runs-select').uncheck();
     await tab('evaluate');
   }, 90_000);
 
@@ -432,6 +459,17 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     expect(Number(await detail.getByTestId('detail-score').textContent())).toBeGreaterThan(-1);
     expect(await detail.getByTestId('detail-attributes').textContent()).toContain('category');
     await imagesLoaded('[data-testid="detail-panel"] img', 1);
+    // The whole photo with the garment's box drawn inside it.
+    const photoBox = detail.getByTestId('detail-box');
+    await photoBox.waitFor({ timeout: 30_000 });
+    const svg = await detail.getByTestId('detail-photo').locator('svg').getAttribute('viewBox');
+    const [, , pw, ph] = svg!.split(' ').map(Number);
+    const at = async (a: string) => Number(await photoBox.getAttribute(a));
+    const [bx, by, bw, bh] = [await at('x'), await at('y'), await at('width'), await at('height')];
+    expect(bw).toBeGreaterThan(0);
+    expect(bh).toBeGreaterThan(0);
+    expect(bx + bw).toBeLessThanOrEqual(pw! + 0.5);
+    expect(by + bh).toBeLessThanOrEqual(ph! + 0.5);
     await page.screenshot({ path: join(SHOTS, '06b-detail-panel.png') });
     // "Find similar": image → image from this garment's picture, run in the Search tab.
     await detail.getByTestId('detail-find-similar').click();
@@ -568,6 +606,18 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
   it('writes the research report and exports a result bundle served as a zip', async () => {
     await tab('dashboard');
     await page.getByTestId('kpi-cards').waitFor();
+    // The Dashboard's Top-1 (last epoch's validation) names its run and epoch and says how it stands to
+    // the Evaluate tab's: the same checkpoint gives the same figure, another one is named.
+    const top1 = page.getByTestId('kpi-top1');
+    await poll(() => top1.textContent()).toContain('Evaluate tab');
+    const top1Text = (await top1.textContent())!;
+    expect(top1Text).toMatch(/run train-\S+, last epoch 2/);
+    const same = /Evaluate tab: ([\d.]+) %, same checkpoint/.exec(top1Text);
+    if (same) expect(await top1.locator('.value').textContent()).toBe(`${same[1]} %`);
+    else
+      expect(top1Text).toMatch(
+        /Evaluate tab: [\d.]+ %, (the best checkpoint \(epoch \d\), not the last epoch|from run \S+ \(another run\))/,
+      );
     await page.getByTestId('report-start').click();
     await page.getByTestId('report-result').waitFor({ timeout: 60_000 });
     const reportHref = await page.getByTestId('report-result').getByRole('link').getAttribute('href');

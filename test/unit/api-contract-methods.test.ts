@@ -233,6 +233,18 @@ const SAMPLES: { [K in ApiMethod]: [unknown, unknown] } = {
       ],
     },
   ],
+  'dataset.photo': [
+    { id: '레트로/1/outer' },
+    {
+      id: '레트로/1/outer',
+      photo: 'crops/photos/0123456789abcdef01234567.jpg',
+      width: 640,
+      height: 480,
+      box: { x: 10, y: 20, w: 100, h: 200 },
+      boxSource: 'polygon',
+      original: { width: 1280, height: 960 },
+    },
+  ],
   'dataset.excluded': [
     { reason: 'no-box', limit: 10, offset: 0 },
     {

@@ -8,7 +8,7 @@ describe('progressTracker', () => {
     const report = progressTracker('job-1', (e) => seen.push(e), 60_000);
     report('validate 1/2', 0, 10);
     report('validate 1/2', 3, 10);
-    report('validate 1/2', 4, 10, {}, { kind: 'epoch-end', epoch: 1 });
+    report('validate 1/2', 4, 10, {}, { event: { kind: 'epoch-end', epoch: 1 } });
     report('validate 1/2', 5, 10);
     report('validate 1/2', 10, 10);
     expect(seen.map((e) => [e.step, e.event ?? null])).toEqual([
