@@ -160,7 +160,9 @@ export const tuneResultSchema = z.looseObject({
   study: z.looseObject({ name: z.string(), status: z.string() }),
   ran: count,
   stoppedBy: z.enum(['done', 'timeout', 'signal']),
-  best: z.looseObject({ number: count, value: z.number().nullable(), runId: z.string().nullable() }).nullable(),
+  best: z
+    .looseObject({ number: count, value: z.number().nullable(), runId: z.string().nullable() })
+    .nullable(),
 });
 
 export const tuningMethods = [
@@ -173,7 +175,7 @@ export const tuningMethods = [
   defineMethod({
     name: 'tuning.show',
     summary:
-      'One study: trials (state, settings, value, run), best trial, optimisation history, parameter importance (and its method), the staged preset\'s stages, the newest ridge baseline\'s figure; charts: true also writes the study\'s PNGs.',
+      "One study: trials (state, settings, value, run), best trial, optimisation history, parameter importance (and its method), the staged preset's stages, the newest ridge baseline's figure; charts: true also writes the study's PNGs.",
     input: z.strictObject({ name: studyNameSchema, charts: z.boolean().default(false) }),
     output: studyViewSchema,
   }),

@@ -241,7 +241,10 @@ export function createHandlers(session: ApiSession): Handlers {
     },
     'tuning.start': async (input) => {
       // The name is fixed here, so the caller can follow the study while the job runs.
-      const study = input.resume ?? input.name ?? `tune-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, 'Z')}`;
+      const study =
+        input.resume ??
+        input.name ??
+        `tune-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, 'Z')}`;
       // Checked here, so a mistake is the caller's answer (400/404), not a failed job later.
       const { studyList } = await import('../tuning/study-view.ts');
       const exists = studyList(ws()).some((s) => s.name === study);
@@ -251,7 +254,9 @@ export function createHandlers(session: ApiSession): Handlers {
         });
       if (!input.resume && exists)
         throw Object.assign(
-          new Error(`name: a study named "${study}" exists; finish it with resume: "${study}" or pick another name`),
+          new Error(
+            `name: a study named "${study}" exists; finish it with resume: "${study}" or pick another name`,
+          ),
           { code: 'bad_request' },
         );
       if (input.space) {

@@ -135,7 +135,9 @@ export const JOB_TABLE: { [K in TableKind]: JobFn<K> } = {
       return {
         ...rest,
         trials: r.trials.length,
-        best: best ? { number: best.number, value: best.value, runId: best.runId, params: best.params } : null,
+        best: best
+          ? { number: best.number, value: best.value, runId: best.runId, params: best.params }
+          : null,
       };
     }),
   'catalog-embed': ({ workspace }) =>

@@ -155,3 +155,10 @@ export function studyList(ws: Workspace): StudyListEntry[] {
     };
   });
 }
+
+/** The study changed last (the one a report shows), or null when the workspace has none. */
+export function newestStudy(ws: Workspace): string | null {
+  const all = new StudiesStore(ws.db).listStudies();
+  const newest = all.sort((a, b) => a.updatedAt.localeCompare(b.updatedAt) || a.id - b.id).at(-1);
+  return newest?.name ?? null;
+}

@@ -5,7 +5,7 @@
  * keeps its finished trials and resume finishes the rest without repeating them. Jobs run inline with
  * the JS test encoder (the worker would use the real one: same table, slower).
  */
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobHost } from '../../src-main/jobs/job-host.ts';
@@ -29,6 +29,12 @@ beforeAll(async () => {
   try {
     const b = await wb.baseline();
     baseline = { runId: b.runId, top5: b.figures.recall['5'] };
+    // A trained, evaluated current run: the report shows its gallery figures beside the baseline's.
+    await wb.train({
+      overrides: { batchSize: 16, epochs: 2, seed: 5 },
+      createEncoder: linearEncoderFactory(),
+    });
+    await wb.evaluate({ createEncoder: linearEncoderFactory() });
   } finally {
     wb.close();
   }
@@ -197,4 +203,26 @@ describe('tuning over the contract', () => {
       });
     }
   }, 180_000);
+
+  it('the report has a tuning section (newest study, charts, stages) and the baseline beside the model', async () => {
+    const c = client();
+    const h = await c.call('report.write', { runSearches: false });
+    expect((await settle(h.job)).ok).toBe(true);
+    const r = (await host.wait(h.job)) as { file: string; sections: { name: string; included: boolean }[] };
+    expect(r.sections.find((x) => x.name === 'tuning')).toMatchObject({ included: true });
+    const html = readFileSync(r.file, 'utf8');
+    const tuning = html.slice(
+      html.indexOf('<section id="tuning">'),
+      html.indexOf('</section>', html.indexOf('<section id="tuning">')),
+    );
+    // s2 changed last; its best trial, both charts inline, the importance method named.
+    expect(tuning).toContain('Study <code>s2</code>');
+    expect(tuning).toMatch(/Best trial \d+: Top-5 \(gallery\)/);
+    expect(tuning).toMatch(/(above|below) the ridge baseline/);
+    expect(tuning.match(/data:image\/png;base64,/g)).toHaveLength(2);
+    expect(tuning).toContain('first-order variance share');
+    const evaluation = html.slice(html.indexOf('<section id="evaluation">'));
+    expect(evaluation).toContain(`Beside the ridge baseline (run ${baseline.runId}`);
+    expect(evaluation).toContain(`${(baseline.top5 * 100).toFixed(1)} %`);
+  }, 120_000);
 });

@@ -610,7 +610,11 @@ const SAMPLES: { [K in ApiMethod]: [unknown, unknown] } = {
     },
   ],
   'tuning.start': [
-    { name: 'p2', space: { parameters: { lr: { type: 'log-uniform', low: 1e-4, high: 1e-2 } } }, quick: true },
+    {
+      name: 'p2',
+      space: { parameters: { lr: { type: 'log-uniform', low: 1e-4, high: 1e-2 } } },
+      quick: true,
+    },
     { job: 'tune-1', kind: 'tune', study: 'p2' },
   ],
 };

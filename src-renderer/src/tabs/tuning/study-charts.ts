@@ -59,7 +59,8 @@ export function normalise(p: StudyParam, v: ParamValue | undefined): number | nu
 export function valueText(v: ParamValue | undefined): string {
   if (v === undefined) return '–';
   if (Array.isArray(v)) return v.join('+');
-  if (typeof v === 'number') return Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(1) : String(+v.toPrecision(4));
+  if (typeof v === 'number')
+    return Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(1) : String(+v.toPrecision(4));
   return String(v);
 }
 
