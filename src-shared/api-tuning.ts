@@ -8,9 +8,9 @@ import { z } from 'zod';
 import { defineMethod } from './api-core.ts';
 import { jobKindSchema, trainOverridesSchema, typed } from './api-schemas.ts';
 import {
+  type ParamValue,
   PRESETS,
   PRUNERS,
-  type ParamValue,
   SAMPLERS,
   STUDY_METRICS,
   type StudyResults,

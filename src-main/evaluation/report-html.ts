@@ -9,6 +9,8 @@
  * years later. All text is HTML-escaped (labels, ids and values come from data files and user input).
  * This module only renders; services/research-report.ts gathers the inputs.
  */
+
+import type { StudyBaseline, StudyView } from '../../src-shared/api-tuning.ts';
 import type {
   CentralityReport,
   EvaluationReport,
@@ -17,7 +19,6 @@ import type {
 } from '../../src-shared/evaluation.ts';
 import type { SimilaritySearchRun } from '../../src-shared/search.ts';
 import type { CheckpointInfo, EpochRecord } from '../training/checkpoints.ts';
-import type { StudyBaseline, StudyView } from '../../src-shared/api-tuning.ts';
 import { formatNum, formatPct, headlineRows, protocolLabels } from './figure-rows.ts';
 
 export interface ReportInput {

@@ -18,8 +18,8 @@ import { StudiesStore, type TrialRecord } from '../store/studies-store.ts';
 import type { Workspace } from '../store/workspace.ts';
 import { runsStore } from '../training/runs.ts';
 import type { Distribution } from './search-space.ts';
-import { showStudy } from './study-show.ts';
 import { bestTrial } from './study-runner.ts';
+import { showStudy } from './study-show.ts';
 import { describeParams, type StudySettings } from './tune-study.ts';
 
 /** The baseline's figure for a study metric (Recall@10 only when the baseline run measured it). */
