@@ -392,7 +392,7 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     await panel.getByTestId('tune-quick').check();
     await panel.getByTestId('tune-start').click();
     // The study is chosen at once (in the URL) and its trials appear as they finish.
-    await poll(() => page.url()).toContain('study=e2e-study');
+    await poll(async () => page.url()).toContain('study=e2e-study');
     await panel.locator('[data-testid="tune-study-row"][data-study="e2e-study"]').waitFor();
     await poll(
       () => panel.locator('[data-testid="tune-trial-row"][data-state="COMPLETE"]').count(),
