@@ -379,6 +379,11 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
       await page.getByTestId('open-demo').click();
       await line.getByTestId('synthetic-badge').waitFor({ timeout: 90_000 });
     }
+    // The steps after this one go on from the tab that was open: come back to it at the end.
+    const openTab = (await page.locator('[role="tab"][aria-selected="true"]').getAttribute('id'))?.replace(
+      /^tab-/,
+      '',
+    );
     await tab('tuning');
     const panel = page.locator('#panel-tuning');
     await panel.getByTestId('tune-source').selectOption('space');
@@ -420,6 +425,7 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     const row = page.locator(`#panel-runs [data-testid="runs-row"][data-run="${runId}"]`);
     await row.waitFor();
     expect(await row.getAttribute('class')).toContain('focused');
+    if (openTab) await tab(openTab);
   }, 360_000);
 
   it('draws the embedding map: one point per validation garment and one per its attributes, hover and lasso', async () => {
