@@ -99,6 +99,7 @@ export const JOB_KINDS = [
   'catalog-embed',
   'report',
   'map',
+  'tune',
 ] as const;
 export const jobKindSchema = z.enum(JOB_KINDS);
 export type JobKind = z.infer<typeof jobKindSchema>;

@@ -84,6 +84,7 @@ import {
   wireErrorOutSchema,
   workspaceSummarySchema,
 } from './api-schemas.ts';
+import { tuneResultSchema, tuningMethods } from './api-tuning.ts';
 import { viewSettingsInputSchema } from './augmentation-config.ts';
 
 export * from './api-core.ts';
@@ -628,6 +629,7 @@ export const api = defineContract(
   ...jobMethods,
   ...exportMethods,
   ...exploreMethods,
+  ...tuningMethods,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -683,6 +685,7 @@ export const JOB_RESULT_SCHEMAS = {
   'catalog-embed': z.object({ model: z.string(), embedded: z.number().int().min(0) }),
   report: researchReportSchema,
   map: embeddingMapSchema,
+  tune: tuneResultSchema,
 } as const satisfies Record<JobKind, z.ZodType>;
 
 export type JobResult<K extends JobKind> = z.output<(typeof JOB_RESULT_SCHEMAS)[K]>;

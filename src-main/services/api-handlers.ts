@@ -59,6 +59,13 @@ const handle = (r: { job: string; kind: string }): JobHandle => ({
   kind: jobKindSchema.parse(r.kind),
 });
 
+/** An unknown study is the caller's mistake (404 over HTTP), not a server failure. */
+function notFoundStudy(e: unknown): unknown {
+  if (e instanceof Error && (e.name === 'StudyStoreError' || /no study named/i.test(e.message)))
+    return Object.assign(e, { code: 'unknown_id' });
+  return e;
+}
+
 export function createHandlers(session: ApiSession): Handlers {
   const ws = () => session.workbench().workspace;
   const afterChange = (reason: string) => () => session.workspaceUpdated(reason);
@@ -252,6 +259,53 @@ export function createHandlers(session: ApiSession): Handlers {
     'eval.sweep': async (input) => {
       const job: JobInputs['sweep'] = input;
       return handle(session.startJob('sweep', job, { onDone: afterChange('sweep') }));
+    },
+    'tuning.list': async () => {
+      const { studyList } = await import('../tuning/study-view.ts');
+      return studyList(ws());
+    },
+    'tuning.show': async ({ name, charts }) => {
+      const { studyView } = await import('../tuning/study-view.ts');
+      try {
+        return await studyView(ws(), name, { charts });
+      } catch (e) {
+        throw notFoundStudy(e);
+      }
+    },
+    'tuning.start': async (input) => {
+      // The name is fixed here, so the caller can follow the study while the job runs.
+      const study =
+        input.resume ??
+        input.name ??
+        `tune-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, 'Z')}`;
+      // Checked here, so a mistake is the caller's answer (400/404), not a failed job later.
+      const { studyList } = await import('../tuning/study-view.ts');
+      const exists = studyList(ws()).some((s) => s.name === study);
+      if (input.resume && !exists)
+        throw Object.assign(new Error(`resume: no study named "${input.resume}" in this workspace`), {
+          code: 'unknown_id',
+        });
+      if (!input.resume && exists)
+        throw Object.assign(
+          new Error(
+            `name: a study named "${study}" exists; finish it with resume: "${study}" or pick another name`,
+          ),
+          { code: 'bad_request' },
+        );
+      if (input.space) {
+        const { checkSearchSpace } = await import('../tuning/search-space.ts');
+        try {
+          checkSearchSpace(input.space, 'space');
+        } catch (e) {
+          throw Object.assign(e as Error, { code: 'bad_request' });
+        }
+      }
+      const { timeoutS, ...rest } = input;
+      const job: JobInputs['tune'] = input.resume
+        ? { resume: input.resume }
+        : { ...rest, name: study, timeoutS };
+      const r = session.startJob('tune', job, { onDone: afterChange('tune') });
+      return { job: r.job, kind: 'tune' as const, study };
     },
     'eval.list': async ({ kind }) => session.workbench().evaluations(kind),
     'eval.report': async ({ file }) => {

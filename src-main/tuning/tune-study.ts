@@ -18,6 +18,7 @@ import {
   type PresetName,
   type PrunerName,
   type SamplerName,
+  type SearchSpaceFile,
   type StudyMetric,
 } from '../../src-shared/tuning.ts';
 import { openCheckpointEncoder } from '../evaluation/checkpoint-encoder.ts';
@@ -57,6 +58,8 @@ export interface TuneOptions extends WorkOptions {
   resume?: string;
   /** Path of a space file (--space) … */
   spaceFile?: string;
+  /** … or the space itself, as such a file holds it (the API's `space`) … */
+  space?: SearchSpaceFile;
   /** … or a preset (--preset). */
   preset?: PresetName;
   trials?: number;
@@ -156,8 +159,9 @@ export function trialConfig(base: TrainConfig, params: Record<string, ParamValue
 }
 
 function newSettings(opts: TuneOptions): StudySettings {
-  if (opts.spaceFile && opts.preset) throw new TuneError('Give either --space or --preset, not both.');
-  if (!opts.spaceFile && !opts.preset)
+  if ((opts.spaceFile || opts.space) && opts.preset)
+    throw new TuneError('Give either --space or --preset, not both.');
+  if (!opts.spaceFile && !opts.space && !opts.preset)
     throw new TuneError('Say what to tune: --space FILE.json or --preset NAME.');
   const base = resolveTrainConfig({ quick: opts.quick, overrides: opts.overrides ?? {} });
   const seed = opts.seed ?? 42;
@@ -180,6 +184,9 @@ function newSettings(opts: TuneOptions): StudySettings {
     }
     space = parseSearchSpace(text, opts.spaceFile);
     spaceSource = opts.spaceFile;
+  } else if (opts.space) {
+    space = checkSearchSpace(opts.space, 'space');
+    spaceSource = 'space';
   } else if (opts.preset === 'staged') {
     // --trials N shares N among the stages in the preset's proportions (20 : 15 : 10).
     const total = STAGED_PRESET.reduce((a, s) => a + s.trials, 0);

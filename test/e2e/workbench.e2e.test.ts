@@ -19,7 +19,7 @@ import { startWeb, type WebProcess } from '../helpers/web-process.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = join(ROOT, 'test-artifacts', 'screenshots');
-const TABS = ['dataset', 'train', 'runs', 'evaluate', 'search', 'recommend', 'dashboard'] as const;
+const TABS = ['dataset', 'train', 'runs', 'tuning', 'evaluate', 'search', 'recommend', 'dashboard'] as const;
 
 /** The first .jpg under `dir` (depth first, sorted), e.g. a demo garment picture. */
 function firstJpeg(dir: string): string {
@@ -397,6 +397,63 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     await rows.nth(2).getByTestId('runs-select').uncheck();
     await tab('evaluate');
   }, 90_000);
+
+  it('starts a tiny tuning study from the Tuning tab, sees its trials appear and opens the best trial', async () => {
+    // Runs alone too (vitest -t): open the demo workspace when an earlier step has not.
+    if (!page.url().startsWith(web.url)) await page.goto(web.url);
+    const line = page.getByTestId('workspace-line');
+    if ((await line.getByTestId('synthetic-badge').count()) === 0) {
+      await page.getByTestId('open-demo').click();
+      await line.getByTestId('synthetic-badge').waitFor({ timeout: 90_000 });
+    }
+    // The steps after this one go on from the tab that was open: come back to it at the end.
+    const openTab = (await page.locator('[role="tab"][aria-selected="true"]').getAttribute('id'))?.replace(
+      /^tab-/,
+      '',
+    );
+    await tab('tuning');
+    const panel = page.locator('#panel-tuning');
+    await panel.getByTestId('tune-source').selectOption('space');
+    await panel
+      .getByTestId('tune-space')
+      .fill(JSON.stringify({ parameters: { lr: { type: 'log-uniform', low: 3e-4, high: 3e-3 } } }));
+    await panel.getByTestId('tune-name').fill('e2e-study');
+    await panel.getByTestId('tune-trials').fill('2');
+    await panel.getByTestId('tune-sampler').selectOption('random');
+    await panel.getByTestId('tune-pruner').selectOption('none');
+    await panel.getByTestId('tune-quick').check();
+    await panel.getByTestId('tune-start').click();
+    // The study is chosen at once (in the URL) and its trials appear as they finish.
+    await poll(async () => page.url()).toContain('study=e2e-study');
+    await panel.locator('[data-testid="tune-study-row"][data-study="e2e-study"]').waitFor();
+    await poll(
+      () => panel.locator('[data-testid="tune-trial-row"][data-state="COMPLETE"]').count(),
+      240_000,
+    ).toBe(2);
+    await poll(() => panel.getByTestId('tune-message').textContent(), 60_000).toContain('done');
+    expect(await panel.getByTestId('tune-trials').locator('thead').textContent()).toContain(
+      'Top-5 (gallery)',
+    );
+    // Best trial with its settings, the run actions, and the figures naming metric and ceiling.
+    const best = panel.getByTestId('tune-best');
+    await best.waitFor();
+    expect(await best.textContent()).toMatch(/Best trial \d: Top-5 \(gallery\) [\d.]+ % of ceiling [\d.]+ %/);
+    expect(await best.getByTestId('tune-best-config').textContent()).toContain('lr');
+    expect(await best.getByTestId('tune-promote').isEnabled()).toBe(true);
+    expect(await best.getByTestId('tune-train-longer').isEnabled()).toBe(true);
+    await poll(() => panel.locator('[data-testid="tune-history"]').getAttribute('data-points')).not.toBe('0');
+    expect(await panel.locator('[data-testid="tune-history"] figcaption').textContent()).toContain('ceiling');
+    expect(await panel.locator('[data-testid="tune-slice"]').count()).toBe(1);
+    await shot('09b-tuning');
+    // Opening the best trial's run: the Runs tab, that run marked.
+    const runId = (await best.locator('button.link').first().textContent())!.replace(/^run /, '').trim();
+    await best.locator('button.link').first().click();
+    await poll(() => page.getByTestId('tab-runs').getAttribute('aria-selected')).toBe('true');
+    const row = page.locator(`#panel-runs [data-testid="runs-row"][data-run="${runId}"]`);
+    await row.waitFor();
+    expect(await row.getAttribute('class')).toContain('focused');
+    if (openTab) await tab(openTab);
+  }, 360_000);
 
   it('draws the embedding map: one point per validation garment and one per its attributes, hover and lasso', async () => {
     const panel = page.locator('#panel-evaluate');
