@@ -284,10 +284,9 @@ export async function studyReportPng(
   r: StudyResults,
   baseline: number | null,
 ): Promise<{ history: Buffer; importance: Buffer }> {
-  const png = (svg: string) => sharp(Buffer.from(svg)).png().toBuffer();
   const [history, importance] = await Promise.all([
-    png(historySvg(r, 1200, 700, baseline)),
-    png(importanceSvg(r)),
+    svgToPng(historySvg(r, 1200, 700, baseline)),
+    svgToPng(importanceSvg(r)),
   ]);
   return { history, importance };
 }
