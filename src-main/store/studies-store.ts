@@ -119,6 +119,8 @@ export class StudiesStore {
       setRun: db.prepare('UPDATE study_trials SET run_id = ? WHERE id = ?'),
       setAttrs: db.prepare('UPDATE study_trials SET attrs = ? WHERE id = ?'),
       running: db.prepare(`SELECT * FROM study_trials WHERE study_id = ? AND state = 'RUNNING'`),
+      clearValues: db.prepare('DELETE FROM study_trial_values WHERE trial_id = ?'),
+      adopt: db.prepare(`UPDATE study_trials SET pid = ? WHERE id = ? AND state = 'RUNNING'`),
       interrupt: db.prepare(
         `UPDATE study_trials SET state = 'FAIL', interrupted = 1, error = ?, finished_at = ?, pid = NULL
          WHERE id = ? AND state = 'RUNNING'`,
@@ -238,6 +240,26 @@ export class StudiesStore {
     if (!Number.isFinite(value))
       throw new StudyStoreError(`trial ${trialId}: step ${step} value ${value} is not finite`);
     this.s.report.run(trialId, step, value);
+  }
+
+  /** Forgets a trial's per-epoch values (its trial restarted from epoch 1 on another queue worker). */
+  clearIntermediate(trialId: number): void {
+    this.s.clearValues.run(trialId);
+  }
+
+  /**
+   * RUNNING trials of the study whose process is not `alive` now belong to `pid` (this process), as
+   * they are: a queue study's trial lives on in its queue job while the process that started it is
+   * gone, so the resuming process takes it over instead of running it again (see
+   * [Note: Trials on a queue]).
+   */
+  adoptRunning(studyId: number, alive: (pid: number | null) => boolean, pid = process.pid): TrialRecord[] {
+    const out: TrialRecord[] = [];
+    for (const r of this.s.running.all(studyId) as TrialRow[]) {
+      if (r.pid === pid || alive(r.pid)) continue;
+      if (this.s.adopt.run(pid, r.id).changes === 1) out.push(this.trial(r.id));
+    }
+    return out;
   }
 
   setRunId(trialId: number, runId: string): void {
