@@ -30,6 +30,7 @@ import { resolveTrainConfig, type TrainConfig, trainConfigSchema } from '../trai
 import { defaultEncoderFactory, type EncoderFactory, train } from '../training/trainer.ts';
 import { type FieldStudyReport, fieldRows, fieldStudyReport } from './field-study.ts';
 import { type AshaOptions, makePruner } from './pruners.ts';
+import { openQueueRunner, type QueueRunner, removeStudySnapshots } from './queue-objective.ts';
 import { GridSampler, makeSampler } from './samplers.ts';
 import {
   checkSearchSpace,
@@ -79,6 +80,13 @@ export interface TuneOptions extends WorkOptions {
   onTrial?: (t: TrialRecord, study: StudyRecord) => void;
   /** Called when a stage of the staged preset starts, with what it fixed and why. */
   onStage?: (message: string) => void;
+  /**
+   * `--queue redis://HOST:PORT`: trials go to a BullMQ queue and `kfashion worker` processes train
+   * them (queue-objective.ts); this process records them. Without it trials run here, one at a time.
+   */
+  queue?: string;
+  /** Queue trials in flight at once (default: the workers connected, at least one). */
+  parallel?: number;
 }
 
 /** Settings stored with the study: what `--resume` needs to go on exactly as it started. */
@@ -270,10 +278,36 @@ export async function tune(ws: Workspace, opts: TuneOptions): Promise<TuneResult
   const settings = study.settings as unknown as StudySettings;
   for (const w of settings.warnings ?? []) opts.onStage?.(`Note: ${w}`);
   const metric = study.metric as StudyMetric;
+  const queue = opts.queue
+    ? await openQueueRunner(ws, store, study, metric, {
+        url: opts.queue,
+        parallel: opts.parallel,
+        signal: opts.signal,
+        onMessage: opts.onStage,
+        configOf: (params) => trialConfig(settings.base, params as Record<string, ParamValue>),
+      })
+    : null;
+  try {
+    return await runTuneStudy(ws, store, study, settings, metric, opts, queue);
+  } finally {
+    await queue?.close();
+  }
+}
+
+async function runTuneStudy(
+  ws: Workspace,
+  store: StudiesStore,
+  study: StudyRecord,
+  settings: StudySettings,
+  metric: StudyMetric,
+  opts: TuneOptions,
+  queue: QueueRunner | null,
+): Promise<TuneResult> {
   const sampler = makeSampler(settings.sampler, settings.seed);
   const pruner = makePruner(settings.pruner, { asha: settings.asha });
-  const objective = makeObjective(ws, study, settings, metric, opts);
+  const objective = queue ? queue.objective : makeObjective(ws, study, settings, metric, opts);
   const common = {
+    ...(queue ? { parallel: queue.parallel, adoptRunning: true } : {}),
     store,
     study,
     sampler,
@@ -322,9 +356,12 @@ export async function tune(ws: Workspace, opts: TuneOptions): Promise<TuneResult
   let fieldStudy: FieldStudyReport | null = null;
   if (settings.fieldSeeds && settings.defaults)
     fieldStudy = fieldStudyReport(settings.defaults, fieldRows(trials));
+  if (queue && store.requireStudy(study.name).status === 'done') removeStudySnapshots(ws, study.name);
   if (stoppedBy === 'signal') {
     throw new CancelledError(
-      `Study ${study.name} stopped; finish it with: kfashion tune --workspace ${ws.root} --resume ${study.name}`,
+      queue
+        ? `Study ${study.name} stopped; trials already taken by workers go on there and are recorded when you resume: kfashion tune --workspace ${ws.root} --resume ${study.name} --queue ${opts.queue}`
+        : `Study ${study.name} stopped; finish it with: kfashion tune --workspace ${ws.root} --resume ${study.name}`,
     );
   }
   return {
@@ -365,7 +402,8 @@ function makeObjective(
     });
 }
 
-export interface TrialTraining extends Pick<TuneOptions, 'signal' | 'onProgress' | 'createEncoder' | 'evalEncoder'> {
+export interface TrialTraining
+  extends Pick<TuneOptions, 'signal' | 'onProgress' | 'createEncoder' | 'evalEncoder'> {
   study: string;
   number: number;
   /** The trial's full training settings (the study's base with the trial's parameters). */
