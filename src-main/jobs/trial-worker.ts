@@ -128,6 +128,8 @@ export async function runTrialWorker(opts: TrialWorkerOptions): Promise<{ trials
       return s;
     };
     const active = new Set<AbortController>();
+    /** Each trial's stop switch, by job id (a trial whose lock is lost is stopped here). */
+    const byJob = new Map<string, AbortController>();
     let finished = 0;
 
     const processTrial = async (job: Job<TrialJobData, TrialJobResult>): Promise<TrialJobResult> => {
@@ -143,6 +145,7 @@ export async function runTrialWorker(opts: TrialWorkerOptions): Promise<{ trials
       const ws = snap.ws;
       const ctl = new AbortController();
       active.add(ctl);
+      if (job.id) byJob.set(job.id, ctl);
       if (opts.signal?.aborted) ctl.abort();
       const replies = conn.duplicate();
       replies.on('error', () => {});
@@ -209,6 +212,7 @@ export async function runTrialWorker(opts: TrialWorkerOptions): Promise<{ trials
         };
       } finally {
         active.delete(ctl);
+        if (job.id && byJob.get(job.id) === ctl) byJob.delete(job.id);
         replies.disconnect();
         snap.users--;
       }
@@ -225,7 +229,19 @@ export async function runTrialWorker(opts: TrialWorkerOptions): Promise<{ trials
       stalledInterval: Math.max(1000, Math.round(stallMs / 2)),
       maxStalledCount: MAX_STALLED_COUNT,
     });
-    worker.on('error', (e) => log(`worker: ${e.message}`));
+    worker.on('error', (e) => {
+      if (!/^could not renew lock/.test(e.message)) log(`worker: ${e.message}`);
+    });
+    // This process was taken for dead (its event loop blocked longer than the lock): the job is back
+    // in the queue or already with another worker, so the trial stops here; nothing of it is recorded.
+    worker.on('lockRenewalFailed', (ids) => {
+      for (const id of ids) {
+        const ctl = byJob.get(id);
+        if (!ctl || ctl.signal.aborted) continue;
+        log(`job ${id}: its lock was lost (this worker was taken for dead); stopping the trial here`);
+        ctl.abort();
+      }
+    });
     worker.on('active', (job) =>
       log(`trial ${job.data.number} of study ${job.data.study}: started (job ${job.id})`),
     );

@@ -107,8 +107,23 @@ export async function openQueueRunner(
   events.on('error', () => {});
   await events.waitUntilReady();
   const handlers = new Map<string, (p: TrialProgress) => void>();
+  // Jobs whose trial this process recorded: an attempt still reporting on one (its worker was taken
+  // for dead and the trial finished elsewhere) is told to stop at once instead of waiting for an answer.
+  const finishedJobs = new Set<string>();
   events.on('progress', ({ jobId, data }) => {
-    if (data && typeof data === 'object') handlers.get(jobId)?.(data as TrialProgress);
+    if (!data || typeof data !== 'object') return;
+    const handler = handlers.get(jobId);
+    if (handler) handler(data as TrialProgress);
+    else if (finishedJobs.has(jobId) && (data as TrialProgress).kind === 'epoch') {
+      const p = data as Extract<TrialProgress, { kind: 'epoch' }>;
+      const key = decisionKey(queueName, p.runId, p.epoch);
+      conn
+        .multi()
+        .rpush(key, 'prune')
+        .expire(key, 3600)
+        .exec()
+        .catch(() => {});
+    }
   });
 
   let workers = 0;
@@ -167,24 +182,34 @@ export async function openQueueRunner(
   const objective: Objective = async (trial) => {
     const jobId = jobIdOf(study, trial.number);
     let currentRun: string | null = store.trial(trial.trialId).runId;
+    // Runs of attempts given up: a worker BullMQ wrongly took for dead (its event loop blocked for
+    // longer than the lock) may still report on one; it is told to stop, and nothing of it is recorded.
+    const retired = new Set<string>();
     const startRun = (runId: string, run: ReportedRun) => {
       if (currentRun === runId) {
         ensureRun(run);
         return;
       }
       // A new attempt: the last one's worker died or stopped; its run stays as interrupted.
-      if (currentRun) markInterrupted(currentRun);
+      if (currentRun) {
+        markInterrupted(currentRun);
+        retired.add(currentRun);
+      }
       store.clearIntermediate(trial.trialId);
       currentRun = runId;
       ensureRun(run);
       trial.setRunId(runId);
     };
     const handle = async (p: TrialProgress) => {
-      startRun(p.runId, p.run);
+      const stale = retired.has(p.runId);
+      if (!stale) startRun(p.runId, p.run);
       if (p.kind !== 'epoch') return;
-      runs.putMetrics(p.runId, p.epoch, p.step, p.metrics);
-      runs.progress(p.runId, p.bestEpoch, p.epochsRun, p.headline);
-      const prune = trial.report(p.epoch, p.value);
+      let prune = true;
+      if (!stale) {
+        runs.putMetrics(p.runId, p.epoch, p.step, p.metrics);
+        runs.progress(p.runId, p.bestEpoch, p.epochsRun, p.headline);
+        prune = trial.report(p.epoch, p.value);
+      }
       const key = decisionKey(queueName, p.runId, p.epoch);
       await conn
         .multi()
@@ -246,6 +271,7 @@ export async function openQueueRunner(
       throw workerError(result.error);
     } finally {
       handlers.delete(jobId);
+      finishedJobs.add(jobId);
     }
   };
 
