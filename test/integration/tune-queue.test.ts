@@ -83,6 +83,23 @@ const show = (ws: string, name: string) => {
   return r.code === 0 ? (JSON.parse(r.stdout).results as { status: string; trials: ShownTrial[] }) : null;
 };
 
+function trialStates(ws: string, study: string): string[] {
+  if (!existsSync(join(ws, 'workspace.db'))) return [];
+  const db = new Database(join(ws, 'workspace.db'), { readonly: true, fileMustExist: true });
+  try {
+    return db
+      .prepare(
+        'SELECT t.state FROM study_trials t JOIN studies s ON s.id = t.study_id WHERE s.name = ? ORDER BY t.number',
+      )
+      .pluck()
+      .all(study) as string[];
+  } catch {
+    return []; // the study's tables may not exist yet
+  } finally {
+    db.close();
+  }
+}
+
 function startWorker(ws: string, log: string[]): ChildProcess {
   const c = spawn(
     process.execPath,
@@ -263,6 +280,60 @@ describe.skipIf(!haveRedis)(
       expect(
         (await import('node:fs')).readdirSync(join(ws, 'studies', 'q')).filter((n) => n.endsWith('.db')),
       ).toEqual([]);
+    }, 300_000);
+
+    it('kill -9 of tune mid-study: tune --resume --queue adopts the trials the workers hold and records each once', async () => {
+      const ws = copyWorkspace(fixture.workspace, join(fixture.root, 'queue-resume-ws'));
+      const space = join(fixture.root, 'space-r.json');
+      writeFileSync(
+        space,
+        JSON.stringify({ parameters: { temperature: { type: 'uniform', low: 0.05, high: 0.1 } } }),
+      );
+      const logs: string[][] = [[], []];
+      const workers = [startWorker(ws, logs[0]!), startWorker(ws, logs[1]!)];
+      const args = ['tune', '--workspace', ws, '--space', space, '--trials', '3', '--quick', '--epochs', '2'];
+      const tune = spawn(
+        process.execPath,
+        [BIN, ...args, '--pruner', 'none', '--name', 'r', '--queue', url, '--parallel', '2', '--json'],
+        { stdio: 'ignore', env: { ...process.env, FORCE_COLOR: '0' } },
+      );
+      children.push(tune);
+      // Kill tune once one trial is complete and another is in a worker's hands.
+      const deadline = Date.now() + 120_000;
+      for (;;) {
+        const states = trialStates(ws, 'r');
+        if (states.includes('COMPLETE') && states.includes('RUNNING')) break;
+        if (Date.now() > deadline) throw new Error(`the study did not get going in time: ${states}`);
+        await sleep(100);
+      }
+      tune.kill('SIGKILL');
+      await exited(tune);
+      const resumed = kfashion(['tune', '--workspace', ws, '--resume', 'r', '--queue', url, '--json'], {
+        timeoutMs: 240_000,
+      });
+      expect(resumed.code, `${resumed.stderr}\n${logs.flat().join('')}`).toBe(0);
+      for (const w of workers) {
+        w.kill('SIGTERM');
+        await exited(w);
+      }
+      const s = show(ws, 'r')!;
+      expect(s.status).toBe('done');
+      expect(s.trials.map((t) => [t.number, t.state])).toEqual([
+        [0, 'COMPLETE'],
+        [1, 'COMPLETE'],
+        [2, 'COMPLETE'],
+      ]);
+      const db = new Database(join(ws, 'workspace.db'), { readonly: true });
+      try {
+        expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+        const done = db.prepare("SELECT tags FROM runs WHERE study = 'r' AND status = 'done'").all() as {
+          tags: string;
+        }[];
+        const trials = done.map((r) => (JSON.parse(r.tags) as string[]).find((x) => x.startsWith('trial:')));
+        expect(trials.sort()).toEqual(['trial:0', 'trial:1', 'trial:2']);
+      } finally {
+        db.close();
+      }
     }, 300_000);
   },
 );
