@@ -248,15 +248,22 @@ export class StudiesStore {
   }
 
   /**
-   * RUNNING trials of the study whose process is not `alive` now belong to `pid` (this process), as
+   * RUNNING trials of the study (those `which` accepts, by their attributes, e.g. a stage's) whose
+   * process is not `alive` now belong to `pid` (this process), as
    * they are: a queue study's trial lives on in its queue job while the process that started it is
    * gone, so the resuming process takes it over instead of running it again (see
    * [Note: Trials on a queue]).
    */
-  adoptRunning(studyId: number, alive: (pid: number | null) => boolean, pid = process.pid): TrialRecord[] {
+  adoptRunning(
+    studyId: number,
+    alive: (pid: number | null) => boolean,
+    which: (attrs: Record<string, unknown>) => boolean = () => true,
+    pid = process.pid,
+  ): TrialRecord[] {
     const out: TrialRecord[] = [];
     for (const r of this.s.running.all(studyId) as TrialRow[]) {
       if (r.pid === pid || alive(r.pid)) continue;
+      if (!which(JSON.parse(r.attrs) as Record<string, unknown>)) continue;
       if (this.s.adopt.run(pid, r.id).changes === 1) out.push(this.trial(r.id));
     }
     return out;

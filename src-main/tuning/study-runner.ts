@@ -125,7 +125,12 @@ export async function runStudy(opts: RunStudyOptions): Promise<RunStudyResult> {
   let adopted: TrialRecord[] = [];
   let interrupted: TrialRecord[] = [];
   if (opts.adoptRunning) {
-    adopted = store.adoptRunning(study.id, alive).filter(inStage);
+    // Only this stage's: another stage's trials are adopted when that stage runs.
+    adopted = store.adoptRunning(
+      study.id,
+      alive,
+      (attrs) => opts.stage === undefined || attrs.stage === opts.stage,
+    );
   } else {
     // Interrupted trials of earlier processes: FAIL (interrupted) and their parameters again.
     interrupted = store.failInterrupted(study.id, alive);

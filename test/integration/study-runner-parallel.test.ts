@@ -124,4 +124,41 @@ describe('study runner with trials in flight (queue mode)', () => {
     expect(trials.map((t) => t.state)).toEqual(['RUNNING', 'RUNNING']);
     expect(store.requireStudy('c').status).toBe('stopped');
   });
+
+  it('a stage adopts only its own interrupted trials (another stage adopts its own when it runs)', async () => {
+    const store = new StudiesStore(db);
+    const study = store.createStudy('st', 'top5', 'gallery', {});
+    const later = store.addTrial(
+      study.id,
+      { lr: 1e-3 },
+      { state: 'RUNNING', pid: 999_999, attrs: { stage: 'b' } },
+    );
+    const seen: number[] = [];
+    await runStudy({
+      store,
+      study,
+      space,
+      sampler: new RandomSampler(1),
+      pruner: new NopPruner(),
+      trials: 1,
+      stage: 'a',
+      objective: async (t) => {
+        seen.push(t.number);
+        return { value: 0.2 };
+      },
+      adoptRunning: true,
+      isAlive: () => false,
+    });
+    expect(seen).not.toContain(later.number);
+    expect(store.trial(later.id).pid).toBe(999_999);
+    expect(
+      store
+        .adoptRunning(
+          study.id,
+          () => false,
+          (a) => a.stage === 'b',
+        )
+        .map((t) => t.number),
+    ).toEqual([later.number]);
+  });
 });
