@@ -14,9 +14,11 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Queue } from 'bullmq';
 import { importDemoEmbeddings } from '../src-main/services/demo-workspace.ts';
 import { createDemoDataset, Workbench } from '../src-main/services/workbench.ts';
 import type { TrialRecord } from '../src-main/store/studies-store.ts';
+import { ensureQueueName, QUEUE_PREFIX } from '../src-main/tuning/trial-queue.ts';
 import { emit } from './machine.ts';
 
 function option(args: string[], name: string): string | undefined {
@@ -125,13 +127,24 @@ export async function tuneBench(args: string[]): Promise<void> {
         }
         // The real CLI next to this bench build (dist/bench-cli.js → bin/kfashion.js).
         const bin = resolve(dirname(process.argv[1] ?? '.'), '..', 'bin', 'kfashion.js');
-        // The queue name is made by the first queue study; workers wait for it.
+        // The workspace's queue name first, so the workers connect to it before the study starts: their
+        // start-up (loading the CLI) is not the tuning overhead measured here.
+        const queueName = ensureQueueName(wsDir);
         for (let w = 0; w < 2; w++) {
           children.push(
             spawn(process.execPath, [bin, 'worker', '--queue', url, '--workspace', wsDir], {
               stdio: 'ignore',
             }),
           );
+        }
+        const probe = new Queue(queueName, { connection: { host: '127.0.0.1', port }, prefix: QUEUE_PREFIX });
+        try {
+          for (let i = 0; (await probe.getWorkersCount()) < 2; i++) {
+            if (i > 600) throw new Error('the two workers did not connect within a minute');
+            await sleep(100);
+          }
+        } finally {
+          await probe.close();
         }
         const t1 = performance.now();
         const queued = await wb.tune({ name: 'bench-queue', ...study, queue: url, parallel: 2 });
