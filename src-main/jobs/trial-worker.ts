@@ -263,7 +263,9 @@ export async function runTrialWorker(opts: TrialWorkerOptions): Promise<{ trials
       opts.signal?.addEventListener('abort', () => res(), { once: true });
     });
     for (const c of active) c.abort();
-    await worker.close();
+    // With Redis gone, a graceful close would wait for it forever: give it 15 s, then force it.
+    const closed = await Promise.race([worker.close().then(() => true), sleep(15_000).then(() => false)]);
+    if (!closed) await Promise.race([worker.close(true), sleep(2000)]);
     for (const s of snapshots.values()) s.ws.close();
     return { trials: finished };
   } finally {
