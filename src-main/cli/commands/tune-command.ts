@@ -296,6 +296,9 @@ export function registerTuneCommands(program: Command): void {
       } finally {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
+        // With Redis gone, ioredis keeps reconnecting and would keep the process alive after the
+        // worker stopped: exit shortly after, whatever still holds the event loop.
+        setTimeout(() => process.exit(), 2000).unref();
       }
     });
 
