@@ -136,6 +136,8 @@ export class StudiesStore {
       setRun: q('setRun', 'UPDATE study_trials SET run_id = ? WHERE id = ?'),
       setAttrs: q('setAttrs', 'UPDATE study_trials SET attrs = ? WHERE id = ?'),
       running: q('running', `SELECT * FROM study_trials WHERE study_id = ? AND state = 'RUNNING'`),
+      clearValues: q('clearValues', 'DELETE FROM study_trial_values WHERE trial_id = ?'),
+      adopt: q('adopt', `UPDATE study_trials SET pid = ? WHERE id = ? AND state = 'RUNNING'`),
       interrupt: q(
         'interrupt',
         `UPDATE study_trials SET state = 'FAIL', interrupted = 1, error = ?, finished_at = ?, pid = NULL
@@ -256,6 +258,33 @@ export class StudiesStore {
     if (!Number.isFinite(value))
       throw new StudyStoreError(`trial ${trialId}: step ${step} value ${value} is not finite`);
     this.s.report.run(trialId, step, value);
+  }
+
+  /** Forgets a trial's per-epoch values (its trial restarted from epoch 1 on another queue worker). */
+  clearIntermediate(trialId: number): void {
+    this.s.clearValues.run(trialId);
+  }
+
+  /**
+   * RUNNING trials of the study (those `which` accepts, by their attributes, e.g. a stage's) whose
+   * process is not `alive` now belong to `pid` (this process), as
+   * they are: a queue study's trial lives on in its queue job while the process that started it is
+   * gone, so the resuming process takes it over instead of running it again (see
+   * [Note: Trials on a queue]).
+   */
+  adoptRunning(
+    studyId: number,
+    alive: (pid: number | null) => boolean,
+    which: (attrs: Record<string, unknown>) => boolean = () => true,
+    pid = process.pid,
+  ): TrialRecord[] {
+    const out: TrialRecord[] = [];
+    for (const r of this.s.running.all(studyId) as TrialRow[]) {
+      if (r.pid === pid || alive(r.pid)) continue;
+      if (!which(JSON.parse(r.attrs) as Record<string, unknown>)) continue;
+      if (this.s.adopt.run(pid, r.id).changes === 1) out.push(this.trial(r.id));
+    }
+    return out;
   }
 
   setRunId(trialId: number, runId: string): void {
