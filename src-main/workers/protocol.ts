@@ -106,6 +106,9 @@ export function emit(event: unknown): void {
   parentPort?.postMessage({ [TAG]: 'event', event } satisfies Message);
 }
 
+/** Names of the errors a call fails with when its thread dies (as opposed to a task's own error). */
+export const THREAD_DIED = new Set(['WorkerCrashedError', 'WorkerExitedError']);
+
 export interface Connection<T extends Tasks> {
   readonly worker: Worker;
   readonly call: Remote<T>;
@@ -153,11 +156,20 @@ export function connect<T extends Tasks>(worker: Worker, options: ConnectOptions
     }
   });
   worker.on('error', (e) =>
-    failAll(Object.assign(new Error(`the ${options.name} crashed: ${e.message}`), { cause: e })),
+    failAll(
+      Object.assign(new Error(`the ${options.name} crashed: ${e.message}`), {
+        name: 'WorkerCrashedError',
+        cause: e,
+      }),
+    ),
   );
   const exited = new Promise<number>((resolve) => {
     worker.on('exit', (code) => {
-      failAll(new Error(`the ${options.name} exited (code ${code}) before answering`));
+      failAll(
+        Object.assign(new Error(`the ${options.name} exited (code ${code}) before answering`), {
+          name: 'WorkerExitedError',
+        }),
+      );
       resolve(code);
     });
   });
@@ -197,11 +209,13 @@ export function connect<T extends Tasks>(worker: Worker, options: ConnectOptions
  * server and the benches, out/main/ for the desktop app), one folder up when this code sits in a shared
  * chunk, or — when this code runs from its TypeScript sources (tests) — in the repository's dist/,
  * which the test set-up builds before any test runs. null when there is none: callers then run the
- * same functions on the calling thread, or report it.
+ * same functions on the calling thread, or report it. `fromSources: false` skips dist/ for a caller
+ * whose tests want its inline path (the label-parsing pool).
  */
-export function workerEntry(name: string): string | null {
+export function workerEntry(name: string, options: { fromSources?: boolean } = {}): string | null {
   const here = dirname(fileURLToPath(import.meta.url));
   const candidates = [join(here, `${name}.js`), join(here, '..', `${name}.js`)];
-  if (import.meta.url.endsWith('.ts')) candidates.push(join(here, '..', '..', 'dist', `${name}.js`));
+  if (import.meta.url.endsWith('.ts') && options.fromSources !== false)
+    candidates.push(join(here, '..', '..', 'dist', `${name}.js`));
   return candidates.find((p) => existsSync(p)) ?? null;
 }
