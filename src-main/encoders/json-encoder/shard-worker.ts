@@ -30,6 +30,9 @@ export interface AdamJob {
 let shared: Promise<ShardWorker | { error: string }> | null = null;
 let ready: ShardWorker | null = null;
 let startError: string | null = null;
+/** The helper's thread while it starts, and whether anyone waits for that (whenStarted). */
+let starting: Worker | null = null;
+let waited = false;
 
 export class ShardWorker {
   private seq = 0;
@@ -64,6 +67,10 @@ export class ShardWorker {
   /** Resolves once the helper has started or failed (for training runs, benchmarks and tests). */
   static async whenStarted(): Promise<ShardWorker | null> {
     ShardWorker.warmUp();
+    // Someone waits for the start: the starting thread keeps the process alive until it answers
+    // (it is unref'd otherwise, and an awaited promise alone does not keep Node running).
+    waited = true;
+    starting?.ref();
     const w = await shared!;
     return w instanceof ShardWorker ? w : null;
   }
@@ -81,9 +88,14 @@ export class ShardWorker {
       const control = new SharedArrayBuffer(8);
       const errorText = new SharedArrayBuffer(2048);
       conn = connect<ShardHelperTasks>(new Worker(script), { name: 'JSON encoder helper thread' });
-      // Never keeps the process alive (a CLI run ends when its work ends), not even while it starts.
-      conn.worker.unref();
-      await conn.call.start(control, errorText);
+      // Never keeps the process alive (a CLI run ends when its work ends), unless someone waits for
+      // its start (whenStarted).
+      starting = conn.worker;
+      if (!waited) conn.worker.unref();
+      await conn.call.start(control, errorText).finally(() => {
+        starting = null;
+        conn?.worker.unref();
+      });
       return new ShardWorker(conn, new Int32Array(control), new Uint8Array(errorText));
     } catch (e) {
       void conn?.terminate();
