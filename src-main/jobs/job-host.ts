@@ -18,13 +18,11 @@
  * saying so; what the job committed before it is in SQLite and on disk already.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { WireError } from '../../src-shared/api-errors.ts';
 import { CancelledError, type JobProgress } from '../../src-shared/jobs.ts';
 import { releaseLockOfThread } from '../store/workspace-lock.ts';
-import { connect, THREAD_DIED } from '../workers/protocol.ts';
+import { connect, THREAD_DIED, workerEntry } from '../workers/protocol.ts';
 import type { JobControls } from './run-job.ts';
 
 export type JobStatus = 'running' | 'done' | 'failed' | 'cancelled';
@@ -109,13 +107,12 @@ export class JobHost {
     this.keep = options.keepFinished ?? 200;
   }
 
-  /** job-worker.js beside the running bundle: dist/ for the CLI, out/main/ for the desktop app. */
+  /**
+   * job-worker.js beside the running bundle: dist/ for the CLI, out/main/ for the desktop app. Not
+   * dist/ from the TypeScript sources: there the services run jobs inline (tests pass the bundle).
+   */
   static defaultScript(): string | null {
-    for (const rel of ['./job-worker.js', '../job-worker.js']) {
-      const p = fileURLToPath(new URL(rel, import.meta.url));
-      if (existsSync(p)) return p;
-    }
-    return null;
+    return workerEntry('job-worker', { fromSources: false });
   }
 
   /** Subscribes to every job's events; returns the unsubscribe function. */
