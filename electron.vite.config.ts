@@ -44,6 +44,10 @@ export default defineConfig({
           'job-worker': at('src-main/services/job-worker.ts'),
           // The JSON encoder's matrix-product helper thread (encoders/json-encoder/matmul-threads.ts).
           'matmul-worker': at('src-main/encoders/json-encoder/matmul-worker.ts'),
+          // The JSON encoder's hidden-shard helper thread (encoders/json-encoder/shard-worker.ts).
+          'shard-helper': at('src-main/encoders/json-encoder/shard-helper.ts'),
+          // One ONNX Runtime session per thread: image encoder and vector index (encoders/onnx-session-host.ts).
+          'onnx-session-worker': at('src-main/encoders/onnx-session-worker.ts'),
         },
       },
     },

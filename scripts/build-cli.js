@@ -39,6 +39,10 @@ await build({
     'job-worker': 'src-main/services/job-worker.ts',
     // The JSON encoder's matrix-product helper thread (src-main/encoders/json-encoder/matmul-threads.ts).
     'matmul-worker': 'src-main/encoders/json-encoder/matmul-worker.ts',
+    // The JSON encoder's hidden-shard helper thread (src-main/encoders/json-encoder/shard-worker.ts).
+    'shard-helper': 'src-main/encoders/json-encoder/shard-helper.ts',
+    // One ONNX Runtime session per thread: image encoder and vector index (encoders/onnx-session-host.ts).
+    'onnx-session-worker': 'src-main/encoders/onnx-session-worker.ts',
   },
 });
 await build({

@@ -6,7 +6,7 @@
  * so a second run does nothing, a changed box or image redoes just that item, and a run cancelled after
  * N batches keeps those N batches (each is stored in its own transaction as soon as it is computed).
  *
- * Pipelining: while ONNX Runtime computes batch k on its own worker thread (session-host.ts), this
+ * Pipelining: while ONNX Runtime computes batch k on its own worker thread (onnx-session-host.ts), this
  * thread already cuts and preprocesses batch k+1 (sharp, on libuv's pool); batch k's vectors are
  * stored as soon as they arrive. Reading, cropping and preprocessing hide behind inference instead of
  * adding to it.

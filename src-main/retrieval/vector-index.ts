@@ -27,7 +27,7 @@
  *   last B rows, so nothing is padded (a padded zero row could outrank real rows with negative
  *   scores). Up to ~256k rows the gallery is one block ([1, d, N]), i.e. the plain transposed layout,
  *   which is as fast there.
- * The copy is moved (transferred, not copied) to the search worker below. (A SharedArrayBuffer would
+ * The copy is moved (transferred, not copied) to the search worker (sessionRunner below). (A SharedArrayBuffer would
  * let both threads see it, but onnxruntime-node rejects tensors over one: N-API cannot read a
  * SharedArrayBuffer's memory, "Invalid argument".)
  *
@@ -40,11 +40,10 @@
  * deterministic. Scores are float32 dot products, i.e. cosines, since rows and queries are unit
  * vectors; queries are re-normalised here, so callers may pass raw encoder outputs.
  */
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import type ort from 'onnxruntime-node';
 import { onnxModel } from '../encoders/onnx-model-writer.ts';
+import { createSessionHost } from '../encoders/onnx-session-host.ts';
 import { scoreMatrix } from './score-matrix.ts';
 import { topK } from './top-k.ts';
 
@@ -154,166 +153,56 @@ interface TopKResult {
 
 /** Runs the search graph over a fixed blocked gallery. */
 interface TopKRunner {
+  /** Where the session runs: 'main' also when a worker was asked for but no worker bundle exists. */
+  readonly thread: 'worker' | 'main';
   run(queries: Float32Array, q: number, k: number): Promise<TopKResult>;
   close(): Promise<void>;
 }
 
-async function mainThreadRunner(
+/**
+ * The search graph's session, with the blocked gallery as a constant input: on its own worker thread
+ * by default (moved there once, not copied; [Note: search thread]), through the product's one ONNX
+ * Runtime host (encoders/onnx-session-host.ts).
+ */
+async function sessionRunner(
   galleryT: Float32Array,
   layout: BlockLayout,
   dim: number,
   threads: number,
+  thread: 'worker' | 'main',
   ortPath?: string,
 ): Promise<TopKRunner> {
-  const mod: typeof ort = ortPath
-    ? createRequire(import.meta.url)(ortPath)
-    : (await import('onnxruntime-node')).default;
-  if (!process.env.KFASHION_DEBUG) mod.env.logLevel = 'fatal';
-  const session = await mod.InferenceSession.create(searchGraph(dim), sessionOptions(threads));
-  const gallery = new mod.Tensor('float32', galleryT, [layout.blocks, dim, layout.rows]);
+  const host = await createSessionHost(searchGraph(dim), sessionOptions(threads), thread, {
+    constants: {
+      gallery_blocks: { type: 'float32', data: galleryT, dims: [layout.blocks, dim, layout.rows] },
+    },
+    ...(ortPath ? { ortPath } : {}),
+    // An idle search worker must not keep a CLI process alive; it is ref'd while it works.
+    unrefWhenIdle: true,
+    name: 'search worker thread',
+  }).catch((e: unknown) => {
+    throw new VectorIndexError(e instanceof Error ? e.message : String(e));
+  });
   return {
+    thread: host.thread,
     async run(queries, q, k) {
-      const res = await session.run({
-        queries: new mod.Tensor('float32', queries, [q, dim]),
-        gallery_blocks: gallery,
-        k: new mod.Tensor('int64', BigInt64Array.of(BigInt(k)), [1]),
-      });
-      const out = { scores: res.scores!.data as Float32Array, indices: res.indices!.data as BigInt64Array };
-      return out;
-    },
-    close: () => session.release(),
-  };
-}
-
-/**
- * The worker: a short CommonJS script passed as a string (`eval: true`), like the image encoder's
- * session host, so it runs the same from the TypeScript sources, the esbuild bundle and Electron.
- * It receives the blocked gallery by transfer (no copy).
- */
-const WORKER_SOURCE = `
-const { parentPort, workerData: w } = require('node:worker_threads');
-const text = (e) => (e && e.message) || String(e);
-const start = () => {
-  const ort = require(w.ortPath);
-  if (w.quiet) ort.env.logLevel = 'fatal';
-  return ort.InferenceSession.create(w.model, w.options).then((session) => ({ ort, session }));
-};
-new Promise((ok) => ok(start())).then(
-  ({ ort, session }) => {
-    const gallery = new ort.Tensor('float32', w.gallery, [w.blocks, w.dim, w.rows]);
-    parentPort.postMessage({ type: 'ready' });
-    parentPort.on('message', async (m) => {
-      if (m.type === 'close') {
-        await session.release();
-        parentPort.postMessage({ type: 'closed' });
-        return;
-      }
-      try {
-        const res = await session.run({
-          queries: new ort.Tensor('float32', m.queries, [m.q, w.dim]),
-          gallery_blocks: gallery,
-          k: new ort.Tensor('int64', BigInt64Array.of(BigInt(m.k)), [1]),
-        });
-        const scores = res.scores.data.slice();
-        const indices = res.indices.data.slice();
-        for (const t of Object.values(res)) t.dispose();
-        parentPort.postMessage({ type: 'result', id: m.id, scores, indices }, [scores.buffer, indices.buffer]);
-      } catch (e) {
-        parentPort.postMessage({ type: 'result', id: m.id, error: text(e) });
-      }
-    });
-  },
-  (e) => parentPort.postMessage({ type: 'failed', error: text(e) }),
-);
-`;
-
-type WorkerMessage =
-  | { type: 'ready' }
-  | { type: 'failed'; error: string }
-  | { type: 'closed' }
-  | { type: 'result'; id: number; scores?: Float32Array; indices?: BigInt64Array; error?: string };
-
-function workerRunner(
-  galleryT: Float32Array,
-  layout: BlockLayout,
-  dim: number,
-  threads: number,
-  ortPathOverride?: string,
-): Promise<TopKRunner> {
-  const ortPath = ortPathOverride ?? createRequire(import.meta.url).resolve('onnxruntime-node');
-  const worker = new Worker(WORKER_SOURCE, {
-    eval: true,
-    workerData: {
-      ortPath,
-      model: searchGraph(dim),
-      options: sessionOptions(threads),
-      gallery: galleryT,
-      blocks: layout.blocks,
-      rows: layout.rows,
-      dim,
-      quiet: !process.env.KFASHION_DEBUG,
-    },
-    transferList: [galleryT.buffer as ArrayBuffer],
-  });
-  const pending = new Map<number, { resolve: (r: TopKResult) => void; reject: (e: Error) => void }>();
-  let nextId = 1;
-  let dead: Error | null = null;
-  let closed: (() => void) | null = null;
-  const failAll = (e: Error) => {
-    dead ??= e;
-    for (const p of pending.values()) p.reject(e);
-    pending.clear();
-  };
-  return new Promise<TopKRunner>((resolve, reject) => {
-    worker.on('error', (e) => {
-      failAll(e);
-      reject(e);
-    });
-    worker.on('exit', (code) => {
-      const e = new VectorIndexError(`the search worker thread exited (code ${code})`);
-      failAll(e);
-      reject(e);
-      closed?.();
-    });
-    worker.on('message', (m: WorkerMessage) => {
-      if (m.type === 'failed') {
-        void worker.terminate();
-        reject(new VectorIndexError(m.error));
-      } else if (m.type === 'closed') {
-        void worker.terminate();
-      } else if (m.type === 'result') {
-        const p = pending.get(m.id);
-        if (!p) return;
-        pending.delete(m.id);
-        if (pending.size === 0) worker.unref();
-        if (m.scores && m.indices) p.resolve({ scores: m.scores, indices: m.indices });
-        else p.reject(new VectorIndexError(`search failed in ONNX Runtime: ${m.error ?? 'unknown error'}`));
-      } else {
-        // An idle search worker must not keep a CLI process alive; it is ref'd while it works.
-        worker.unref();
-        resolve({
-          run(queries, q, k) {
-            if (dead) return Promise.reject(dead);
-            const id = nextId++;
-            return new Promise<TopKResult>((res, rej) => {
-              pending.set(id, { resolve: res, reject: rej });
-              // Keep the process alive while a search is under way.
-              worker.ref();
-              worker.postMessage({ type: 'search', id, queries, q, k });
-            });
+      const out = await host
+        .runMany(
+          {
+            queries: { type: 'float32', data: queries, dims: [q, dim] },
+            k: { type: 'int64', data: BigInt64Array.of(BigInt(k)), dims: [1] },
           },
-          close() {
-            if (dead) return Promise.resolve();
-            return new Promise<void>((res) => {
-              closed = res;
-              worker.ref();
-              worker.postMessage({ type: 'close' });
-            });
-          },
+          ['scores', 'indices'],
+        )
+        .catch((e: unknown) => {
+          throw new VectorIndexError(
+            `search failed in ONNX Runtime: ${e instanceof Error ? e.message : String(e)}`,
+          );
         });
-      }
-    });
-  });
+      return { scores: out.scores!.data as Float32Array, indices: out.indices!.data as BigInt64Array };
+    },
+    close: () => host.release(),
+  };
 }
 
 // ---- the index -----------------------------------------------------------------------------------
@@ -347,7 +236,7 @@ export class VectorIndex {
     this.dim = dim;
     this.backend = runner ? 'onnxruntime' : 'js';
     this.threads = runner ? opts.threads : 1;
-    this.thread = runner ? opts.thread : 'main';
+    this.thread = runner ? runner.thread : 'main';
     this.fallbackReason = opts.fallbackReason;
     this.maxScoreFloats = opts.maxScoreFloats;
     this.layout = opts.layout;
@@ -394,10 +283,7 @@ export class VectorIndex {
     const layout = blockLayout(ids.length, opts.blockRows);
     const blocked = blockColumns(vectors, layout, dim);
     try {
-      const runner =
-        thread === 'main'
-          ? await mainThreadRunner(blocked, layout, dim, threads, opts.onnxruntimePath)
-          : await workerRunner(blocked, layout, dim, threads, opts.onnxruntimePath);
+      const runner = await sessionRunner(blocked, layout, dim, threads, thread, opts.onnxruntimePath);
       return new VectorIndex(ids, dim, null, runner, { ...common, fallbackReason: null, layout });
     } catch (e) {
       // First line only: Node appends the whole require stack to a missing-module error.
@@ -460,10 +346,7 @@ export class VectorIndex {
     const thread = opts.thread ?? 'worker';
     const common = { threads, thread, maxScoreFloats: opts.maxScoreFloats ?? MAX_SCORE_FLOATS };
     try {
-      const runner =
-        thread === 'main'
-          ? await mainThreadRunner(blocked, layout, dim, threads, opts.onnxruntimePath)
-          : await workerRunner(blocked, layout, dim, threads, opts.onnxruntimePath);
+      const runner = await sessionRunner(blocked, layout, dim, threads, thread, opts.onnxruntimePath);
       return new VectorIndex(ids, dim, null, runner, { ...common, fallbackReason: null, layout });
     } catch (e) {
       const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
