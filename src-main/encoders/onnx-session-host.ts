@@ -19,16 +19,14 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import { connect, transfer, workerEntry } from '../workers/protocol.ts';
-import type { OnnxSessionTasks } from './onnx-session-worker.ts';
+import type { OnnxSessionTasks, RawTensor } from './onnx-session-worker.ts';
+
+// The wire type lives with the worker entry (which this file starts), so the two do not import each other.
+export type { RawTensor } from './onnx-session-worker.ts';
 
 export type SessionThread = 'worker' | 'main';
 
 /** A tensor as plain data, the form that crosses between threads. */
-export interface RawTensor {
-  type: 'float32' | 'float16' | 'int64' | 'int32';
-  data: Float32Array | Uint16Array | BigInt64Array | Int32Array;
-  dims: readonly number[];
-}
 
 export interface SessionHost {
   readonly thread: SessionThread;

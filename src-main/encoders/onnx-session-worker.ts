@@ -7,7 +7,13 @@
 import { createRequire } from 'node:module';
 import type ort from 'onnxruntime-node';
 import { defineWorker, transfer } from '../workers/protocol.ts';
-import type { RawTensor } from './onnx-session-host.ts';
+
+/** A tensor as it crosses the thread boundary: its element type, flat data and shape. */
+export interface RawTensor {
+  type: 'float32' | 'float16' | 'int64' | 'int32';
+  data: Float32Array | Uint16Array | BigInt64Array | Int32Array;
+  dims: readonly number[];
+}
 
 export interface OpenRequest {
   /** The model file, or its bytes (a generated graph). */

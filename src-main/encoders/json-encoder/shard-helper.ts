@@ -22,8 +22,13 @@ import {
   shardBackward,
   shardForward,
 } from './hidden-shard.ts';
-import type { AdamJob } from './shard-worker.ts';
 import { WA } from './wasm-kernels.ts';
+
+/** One AdamW update for the helper: the kernel's arguments, then the mirror to refresh (if any). */
+export interface AdamJob {
+  args: number[];
+  mirror: { src: Float32Array; dst: Float32Array; rows: number; cols: number } | null;
+}
 
 const port = parentPort;
 if (!port) throw new Error('shard-helper.js runs as a worker thread of the JSON encoder, not on its own');

@@ -19,13 +19,7 @@
 import { Worker } from 'node:worker_threads';
 import { type Connection, connect, workerEntry } from '../../workers/protocol.ts';
 import type { ShardData, ShardIo } from './hidden-shard.ts';
-import type { ShardHelperTasks } from './shard-helper.ts';
-
-/** One AdamW update for the helper: the kernel's arguments, then the mirror to refresh (if any). */
-export interface AdamJob {
-  args: number[];
-  mirror: { src: Float32Array; dst: Float32Array; rows: number; cols: number } | null;
-}
+import type { AdamJob, ShardHelperTasks } from './shard-helper.ts';
 
 let shared: Promise<ShardWorker | { error: string }> | null = null;
 let ready: ShardWorker | null = null;
