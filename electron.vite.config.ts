@@ -12,7 +12,7 @@ const at = (path: string): string => resolve(root, path);
 /**
  * [Note: Native modules stay external]
  * Native addons (.node files) and packages that load files from their own folder at run time
- * (sharp's libvips, sqlite-vec's loadable extension, onnxruntime's shared libraries, tfjs-node's
+ * (sharp's libvips, onnxruntime's shared libraries, tfjs-node's
  * libtensorflow, tfjs-backend-wasm's .wasm) cannot be bundled: they must be `import`ed from
  * node_modules as installed, and electron-builder unpacks them from the asar (electron-builder.yml).
  * electron-vite externalizes everything in package.json `dependencies` by default; the list below
@@ -21,7 +21,6 @@ const at = (path: string): string => resolve(root, path);
 const NATIVE_OR_SELF_LOADING = [
   'better-sqlite3',
   'sharp',
-  'sqlite-vec',
   'onnxruntime-node',
   'usearch',
   '@tensorflow/tfjs',
@@ -45,6 +44,10 @@ export default defineConfig({
           'job-worker': at('src-main/services/job-worker.ts'),
           // The JSON encoder's matrix-product helper thread (encoders/json-encoder/matmul-threads.ts).
           'matmul-worker': at('src-main/encoders/json-encoder/matmul-worker.ts'),
+          // The JSON encoder's hidden-shard helper thread (encoders/json-encoder/shard-worker.ts).
+          'shard-helper': at('src-main/encoders/json-encoder/shard-helper.ts'),
+          // One ONNX Runtime session per thread: image encoder and vector index (encoders/onnx-session-host.ts).
+          'onnx-session-worker': at('src-main/encoders/onnx-session-worker.ts'),
         },
       },
     },

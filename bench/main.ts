@@ -67,7 +67,7 @@ if (name === 'scan-once') {
   );
   console.error(
     '  scale [--items 1200000] [--train-steps 300] [--val-sample 24000] [--dir DIR] [--keep]   the whole pipeline at K-Fashion size on generated labels + vectors: times, peak RSS per phase',
-    '  tune [--trials N] [--scale small|seed]   trials per minute of a quick-preset study and the tuning overhead per trial',
+    '  tune [--trials N] [--scale small|seed]   trials per minute of a quick-preset study, locally and with two local queue workers (Redis), and the tuning overhead per trial',
   );
   process.exitCode = 2;
 }

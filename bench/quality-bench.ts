@@ -1,7 +1,7 @@
 /**
- * `npm run bench -- quality [--seeds 7,11,23] [--scale seed|small] [--no-reference]`: the issue's
- * quality bar. On demo datasets generated with each seed (learnable signal, SYNTHETIC stand-in
- * vectors), trains the JSON encoder with `kfashion train`'s defaults and with the earlier pipeline's
+ * `npm run bench -- quality [--seeds 7,11,23] [--scale seed|small] [--no-reference]`: the quality
+ * bar (default training at least as good as the earlier pipeline's settings trained in PyTorch).
+ * On demo datasets generated with each seed (learnable signal, SYNTHETIC stand-in vectors), trains the JSON encoder with `kfashion train`'s defaults and with the earlier pipeline's
  * settings (stage 2: lr 1e-4, 10 epochs, batch 64, T 0.07), then trains the same model in PyTorch with
  * those settings on the same split (bench/reference/train_quality_pytorch.py). Every figure is the
  * validation `gallery` protocol (EVALUATION.md) with the same tie rule, printed as JSON lines.

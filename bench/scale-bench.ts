@@ -422,7 +422,7 @@ export async function scaleValidateChild(ws: string, sample: number): Promise<vo
 
 /** Child: the search service's loading path and the exact index at N. */
 export async function scaleSearchChild(ws: string): Promise<void> {
-  const { VectorIndex } = await import('../src-main/evaluation/vector-index.ts');
+  const { VectorIndex } = await import('../src-main/retrieval/vector-index.ts');
   const wb = Workbench.open(ws);
   markBaseline();
   const store = new EmbeddingStore(wb.workspace.db);

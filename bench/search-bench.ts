@@ -14,7 +14,7 @@
  * would take longer than the benchmark). The cost of an exact search does not depend on the
  * distribution; only the selection inside TopK could, and it is a small part.
  *
- * The approximate index (HNSW, evaluation/ann-index.ts) is measured beside it (`--ann-sizes`, default
+ * The approximate index (HNSW, retrieval/ann-index.ts) is measured beside it (`--ann-sizes`, default
  * 1,000,000; `--no-ann` skips it) on two vector sets, because a graph index depends on the
  * distribution: "clustered" vectors shaped like real image embeddings (attribute-driven, like the
  * demo generator's: a sum of one value vector per attribute field plus noise in a 16-d subspace and a
@@ -22,8 +22,8 @@
  * does well. For each: build time, p50 per single query, and recall@10 against the exact index on
  * the same queries (gallery rows with noise). Target: 1M, p50 ≤ 2 ms at recall@10 ≥ 0.95 (clustered).
  */
-import { AnnIndex, recallAt } from '../src-main/evaluation/ann-index.ts';
-import { VectorIndex, type VectorIndexOptions } from '../src-main/evaluation/vector-index.ts';
+import { AnnIndex, recallAt } from '../src-main/retrieval/ann-index.ts';
+import { VectorIndex, type VectorIndexOptions } from '../src-main/retrieval/vector-index.ts';
 import { emit } from './machine.ts';
 import { runReference } from './pytorch-reference.ts';
 
@@ -296,7 +296,7 @@ export async function annBench(n: number, set: 'clustered' | 'uniform', queries:
   const ann = await AnnIndex.build(ids, vectors, DIM, { recallQueries: 0 });
   const buildMs = performance.now() - t0;
   // Queries: gallery rows with noise (the same recipe the build-time recall check uses).
-  const { sampleQueries } = await import('../src-main/evaluation/ann-index.ts');
+  const { sampleQueries } = await import('../src-main/retrieval/ann-index.ts');
   const q = sampleQueries(vectors, n, DIM, queries, 3);
   const times: number[] = [];
   const approx = [];

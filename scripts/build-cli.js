@@ -1,7 +1,7 @@
 // Runs on `npm install` (the `prepare` script) and before tests and benchmarks.
 // 1. Bundles the Node side's command-line entry points with esbuild, so `npx kfashion` starts fast and
 //    needs no TypeScript loader. Dependencies stay external: native modules (better-sqlite3, sharp,
-//    sqlite-vec) must be loaded from node_modules as installed.
+//    onnxruntime-node) must be loaded from node_modules as installed.
 // 2. Links `kfashion` into node_modules/.bin: npm links the bins of dependencies there, but never the
 //    root package's own, so without this `npx kfashion` would fail in a fresh clone.
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -39,6 +39,10 @@ await build({
     'job-worker': 'src-main/services/job-worker.ts',
     // The JSON encoder's matrix-product helper thread (src-main/encoders/json-encoder/matmul-threads.ts).
     'matmul-worker': 'src-main/encoders/json-encoder/matmul-worker.ts',
+    // The JSON encoder's hidden-shard helper thread (src-main/encoders/json-encoder/shard-worker.ts).
+    'shard-helper': 'src-main/encoders/json-encoder/shard-helper.ts',
+    // One ONNX Runtime session per thread: image encoder and vector index (encoders/onnx-session-host.ts).
+    'onnx-session-worker': 'src-main/encoders/onnx-session-worker.ts',
   },
 });
 await build({

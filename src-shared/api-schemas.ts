@@ -6,30 +6,41 @@
  * from our own core, whose TypeScript types already describe them, so their schemas check the fields
  * a caller relies on and let every other field through (`z.looseObject`): a core that adds a field
  * does not break the UI, and a core that drops or retypes a field the UI reads fails loudly with the
- * field's name. `typed<T>()` gives such a schema the core's own TypeScript type.
+ * field's name. `typed<T>()` gives such a schema the core's own TypeScript type, checked against it.
  */
 import { z } from 'zod';
 import { augmentationSchema } from './augmentation-config.ts';
-import type { ScanReport, SplitSummary, WorkspaceSummary } from './dataset.ts';
 import { encoderTrainOverrides } from './encoder-config.ts';
 import type { CentralityReport, EvaluationReport, TemperatureStudy } from './evaluation.ts';
 import { FIELD_NAMES } from './fields.ts';
-import type {
-  CatalogImportReport,
-  CatalogList,
-  CatalogProduct,
-  CustomerInputResult,
-  DashboardData,
-  ImageEncoderLabel,
-  KpiSummary,
-  Top10ToNewResult,
-} from './recommend.ts';
-import type { ResearchReportSummary } from './report.ts';
+import { researchReportSummarySchema } from './report.ts';
 import type { SimilaritySearchRun } from './search.ts';
 
-/** A loose object schema (see [Note: Loose output schemas]) typed as `T`. */
+/**
+ * A loose object schema (see [Note: Loose output schemas]) typed as the core's type `T`, for a shape
+ * whose type another module owns. Checked when it compiles: `T` must satisfy every field the schema
+ * declares (a core that drops or retypes one fails to compile here, naming the schema), so the type
+ * the client gets is never wider than what the schema checks. Shapes this file owns are declared
+ * once, as schemas, with their types inferred (`z.infer`).
+ */
+/**
+ * The fields a schema declares: its output type without the `[key: string]: unknown` a loose object
+ * adds (an interface has no index signature, and the check is about the declared fields).
+ */
+export type DeclaredFields<T> = T extends readonly (infer E)[]
+  ? DeclaredFields<E>[]
+  : T extends object
+    ? { [K in keyof T as string extends K ? (unknown extends T[K] ? never : K) : K]: DeclaredFields<T[K]> }
+    : T;
+
 export function typed<T>() {
-  return <S extends z.core.$ZodLooseShape>(shape: S): z.ZodType<T, T> =>
+  return <S extends z.core.$ZodLooseShape>(
+    shape: S,
+    ..._check: T extends DeclaredFields<z.output<z.ZodObject<S>>>
+      ? []
+      : [error: 'the type does not satisfy the fields this schema declares', got: T]
+  ): z.ZodType<T, T> =>
+    // The cast only adds the fields the schema lets through unchecked; the check above covers the rest.
     z.looseObject(shape) as unknown as z.ZodType<T, T>;
 }
 
@@ -45,6 +56,8 @@ export const wireErrorOutSchema = z.object({
   code: z.string().optional(),
 });
 
+export const jobEventSchema = z.object({ kind: z.literal('epoch-end'), epoch: z.number().int() });
+
 export const jobProgressSchema = z.object({
   job: z.string(),
   phase: z.string(),
@@ -53,6 +66,16 @@ export const jobProgressSchema = z.object({
   elapsedMs: z.number(),
   etaMs: z.number().nullable(),
   metrics: z.record(z.string(), z.number()),
+  event: jobEventSchema.optional(),
+  train: z
+    .object({
+      epoch: z.number(),
+      epochs: z.number(),
+      stage: z.enum(['train', 'validate']),
+      globalStep: z.number().optional(),
+      stepLoss: z.number().optional(),
+    })
+    .optional(),
 });
 
 /**
@@ -76,6 +99,7 @@ export const JOB_KINDS = [
   'catalog-embed',
   'report',
   'map',
+  'tune',
 ] as const;
 export const jobKindSchema = z.enum(JOB_KINDS);
 export type JobKind = z.infer<typeof jobKindSchema>;
@@ -104,68 +128,21 @@ export type JobInfo = z.infer<typeof jobInfoSchema>;
 // ---------------------------------------------------------------------------------------------
 // Workspace and dataset
 
-const styleCountsSchema = z.looseObject({
-  labels: count,
-  images: count,
-  garments: count,
-  excluded: count,
-  excludedByReason: z.record(z.string(), count),
-  skippedFiles: count,
-});
+// The schemas live beside their types (dataset.ts).
+export {
+  EXCLUSION_REASONS,
+  scanReportSchema,
+  splitSummarySchema,
+  workspaceSummarySchema,
+} from './dataset.ts';
 
-export const splitSummarySchema = typed<SplitSummary>()({
-  method: z.enum(['seeded', 'file']),
-  valRatio: z.number(),
-  trainImages: count,
-  valImages: count,
-  trainItems: count,
-  valItems: count,
-  warnings: z.array(z.string()),
-});
-
-export const scanReportSchema = typed<ScanReport>()({
-  synthetic: z.boolean(),
-  dataRoot: z.string(),
-  workspace: z.string(),
-  perStyle: z.record(z.string(), styleCountsSchema),
-  total: styleCountsSchema,
-  skipped: z.array(z.looseObject({ path: z.string(), reason: z.string(), detail: z.string() })),
-  split: splitSummarySchema,
-  elapsedMs: z.number(),
-});
-
-export const workspaceSummarySchema = typed<WorkspaceSummary>()({
-  workspace: z.string(),
-  synthetic: z.boolean(),
-  schemaVersion: count,
-  images: count,
-  items: count,
-  perStyle: z.record(
-    z.string(),
-    z.looseObject({ images: count, items: count, trainItems: count, valItems: count }),
-  ),
-  vocabularySizes: z.record(z.string(), count),
-  crops: count,
-  embeddings: z.array(z.looseObject({ model: z.string(), dim: count, source: z.string(), count: count })),
-});
-
-export const EXCLUSION_REASONS = ['no-box', 'degenerate-box', 'no-attributes', 'bad-coordinates'] as const;
-
-export interface ExcludedGarments {
+export const excludedGarmentsSchema = z.object({
   /** Garments excluded in the workspace (matching the filter). */
-  total: number;
-  byReason: Record<string, number>;
-  byStyle: Record<string, number>;
-  rows: { imageKey: string; styleFolder: string; part: string; reason: string; labelPath: string }[];
-  /** Label files the last scan could not read at all. */
-  skippedFiles: { total: number; rows: { path: string; reason: string; detail: string }[] };
-}
-export const excludedGarmentsSchema = typed<ExcludedGarments>()({
   total: count,
   byReason: z.record(z.string(), count),
   byStyle: z.record(z.string(), count),
   rows: z.array(
-    z.looseObject({
+    z.object({
       imageKey: z.string(),
       styleFolder: z.string(),
       part: z.string(),
@@ -173,37 +150,43 @@ export const excludedGarmentsSchema = typed<ExcludedGarments>()({
       labelPath: z.string(),
     }),
   ),
-  skippedFiles: z.looseObject({
+  /** Label files the last scan could not read at all. */
+  skippedFiles: z.object({
     total: count,
-    rows: z.array(z.looseObject({ path: z.string(), reason: z.string(), detail: z.string() })),
+    rows: z.array(z.object({ path: z.string(), reason: z.string(), detail: z.string() })),
   }),
 });
+export type ExcludedGarments = z.infer<typeof excludedGarmentsSchema>;
 
-export interface SampleCrop {
-  id: string;
-  styleFolder: string;
-  part: string;
-  split: 'train' | 'val' | null;
-  attributes: Record<string, string | string[]>;
+export const sampleCropSchema = z.object({
+  id: z.string(),
+  styleFolder: z.string(),
+  part: z.string(),
+  split: z.enum(['train', 'val']).nullable(),
+  attributes: z.record(z.string(), z.union([z.string(), z.array(z.string())])),
   /** Workspace-relative path of the crop (give it to the transport's mediaUrl), or null. */
-  crop: string | null;
-  width: number | null;
-  height: number | null;
+  crop: z.string().nullable(),
+  width: z.number().nullable(),
+  height: z.number().nullable(),
   /** Why there is no crop (no image file, unreadable image, ...). */
-  error: string | null;
-}
-export const sampleCropsSchema = typed<{ total: number; items: SampleCrop[] }>()({
-  total: count,
-  items: z.array(
-    z.looseObject({
-      id: z.string(),
-      styleFolder: z.string(),
-      part: z.string(),
-      crop: z.string().nullable(),
-      error: z.string().nullable(),
-    }),
-  ),
+  error: z.string().nullable(),
 });
+export type SampleCrop = z.infer<typeof sampleCropSchema>;
+export const sampleCropsSchema = z.object({ total: count, items: z.array(sampleCropSchema) });
+
+/** The whole photo of a garment (a downscaled copy in the workspace) with the garment's box on it. */
+export const itemPhotoSchema = z.object({
+  id: z.string(),
+  /** Workspace-relative path of the copy (for mediaUrl). */
+  photo: z.string(),
+  width: count,
+  height: count,
+  /** The garment's box in the copy's pixels (the label's polygon or rect). */
+  box: z.object({ x: z.number(), y: z.number(), w: z.number(), h: z.number() }),
+  boxSource: z.string(),
+  original: z.object({ width: count, height: count }),
+});
+export type ItemPhotoView = z.infer<typeof itemPhotoSchema>;
 
 export const cropSummarySchema = z.looseObject({
   total: count,
@@ -213,13 +196,11 @@ export const cropSummarySchema = z.looseObject({
   failed: z.array(z.object({ id: z.string(), reason: z.string() })),
 });
 
-export interface VocabularyView {
+export const vocabularySchema = z.object({
   /** Per field, its values by index (without <pad>/<unk>), with counts in this workspace. */
-  fields: Record<string, { value: string; count: number; known: boolean }[]>;
-}
-export const vocabularySchema = typed<VocabularyView>()({
   fields: z.record(z.string(), z.array(z.object({ value: z.string(), count: count, known: z.boolean() }))),
 });
+export type VocabularyView = z.infer<typeof vocabularySchema>;
 
 export const fieldNameSchema = z.enum(FIELD_NAMES);
 
@@ -283,6 +264,8 @@ export const epochRecordSchema = z.looseObject({
   epochMs: z.number(),
   msPerStep: z.number(),
   finishedAt: isoTime,
+  /** [global step, mean training loss] points, bucketed when an epoch has many steps; older runs lack it. */
+  stepLoss: z.array(z.tuple([z.number(), z.number()])).optional(),
 });
 export type EpochRecordView = z.infer<typeof epochRecordSchema>;
 
@@ -327,6 +310,8 @@ export const trainingResultsFileSchema = z.looseObject({
   data: z.looseObject({ train: count, val: count, stepsPerEpoch: count }),
   config: z.record(z.string(), z.unknown()),
   startedAt: isoTime,
+  /** The best checkpoint's epoch (0 before any epoch); absent in files written before it was kept. */
+  bestEpoch: z.number().optional(),
   history: z.array(epochRecordSchema),
 });
 
@@ -437,30 +422,23 @@ export const temperatureStudySchema = typed<TemperatureStudy>()({
 });
 
 /** One past evaluation, centrality or temperature-study run (the workspace's run log). */
-export interface EvaluationRecordView {
-  runId: string;
-  kind: 'evaluation' | 'centrality' | 'temperature-study';
-  createdAt: string;
-  /** The training run whose checkpoint was evaluated, if any. */
-  checkpoint: string | null;
-  /** That checkpoint's epoch (null for records made before runs recorded it). */
-  checkpointEpoch?: number | null;
-  /** True when `checkpoint` is not the workspace's current run: the figures are not the current model's. */
-  stale?: boolean;
-  protocol: string | null;
-  synthetic: boolean;
-  /** Workspace-relative path of the results JSON (readable with eval.report, or via mediaUrl). */
-  file: string;
-  summary: Record<string, unknown>;
-}
-export const evaluationRecordSchema = typed<EvaluationRecordView>()({
+export const evaluationRecordSchema = z.object({
   runId: z.string(),
   kind: z.enum(['evaluation', 'centrality', 'temperature-study']),
   createdAt: isoTime,
+  /** The training run whose checkpoint was evaluated, if any. */
+  checkpoint: z.string().nullable(),
+  /** That checkpoint's epoch (null for records made before runs recorded it). */
+  checkpointEpoch: z.number().int().nullable().optional(),
+  /** True when `checkpoint` is not the workspace's current run: the figures are not the current model's. */
+  stale: z.boolean().optional(),
+  protocol: z.string().nullable(),
   synthetic: z.boolean(),
+  /** Workspace-relative path of the results JSON (readable with eval.report, or via mediaUrl). */
   file: z.string(),
   summary: z.record(z.string(), z.unknown()),
 });
+export type EvaluationRecordView = z.infer<typeof evaluationRecordSchema>;
 
 export const EVAL_REPORT_SCHEMA = z.union([
   evaluationReportSchema,
@@ -471,120 +449,19 @@ export const EVAL_REPORT_SCHEMA = z.union([
 // ---------------------------------------------------------------------------------------------
 // Catalog, recommendation, KPI, dashboard (src-shared/recommend.ts owns the types)
 
-export const imageEncoderLabelSchema = typed<ImageEncoderLabel>()({
-  model: z.string(),
-  kind: z.enum(['registry', 'path', 'demo-standin']),
-  synthetic: z.boolean(),
-  label: z.string(),
-});
-
-const catalogProductSchema = typed<CatalogProduct>()({
-  id: z.string(),
-  name: z.string(),
-  image: z.string(),
-  imageUrl: z.string(),
-  synthetic: z.boolean(),
-  embeddings: z.array(z.string()),
-});
-
-export const catalogListSchema = typed<CatalogList>()({
-  total: count,
-  products: z.array(catalogProductSchema),
-  missingVectors: count,
-  encoder: imageEncoderLabelSchema.nullable(),
-});
-
-export const catalogImportReportSchema = typed<CatalogImportReport>()({
-  folder: z.string(),
-  added: z.array(z.string()),
-  updated: z.array(z.string()),
-  unchanged: z.array(z.string()),
-  skipped: z.array(z.looseObject({ file: z.string(), reason: z.string() })),
-  synthetic: z.boolean(),
-  timestamp: isoTime,
-});
-
-export const catalogAddResultSchema = z.looseObject({
-  product: catalogProductSchema,
-  created: z.boolean(),
-  note: z.string().optional(),
-});
-
-const matchSchema = z.looseObject({
-  productId: z.string(),
-  name: z.string(),
-  score: z.number(),
-  imageUrl: z.string(),
-});
-
-const recommendMetaShape = {
-  runId: z.string(),
-  timestamp: isoTime,
-  encoder: imageEncoderLabelSchema,
-  k: count,
-  catalogSize: count,
-  latencyMs: z.number(),
-  index: z
-    .object({ kind: z.literal('ann'), engine: z.string(), recallAt10: z.number().nullable() })
-    .optional(),
-  note: z.string().optional(),
-};
-
-export const top10ToNewResultSchema = typed<Top10ToNewResult>()({
-  ...recommendMetaShape,
-  inputs: z.array(
-    z.looseObject({
-      input: z.looseObject({ kind: z.string(), id: z.string() }),
-      matches: z.array(matchSchema),
-    }),
-  ),
-  trend: z.looseObject({
-    styleDistribution: z.record(z.string(), z.number()),
-    categoryDistribution: z.record(z.string(), z.number()),
-  }),
-  inputSource: z.string(),
-});
-
-export const customerInputResultSchema = typed<CustomerInputResult>()({
-  ...recommendMetaShape,
-  input: z.looseObject({ kind: z.string(), id: z.string() }),
-  matches: z.array(matchSchema),
-});
-
-export const kpiSummarySchema = typed<KpiSummary>()({
-  timestamp: isoTime,
-  count: count,
-  errors: count,
-  latencyMs: z.looseObject({ p50: z.number().nullable(), p95: z.number().nullable() }),
-  catalog: z.looseObject({ products: count, withVectors: count }),
-  encoder: imageEncoderLabelSchema.nullable(),
-});
-
-export const dashboardSchema = typed<DashboardData>()({
-  kpi: kpiSummarySchema,
-  loss_curve: z
-    .looseObject({
-      runId: z.string(),
-      epochs: z.array(z.number()),
-      trainLoss: z.array(z.number()),
-      valLoss: z.array(z.number()),
-    })
-    .nullable(),
-  top_k_images: z.array(z.looseObject({ productId: z.string(), imageUrl: z.string() })),
-  hyperparams: z.record(z.string(), z.unknown()).nullable(),
-  augmented_samples: z.array(
-    z.looseObject({ itemId: z.string(), augmentation: z.string(), dataUrl: z.string() }),
-  ),
-  augmentation: z
-    .looseObject({
-      runId: z.string(),
-      settings: z.unknown(),
-      recipe: z.string().nullable(),
-      source: z.string(),
-    })
-    .nullable()
-    .optional(),
-});
+// The schemas live beside their types ([Note: Result schemas own the types] in recommend.ts).
+export {
+  catalogAddResultSchema,
+  catalogImportReportSchema,
+  catalogListSchema,
+  catalogProductSchema,
+  catalogRemoveResultSchema,
+  customerInputResultSchema,
+  dashboardSchema,
+  imageEncoderLabelSchema,
+  kpiSummarySchema,
+  top10ToNewResultSchema,
+} from './recommend.ts';
 
 /**
  * An image sent through the contract (an upload in the UI): base64 so the same input crosses IPC and
@@ -640,18 +517,8 @@ export const searchRunSchema = typed<SearchRunView>()({
 // Research report (src-shared/report.ts owns the type)
 
 /** What `report.write`'s job returns: the summary plus the HTML's workspace-relative path (mediaUrl). */
-export type ResearchReportView = ResearchReportSummary & { html: string | null };
-
-export const researchReportSchema = typed<ResearchReportView>()({
-  kind: z.literal('research-report'),
-  run_id: z.string(),
-  timestamp: isoTime,
-  synthetic: z.boolean(),
-  file: z.string(),
-  bytes: count,
-  sections: z.array(z.looseObject({ name: z.string(), included: z.boolean(), detail: z.string() })),
-  html: z.string().nullable(),
-});
+export const researchReportSchema = researchReportSummarySchema.extend({ html: z.string().nullable() });
+export type ResearchReportView = z.infer<typeof researchReportSchema>;
 
 // ---------------------------------------------------------------------------------------------
 // Runs (src-main/training/runs.ts): every training is a folder runs/<id>/ and a row

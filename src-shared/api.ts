@@ -41,6 +41,8 @@ import {
   catalogAddResultSchema,
   catalogImportReportSchema,
   catalogListSchema,
+  catalogProductSchema,
+  catalogRemoveResultSchema,
   centralityReportSchema,
   cropSummarySchema,
   customerInputResultSchema,
@@ -56,6 +58,7 @@ import {
   imageEncoderLabelSchema,
   imageUploadSchema,
   importReportSchema,
+  itemPhotoSchema,
   type JobKind,
   jobHandleSchema,
   jobInfoSchema,
@@ -81,6 +84,7 @@ import {
   wireErrorOutSchema,
   workspaceSummarySchema,
 } from './api-schemas.ts';
+import { tuneResultSchema, tuningMethods } from './api-tuning.ts';
 import { viewSettingsInputSchema } from './augmentation-config.ts';
 
 export * from './api-core.ts';
@@ -224,6 +228,13 @@ const datasetMethods = [
       seed: z.number().int().min(0).default(1),
     }),
     output: sampleCropsSchema,
+  }),
+  defineMethod({
+    name: 'dataset.photo',
+    summary:
+      "A garment's whole photo (a downscaled copy in the workspace) with its box, for the detail panel.",
+    input: z.strictObject({ id: z.string().min(1).max(512) }),
+    output: itemPhotoSchema,
   }),
   defineMethod({
     name: 'dataset.excluded',
@@ -521,6 +532,12 @@ const recommendMethods = [
     output: catalogListSchema,
   }),
   defineMethod({
+    name: 'catalog.get',
+    summary: 'One catalog product by id (unknown id: UnknownIdError).',
+    input: z.strictObject({ id: idString }),
+    output: catalogProductSchema,
+  }),
+  defineMethod({
     name: 'catalog.add',
     summary: 'Adds one new product from an uploaded image (embedded with the workspace encoder).',
     input: z.strictObject({
@@ -534,7 +551,7 @@ const recommendMethods = [
   defineMethod({
     name: 'catalog.remove',
     input: z.strictObject({ ids: z.array(idString).min(1).max(1000) }),
-    output: z.object({ removed: z.array(z.string()) }),
+    output: catalogRemoveResultSchema,
   }),
   defineMethod({
     name: 'catalog.import',
@@ -616,6 +633,7 @@ export const api = defineContract(
   ...jobMethods,
   ...exportMethods,
   ...exploreMethods,
+  ...tuningMethods,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -671,6 +689,7 @@ export const JOB_RESULT_SCHEMAS = {
   'catalog-embed': z.object({ model: z.string(), embedded: z.number().int().min(0) }),
   report: researchReportSchema,
   map: embeddingMapSchema,
+  tune: tuneResultSchema,
 } as const satisfies Record<JobKind, z.ZodType>;
 
 export type JobResult<K extends JobKind> = z.output<(typeof JOB_RESULT_SCHEMAS)[K]>;

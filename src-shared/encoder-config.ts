@@ -7,7 +7,8 @@
  *   per field an embedding table (embedDim) → concatenation → `depth` hidden blocks
  *   [Linear → norm → activation → dropout] → Linear(hiddenDim → 512) → L2 normalisation.
  * With `residual`, every hidden block after the first (which changes the width to hiddenDim) is a
- * residual block x + f(x). Defaults: today's model (5 fields × 128 → 1024 → 512, ReLU, dropout 0.1).
+ * residual block x + f(x). Defaults: the original model's shape (5 fields × 128 → 1024 → 512, ReLU) with
+ * the dropout tuning studies chose (0.15; see [Note: Why these defaults] in training/train-config.ts).
  */
 import { z } from 'zod';
 
@@ -45,7 +46,7 @@ export const encoderShapeSchema = z.object({
     .number({ error: 'must be a number' })
     .min(0, { error: 'must be in [0, 1)' })
     .lt(1, { error: 'must be in [0, 1)' })
-    .default(0.1)
+    .default(0.15)
     .describe('dropout probability after each hidden activation'),
 });
 

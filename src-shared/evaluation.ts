@@ -2,10 +2,13 @@
  * Result shapes of the evaluation suite (EVALUATION.md): `kfashion eval`, `kfashion centrality`,
  * `kfashion sweep`. Plain JSON objects — what results/*.json hold, what `--json` prints, what the
  * contract carries to the UI. Keys are snake_case because researchers read these files from Python
- * and the issue names them so (`positive_similarity`, `per_style`, …); keep them stable.
+ * and the evaluation suite's specification names them so (`positive_similarity`, `per_style`, …);
+ * keep them stable.
  *
  * Rates (recall, precision, Top-K, "of ceiling") are fractions in [0, 1]; similarities are cosines.
  */
+
+import { z } from 'zod';
 
 /** The cut-offs every retrieval figure is given at. */
 export const EVAL_KS = [1, 5, 10] as const;
@@ -18,7 +21,7 @@ export type EvalProtocol = 'gallery' | 'in-batch';
 export type EvalDirection = 'json-to-image' | 'image-to-json';
 
 export const DEFAULT_EVAL_BATCH = 64;
-/** The temperature study's default grid (issue 4), around the earlier best 0.1 and the plan's 0.07. */
+/** The temperature study's default grid, around the earlier pipeline's best 0.1 and the research plan's 0.07. */
 export const DEFAULT_SWEEP_TEMPERATURES = [0.05, 0.07, 0.08, 0.09, 0.1, 0.11, 0.12, 0.15] as const;
 /** In-batch ranking with fewer candidates inflates every figure; EVALUATION.md forbids B < 32. */
 export const MIN_EVAL_BATCH = 32;
@@ -51,26 +54,34 @@ export interface RetrievalFigures {
 }
 
 /** Health of a set of vectors (EVALUATION.md "Embedding health"). */
-export interface EmbeddingHealth {
-  vectors: number;
-  dim: number;
-  norm: {
-    min: number;
-    max: number;
-    mean: number;
+/** Embedding health of a set of vectors (EVALUATION.md); the type is inferred from the schema. */
+export const embeddingHealthSchema = z.object({
+  vectors: z.number().int(),
+  dim: z.number().int(),
+  norm: z.object({
+    min: z.number(),
+    max: z.number(),
+    mean: z.number(),
     /** Largest |‖v‖ − 1|. */
-    max_deviation: number;
-    tolerance: number;
+    max_deviation: z.number(),
+    tolerance: z.number(),
     /** Every vector has norm 1 within `tolerance`. */
-    ok: boolean;
+    ok: z.boolean(),
     /** Vectors outside the tolerance. */
-    off: number;
-  };
+    off: z.number().int(),
+  }),
   /** Variance of each output dimension across the vectors: summary here, all values in the file. */
-  per_dimension_variance: { mean: number; min: number; max: number; near_zero: number; values?: number[] };
+  per_dimension_variance: z.object({
+    mean: z.number(),
+    min: z.number(),
+    max: z.number(),
+    near_zero: z.number().int(),
+    values: z.array(z.number()).optional(),
+  }),
   /** Mean cosine over all pairs of distinct vectors; near 1 means collapse. */
-  mean_pairwise_cosine: number;
-}
+  mean_pairwise_cosine: z.number(),
+});
+export type EmbeddingHealth = z.infer<typeof embeddingHealthSchema>;
 
 export interface DirectionFigures extends RetrievalFigures {
   direction: EvalDirection;

@@ -124,7 +124,14 @@ export interface ImageTagRun {
   image: string;
   k: number;
   image_encoder: { model: string; label: string; synthetic: boolean };
-  checkpoint: { run_id: string; path: string; epoch: number; fields: string[] };
+  checkpoint: {
+    run_id: string;
+    path: string;
+    epoch: number;
+    fields: string[];
+    /** True when that run is not the workspace's current run (at the time of the tagging). */
+    stale?: boolean;
+  };
   /** Each field's best single values on their own (value alone as the query), best first. */
   per_field: { field: string; values: { value: string; score: number }[] }[];
   vocabulary: TagCombination[];

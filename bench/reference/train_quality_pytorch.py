@@ -2,7 +2,7 @@
 """REFERENCE ONLY, never a dependency of the product: the earlier pipeline's training run in PyTorch.
 
 `npm run bench -- quality` exports a workspace's train/val split (encoder inputs + image embeddings) and
-runs this on it, to check the issue's quality bar: `kfashion train` with default settings must reach
+runs this on it, to check the quality bar: `kfashion train` with default settings must reach
 validation retrieval at least as good as this model trained in PyTorch with the earlier pipeline's
 settings (lr 1e-4, 10 epochs, batch 64, temperature 0.07; AdamW, constant learning rate, no early
 stopping, no clipping).

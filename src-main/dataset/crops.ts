@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { CancelledError, type WorkOptions } from '../../src-shared/jobs.ts';
 import { writeFileAtomic } from '../store/atomic-file.ts';
+import { CropStore } from '../store/crop-store.ts';
 import { DatasetStore, type ItemFilter, type StoredItem } from '../store/dataset-store.ts';
 import type { Workspace } from '../store/workspace.ts';
 import { cropRegion } from './box.ts';
@@ -60,9 +61,8 @@ export async function ensureCrop(ws: Workspace, item: StoredItem): Promise<CropI
   const key = cropKey(item, item.imagePath);
   const rel = cropRelPath(item);
   const abs = join(ws.root, rel);
-  const row = ws.db.prepare('SELECT key, width, height FROM crops WHERE item_id = ?').get(item.id) as
-    | { key: string; width: number; height: number }
-    | undefined;
+  const crops = new CropStore(ws.db);
+  const row = crops.get(item.id);
   if (row && row.key === key && existsSync(abs)) {
     return { itemId: item.id, path: abs, width: row.width, height: row.height, cached: true };
   }
@@ -75,13 +75,7 @@ export async function ensureCrop(ws: Workspace, item: StoredItem): Promise<CropI
   // Encoded in memory, then written under a temporary name and renamed: sharp's toFile writes the
   // target in place, so a kill mid-write left a truncated JPEG under the crop's real name.
   writeFileAtomic(abs, await image.extract(region).jpeg({ quality: 90 }).toBuffer());
-  ws.db
-    .prepare(
-      `INSERT INTO crops (item_id, key, path, width, height, created_at) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT(item_id) DO UPDATE SET key = excluded.key, path = excluded.path, width = excluded.width,
-         height = excluded.height, created_at = excluded.created_at`,
-    )
-    .run(item.id, key, rel, region.width, region.height, new Date().toISOString());
+  crops.put(item.id, key, rel, region.width, region.height);
   return { itemId: item.id, path: abs, width: region.width, height: region.height, cached: false };
 }
 

@@ -23,6 +23,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExclusionReason, SkippedFile } from '../../src-shared/dataset.ts';
+import { tempPathFor } from '../store/atomic-file.ts';
 
 export const SCAN_REPORT_JSON = 'scan_report.json';
 export const SCAN_REPORT_CSV = 'scan_report.csv';
@@ -128,8 +129,10 @@ export class ScanReportWriter {
     mkdirSync(resultsDir, { recursive: true });
     const json = join(resultsDir, SCAN_REPORT_JSON);
     const csv = join(resultsDir, SCAN_REPORT_CSV);
-    const jsonTmp = `${json}.tmp-${process.pid}`;
-    const csvTmp = `${csv}.tmp-${process.pid}`;
+    // Streamed, so not through writeFileAtomic; its temporary names, so a killed scan's leftovers are
+    // swept like any other (store/atomic-file.ts).
+    const jsonTmp = tempPathFor(json);
+    const csvTmp = tempPathFor(csv);
     const jfd = openSync(jsonTmp, 'w');
     const cfd = openSync(csvTmp, 'w');
     try {

@@ -405,8 +405,7 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
     split = applySplit(ws.db, { file: opts.splitFile, stems: splitStems, seed: opts.seed });
     opts.onProgress?.('split', 1, 1, { val: split.valImages, train: split.trainImages });
     buildVocabulary(ws.db);
-    const anySynthetic =
-      ws.db.prepare('SELECT 1 FROM data_roots WHERE synthetic = 1 LIMIT 1').get() !== undefined;
+    const anySynthetic = store.hasSyntheticRoot();
     setMeta(ws.db, 'synthetic', anySynthetic);
   } catch (e) {
     reportFiles.dispose();

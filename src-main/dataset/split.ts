@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { SplitSummary } from '../../src-shared/dataset.ts';
 import { type Db, getMeta, setMeta } from '../store/database.ts';
+import { SplitStore } from '../store/split-store.ts';
 import { normalizeName } from './normalize.ts';
 import { hashSeed } from './rng.ts';
 
@@ -42,11 +43,7 @@ export function applySplit(
   const stored = getMeta<StoredSplit>(db, 'split');
   if (opts.file !== undefined) {
     const stems = opts.stems ?? readSplitFile(opts.file);
-    db.transaction(() => {
-      db.prepare('DELETE FROM split_val_stems').run();
-      const ins = db.prepare('INSERT OR IGNORE INTO split_val_stems (stem) VALUES (?)');
-      for (const s of stems) ins.run(s);
-    })();
+    new SplitStore(db).replaceValStems(stems);
     const file = resolve(opts.file);
     setMeta(db, 'split', { method: 'file', file } satisfies StoredSplit);
     return applyFileSplit(db, file);
@@ -80,29 +77,7 @@ export function readSplitFile(file: string): string[] {
 }
 
 function applyFileSplit(db: Db, file: string): SplitSummary {
-  db.exec(`
-    UPDATE images SET split = CASE
-      WHEN label_stem IN (SELECT stem FROM split_val_stems)
-        OR key IN (SELECT stem FROM split_val_stems)
-        OR CAST(image_id AS TEXT) IN (SELECT stem FROM split_val_stems)
-      THEN 'val' ELSE 'train' END`);
-  const unknown = db
-    .prepare(`
-      SELECT stem FROM split_val_stems s
-      WHERE NOT EXISTS (SELECT 1 FROM images i WHERE i.label_stem = s.stem)
-        AND NOT EXISTS (SELECT 1 FROM images i WHERE i.key = s.stem)
-        -- Separate, indexed probes: an OR of the three, or a CAST on the column, scans every image.
-        AND NOT (s.stem NOT GLOB '*[^0-9]*' AND s.stem <> ''
-                 AND EXISTS (SELECT 1 FROM images i WHERE i.image_id = CAST(s.stem AS INTEGER)))
-      ORDER BY stem`)
-    .pluck()
-    .all() as string[];
-  const across = db
-    .prepare(`
-      SELECT COUNT(*) FROM (SELECT look_key FROM images WHERE look_key LIKE 'look:%'
-                            GROUP BY look_key HAVING COUNT(DISTINCT split) > 1)`)
-    .pluck()
-    .get() as number;
+  const { unknown, lookLeaks: across } = new SplitStore(db).applyValStems();
   const warnings: string[] = [];
   if (unknown.length > 0)
     warnings.push(`${unknown.length} stems in ${basename(file)} match no scanned image`);
@@ -119,59 +94,38 @@ function applyFileSplit(db: Db, file: string): SplitSummary {
 }
 
 function applySeededSplit(db: Db, seed: number, valRatio: number): SplitSummary {
-  // A seeded hash gives each group its place in the order; it must be the same on every machine.
-  db.function('kf_split_hash', { deterministic: true }, (key: unknown) => hashSeed(seed, String(key)));
   const warnings: string[] = [];
-  db.transaction(() => {
-    db.exec(`
-      DROP TABLE IF EXISTS temp.split_groups;
-      CREATE TEMP TABLE split_groups AS
-        SELECT look_key AS grp, MIN(style_folder) AS style, COUNT(*) AS n FROM images GROUP BY look_key;`);
-    const totals = new Map(
-      (
-        db.prepare('SELECT style, SUM(n) FROM split_groups GROUP BY style').raw().all() as [string, number][]
-      ).map(([style, n]) => [style, n]),
-    );
-    // Greedy in hash order: a group joins validation when it still fits under the style's target,
-    // so one large look early in the order cannot fill (or block) a style's whole share.
-    const val = new Map<string, number>();
-    const valGroups: string[] = [];
-    const rows = db
-      .prepare('SELECT grp, style, n FROM split_groups ORDER BY style, kf_split_hash(grp), grp')
-      .raw()
-      .iterate() as Iterable<[string, string, number]>;
-    for (const [grp, style, n] of rows) {
-      const target = Math.round((totals.get(style) ?? 0) * valRatio);
-      const taken = val.get(style) ?? 0;
-      if (taken + n <= target) {
-        valGroups.push(grp);
-        val.set(style, taken + n);
+  const val = new Map<string, number>();
+  // A seeded hash gives each group its place in the order; it must be the same on every machine.
+  const totals = new SplitStore(db).applyGroupSplit(
+    (key) => hashSeed(seed, key),
+    (styleTotals, groups) => {
+      // Greedy in hash order: a group joins validation when it still fits under the style's target,
+      // so one large look early in the order cannot fill (or block) a style's whole share.
+      const valGroups: string[] = [];
+      for (const [grp, style, n] of groups) {
+        const target = Math.round((styleTotals.get(style) ?? 0) * valRatio);
+        const taken = val.get(style) ?? 0;
+        if (taken + n <= target) {
+          valGroups.push(grp);
+          val.set(style, taken + n);
+        }
       }
+      return valGroups;
+    },
+  );
+  for (const [style, total] of totals) {
+    if (total >= 2 && (val.get(style) ?? 0) === 0) {
+      warnings.push(
+        `${style}: no validation images (its ${total} images form groups larger than its 20 % share)`,
+      );
     }
-    db.exec('DROP TABLE IF EXISTS temp.val_groups; CREATE TEMP TABLE val_groups (grp TEXT PRIMARY KEY);');
-    const ins = db.prepare('INSERT INTO val_groups (grp) VALUES (?)');
-    for (const g of valGroups) ins.run(g);
-    db.exec(`
-      UPDATE images SET split = CASE WHEN look_key IN (SELECT grp FROM val_groups) THEN 'val' ELSE 'train' END;
-      DROP TABLE temp.val_groups;
-      DROP TABLE temp.split_groups;`);
-    for (const [style, total] of totals) {
-      if (total >= 2 && (val.get(style) ?? 0) === 0) {
-        warnings.push(
-          `${style}: no validation images (its ${total} images form groups larger than its 20 % share)`,
-        );
-      }
-    }
-  })();
+  }
   return { method: 'seeded', seed, ...summaryCounts(db), warnings };
 }
 
 function summaryCounts(db: Db): Omit<SplitSummary, 'method' | 'warnings'> {
-  const rows = db
-    .prepare(`
-      SELECT im.split AS split, COUNT(DISTINCT im.key) AS images, COUNT(it.id) AS items
-      FROM images im LEFT JOIN items it ON it.image_key = im.key GROUP BY im.split`)
-    .all() as { split: 'train' | 'val'; images: number; items: number }[];
+  const rows = new SplitStore(db).counts();
   const get = (s: string) => rows.find((r) => r.split === s) ?? { images: 0, items: 0 };
   const train = get('train');
   const val = get('val');

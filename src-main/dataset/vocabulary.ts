@@ -6,6 +6,7 @@
  */
 import { FIELD_NAMES, type FieldName, type GarmentAttributes } from '../../src-shared/fields.ts';
 import type { Db } from '../store/database.ts';
+import { VocabularyStore } from '../store/vocabulary-store.ts';
 import { KNOWN_VALUES } from './kfashion-values.ts';
 
 export const PAD = '<pad>';
@@ -29,7 +30,7 @@ export function buildVocabulary(db: Db): Vocabulary {
     const m = counts.get(field)!;
     m.set(value, (m.get(value) ?? 0) + 1);
   };
-  for (const json of db.prepare('SELECT attributes FROM items').pluck().iterate() as Iterable<string>) {
+  for (const json of new VocabularyStore(db).itemAttributes()) {
     const attrs = JSON.parse(json) as GarmentAttributes;
     for (const name of FIELD_NAMES) {
       const v = attrs[name];
@@ -58,27 +59,18 @@ export function buildVocabulary(db: Db): Vocabulary {
 }
 
 export function saveVocabulary(db: Db, vocab: Vocabulary): void {
-  db.transaction(() => {
-    db.prepare('DELETE FROM vocab').run();
-    const ins = db.prepare('INSERT INTO vocab (field, idx, value, count, known) VALUES (?, ?, ?, ?, ?)');
-    for (const name of FIELD_NAMES) {
-      vocab[name].forEach((e, i) => {
-        ins.run(name, i, e.value, e.count, e.known ? 1 : 0);
-      });
-    }
-  })();
+  new VocabularyStore(db).replace(
+    FIELD_NAMES.flatMap((name) =>
+      vocab[name].map((e, idx) => ({ field: name, idx, value: e.value, count: e.count, known: e.known })),
+    ),
+  );
 }
 
 export function loadVocabulary(db: Db): Vocabulary | null {
-  const rows = db.prepare('SELECT field, value, count, known FROM vocab ORDER BY field, idx').all() as {
-    field: FieldName;
-    value: string;
-    count: number;
-    known: number;
-  }[];
+  const rows = new VocabularyStore(db).rows();
   if (rows.length === 0) return null;
   const vocab = Object.fromEntries(FIELD_NAMES.map((n) => [n, [] as VocabEntry[]])) as Vocabulary;
-  for (const r of rows) vocab[r.field]?.push({ value: r.value, count: r.count, known: r.known === 1 });
+  for (const r of rows) vocab[r.field as FieldName]?.push({ value: r.value, count: r.count, known: r.known });
   return vocab;
 }
 

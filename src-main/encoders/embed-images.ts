@@ -6,13 +6,14 @@
  * so a second run does nothing, a changed box or image redoes just that item, and a run cancelled after
  * N batches keeps those N batches (each is stored in its own transaction as soon as it is computed).
  *
- * Pipelining: while ONNX Runtime computes batch k on its own worker thread (session-host.ts), this
+ * Pipelining: while ONNX Runtime computes batch k on its own worker thread (onnx-session-host.ts), this
  * thread already cuts and preprocesses batch k+1 (sharp, on libuv's pool); batch k's vectors are
  * stored as soon as they arrive. Reading, cropping and preprocessing hide behind inference instead of
  * adding to it.
  */
 import { CancelledError, type WorkOptions } from '../../src-shared/jobs.ts';
 import { ensureCrop } from '../dataset/crops.ts';
+import { CropStore } from '../store/crop-store.ts';
 import { DatasetStore, type ItemFilter, type StoredItem } from '../store/dataset-store.ts';
 import { EmbeddingStore } from '../store/embedding-store.ts';
 import type { Workspace } from '../store/workspace.ts';
@@ -90,7 +91,7 @@ export async function embedImages(
   });
   const known = store.cropKeys(model);
   const dataset = new DatasetStore(ws.db);
-  const cropKeyOf = ws.db.prepare('SELECT key FROM crops WHERE item_id = ?').pluck();
+  const crops = new CropStore(ws.db);
   const total = dataset.countItems(opts.filter);
   const { height, width } = encoder.inputSize;
   const floats = 3 * height * width;
@@ -148,7 +149,7 @@ export async function embedImages(
    * one array. Takes items chunk by chunk until the batch is full, so up-to-date items in between do
    * not shrink it (a re-scan that moved a few boxes still embeds in full batches). Null at the end.
    */
-  const prepare = async (): Promise<Prepared | null> => {
+  const nextBatch = async (): Promise<Prepared | null> => {
     const pixels = new Float32Array(batch * floats);
     const p: Prepared = { ids: [], keys: [], pixels };
     let any = false;
@@ -161,7 +162,7 @@ export async function embedImages(
         chunk.map(async (item, i): Promise<Slot> => {
           try {
             const crop = await ensureCrop(ws, item);
-            const key = cropKeyOf.get(item.id) as string;
+            const key = crops.keyOf(item.id) as string;
             if (known.get(item.id) === key) return 'cached';
             await preprocessImage(crop.path, encoder.preprocess, {
               out: pixels,
@@ -195,12 +196,12 @@ export async function embedImages(
   };
 
   report();
-  let pending = prepare();
+  let pending = nextBatch();
   for (;;) {
     const cur = await pending;
     if (!cur || opts.signal?.aborted) break;
     // Queue the next batch's crops on libuv's pool before this batch's inference takes the thread.
-    pending = prepare();
+    pending = nextBatch();
     if (cur.ids.length > 0) {
       let vectors: Float32Array;
       try {

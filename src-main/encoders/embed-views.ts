@@ -15,6 +15,7 @@ import { CancelledError, type WorkOptions } from '../../src-shared/jobs.ts';
 import { drawViewParams, renderView, viewSettingsKey } from '../dataset/augment/image-views.ts';
 import { ensureCrop } from '../dataset/crops.ts';
 import { writeFileAtomic } from '../store/atomic-file.ts';
+import { CropStore } from '../store/crop-store.ts';
 import { DatasetStore, type ItemFilter, type StoredItem } from '../store/dataset-store.ts';
 import { type StoredView, ViewEmbeddingStore } from '../store/view-embedding-store.ts';
 import type { Workspace } from '../store/workspace.ts';
@@ -80,7 +81,7 @@ export async function embedViews(
     list.push(it.id);
     byCategory.set(c, list);
   }
-  const cropKeyOf = ws.db.prepare('SELECT key FROM crops WHERE item_id = ?').pluck();
+  const crops = new CropStore(ws.db);
   const floats = 3 * encoder.inputSize.height * encoder.inputSize.width;
   const summary: EmbedViewsSummary = {
     model,
@@ -122,7 +123,7 @@ export async function embedViews(
 
   const crop = async (item: StoredItem) => {
     const c = await ensureCrop(ws, item);
-    return { ...c, key: cropKeyOf.get(item.id) as string };
+    return { ...c, key: crops.keyOf(item.id) as string };
   };
 
   report();

@@ -14,6 +14,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { CancelledError, type ProgressFn } from '../../src-shared/jobs.ts';
 import { DEMO_MANIFEST } from '../dataset/synthetic/generate-demo.ts';
+import { DatasetStore } from '../store/dataset-store.ts';
 import { type EmbeddingSource, EmbeddingStore } from '../store/embedding-store.ts';
 import { NpyRowReader } from '../store/npy.ts';
 import type { Workspace } from '../store/workspace.ts';
@@ -208,7 +209,7 @@ export async function importEmbeddings(ws: Workspace, opts: ImportEmbeddingsOpti
         : {}),
     });
 
-    const exists = ws.db.prepare('SELECT 1 FROM items WHERE id = ?').pluck();
+    const dataset = new DatasetStore(ws.db);
     const unknown: string[] = [];
     let stored = 0;
     for (let start = 0; start < n; start += blockRows) {
@@ -221,7 +222,7 @@ export async function importEmbeddings(ws: Workspace, opts: ImportEmbeddingsOpti
       const keep = new Float32Array(block.length);
       for (let r = 0; r < rows; r++) {
         const id = ids[start + r]!;
-        if (!exists.get(id)) {
+        if (!dataset.hasItem(id)) {
           unknown.push(id);
           continue;
         }

@@ -13,13 +13,14 @@
 import { relative } from 'node:path';
 import type { CentralityReport, CentralityStats } from '../../src-shared/evaluation.ts';
 import type { WorkOptions } from '../../src-shared/jobs.ts';
+import { COLORS, figureSvg, histogramPanel, svgToPng } from '../charts/evaluation-charts.ts';
 import { writeFileAtomic } from '../store/atomic-file.ts';
+import { CentralityStore } from '../store/centrality-store.ts';
 import { getMeta } from '../store/database.ts';
 import { EmbeddingStore } from '../store/embedding-store.ts';
 import type { Workspace } from '../store/workspace.ts';
 import { checkpointExists, loadCheckpoint } from '../training/checkpoints.ts';
 import { chooseEmbeddingModel } from '../training/training-data.ts';
-import { COLORS, figureSvg, histogramPanel, svgToPng } from './evaluation-charts.ts';
 import {
   fileStamp,
   recordEvaluation,
@@ -134,9 +135,7 @@ export function computeCentralityData(ws: Workspace, model: string): CentralityD
   if (!info) throw new CentralityError(`No "${model}" image embeddings in this workspace.`);
   // Streamed row by row into one matrix: `.all()` would hold every row's vector twice at once (a
   // Buffer per row plus the matrix), 2 × 2.4 GB at K-Fashion's 1.2M garments.
-  const where = `FROM image_embeddings e JOIN items it ON it.id = e.item_id JOIN images im ON im.key = it.image_key
-       WHERE e.model = ?`;
-  const n = ws.db.prepare(`SELECT COUNT(*) ${where}`).pluck().get(model) as number;
+  const n = store.countOfScannedItems(model);
   if (n === 0) {
     throw new CentralityError(
       `The "${model}" embeddings match no scanned item: nothing to compute centrality over.`,
@@ -146,11 +145,7 @@ export function computeCentralityData(ws: Workspace, model: string): CentralityD
   const vectors = new Float32Array(n * dim);
   const ids: string[] = [];
   const styleFolders: string[] = [];
-  const rows = ws.db
-    .prepare(
-      `SELECT e.item_id AS id, im.style_folder AS style, e.vector AS vector ${where} ORDER BY e.item_id`,
-    )
-    .iterate(model) as IterableIterator<{ id: string; style: string; vector: Buffer }>;
+  const rows = store.iterateOfScannedItems(model);
   for (const r of rows) {
     if (ids.length === n) break; // rows added since the count (another writer) are left for next time
     if (r.vector.byteLength !== dim * 4) {
@@ -183,40 +178,29 @@ export function computeCentralityData(ws: Workspace, model: string): CentralityD
 
 /** Stores centrality per item and the centre (replacing the model's previous values). */
 export function storeCentrality(ws: Workspace, d: CentralityData, runId: string, at: string): void {
-  const db = ws.db;
-  const embeddingsAt = db
-    .prepare('SELECT updated_at FROM embedding_models WHERE model = ?')
-    .pluck()
-    .get(d.model) as string;
+  const embeddingsAt = new EmbeddingStore(ws.db).updatedAt(d.model) as string;
   const rankOf = new Int32Array(d.ids.length);
   d.order.forEach((row, r) => {
     rankOf[row] = r + 1;
   });
-  db.transaction(() => {
-    db.prepare('DELETE FROM item_centrality WHERE model = ?').run(d.model);
-    const ins = db.prepare(
-      'INSERT INTO item_centrality (model, item_id, centrality, rank, anchor, run_id) VALUES (?, ?, ?, ?, ?, ?)',
-    );
-    d.ids.forEach((id, i) => {
-      ins.run(d.model, id, d.values[i]!, rankOf[i]!, rankOf[i]! <= d.anchorCount ? 1 : 0, runId);
-    });
-    db.prepare(
-      `INSERT INTO centrality_centres (model, run_id, computed_at, embeddings_at, items, anchor_fraction, anchor_threshold, vector)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT(model) DO UPDATE SET run_id = excluded.run_id, computed_at = excluded.computed_at,
-         embeddings_at = excluded.embeddings_at, items = excluded.items, anchor_fraction = excluded.anchor_fraction,
-         anchor_threshold = excluded.anchor_threshold, vector = excluded.vector`,
-    ).run(
-      d.model,
+  new CentralityStore(ws.db).replace(
+    d.model,
+    // A generator, not an array: 1.2M row objects would sit in memory at once.
+    (function* () {
+      for (const [i, id] of d.ids.entries()) {
+        yield { id, centrality: d.values[i]!, rank: rankOf[i]!, anchor: rankOf[i]! <= d.anchorCount };
+      }
+    })(),
+    {
       runId,
-      at,
+      computedAt: at,
       embeddingsAt,
-      d.ids.length,
-      ANCHOR_FRACTION,
-      d.values[d.order[d.anchorCount - 1]!]!,
-      Buffer.from(d.centre.buffer, d.centre.byteOffset, d.centre.byteLength),
-    );
-  })();
+      items: d.ids.length,
+      anchorFraction: ANCHOR_FRACTION,
+      anchorThreshold: d.values[d.order[d.anchorCount - 1]!]!,
+      vector: d.centre,
+    },
+  );
 }
 
 export interface StoredCentrality {
@@ -234,24 +218,16 @@ export interface StoredCentrality {
  * best-seller proxy (anchor items) and what evaluation's anchor queries are.
  */
 export function loadCentrality(ws: Workspace, model: string): StoredCentrality | null {
-  const head = ws.db
-    .prepare(
-      `SELECT c.run_id AS runId, c.computed_at AS computedAt, c.embeddings_at AS embeddingsAt, m.updated_at AS updatedAt
-       FROM centrality_centres c JOIN embedding_models m ON m.model = c.model WHERE c.model = ?`,
-    )
-    .get(model) as { runId: string; computedAt: string; embeddingsAt: string; updatedAt: string } | undefined;
+  const centrality = new CentralityStore(ws.db);
+  const head = centrality.head(model);
   if (!head) return null;
-  const rows = ws.db
-    .prepare('SELECT item_id AS id, centrality, rank, anchor FROM item_centrality WHERE model = ?')
-    .all(model) as { id: string; centrality: number; rank: number; anchor: number }[];
+  const rows = centrality.items(model);
   return {
     model,
     runId: head.runId,
     computedAt: head.computedAt,
     current: head.embeddingsAt === head.updatedAt,
-    items: new Map(
-      rows.map((r) => [r.id, { centrality: r.centrality, rank: r.rank, anchor: r.anchor === 1 }]),
-    ),
+    items: new Map(rows.map((r) => [r.id, { centrality: r.centrality, rank: r.rank, anchor: r.anchor }])),
   };
 }
 

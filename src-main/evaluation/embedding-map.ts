@@ -15,6 +15,7 @@ import type { EmbeddingMap, MapMethod } from '../../src-shared/explore.ts';
 import type { GarmentAttributes } from '../../src-shared/fields.ts';
 import { CancelledError, type WorkOptions } from '../../src-shared/jobs.ts';
 import { Rng } from '../dataset/rng.ts';
+import { CropStore } from '../store/crop-store.ts';
 import { DatasetStore } from '../store/dataset-store.ts';
 import { EmbeddingStore } from '../store/embedding-store.ts';
 import type { Workspace } from '../store/workspace.ts';
@@ -192,9 +193,7 @@ export async function computeEmbeddingMap(
 
   opts.onProgress?.('load', 0, 1);
   const store = new EmbeddingStore(ws.db);
-  const withVector = new Set(
-    ws.db.prepare('SELECT item_id FROM image_embeddings WHERE model = ?').pluck().all(model) as string[],
-  );
+  const withVector = new Set(store.itemIds(model));
   const dataset = new DatasetStore(ws.db);
   let items = [...dataset.iterateItems({ split: 'val' })].filter((it) => withVector.has(it.id));
   const total = items.length;
@@ -278,7 +277,7 @@ export async function computeEmbeddingMap(
   }
   const point = (i: number, id: string) => ({ id, x: r4(coords[i * 2]!), y: r4(coords[i * 2 + 1]!) });
   const centrality = loadCentrality(ws, model);
-  const cropRow = ws.db.prepare('SELECT path FROM crops WHERE item_id = ?').pluck();
+  const crops = new CropStore(ws.db);
   const info = store.models().find((m) => m.model === model);
   const map: EmbeddingMap = {
     kind: 'embedding-map',
@@ -295,7 +294,7 @@ export async function computeEmbeddingMap(
         id: it.id,
         style: it.styleFolder,
         category: categoryOf(it.attributes),
-        crop: (cropRow.get(it.id) as string | undefined) ?? null,
+        crop: crops.pathOf(it.id) ?? null,
         centrality: c ? r4(c.centrality) : null,
         anchor: c?.anchor ?? false,
       };

@@ -21,8 +21,21 @@ import {
 } from '../../src-shared/evaluation.ts';
 import { FIELDS, type FieldName, type GarmentAttributes } from '../../src-shared/fields.ts';
 import { CancelledError, type WorkOptions } from '../../src-shared/jobs.ts';
+import { barsPanel, COLORS, figureSvg, histogramPanel, svgToPng } from '../charts/evaluation-charts.ts';
 import { Rng } from '../dataset/rng.ts';
+import {
+  embeddingHealth,
+  emptyResults,
+  HIST_BINS,
+  type QueryResults,
+  rankTask,
+  rankTaskWith,
+  summarise,
+  TIE_RULE,
+} from '../retrieval/retrieval-metrics.ts';
+import { MIN_ORT_CANDIDATES, openBlockScorer } from '../retrieval/score-blocks.ts';
 import { writeFileAtomic } from '../store/atomic-file.ts';
+import { CentralityStore } from '../store/centrality-store.ts';
 import { getMeta } from '../store/database.ts';
 import { DatasetStore } from '../store/dataset-store.ts';
 import { EmbeddingStore } from '../store/embedding-store.ts';
@@ -37,12 +50,10 @@ import {
   runPaths,
   runsStore,
 } from '../training/runs.ts';
-import { MIN_ORT_CANDIDATES, openBlockScorer } from '../training/score-blocks.ts';
 import type { EncoderFactory } from '../training/trainer.ts';
 import { loadTrainingData } from '../training/training-data.ts';
 import { ANCHOR_FRACTION, anchorItems } from './centrality.ts';
 import { type CheckpointEncoder, openCheckpointEncoder } from './checkpoint-encoder.ts';
-import { barsPanel, COLORS, figureSvg, histogramPanel, svgToPng } from './evaluation-charts.ts';
 import { protocolLabels } from './figure-rows.ts';
 import { type Direction, type EvalSet, galleryPlan, inBatchPlan, type ProtocolPlan } from './protocols.ts';
 import {
@@ -52,16 +63,6 @@ import {
   uniqueResultPath,
   writeJsonAtomic,
 } from './results.ts';
-import {
-  embeddingHealth,
-  emptyResults,
-  HIST_BINS,
-  type QueryResults,
-  rankTask,
-  rankTaskWith,
-  summarise,
-  TIE_RULE,
-} from './retrieval-metrics.ts';
 
 export class EvaluationError extends Error {
   override name = 'EvaluationError';
@@ -469,10 +470,7 @@ export async function evaluate(ws: Workspace, opts: EvaluateOptions = {}): Promi
     work.onProgress?.('query-aware', 0, 1);
     // The anchor set of the stored centrality (computed and stored now when missing or stale).
     const anchors = anchorItems(ws, data.model);
-    const threshold = ws.db
-      .prepare('SELECT anchor_threshold FROM centrality_centres WHERE model = ?')
-      .pluck()
-      .get(data.model) as number;
+    const threshold = new CentralityStore(ws.db).anchorThreshold(data.model) as number;
     const qa = queryAware(main, data, { ids: new Set(anchors), threshold }, seed, protocolLabel);
 
     const info = encoder.info;

@@ -19,7 +19,7 @@
  */
 import { MIN_EVAL_BATCH } from '../../src-shared/evaluation.ts';
 import { Rng } from '../dataset/rng.ts';
-import type { RankingTask } from './retrieval-metrics.ts';
+import type { RankingTask } from '../retrieval/retrieval-metrics.ts';
 
 export class EvalProtocolError extends Error {
   override name = 'EvalProtocolError';

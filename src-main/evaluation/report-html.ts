@@ -1,5 +1,5 @@
 /**
- * The research report as ONE self-contained HTML page (ISSUE 4 part 6): the run's config, training
+ * The research report (`kfashion report`) as ONE self-contained HTML page: the run's config, training
  * figures and charts, the latest evaluation with every Recall@K and MRR beside its ceiling, per-style
  * and per-category tables, the query-aware table, centrality, the temperature study and example
  * searches with their grids — something a researcher pastes into a lab meeting or mails as one file.
@@ -9,6 +9,8 @@
  * years later. All text is HTML-escaped (labels, ids and values come from data files and user input).
  * This module only renders; services/research-report.ts gathers the inputs.
  */
+
+import type { StudyBaseline, StudyView } from '../../src-shared/api-tuning.ts';
 import type {
   CentralityReport,
   EvaluationReport,
@@ -43,6 +45,10 @@ export interface ReportInput {
   centrality: { report: CentralityReport; chart: string | null; file: string } | null;
   temperature: { report: TemperatureStudy; chart: string | null; file: string } | null;
   searches: { run: SimilaritySearchRun; grids: (string | null)[]; file: string }[];
+  /** The newest ridge baseline run, shown beside the model's gallery figures (absent: none fitted). */
+  baseline?: StudyBaseline | null;
+  /** The newest tuning study with its history (baseline line) and importance charts as data URLs. */
+  tuning?: { view: StudyView; history: string | null; importance: string | null } | null;
   /** Why a section is absent, by section name. */
   missing: Record<string, string>;
 }
@@ -229,9 +235,82 @@ function groupTable(groups: Record<string, RetrievalFigures>, what: string): str
   );
 }
 
+/** The model's gallery figures beside the ridge baseline's (same protocol), with the difference. */
+function baselineBeside(r: EvaluationReport, b: StudyBaseline | null | undefined): string {
+  if (!b)
+    return '<p class="muted">No ridge baseline fitted ("kfashion baseline"): the linear map every model must beat is not shown.</p>';
+  const rows: [string, number, number | null][] = [
+    ['Top-1', r.recall['1'], b.figures.top1],
+    ['Top-5', r.recall['5'], b.figures.top5],
+    ['Recall@10', r.recall['10'], b.figures.recall10],
+  ];
+  const signed = (v: number) => `${v >= 0 ? '+' : ''}${(v * 100).toFixed(1)} points`;
+  return [
+    `<h4>Beside the ridge baseline (run ${h(b.runId)}, ${h(b.protocol)}; fields ${h(b.fields.join(', '))})</h4>`,
+    table(
+      ['metric', 'model', 'ridge baseline', 'model − baseline'],
+      [
+        ...rows.map(([k, m, v]) => [k, pct(m), v === null ? '–' : pct(v), v === null ? '–' : signed(m - v)]),
+        [
+          'MRR',
+          num(r.mrr),
+          num(b.figures.mrr),
+          `${r.mrr - b.figures.mrr >= 0 ? '+' : ''}${num(r.mrr - b.figures.mrr)}`,
+        ],
+      ],
+      'metrics',
+    ),
+  ].join('');
+}
+
+/** The newest tuning study: best trial, history and importance charts, the staged preset's stages. */
+function tuningSection(r: ReportInput): string {
+  const t = r.tuning!;
+  const v = t.view;
+  const res = v.results;
+  const label = `${res.metricLabel}${v.ceiling === null ? '' : `, ceiling ${pct(v.ceiling)}`}`;
+  const parts: string[] = [
+    `<p>Study <code>${h(res.name)}</code> · ${h(res.status)} · maximises ${h(label)} · sampler ${h(res.sampler)}, pruner ${h(res.pruner)} · ${h(res.counts.COMPLETE)} complete, ${h(res.counts.PRUNED)} pruned, ${h(res.counts.FAIL)} failed.</p>`,
+  ];
+  const b = res.best;
+  if (b && b.value !== null) {
+    const vs = v.baseline
+      ? ` — ${b.value >= v.baseline.value ? 'above' : 'below'} the ridge baseline's ${pct(v.baseline.value)} by ${Math.abs((b.value - v.baseline.value) * 100).toFixed(1)} points`
+      : '';
+    parts.push(
+      `<h3>Best trial ${h(b.number)}: ${h(res.metricLabel)} ${h(pct(b.value))}${h(vs)}</h3>`,
+      table(
+        ['setting', 'value'],
+        Object.entries(b.params).map(([k, x]) => [k, Array.isArray(x) ? x.join(', ') : String(x)]),
+        'kv',
+      ),
+      `<p class="muted">Run ${h(b.runId ?? '–')}: "kfashion runs promote ${h(b.runId ?? '')}" makes it current; "kfashion study show ${h(res.name)}" prints the command to train it longer.</p>`,
+    );
+  } else parts.push('<p class="muted">No complete trial yet.</p>');
+  if (v.stages.length > 0) {
+    parts.push(
+      '<h3>What each stage fixed and why</h3>',
+      table(
+        ['stage', 'trials', 'what it did', 'its best'],
+        v.stages.map((s) => [
+          s.name,
+          s.trials,
+          s.why,
+          s.best ? `trial ${s.best.number}, ${pct(s.best.value)}` : '–',
+        ]),
+      ),
+    );
+  }
+  parts.push(img(t.history, 'optimisation history'));
+  parts.push(img(t.importance, 'parameter importance'));
+  parts.push(`<p class="muted">Importance: ${h(res.importanceMethod)}.</p>`);
+  return parts.join('');
+}
+
 function evaluationBlock(
   e: { report: EvaluationReport; chart: string | null; file: string },
   bestRun: string | null,
+  baseline?: StudyBaseline | null,
 ): string {
   const r = e.report;
   const c = r.checkpoint;
@@ -250,6 +329,7 @@ function evaluationBlock(
   parts.push(
     '<h4>JSON → image (main direction): each figure beside the ceiling no JSON-only model can pass</h4>',
     table(['metric', 'value', 'ceiling', '% of ceiling'], headline(r, r.labels), 'metrics'),
+    r.protocol === 'gallery' ? baselineBeside(r, baseline) : '',
     table(
       ['Precision@K', 'K=1', 'K=5', 'K=10'],
       [
@@ -494,7 +574,7 @@ export function renderReportHtml(r: ReportInput): string {
     section(
       'evaluation',
       'Evaluation',
-      () => r.evaluations.map((e) => evaluationBlock(e, bestRun)).join('') + earlierFigures(),
+      () => r.evaluations.map((e) => evaluationBlock(e, bestRun, r.baseline)).join('') + earlierFigures(),
       r.evaluations.length > 0 ? undefined : (r.missing.evaluation ?? 'No evaluation.'),
     ),
     section(
@@ -508,6 +588,12 @@ export function renderReportHtml(r: ReportInput): string {
       'Temperature study',
       () => temperatureSection(r),
       r.temperature ? undefined : (r.missing['temperature-study'] ?? 'No temperature study.'),
+    ),
+    section(
+      'tuning',
+      'Tuning study',
+      () => tuningSection(r),
+      r.tuning ? undefined : (r.missing.tuning ?? 'No tuning study.'),
     ),
     section(
       'searches',
@@ -528,7 +614,7 @@ export function renderReportHtml(r: ReportInput): string {
 <h1>K-Fashion Workbench — research report</h1>
 <p class="muted">Report ${h(r.runId)} · generated ${h(r.timestamp)} · workspace <code>${h(r.workspace)}</code></p>
 ${r.synthetic ? `<div class="banner">SYNTHETIC DATA — not K-Fashion images and/or not FashionCLIP embeddings; do not report these figures as results.<ul>${r.notes.map((n) => `<li>${h(n)}</li>`).join('')}</ul></div>` : r.notes.map((n) => `<p class="warn">${h(n)}</p>`).join('')}
-<nav><a href="#config">Config</a><a href="#dataset">Dataset</a><a href="#training">Training</a><a href="#evaluation">Evaluation</a><a href="#centrality">Centrality</a><a href="#temperature">Temperature</a><a href="#searches">Searches</a></nav>
+<nav><a href="#config">Config</a><a href="#dataset">Dataset</a><a href="#training">Training</a><a href="#evaluation">Evaluation</a><a href="#centrality">Centrality</a><a href="#temperature">Temperature</a><a href="#tuning">Tuning</a><a href="#searches">Searches</a></nav>
 ${sections.join('\n')}
 <footer><p class="muted">Written by K-Fashion Workbench (kfashion report). Every figure names its protocol; Recall@K and MRR are shown beside the ceiling that no JSON-only model can pass (EVALUATION.md). This page is self-contained: its images are inline and it makes no network request.</p></footer>
 </body>

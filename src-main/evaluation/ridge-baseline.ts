@@ -21,9 +21,9 @@
  * baseline is tuned on the split it is reported on, which favours it, never the model held against it.
  */
 import type { RetrievalFigures } from '../../src-shared/evaluation.ts';
+import { emptyResults, rankTask, summarise } from '../retrieval/retrieval-metrics.ts';
 import type { EvalSet } from './protocols.ts';
 import { galleryPlan } from './protocols.ts';
-import { emptyResults, rankTask, summarise } from './retrieval-metrics.ts';
 
 export class RidgeBaselineError extends Error {
   override name = 'RidgeBaselineError';

@@ -5,7 +5,7 @@
  */
 import sharp, { type OverlayOptions } from 'sharp';
 import type { SearchHitInfo, SearchQuery } from '../../src-shared/search.ts';
-import { CHART_FONT, esc } from '../training/training-charts.ts';
+import { CHART_FONT, esc } from '../charts/chart-style.ts';
 
 const TILE_W = 200;
 const IMG_H = 240;

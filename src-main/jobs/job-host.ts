@@ -18,12 +18,11 @@
  * saying so; what the job committed before it is in SQLite and on disk already.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { WireError } from '../../src-shared/api-errors.ts';
 import { CancelledError, type JobProgress } from '../../src-shared/jobs.ts';
 import { releaseLockOfThread } from '../store/workspace-lock.ts';
+import { connect, THREAD_DIED, workerEntry } from '../workers/protocol.ts';
 import type { JobControls } from './run-job.ts';
 
 export type JobStatus = 'running' | 'done' | 'failed' | 'cancelled';
@@ -57,15 +56,14 @@ export type JobEvent<K extends string = string> =
 /** Runs a job in this thread (tests from TypeScript sources, where no bundled worker exists). */
 export type InlineRunner = (spec: JobSpec, controls: JobControls) => Promise<unknown>;
 
-/** Messages the worker script sends (see src-main/services/job-worker.ts). */
-export type JobWorkerMessage =
-  | { type: 'progress'; progress: JobProgress }
-  | { type: 'done'; result: unknown }
-  | { type: 'failed'; error: WireError; cancelled: boolean };
-
-/** workerData the worker script receives. */
-export interface JobWorkerData {
-  spec: JobSpec;
+/**
+ * The tasks of a job's worker thread (src-main/services/job-worker.ts defines them, through the worker
+ * protocol): `run` one job spec, streaming its progress as events; `cancel` aborts its signal.
+ */
+export interface JobWorkerTasks {
+  [task: string]: (...args: never[]) => unknown;
+  run(spec: JobSpec): Promise<unknown>;
+  cancel(): void;
 }
 
 export class JobNotFoundError extends Error {
@@ -109,13 +107,12 @@ export class JobHost {
     this.keep = options.keepFinished ?? 200;
   }
 
-  /** job-worker.js beside the running bundle: dist/ for the CLI, out/main/ for the desktop app. */
+  /**
+   * job-worker.js beside the running bundle: dist/ for the CLI, out/main/ for the desktop app. Not
+   * dist/ from the TypeScript sources: there the services run jobs inline (tests pass the bundle).
+   */
   static defaultScript(): string | null {
-    for (const rel of ['./job-worker.js', '../job-worker.js']) {
-      const p = fileURLToPath(new URL(rel, import.meta.url));
-      if (existsSync(p)) return p;
-    }
-    return null;
+    return workerEntry('job-worker', { fromSources: false });
   }
 
   /** Subscribes to every job's events; returns the unsubscribe function. */
@@ -246,51 +243,30 @@ export class JobHost {
     spec: JobSpec,
     onProgress: (p: JobProgress) => void,
   ): { promise: Promise<unknown>; cancel: () => void } {
-    const worker = new Worker(script, { workerData: { spec } satisfies JobWorkerData });
+    const worker = new Worker(script);
     // Read now: after the thread ends, worker.threadId no longer names it.
     const tid = worker.threadId;
-    let outcome: JobWorkerMessage | null = null;
-    const promise = new Promise<unknown>((resolve, reject) => {
-      worker.on('message', (m: JobWorkerMessage) => {
-        if (m.type === 'progress') {
-          onProgress(m.progress);
-          return;
-        }
-        outcome = m;
-        if (m.type === 'done') resolve(m.result);
-        else reject(rebuild(m.error));
+    const conn = connect<JobWorkerTasks>(worker, { name: `${spec.kind} job's worker thread` });
+    conn.onEvent((progress) => onProgress(progress as JobProgress));
+    const promise = conn.call.run(spec).then(
+      (result) => {
         // The job has returned and closed its workspace: nothing is left to finish. Ending the thread
         // here also ends helper threads or handles a library may keep open (tfjs, ONNX Runtime).
-        void worker.terminate();
-      });
-      // A job thread that dies without finishing cannot release the workspace's writer lock itself.
-      const freeLock = () => {
+        void conn.terminate();
+        return result;
+      },
+      (e: Error) => {
+        if (!THREAD_DIED.has(e.name)) {
+          void conn.terminate();
+          throw e;
+        }
+        // A job thread that dies without finishing cannot release the workspace's writer lock itself.
         if (spec.workspace) releaseLockOfThread(spec.workspace, tid);
-      };
-      worker.on('error', (e) => {
-        if (outcome) return;
-        freeLock();
-        outcome = { type: 'failed', error: toWire(e), cancelled: false };
-        reject(
-          Object.assign(new Error(`The ${spec.kind} job's worker thread crashed: ${e.message}`), {
-            name: 'JobCrashedError',
-          }),
-        );
-      });
-      worker.on('exit', (code) => {
-        if (outcome) return;
-        freeLock();
-        reject(
-          Object.assign(
-            new Error(`The ${spec.kind} job's worker thread exited (code ${code}) before finishing`),
-            {
-              name: 'JobCrashedError',
-            },
-          ),
-        );
-      });
-    });
-    return { promise, cancel: () => worker.postMessage({ type: 'cancel' }) };
+        const message = e.message.replace(/^the /, 'The ').replace('before answering', 'before finishing');
+        throw Object.assign(new Error(message), { name: 'JobCrashedError' });
+      },
+    );
+    return { promise, cancel: () => void conn.call.cancel().catch(() => {}) };
   }
 }
 

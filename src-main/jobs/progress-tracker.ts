@@ -1,7 +1,7 @@
 /**
  * Turns a core function's bare progress calls into JobProgress events: elapsed time, an ETA from the
  * rate so far in the current phase, and throttling so a hot loop does not flood the CLI or the IPC
- * channel (the last step of a phase always gets through).
+ * channel (the last step of a phase, and any call carrying a typed event, always gets through).
  */
 import type { JobProgress, ProgressFn } from '../../src-shared/jobs.ts';
 
@@ -13,7 +13,7 @@ export function progressTracker(job: string, listener: ProgressListener, minInte
   let phaseStart = start;
   let phaseFirstStep = 0;
   let lastEmit = -Infinity;
-  return (nextPhase, step, total, metrics = {}) => {
+  return (nextPhase, step, total, metrics = {}, detail) => {
     const now = performance.now();
     if (nextPhase !== phase) {
       phase = nextPhase;
@@ -21,7 +21,7 @@ export function progressTracker(job: string, listener: ProgressListener, minInte
       phaseFirstStep = step;
       lastEmit = -Infinity;
     }
-    const final = total > 0 && step >= total;
+    const final = (total > 0 && step >= total) || detail?.event !== undefined;
     if (!final && now - lastEmit < minIntervalMs) return;
     lastEmit = now;
     const done = step - phaseFirstStep;
@@ -34,6 +34,8 @@ export function progressTracker(job: string, listener: ProgressListener, minInte
       elapsedMs: Math.round(now - start),
       etaMs: total > 0 && rate > 0 ? Math.round((total - step) / rate) : null,
       metrics,
+      ...(detail?.event ? { event: detail.event } : {}),
+      ...(detail?.train ? { train: detail.train } : {}),
     });
   };
 }

@@ -7,7 +7,7 @@
  * server answers many more requests per second. A lone request is not delayed: the batch starts on the
  * next turn of the event loop with whatever has arrived by then.
  */
-import type { SearchHit, VectorIndex } from '../evaluation/vector-index.ts';
+import type { SearchHit, VectorIndex } from '../retrieval/vector-index.ts';
 
 /** Most query rows searched at once (bounds the score matrix and any one caller's wait). */
 const MAX_BATCH_ROWS = 64;

@@ -9,6 +9,7 @@ import { join, resolve, sep } from 'node:path';
 import sharp from 'sharp';
 import type { DashboardData, EmbeddingHealthEntry, KpiSummary } from '../../src-shared/recommend.ts';
 import { workspaceFileUrl } from '../../src-shared/recommend.ts';
+import { EmbeddingStore } from '../store/embedding-store.ts';
 import {
   AUGMENTATION_SAMPLES_FILE,
   type AugmentationSamplesFile,
@@ -28,13 +29,8 @@ export class Dashboard {
 
   private health(model: string | null): EmbeddingHealthEntry[] {
     if (!model) return [];
-    const db = this.svc.ws.db;
-    const datasetKey = db
-      .prepare(
-        `SELECT m.updated_at || ':' || (SELECT COUNT(*) FROM image_embeddings e WHERE e.model = m.model) FROM embedding_models m WHERE m.model = ?`,
-      )
-      .pluck()
-      .get(model) as string | undefined;
+    const embeddings = new EmbeddingStore(this.svc.ws.db);
+    const datasetKey = embeddings.versionKey(model);
     const key = `${model}|${this.svc.catalog.version()}|${datasetKey ?? '-'}`;
     if (this.healthCache?.key === key) return this.healthCache.value;
     const out: EmbeddingHealthEntry[] = [];
@@ -42,16 +38,8 @@ export class Dashboard {
     if (cat.ids.length > 0)
       out.push({ set: 'catalog', model, health: embeddingHealth(cat.vectors, cat.dim) });
     if (datasetKey) {
-      const rows = db
-        .prepare('SELECT vector FROM image_embeddings WHERE model = ?')
-        .pluck()
-        .all(model) as Buffer[];
-      if (rows.length > 0) {
-        const dim = rows[0]!.byteLength / 4;
-        const m = new Float32Array(rows.length * dim);
-        for (const [i, b] of rows.entries()) new Uint8Array(m.buffer, i * dim * 4, dim * 4).set(b);
-        out.push({ set: 'dataset', model, health: embeddingHealth(m, dim) });
-      }
+      const all = embeddings.allVectors(model);
+      if (all) out.push({ set: 'dataset', model, health: embeddingHealth(all.vectors, all.dim) });
     }
     this.healthCache = { key, value: out };
     return out;
@@ -63,11 +51,7 @@ export class Dashboard {
     const figures = logFigures(ws.db);
     const products = this.svc.catalog.count();
     const withVectors = encoder ? this.svc.catalog.countWithVectors(encoder.model) : 0;
-    const synthetic =
-      encoder?.synthetic ||
-      (ws.db.prepare('SELECT 1 FROM catalog_products WHERE synthetic = 1 LIMIT 1').pluck().get() as
-        | number
-        | undefined) === 1;
+    const synthetic = encoder?.synthetic || this.svc.catalog.store.anySynthetic();
     const evaluation = lastEvaluation(ws);
     return {
       timestamp: new Date().toISOString(),
@@ -120,10 +104,9 @@ export class Dashboard {
       };
     }
     const top = mostMatched(ws.db, 10);
-    const info = ws.db.prepare('SELECT name, image_path FROM catalog_products WHERE id = ?');
     const top_k_images: DashboardData['top_k_images'] = [];
     for (const t of top) {
-      const p = info.get(t.productId) as { name: string; image_path: string } | undefined;
+      const p = this.svc.catalog.store.nameAndImage(t.productId);
       if (p)
         top_k_images.push({
           productId: t.productId,

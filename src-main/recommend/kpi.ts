@@ -11,6 +11,7 @@ import type { EmbeddingHealth } from '../../src-shared/evaluation.ts';
 import type { LastEvaluation, LatencySummary } from '../../src-shared/recommend.ts';
 import { listEvaluations } from '../evaluation/results.ts';
 import type { Db } from '../store/database.ts';
+import { RecommendationLogStore } from '../store/recommendation-log-store.ts';
 import type { Workspace } from '../store/workspace.ts';
 import { currentRunId } from '../training/runs.ts';
 
@@ -39,23 +40,20 @@ export function latencyCenti(ms: number): number {
 }
 
 export function logRecommendation(db: Db, e: LogEntry): void {
-  db.prepare(
-    `INSERT INTO recommendation_log (at, run_id, endpoint, input_kind, inputs, k, model, latency_ms, top1, matched, status, error)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(
-    new Date().toISOString(),
-    e.runId,
-    e.endpoint,
-    e.inputKind,
-    e.inputs,
-    e.k,
-    e.model,
-    latencyCenti(e.latencyMs) / 100,
-    e.top1,
-    JSON.stringify(e.matched.slice(0, MATCHED_KEPT)),
-    e.status,
-    e.error ?? null,
-  );
+  new RecommendationLogStore(db).insert({
+    at: new Date().toISOString(),
+    runId: e.runId,
+    endpoint: e.endpoint,
+    inputKind: e.inputKind,
+    inputs: e.inputs,
+    k: e.k,
+    model: e.model,
+    latencyMs: latencyCenti(e.latencyMs) / 100,
+    top1: e.top1,
+    matched: JSON.stringify(e.matched.slice(0, MATCHED_KEPT)),
+    status: e.status,
+    error: e.error ?? null,
+  });
 }
 
 /** Nearest-rank percentile of sorted values (the value at rank ⌈p·n⌉). */
@@ -79,19 +77,13 @@ export interface LogFigures {
  * so the percentiles and the mean are exact and the same before and after pruning.
  */
 export function logFigures(db: Db): LogFigures {
+  const log = new RecommendationLogStore(db);
   const latencies = new Map<number, number>();
-  for (const ms of db
-    .prepare(`SELECT latency_ms FROM recommendation_log WHERE status = 'ok'`)
-    .pluck()
-    .iterate() as IterableIterator<number>) {
+  for (const ms of log.okLatencies()) {
     const c = latencyCenti(ms);
     latencies.set(c, (latencies.get(c) ?? 0) + 1);
   }
-  for (const r of db
-    .prepare(
-      'SELECT latency_centi AS c, SUM(calls) AS n FROM recommendation_latency_daily GROUP BY latency_centi',
-    )
-    .all() as { c: number; n: number }[]) {
+  for (const r of log.rolledUpLatencies()) {
     latencies.set(r.c, (latencies.get(r.c) ?? 0) + r.n);
   }
   const hist = [...latencies].sort((a, b) => a[0] - b[0]);
@@ -101,29 +93,9 @@ export function logFigures(db: Db): LogFigures {
     count += n;
     centiSum += c * n;
   }
-  const errors =
-    (db.prepare(`SELECT COUNT(*) FROM recommendation_log WHERE status = 'error'`).pluck().get() as number) +
-    (db
-      .prepare(`SELECT COALESCE(SUM(calls), 0) FROM recommendation_log_daily WHERE status = 'error'`)
-      .pluck()
-      .get() as number);
-  const top1 = db
-    .prepare(
-      `SELECT SUM(s) AS s, SUM(n) AS n FROM (
-         SELECT SUM(top1) AS s, COUNT(top1) AS n FROM recommendation_log WHERE status = 'ok' AND top1 IS NOT NULL
-         UNION ALL
-         SELECT SUM(top1_sum), SUM(top1_calls) FROM recommendation_log_daily WHERE status = 'ok')`,
-    )
-    .get() as { s: number | null; n: number | null };
-  const by = db
-    .prepare(
-      `SELECT endpoint, SUM(n) AS n FROM (
-         SELECT endpoint, COUNT(*) AS n FROM recommendation_log WHERE status = 'ok' GROUP BY endpoint
-         UNION ALL
-         SELECT endpoint, SUM(calls) FROM recommendation_log_daily WHERE status = 'ok' GROUP BY endpoint)
-       GROUP BY endpoint ORDER BY endpoint`,
-    )
-    .all() as { endpoint: string; n: number }[];
+  const errors = log.errorCount();
+  const top1 = log.top1Totals();
+  const by = log.okCallsByEndpoint();
   const ms = (centi: number | null) => (centi === null ? null : centi / 100);
   return {
     count,
@@ -161,12 +133,7 @@ export function mostMatched(
   limit: number,
   calls = MOST_MATCHED_CALLS,
 ): { productId: string; count: number }[] {
-  const rows = db
-    .prepare(
-      `SELECT matched FROM recommendation_log WHERE status = 'ok' AND matched IS NOT NULL ORDER BY id DESC LIMIT ?`,
-    )
-    .pluck()
-    .all(calls) as string[];
+  const rows = new RecommendationLogStore(db).recentMatched(calls);
   const counts = new Map<string, number>();
   for (const r of rows) for (const id of JSON.parse(r) as string[]) counts.set(id, (counts.get(id) ?? 0) + 1);
   return [...counts]

@@ -23,6 +23,7 @@
  * Each batch rolls up and deletes in one transaction: a crash loses nothing and counts nothing twice.
  */
 import { type Db, getMeta, setMeta } from '../store/database.ts';
+import { RecommendationLogStore, type RollUpRow } from '../store/recommendation-log-store.ts';
 import { latencyCenti, MOST_MATCHED_CALLS } from './kpi.ts';
 
 export interface LogRetentionSettings {
@@ -60,51 +61,6 @@ function storedSettings(db: Db): LogRetentionSettings | null {
   }
 }
 
-interface Row {
-  id: number;
-  at: string;
-  endpoint: string;
-  status: string;
-  inputs: number;
-  latency_ms: number;
-  top1: number | null;
-}
-
-/** Statements prepared once per database (better-sqlite3 re-parses SQL on every prepare). */
-function statements(db: Db) {
-  return {
-    ends: db.prepare('SELECT MIN(id) AS lo, MAX(id) AS hi FROM recommendation_log'),
-    firstKept: db.prepare('SELECT id FROM recommendation_log WHERE at >= ? ORDER BY at LIMIT 1').pluck(),
-    newestOk: db
-      .prepare(
-        `SELECT id FROM recommendation_log WHERE status = 'ok' AND matched IS NOT NULL ORDER BY id DESC LIMIT 1 OFFSET ?`,
-      )
-      .pluck(),
-    oldestOk: db
-      .prepare(`SELECT MIN(id) FROM recommendation_log WHERE status = 'ok' AND matched IS NOT NULL`)
-      .pluck(),
-    batch: db.prepare(
-      'SELECT id, at, endpoint, status, inputs, latency_ms, top1 FROM recommendation_log WHERE id < ? ORDER BY id',
-    ),
-    addDaily: db.prepare(
-      `INSERT INTO recommendation_log_daily (day, endpoint, status, calls, inputs, latency_centi_sum, top1_sum, top1_calls)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (day, endpoint, status) DO UPDATE SET
-         calls = calls + excluded.calls,
-         inputs = inputs + excluded.inputs,
-         latency_centi_sum = latency_centi_sum + excluded.latency_centi_sum,
-         top1_sum = top1_sum + excluded.top1_sum,
-         top1_calls = top1_calls + excluded.top1_calls`,
-    ),
-    addLatency: db.prepare(
-      `INSERT INTO recommendation_latency_daily (day, latency_centi, calls) VALUES (?, ?, ?)
-       ON CONFLICT (day, latency_centi) DO UPDATE SET calls = calls + excluded.calls`,
-    ),
-    remove: db.prepare('DELETE FROM recommendation_log WHERE id < ?'),
-  };
-}
-const prepared = new WeakMap<Db, ReturnType<typeof statements>>();
-
 /**
  * One bounded step of pruning: rolls up and deletes at most `batchRows` of the rows that retention
  * no longer keeps, in one transaction. `done` is true when no such rows are left.
@@ -115,33 +71,30 @@ export function pruneRecommendationLogBatch(
   opts: { now?: Date; batchRows?: number } = {},
 ): { rolledUp: number; done: boolean } {
   checkRetention(settings);
-  const st = prepared.get(db) ?? statements(db);
-  prepared.set(db, st);
+  const log = new RecommendationLogStore(db);
   const now = opts.now ?? new Date();
   const batchRows = opts.batchRows ?? PRUNE_BATCH_ROWS;
   return db
     .transaction(() => {
-      const { lo, hi } = st.ends.get() as { lo: number | null; hi: number | null };
+      const { lo, hi } = log.idRange();
       if (lo === null || hi === null) return { rolledUp: 0, done: true };
       const cutoff = new Date(now.getTime() - settings.keepDays * DAY_MS).toISOString();
-      const ageBound = (st.firstKept.get(cutoff) as number | undefined) ?? hi + 1;
+      const ageBound = log.firstIdAtOrAfter(cutoff) ?? hi + 1;
       let bound = Math.max(ageBound, hi - settings.keepRows + 1);
       // Never the calls the dashboard's "most matched" reads.
-      const floor =
-        (st.newestOk.get(MOST_MATCHED_CALLS - 1) as number | undefined) ??
-        (st.oldestOk.get() as number | null);
+      const floor = log.okMatchedIdFromNewest(MOST_MATCHED_CALLS - 1) ?? log.oldestOkMatchedId();
       if (floor !== null && floor !== undefined) bound = Math.min(bound, floor);
       if (bound <= lo) return { rolledUp: 0, done: true };
       const upper = Math.min(bound, lo + batchRows);
-      const rows = st.batch.all(upper) as Row[];
-      rollUp(st, rows);
-      st.remove.run(upper);
+      const rows = log.rowsBefore(upper);
+      rollUp(log, rows);
+      log.deleteBefore(upper);
       return { rolledUp: rows.length, done: upper >= bound };
     })
     .immediate();
 }
 
-function rollUp(st: ReturnType<typeof statements>, rows: Row[]): void {
+function rollUp(log: RecommendationLogStore, rows: RollUpRow[]): void {
   const daily = new Map<
     string,
     {
@@ -187,11 +140,20 @@ function rollUp(st: ReturnType<typeof statements>, rows: Row[]): void {
     }
   }
   for (const d of daily.values()) {
-    st.addDaily.run(d.day, d.endpoint, d.status, d.calls, d.inputs, d.centi, d.top1, d.top1Calls);
+    log.addDaily({
+      day: d.day,
+      endpoint: d.endpoint,
+      status: d.status,
+      calls: d.calls,
+      inputs: d.inputs,
+      latencyCentiSum: d.centi,
+      top1Sum: d.top1,
+      top1Calls: d.top1Calls,
+    });
   }
   for (const [k, n] of latency) {
     const [day, centi] = k.split('\u0000') as [string, string];
-    st.addLatency.run(day, Number(centi), n);
+    log.addLatency(day, Number(centi), n);
   }
 }
 

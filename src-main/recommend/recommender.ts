@@ -27,8 +27,10 @@ import { workspaceFileUrl } from '../../src-shared/recommend.ts';
 import { quoteShort } from '../../src-shared/short-text.ts';
 import type { OpenedWorkspaceEncoder } from '../encoders/image-encoder/workspace-encoder.ts';
 import { labelOf, workspaceEncoder } from '../encoders/image-encoder/workspace-encoder.ts';
-import type { AnnIndex } from '../evaluation/ann-index.ts';
-import type { SearchHit, VectorIndex } from '../evaluation/vector-index.ts';
+import type { AnnIndex } from '../retrieval/ann-index.ts';
+import type { SearchHit, VectorIndex } from '../retrieval/vector-index.ts';
+import { DatasetStore } from '../store/dataset-store.ts';
+import { EmbeddingStore } from '../store/embedding-store.ts';
 import type { Workspace } from '../store/workspace.ts';
 import { BatchedSearch } from './batched-search.ts';
 import { Catalog, CatalogInputError, UnknownIdError } from './catalog.ts';
@@ -124,6 +126,8 @@ function checkK(k: number | undefined): number {
 
 export class RecommendService {
   readonly catalog: Catalog;
+  private readonly dataset: DatasetStore;
+  private readonly embeddings: EmbeddingStore;
   private opened: Promise<OpenedWorkspaceEncoder> | null = null;
   private openedModel: string | null = null;
   /** The built catalog index of each kind (a request may ask for either; both can be live). */
@@ -138,6 +142,8 @@ export class RecommendService {
     private readonly openEncoder: () => Promise<OpenedWorkspaceEncoder>,
   ) {
     this.catalog = new Catalog(ws);
+    this.dataset = new DatasetStore(ws.db);
+    this.embeddings = new EmbeddingStore(ws.db);
     this.logRetention = new LogRetention(ws.db);
   }
 
@@ -145,7 +151,7 @@ export class RecommendService {
 
   /**
    * The index of requests that do not name one. 'ann' (`kfashion serve --index ann`): the catalog is
-   * searched with an approximate HNSW index (evaluation/ann-index.ts), cached in <workspace>/ann/;
+   * searched with an approximate HNSW index (retrieval/ann-index.ts), cached in <workspace>/ann/;
    * every answer then carries `index` with the recall@10 measured against the exact index when the
    * graph was built. Default 'exact'. A request's own `index` (the UI's ANN checkbox) overrides it.
    */
@@ -217,7 +223,7 @@ export class RecommendService {
     }
     if (!this.building[kind]) {
       this.building[kind] = (async () => {
-        const { VectorIndex } = await import('../evaluation/vector-index.ts');
+        const { VectorIndex } = await import('../retrieval/vector-index.ts');
         const { ids, vectors, dim } = this.catalog.vectors(model);
         if (ids.length === 0) {
           const total = this.catalog.count();
@@ -231,7 +237,7 @@ export class RecommendService {
         if (kind === 'ann') {
           const exact = index;
           try {
-            const { AnnIndex } = await import('../evaluation/ann-index.ts');
+            const { AnnIndex } = await import('../retrieval/ann-index.ts');
             index = await AnnIndex.build(ids, vectors, dim, {
               exact: (q, k) => exact.search(q, k),
               cacheDir: join(this.ws.root, 'ann'),
@@ -243,11 +249,7 @@ export class RecommendService {
         }
         const products = new Map<string, ProductInfo>();
         let anySynthetic = false;
-        const rows = this.ws.db
-          .prepare('SELECT id, name, style, category, image_path, synthetic FROM catalog_products')
-          .raw()
-          .all() as [string, string, string | null, string | null, string, number][];
-        for (const [id, name, style, category, rel, syn] of rows) {
+        for (const [id, name, style, category, rel, syn] of this.catalog.store.productInfoRows()) {
           products.set(id, { name, style, category, imageUrl: workspaceFileUrl(rel), synthetic: syn === 1 });
           if (syn === 1) anySynthetic = true;
         }
@@ -309,24 +311,18 @@ export class RecommendService {
       }
       return { ref: { kind: 'catalog', id }, vector: v };
     }
-    const item = this.ws.db.prepare('SELECT 1 FROM items WHERE id = ?').pluck().get(id);
-    if (!item) {
+    if (!this.dataset.hasItem(id)) {
       throw new UnknownIdError(
         `${field}: ${quoteShort(id)} is neither a catalog product nor a dataset item of this workspace`,
         field,
       );
     }
-    const blob = this.ws.db
-      .prepare('SELECT vector FROM image_embeddings WHERE model = ? AND item_id = ?')
-      .pluck()
-      .get(model, id) as Buffer | undefined;
-    if (!blob) {
+    const v = this.embeddings.vector(model, id);
+    if (!v) {
       throw new RecommendError(
         `${field}: dataset item "${id}" has no "${model}" image embedding; run "kfashion embed --workspace ${this.ws.root}" first.`,
       );
     }
-    const v = new Float32Array(blob.byteLength / 4);
-    new Uint8Array(v.buffer).set(blob);
     return { ref: { kind: 'item', id }, vector: v };
   }
 
@@ -363,20 +359,15 @@ export class RecommendService {
     const cm = centralityModel(this.ws);
     const ids = anchorItems(this.ws, cm);
     const stored = loadCentrality(this.ws, cm);
-    const get = this.ws.db
-      .prepare('SELECT vector FROM image_embeddings WHERE model = ? AND item_id = ?')
-      .pluck();
     const refs: RecommendInputRef[] = [];
     const vectors: Float32Array[] = [];
     let missing = 0;
     for (const id of ids) {
-      const blob = get.get(model, id) as Buffer | undefined;
-      if (!blob) {
+      const v = this.embeddings.vector(model, id);
+      if (!v) {
         missing++;
         continue;
       }
-      const v = new Float32Array(blob.byteLength / 4);
-      new Uint8Array(v.buffer).set(blob);
       const c = stored?.items.get(id)?.centrality;
       refs.push({ kind: 'anchor', id, ...(c === undefined ? {} : { centrality: round6(c) }) });
       vectors.push(v);
@@ -471,10 +462,7 @@ export class RecommendService {
         throw new CatalogInputError(`ids: at most ${MAX_IDS} per request, got ${ids.length}`, 'ids');
       // Ids are checked before the encoder is opened: a typo is a 404 even on a workspace without one.
       for (const [i, id] of ids.entries()) {
-        if (
-          !this.catalog.get(id) &&
-          !this.ws.db.prepare('SELECT 1 FROM items WHERE id = ?').pluck().get(id)
-        ) {
+        if (!this.catalog.get(id) && !this.dataset.hasItem(id)) {
           throw new UnknownIdError(
             `ids[${i}]: ${quoteShort(id)} is neither a catalog product nor a dataset item of this workspace`,
             `ids[${i}]`,
@@ -590,10 +578,7 @@ export class RecommendService {
       }
       if (req.productId !== undefined) {
         const id = req.productId;
-        if (
-          !this.catalog.get(id) &&
-          !this.ws.db.prepare('SELECT 1 FROM items WHERE id = ?').pluck().get(id)
-        ) {
+        if (!this.catalog.get(id) && !this.dataset.hasItem(id)) {
           throw new UnknownIdError(
             `product_id: ${quoteShort(id)} is neither a catalog product nor a dataset item of this workspace`,
             'product_id',

@@ -1,8 +1,9 @@
 /**
- * The HTTP server: Fastify with a JSON schema on every route, multipart uploads with a size limit,
- * OpenAPI at /openapi.json, and one JSON error shape `{ error: { message, code, status, field? } }`
- * with the right status (http-errors.ts). Routes call the Workbench, so HTTP, IPC and the CLI share
- * one implementation of each feature.
+ * The HTTP server: Fastify with a JSON schema on every route (generated from the contract's zod
+ * schemas, rest-schemas.ts), multipart uploads with a size limit, OpenAPI 3.1 at /openapi.json, and
+ * one JSON error shape `{ error: { message, code, status, field? } }` with the right status
+ * (http-errors.ts). Routes call the contract's handlers (services/api-handlers.ts), so HTTP, IPC and
+ * the CLI share one implementation of each feature.
  *
  * `buildServer` returns the instance before `listen`, so other parts (the contract transport of the
  * browser mode) can register their plugins on it.
@@ -11,6 +12,7 @@ import fastifyMultipart from '@fastify/multipart';
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { quoteShort } from '../../src-shared/short-text.ts';
+import { createRecommendHandlers } from '../services/api-handlers.ts';
 import type { Workbench } from '../services/workbench.ts';
 import { toHttpError } from './http-errors.ts';
 import { DEFAULT_UPLOAD_LIMIT_BYTES, MAX_UPLOAD_FILES } from './limits.ts';
@@ -101,7 +103,8 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
 
   await app.register(fastifySwagger, {
     openapi: {
-      openapi: '3.0.3',
+      // 3.1: its schemas are JSON Schema 2020-12, which is what z.toJSONSchema writes (rest-schemas.ts).
+      openapi: '3.1.0',
       info: {
         title: 'K-Fashion Workbench API',
         description:
@@ -131,9 +134,12 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
   });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  await registerInfoRoutes(app);
-  await registerCatalogRoutes(app);
-  await registerRecommendRoutes(app);
+  // The contract's own handlers (services/api-handlers.ts), over this server's Workbench.
+  // `app.workbench`, read per call: browser mode points it at the newly opened workspace (web-server.ts).
+  const handlers = createRecommendHandlers(() => app.workbench);
+  await registerInfoRoutes(app, handlers);
+  await registerCatalogRoutes(app, handlers);
+  await registerRecommendRoutes(app, handlers);
   await registerFileRoutes(app);
   return app;
 }

@@ -9,18 +9,21 @@
  * the one map shared with the contract transport (error-status.ts).
  */
 import type { FastifyError } from 'fastify';
+import { z } from 'zod';
 import { errorStatus } from './error-status.ts';
 
-export interface HttpErrorBody {
-  error: {
-    message: string;
+/** The one error body of the REST routes; its JSON Schema (every route's 4xx/5xx) is generated from this. */
+export const httpErrorBodySchema = z.object({
+  error: z.object({
+    message: z.string(),
     /** Stable machine-readable code, e.g. `unknown_id`, `not_an_image`, `too_large`. */
-    code: string;
-    status: number;
+    code: z.string(),
+    status: z.number().int(),
     /** The request field the error is about, when there is one (`k`, `ids[2]`, `image`). */
-    field?: string;
-  };
-}
+    field: z.string().optional(),
+  }),
+});
+export type HttpErrorBody = z.infer<typeof httpErrorBodySchema>;
 
 export class HttpError extends Error {
   override name = 'HttpError';
@@ -40,24 +43,6 @@ export const notFound = (message: string, field?: string) => new HttpError(404, 
 export const tooLarge = (message: string, field?: string) => new HttpError(413, 'too_large', message, field);
 export const notAnImage = (message: string, field?: string) =>
   new HttpError(415, 'not_an_image', message, field);
-
-/** JSON Schema of the error body, shared by every route's response schema. */
-export const ERROR_BODY_SCHEMA = {
-  type: 'object',
-  required: ['error'],
-  properties: {
-    error: {
-      type: 'object',
-      required: ['message', 'code', 'status'],
-      properties: {
-        message: { type: 'string' },
-        code: { type: 'string' },
-        status: { type: 'integer' },
-        field: { type: 'string' },
-      },
-    },
-  },
-} as const;
 
 /** Turns anything thrown in a route into a status and the error body. */
 export function toHttpError(e: unknown): { status: number; body: HttpErrorBody } {

@@ -7,10 +7,20 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import type { z } from 'zod';
 import type { Handlers } from '../../src-shared/api.ts';
-import { trainingResultsFileSchema } from '../../src-shared/api-schemas.ts';
+import {
+  type DeclaredFields,
+  type JobHandle,
+  jobKindSchema,
+  runComparisonSchema,
+  runDetailSchema,
+  trainingResultsFileSchema,
+} from '../../src-shared/api-schemas.ts';
 import { FIELD_NAMES } from '../../src-shared/fields.ts';
+import { quoteShort } from '../../src-shared/short-text.ts';
 import { resolveLayout } from '../dataset/layout.ts';
+import { UnknownIdError } from '../recommend/catalog.ts';
 import { currentRunId, listRuns, runPaths } from '../training/runs.ts';
 import {
   BACKEND_NAMES,
@@ -19,12 +29,42 @@ import {
   STAGE_PRESETS,
 } from '../training/train-config.ts';
 import type { ApiSession } from './api-session.ts';
-import { excludedGarments, sampleCrops, vocabularyView, workspaceRelative } from './dataset-views.ts';
+import {
+  excludedGarments,
+  itemPhoto,
+  sampleCrops,
+  vocabularyView,
+  workspaceRelative,
+} from './dataset-views.ts';
 import { centralItems, checkDataFolder, embedModels } from './explore-views.ts';
 import type { JobInputs } from './job-table.ts';
 import { MediaPathError, resolveMediaPath } from './media-path.ts';
+import type { Workbench } from './workbench.ts';
 
-const handle = (r: { job: string; kind: string }) => ({ job: r.job, kind: r.kind }) as never;
+/**
+ * A core value as the output of a loose schema ([Note: Loose output schemas]). The run files' types
+ * are interfaces, which TypeScript will not widen to a loose object's `[key: string]: unknown`; the
+ * constraint checks instead that the value has every field the schema declares, with its type.
+ */
+function looseOutput<S extends z.ZodType, T extends DeclaredFields<z.input<S>>>(
+  _schema: S,
+  value: T,
+): z.input<S> {
+  return value as z.input<S>;
+}
+
+/** A started job as the contract returns it; its kind checked against the contract's list of kinds. */
+const handle = (r: { job: string; kind: string }): JobHandle => ({
+  job: r.job,
+  kind: jobKindSchema.parse(r.kind),
+});
+
+/** An unknown study is the caller's mistake (404 over HTTP), not a server failure. */
+function notFoundStudy(e: unknown): unknown {
+  if (e instanceof Error && (e.name === 'StudyStoreError' || /no study named/i.test(e.message)))
+    return Object.assign(e, { code: 'unknown_id' });
+  return e;
+}
 
 export function createHandlers(session: ApiSession): Handlers {
   const ws = () => session.workbench().workspace;
@@ -116,6 +156,7 @@ export function createHandlers(session: ApiSession): Handlers {
       return handle(session.startJob('crops', job, { onDone: afterChange('crops') }));
     },
     'dataset.sampleCrops': async (input) => sampleCrops(ws(), input),
+    'dataset.photo': async ({ id }) => itemPhoto(ws(), id),
     'dataset.excluded': async (input) => excludedGarments(ws(), input),
     'dataset.vocabulary': async ({ fields }) => vocabularyView(ws(), fields),
 
@@ -191,10 +232,9 @@ export function createHandlers(session: ApiSession): Handlers {
       const r10 = wb.runsRecall10(list.map((r) => r.id));
       return list.map((r) => ({ ...r, recall10: r.headline?.recall10 ?? r10.get(r.id) ?? null }));
     },
-    // The run files' interfaces have no index signature; the contract's output schema checks them.
-    'runs.show': async ({ run }) => session.workbench().runShow(run) as never,
+    'runs.show': async ({ run }) => looseOutput(runDetailSchema, session.workbench().runShow(run)),
     'runs.compare': async ({ runs, chart }) =>
-      (await session.workbench().runsCompare(runs, { chart })) as never,
+      looseOutput(runComparisonSchema, await session.workbench().runsCompare(runs, { chart })),
     'runs.promote': async ({ run }) => {
       const r = session.workbench().runPromote(run);
       session.workspaceUpdated('promote');
@@ -219,6 +259,53 @@ export function createHandlers(session: ApiSession): Handlers {
     'eval.sweep': async (input) => {
       const job: JobInputs['sweep'] = input;
       return handle(session.startJob('sweep', job, { onDone: afterChange('sweep') }));
+    },
+    'tuning.list': async () => {
+      const { studyList } = await import('../tuning/study-view.ts');
+      return studyList(ws());
+    },
+    'tuning.show': async ({ name, charts }) => {
+      const { studyView } = await import('../tuning/study-view.ts');
+      try {
+        return await studyView(ws(), name, { charts });
+      } catch (e) {
+        throw notFoundStudy(e);
+      }
+    },
+    'tuning.start': async (input) => {
+      // The name is fixed here, so the caller can follow the study while the job runs.
+      const study =
+        input.resume ??
+        input.name ??
+        `tune-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, 'Z')}`;
+      // Checked here, so a mistake is the caller's answer (400/404), not a failed job later.
+      const { studyList } = await import('../tuning/study-view.ts');
+      const exists = studyList(ws()).some((s) => s.name === study);
+      if (input.resume && !exists)
+        throw Object.assign(new Error(`resume: no study named "${input.resume}" in this workspace`), {
+          code: 'unknown_id',
+        });
+      if (!input.resume && exists)
+        throw Object.assign(
+          new Error(
+            `name: a study named "${study}" exists; finish it with resume: "${study}" or pick another name`,
+          ),
+          { code: 'bad_request' },
+        );
+      if (input.space) {
+        const { checkSearchSpace } = await import('../tuning/search-space.ts');
+        try {
+          checkSearchSpace(input.space, 'space');
+        } catch (e) {
+          throw Object.assign(e as Error, { code: 'bad_request' });
+        }
+      }
+      const { timeoutS, ...rest } = input;
+      const job: JobInputs['tune'] = input.resume
+        ? { resume: input.resume }
+        : { ...rest, name: study, timeoutS };
+      const r = session.startJob('tune', job, { onDone: afterChange('tune') });
+      return { job: r.job, kind: 'tune' as const, study };
     },
     'eval.list': async ({ kind }) => session.workbench().evaluations(kind),
     'eval.report': async ({ file }) => {
@@ -252,9 +339,57 @@ export function createHandlers(session: ApiSession): Handlers {
       const job: JobInputs['report'] = input;
       return handle(session.startJob('report', job));
     },
-    'recommend.encoder': async () => session.workbench().imageEncoder(),
+    ...createRecommendHandlers(() => session.workbench()),
+    'catalog.import': async (input) => {
+      const job: JobInputs['catalog-import'] = {
+        ...input,
+        folder: allowed(input.folder, 'folder'),
+        embeddings: input.embeddings && {
+          ...input.embeddings,
+          npy: allowed(input.embeddings.npy, 'embeddings.npy'),
+          ids: allowed(input.embeddings.ids, 'embeddings.ids'),
+        },
+      };
+      return handle(session.startJob('catalog-import', job, { onDone: afterChange('catalog-import') }));
+    },
+    'catalog.embed': async () => {
+      const job: JobInputs['catalog-embed'] = {};
+      return handle(session.startJob('catalog-embed', job, { onDone: afterChange('catalog-embed') }));
+    },
+    'job.list': async () => session.jobs.list().map(jobInfo),
+    'job.get': async ({ job }) => jobInfo(session.jobs.get(job)),
+    'job.cancel': async ({ job }) => ({ cancelled: session.jobs.cancel(job) }),
+
+    'export.bundle': async ({ name, run }) => {
+      const job: JobInputs['export'] = { name, run };
+      return handle(session.startJob('export', job));
+    },
+  };
+}
+
+/** The contract methods the REST routes serve too (server/routes): reads of the catalog, recommendation, KPIs. */
+export type RecommendMethod =
+  | 'recommend.encoder'
+  | 'catalog.list'
+  | 'catalog.get'
+  | 'catalog.add'
+  | 'catalog.remove'
+  | 'recommend.top10ToNew'
+  | 'recommend.customerInput'
+  | 'kpi.summary'
+  | 'dashboard.get';
+export type RecommendHandlers = Pick<Handlers, RecommendMethod>;
+
+/**
+ * The handlers of the catalog, recommendation, KPI and dashboard methods, over a Workbench alone:
+ * the contract serves them (createHandlers, for IPC and RPC) and so do the REST routes of `serve`,
+ * which have a Workbench but no session. One implementation per method, whatever the transport.
+ */
+export function createRecommendHandlers(workbench: () => Workbench): RecommendHandlers {
+  return {
+    'recommend.encoder': async () => workbench().imageEncoder(),
     'catalog.list': async ({ limit, offset }) => {
-      const w = session.workbench();
+      const w = workbench();
       const catalog = w.catalog();
       const encoder = w.imageEncoder();
       const total = catalog.count();
@@ -272,33 +407,20 @@ export function createHandlers(session: ApiSession): Handlers {
           : {}),
       };
     },
+    'catalog.get': async ({ id }) => {
+      const p = workbench().catalog().get(id);
+      if (!p) throw new UnknownIdError(`no catalog product ${quoteShort(id)}`, 'id');
+      return p;
+    },
     'catalog.add': async ({ image, name, style, category }) =>
-      session
-        .workbench()
-        .catalogAdd(
-          decodeImage(image.dataBase64, 'image'),
-          { name: name ?? image.name.replace(/\.[^.]+$/, ''), style, category, source: image.name },
-          { what: image.name, imageField: 'image' },
-        ),
-    'catalog.remove': async ({ ids }) => ({ removed: session.workbench().catalogRemove(ids) }),
-    'catalog.import': async (input) => {
-      const job: JobInputs['catalog-import'] = {
-        ...input,
-        folder: allowed(input.folder, 'folder'),
-        embeddings: input.embeddings && {
-          ...input.embeddings,
-          npy: allowed(input.embeddings.npy, 'embeddings.npy'),
-          ids: allowed(input.embeddings.ids, 'embeddings.ids'),
-        },
-      };
-      return handle(session.startJob('catalog-import', job, { onDone: afterChange('catalog-import') }));
-    },
-    'catalog.embed': async () => {
-      const job: JobInputs['catalog-embed'] = {};
-      return handle(session.startJob('catalog-embed', job, { onDone: afterChange('catalog-embed') }));
-    },
+      workbench().catalogAdd(
+        decodeImage(image.dataBase64, 'image'),
+        { name: name ?? image.name.replace(/\.[^.]+$/, ''), style, category, source: image.name },
+        { what: image.name, imageField: 'image' },
+      ),
+    'catalog.remove': async ({ ids }) => ({ removed: workbench().catalogRemove(ids) }),
     'recommend.top10ToNew': async ({ images, ids, useCentralityProxy, k, index }) =>
-      session.workbench().recommendTop10ToNew({
+      workbench().recommendTop10ToNew({
         uploads: images?.map((img, i) => ({
           bytes: decodeImage(img.dataBase64, `images.${i}`),
           field: `images.${i}`,
@@ -310,7 +432,7 @@ export function createHandlers(session: ApiSession): Handlers {
         index,
       }),
     'recommend.customerInput': async ({ image, productId, k, index }) =>
-      session.workbench().recommendCustomerInput({
+      workbench().recommendCustomerInput({
         upload: image
           ? { bytes: decodeImage(image.dataBase64, 'image'), field: 'image', filename: image.name }
           : undefined,
@@ -318,17 +440,8 @@ export function createHandlers(session: ApiSession): Handlers {
         k,
         index,
       }),
-    'kpi.summary': async () => session.workbench().kpi(),
-    'dashboard.get': async () => session.workbench().dashboard(),
-
-    'job.list': async () => session.jobs.list().map(jobInfo),
-    'job.get': async ({ job }) => jobInfo(session.jobs.get(job)),
-    'job.cancel': async ({ job }) => ({ cancelled: session.jobs.cancel(job) }),
-
-    'export.bundle': async ({ name, run }) => {
-      const job: JobInputs['export'] = { name, run };
-      return handle(session.startJob('export', job));
-    },
+    'kpi.summary': async () => workbench().kpi(),
+    'dashboard.get': async () => workbench().dashboard(),
   };
 }
 
@@ -357,5 +470,5 @@ function decodeImage(base64: string, field: string): Uint8Array {
 }
 
 function jobInfo(r: ReturnType<ApiSession['jobs']['get']>) {
-  return { ...r, kind: r.kind as never };
+  return { ...r, kind: jobKindSchema.parse(r.kind) };
 }

@@ -5,11 +5,18 @@
  * own threads, so a few dozen crops do not hold the event loop).
  */
 import { relative, sep } from 'node:path';
-import type { ExcludedGarments, SampleCrop, VocabularyView } from '../../src-shared/api-schemas.ts';
+import type {
+  ExcludedGarments,
+  ItemPhotoView,
+  SampleCrop,
+  VocabularyView,
+} from '../../src-shared/api-schemas.ts';
 import { FIELD_NAMES, type FieldName } from '../../src-shared/fields.ts';
 import { ensureCrop } from '../dataset/crops.ts';
+import { ensurePhotoPreview } from '../dataset/photo-preview.ts';
 import { mulberry32 } from '../dataset/rng.ts';
 import { loadVocabulary, PAD, UNK } from '../dataset/vocabulary.ts';
+import { UnknownIdError } from '../recommend/catalog.ts';
 import { DatasetStore } from '../store/dataset-store.ts';
 import type { Workspace } from '../store/workspace.ts';
 
@@ -22,20 +29,11 @@ export async function sampleCrops(
   ws: Workspace,
   opts: { style?: string; split?: 'train' | 'val'; limit: number; seed: number },
 ): Promise<{ total: number; items: SampleCrop[] }> {
-  let sql = 'SELECT it.id FROM items it JOIN images im ON im.key = it.image_key WHERE 1';
-  const params: unknown[] = [];
-  if (opts.style) {
-    sql += ' AND im.style_folder = ?';
-    params.push(opts.style);
-  }
-  if (opts.split) {
-    sql += ' AND im.split = ?';
-    params.push(opts.split);
-  }
-  const ids = ws.db
-    .prepare(`${sql} ORDER BY it.id`)
-    .pluck()
-    .all(...params) as string[];
+  const store = new DatasetStore(ws.db);
+  const ids = store.itemIds({
+    ...(opts.style ? { style: opts.style } : {}),
+    ...(opts.split ? { split: opts.split } : {}),
+  });
   // Partial Fisher–Yates with a seeded generator: the same seed shows the same garments.
   const rand = mulberry32(opts.seed);
   const n = Math.min(opts.limit, ids.length);
@@ -43,7 +41,6 @@ export async function sampleCrops(
     const j = i + Math.floor(rand() * (ids.length - i));
     [ids[i], ids[j]] = [ids[j]!, ids[i]!];
   }
-  const store = new DatasetStore(ws.db);
   const items: SampleCrop[] = [];
   for (const id of ids.slice(0, n)) {
     const item = store.getItem(id);
@@ -75,50 +72,17 @@ export function excludedGarments(
   ws: Workspace,
   opts: { style?: string; reason?: string; limit: number; offset: number },
 ): ExcludedGarments {
-  let where = 'WHERE 1';
-  const params: unknown[] = [];
-  if (opts.style) {
-    where += ' AND im.style_folder = ?';
-    params.push(opts.style);
-  }
-  if (opts.reason) {
-    where += ' AND ex.reason = ?';
-    params.push(opts.reason);
-  }
-  const from = `FROM excluded_garments ex JOIN images im ON im.key = ex.image_key ${where}`;
-  const grouped = (column: string) =>
-    Object.fromEntries(
-      (
-        ws.db.prepare(`SELECT ${column} AS k, COUNT(*) AS n ${from} GROUP BY ${column}`).all(...params) as {
-          k: string;
-          n: number;
-        }[]
-      ).map((r) => [r.k, r.n]),
-    ) as Record<string, number>;
-  const byReason = grouped('ex.reason');
-  const byStyle = grouped('im.style_folder');
+  const store = new DatasetStore(ws.db);
+  const { byReason, byStyle, rows } = store.excludedGarments(opts);
   const total = Object.values(byReason).reduce((a, b) => a + b, 0);
-  const rows = ws.db
-    .prepare(
-      `SELECT ex.image_key AS imageKey, im.style_folder AS styleFolder, ex.part, ex.reason, im.label_path AS labelPath
-       ${from} ORDER BY ex.image_key, ex.part LIMIT ? OFFSET ?`,
-    )
-    .all(...params, opts.limit, opts.offset) as ExcludedGarments['rows'];
-  const lastScan = ws.db.prepare('SELECT MAX(id) FROM scans').pluck().get() as number | null;
-  const skippedTotal =
-    lastScan === null
-      ? 0
-      : (ws.db
-          .prepare('SELECT COUNT(*) FROM skipped_files WHERE scan_id = ?')
-          .pluck()
-          .get(lastScan) as number);
-  const skippedRows =
-    lastScan === null
-      ? []
-      : (ws.db
-          .prepare('SELECT path, reason, detail FROM skipped_files WHERE scan_id = ? ORDER BY path LIMIT ?')
-          .all(lastScan, opts.limit) as ExcludedGarments['skippedFiles']['rows']);
-  return { total, byReason, byStyle, rows, skippedFiles: { total: skippedTotal, rows: skippedRows } };
+  const skipped = store.lastScanSkipped(opts.limit);
+  return {
+    total,
+    byReason,
+    byStyle,
+    rows: rows as ExcludedGarments['rows'],
+    skippedFiles: { total: skipped.total, rows: skipped.rows as ExcludedGarments['skippedFiles']['rows'] },
+  };
 }
 
 export function vocabularyView(ws: Workspace, fields?: readonly FieldName[]): VocabularyView {
@@ -129,4 +93,23 @@ export function vocabularyView(ws: Workspace, fields?: readonly FieldName[]): Vo
     out[f] = (vocab?.[f] ?? []).filter((e) => e.value !== PAD && e.value !== UNK);
   }
   return { fields: out };
+}
+
+/**
+ * A garment's whole photo with its box (the detail panel): an unknown id is 404; a photo that cannot
+ * be read (gone since the scan, damaged) is said with the item id and the file.
+ */
+export async function itemPhoto(ws: Workspace, id: string): Promise<ItemPhotoView> {
+  const item = new DatasetStore(ws.db).getItem(id);
+  if (!item) throw new UnknownIdError(`No garment with item id "${id}" in this workspace`, 'id');
+  const p = await ensurePhotoPreview(ws, item);
+  return {
+    id: item.id,
+    photo: workspaceRelative(ws, p.path),
+    width: p.width,
+    height: p.height,
+    box: p.box,
+    boxSource: item.boxSource,
+    original: p.original,
+  };
 }

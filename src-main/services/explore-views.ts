@@ -97,12 +97,7 @@ export function embedModels(ws: Workspace | null): EmbedModels {
   let embedded: EmbedModels['embedded'] = [];
   let current: string | null = null;
   if (ws) {
-    itemsWithImage = ws.db
-      .prepare(
-        'SELECT COUNT(*) FROM items it JOIN images im ON im.key = it.image_key WHERE im.image_path IS NOT NULL',
-      )
-      .pluck()
-      .get() as number;
+    itemsWithImage = new DatasetStore(ws.db).countItemsWithImage();
     embedded = new EmbeddingStore(ws.db)
       .models()
       .map((m) => ({ model: m.model, count: m.count, source: m.source }));

@@ -45,6 +45,10 @@ export interface JobInputs {
   'catalog-embed': Record<string, never>;
   report: { maxSearches?: number; runSearches?: boolean };
   map: { method: 'pca' | 'umap'; refresh?: boolean };
+  tune: Omit<
+    import('../tuning/tune-study.ts').TuneOptions,
+    'signal' | 'onProgress' | 'onTrial' | 'onStage' | 'createEncoder' | 'evalEncoder'
+  >;
 }
 
 export type TableKind = keyof JobInputs & JobKind;
@@ -122,6 +126,20 @@ export const JOB_TABLE: { [K in TableKind]: JobFn<K> } = {
     }),
   map: ({ workspace, input }, controls) =>
     withWorkbench(workspace, false, (wb) => wb.embeddingMap(input, controls)),
+  tune: ({ workspace, input }, controls) =>
+    withWorkbench(workspace, false, async (wb) => {
+      const r = await wb.tune(input, controls);
+      // The job's result crosses to the UI: the study and its best trial, not every trial's record
+      // (their intermediate values are a Map, which does not survive structured cloning as JSON).
+      const { trials: _t, best, ...rest } = r;
+      return {
+        ...rest,
+        trials: r.trials.length,
+        best: best
+          ? { number: best.number, value: best.value, runId: best.runId, params: best.params }
+          : null,
+      };
+    }),
   'catalog-embed': ({ workspace }) =>
     withWorkbench(workspace, false, async (wb) => {
       try {

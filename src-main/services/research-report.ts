@@ -1,5 +1,5 @@
 /**
- * `kfashion report` (ISSUE 4 part 6): gathers the workspace's results — checkpoints/best_model.json,
+ * `kfashion report`: gathers the workspace's results — checkpoints/best_model.json,
  * results/training_*.{json,png}, the latest evaluation per protocol, centrality and temperature study,
  * saved similarity searches (running a few demo searches when none are saved) — and writes one
  * self-contained HTML page, results/report_<stamp>.html (rendering in evaluation/report-html.ts).
@@ -193,6 +193,28 @@ export async function writeResearchReport(
       `No temperature study (optional): "kfashion sweep --workspace ${ws.root} --quick".`;
     sections.push({ name: 'temperature-study', included: false, detail: missing['temperature-study'] });
   }
+  // The newest tuning study (charts drawn now, so they show its latest trials) and the ridge baseline
+  // every model must beat, shown beside the model's gallery figures.
+  const { latestBaseline, newestStudy, studyView } = await import('../tuning/study-view.ts');
+  const { studyReportPng } = await import('../tuning/study-charts.ts');
+  const baseline = latestBaseline(ws, 'top5');
+  let tuning: ReportInput['tuning'] = null;
+  const newest = newestStudy(ws);
+  if (newest) {
+    const view = await studyView(ws, newest, { charts: false });
+    const base = latestBaseline(ws, view.results.metric);
+    const png = await studyReportPng(view.results, base?.value ?? null);
+    const url = (b: Buffer) => `data:image/png;base64,${b.toString('base64')}`;
+    tuning = {
+      view: { ...view, baseline: base },
+      history: view.results.history.length ? url(png.history) : null,
+      importance: view.results.importance.length ? url(png.importance) : null,
+    };
+    sections.push({ name: 'tuning', included: true, detail: `study ${newest}` });
+  } else {
+    missing.tuning = `No tuning study (optional): "kfashion tune --workspace ${ws.root} --preset staged".`;
+    sections.push({ name: 'tuning', included: false, detail: missing.tuning });
+  }
   opts.onProgress?.('report', 2, 4);
 
   // Example searches: the latest saved runs; a few demo searches when there are none.
@@ -249,6 +271,8 @@ export async function writeResearchReport(
     centrality,
     temperature,
     searches,
+    baseline,
+    tuning,
     missing: { ...missing, ...(s.items > 0 ? {} : { dataset: 'The workspace has no scanned items.' }) },
   };
   if (synthetic && notes.size === 0) {

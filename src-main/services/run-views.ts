@@ -5,7 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { figureSvg, linePanel, svgToPng } from '../evaluation/evaluation-charts.ts';
+import { figureSvg, linePanel, svgToPng } from '../charts/evaluation-charts.ts';
 import { type EvaluationRecord, fileStamp, listEvaluations } from '../evaluation/results.ts';
 import type { Workspace } from '../store/workspace.ts';
 import type { EpochRecord } from '../training/checkpoints.ts';

@@ -1,5 +1,5 @@
 /**
- * Similarity search (ISSUE 4 part 5): attribute JSON → garment images through the trained JSON
+ * Similarity search (`kfashion search`, `search.run`): attribute JSON → garment images through the trained JSON
  * encoder, or a picture → garment images through the workspace's image encoder; exact cosine top-K
  * over every item's image embedding, with results saved to results/similarity_search/<stamp>/
  * (query.json, results.json, a grid PNG per search).
@@ -28,7 +28,6 @@ import {
 import { ensureCrop } from '../dataset/crops.ts';
 import { Rng } from '../dataset/rng.ts';
 import type { OpenedWorkspaceEncoder } from '../encoders/image-encoder/workspace-encoder.ts';
-import type { AnnIndex } from '../evaluation/ann-index.ts';
 import { tagAttributes } from '../evaluation/attribute-tagging.ts';
 import {
   type CheckpointEncoder,
@@ -38,8 +37,10 @@ import {
 import { fileStamp, writeJsonAtomic } from '../evaluation/results.ts';
 import { renderSearchGrid } from '../evaluation/search-grid.ts';
 import { describeAttributes, parseSearchQuery } from '../evaluation/search-query.ts';
-import type { VectorIndex } from '../evaluation/vector-index.ts';
+import type { AnnIndex } from '../retrieval/ann-index.ts';
+import type { VectorIndex } from '../retrieval/vector-index.ts';
 import { writeFileAtomic } from '../store/atomic-file.ts';
+import { CropStore } from '../store/crop-store.ts';
 import { getMeta } from '../store/database.ts';
 import { DatasetStore, type StoredItem } from '../store/dataset-store.ts';
 import { type EmbeddingModelInfo, EmbeddingStore } from '../store/embedding-store.ts';
@@ -76,7 +77,7 @@ export interface SearchRequest {
   /** Write results/similarity_search/<stamp>/ (default true). */
   save?: boolean;
   /**
-   * 'exact' (default) or 'ann': an HNSW graph (evaluation/ann-index.ts), cached in <workspace>/ann/,
+   * 'exact' (default) or 'ann': an HNSW graph (retrieval/ann-index.ts), cached in <workspace>/ann/,
    * whose recall@10 against the exact index is measured when it is built and shown in `gallery.engine`.
    */
   index?: 'exact' | 'ann';
@@ -409,13 +410,13 @@ export class SimilaritySearchService {
     const values: Partial<Record<FieldName, string[]>> = {};
     // Rows 0 and 1 of a checkpoint's vocabulary are <pad> and <unk>: encoder bookkeeping.
     for (const f of fields) values[f] = (info.vocabulary[f] ?? []).slice(2);
-    const cropRow = this.ws.db.prepare('SELECT path FROM crops WHERE item_id = ?').pluck();
+    const crops = new CropStore(this.ws.db);
     const items = (function* (ws: Workspace) {
       for (const it of new DatasetStore(ws.db).iterateItems({ split: 'train' })) {
         yield {
           id: it.id,
           attributes: it.attributes,
-          crop: (cropRow.get(it.id) as string | undefined) ?? null,
+          crop: crops.pathOf(it.id) ?? null,
           style: it.styleFolder,
         };
       }
@@ -447,7 +448,13 @@ export class SimilaritySearchService {
       image: req.image !== undefined ? what : (req.imageName ?? 'upload'),
       k,
       image_encoder: { model, label: opened.label.label, synthetic: opened.label.synthetic },
-      checkpoint: { run_id: info.runId, path: encoder.infoPath, epoch: info.epoch, fields },
+      checkpoint: {
+        run_id: info.runId,
+        path: encoder.infoPath,
+        epoch: info.epoch,
+        fields,
+        stale: info.runId !== currentRunId(this.ws),
+      },
       per_field: r.perField,
       vocabulary: r.vocabulary,
       training: r.training,
@@ -566,16 +573,10 @@ export class SimilaritySearchService {
       this.galleries.delete(key);
     }
     const p = (async (): Promise<Gallery> => {
-      const ids = this.ws.db
-        .prepare(
-          `SELECT e.item_id FROM image_embeddings e JOIN items it ON it.id = e.item_id
-           WHERE e.model = ? ORDER BY e.item_id`,
-        )
-        .pluck()
-        .all(model) as string[];
-      if (ids.length === 0) throw new SimilaritySearchError(missing());
       const store = new EmbeddingStore(this.ws.db);
-      const { VectorIndex } = await import('../evaluation/vector-index.ts');
+      const ids = store.scannedItemIds(model);
+      if (ids.length === 0) throw new SimilaritySearchError(missing());
+      const { VectorIndex } = await import('../retrieval/vector-index.ts');
       // Read a chunk of rows at a time into the index's own layout: the exact gallery is held once.
       const exact = await VectorIndex.buildFromRows(ids, info.dim, (start, count) =>
         store.matrix(model, ids.slice(start, start + count)),
@@ -585,7 +586,7 @@ export class SimilaritySearchService {
       try {
         // The graph builder takes the whole matrix (an option asked for by name, for big galleries).
         const matrix = store.matrix(model, ids);
-        const { AnnIndex } = await import('../evaluation/ann-index.ts');
+        const { AnnIndex } = await import('../retrieval/ann-index.ts');
         const index = await AnnIndex.build(ids, matrix, info.dim, {
           exact: (q, k) => exact.search(q, k),
           cacheDir: join(this.ws.root, 'ann'),
@@ -619,10 +620,10 @@ export class SimilaritySearchService {
     hits: readonly { id: string; score: number }[],
     source?: string,
   ): SearchHitInfo[] {
-    const cropRow = this.ws.db.prepare('SELECT path FROM crops WHERE item_id = ?').pluck();
+    const crops = new CropStore(this.ws.db);
     return hits.map((h, i) => {
       const it = store.getItem(h.id);
-      const crop = (cropRow.get(h.id) as string | undefined) ?? null;
+      const crop = crops.pathOf(h.id) ?? null;
       return {
         rank: i + 1,
         id: h.id,

@@ -51,19 +51,21 @@ import {
 } from '../encoders/import-embeddings.ts';
 import type { EvaluateOptions } from '../evaluation/evaluate.ts';
 import type { EvaluationRecord } from '../evaluation/results.ts';
-import type { SweepOptions } from '../evaluation/temperature-sweep.ts';
 import { type JobControls, runJob } from '../jobs/run-job.ts';
 import { WorkerPool } from '../jobs/worker-pool.ts';
 import type { Catalog, ProductFields } from '../recommend/catalog.ts';
+import { importCatalogFolder } from '../recommend/catalog-import.ts';
 import { Dashboard } from '../recommend/dashboard.ts';
 import {
   type CustomerInputRequest,
   RecommendService,
   type Top10ToNewRequest,
 } from '../recommend/recommender.ts';
+import { CropStore } from '../store/crop-store.ts';
 import { getMeta, schemaVersion } from '../store/database.ts';
-import type { ItemFilter } from '../store/dataset-store.ts';
+import { DatasetStore, type ItemFilter } from '../store/dataset-store.ts';
 import { type EmbeddingModelInfo, EmbeddingStore } from '../store/embedding-store.ts';
+import { VocabularyStore } from '../store/vocabulary-store.ts';
 import { Workspace } from '../store/workspace.ts';
 import { acquireWriterLock, withWriterLock } from '../store/workspace-lock.ts';
 import { loadCheckpoint } from '../training/checkpoints.ts';
@@ -80,6 +82,7 @@ import {
   tagRun,
 } from '../training/runs.ts';
 import type { SanityCheckOptions, SanityCheckResult } from '../training/sanity-check.ts';
+import type { SweepOptions } from '../training/temperature-sweep.ts';
 import { resolveTrainConfig, type TrainConfig, TrainConfigError } from '../training/train-config.ts';
 import {
   defaultEncoderFactory,
@@ -413,7 +416,7 @@ export class Workbench {
         };
   }
 
-  /** Imports a folder of product images (see Catalog.importFolder); idempotent. */
+  /** Imports a folder of product images (recommend/catalog-import.ts); idempotent. */
   async catalogImport(
     dir: string,
     opts: { embeddings?: { npy: string; ids: string; model?: string }; synthetic?: boolean } = {},
@@ -427,7 +430,7 @@ export class Workbench {
           ? { ...opts.embeddings, model: opts.embeddings.model ?? label?.model ?? 'fashion-clip' }
           : undefined;
         const enc = !embeddings && label ? await svc.encoder() : null;
-        return svc.catalog.importFolder(dir, {
+        return importCatalogFolder(svc.catalog, dir, {
           encoder: enc?.encoder ?? null,
           embeddings,
           synthetic: opts.synthetic,
@@ -491,8 +494,9 @@ export class Workbench {
   sweep(opts: SweepRequest = {}, controls: JobControls = {}): Promise<TemperatureStudy> {
     return runJob('sweep', controls, (work) =>
       this.writing('sweep', async () => {
-        const { runTemperatureSweep } = await import('../evaluation/temperature-sweep.ts');
-        return await runTemperatureSweep(this.workspace, { ...opts, ...work });
+        const { runTemperatureSweep } = await import('../training/temperature-sweep.ts');
+        const { sweepEvaluation } = await import('../evaluation/sweep-evaluation.ts');
+        return await runTemperatureSweep(this.workspace, { ...opts, ...work, evaluation: sweepEvaluation });
       }),
     );
   }
@@ -596,14 +600,8 @@ export class Workbench {
   summary(): WorkspaceSummary {
     const db = this.workspace.db;
     const perStyle: WorkspaceSummary['perStyle'] = {};
-    const rows = db
-      .prepare(`
-        SELECT im.style_folder AS style, COUNT(DISTINCT im.key) AS images, COUNT(it.id) AS items,
-               SUM(CASE WHEN it.id IS NOT NULL AND im.split = 'train' THEN 1 ELSE 0 END) AS train,
-               SUM(CASE WHEN it.id IS NOT NULL AND im.split = 'val' THEN 1 ELSE 0 END) AS val
-        FROM images im LEFT JOIN items it ON it.image_key = im.key
-        GROUP BY im.style_folder ORDER BY im.style_folder`)
-      .all() as { style: string; images: number; items: number; train: number; val: number }[];
+    const dataset = new DatasetStore(db);
+    const rows = dataset.perStyleCounts();
     let images = 0;
     let items = 0;
     for (const r of rows) {
@@ -611,24 +609,12 @@ export class Workbench {
       images += r.images;
       items += r.items;
     }
-    const vocabRows = db.prepare('SELECT field, COUNT(*) AS n FROM vocab GROUP BY field').all() as {
-      field: string;
-      n: number;
-    }[];
+    const vocabRows = new VocabularyStore(db).sizes();
     const vocabularySizes = Object.fromEntries(
       FIELD_NAMES.map((f) => [f, vocabRows.find((r) => r.field === f)?.n ?? 0]),
     );
-    const lastScan = db
-      .prepare(
-        'SELECT id, status, started_at AS startedAt, finished_at AS finishedAt FROM scans ORDER BY id DESC LIMIT 1',
-      )
-      .get() as WorkspaceSummary['lastScan'] | undefined;
-    const dataRoots = (
-      db.prepare('SELECT path, synthetic FROM data_roots ORDER BY id').all() as {
-        path: string;
-        synthetic: number;
-      }[]
-    ).map((r) => ({ path: r.path, synthetic: r.synthetic === 1 }));
+    const lastScan = dataset.lastScan() as WorkspaceSummary['lastScan'] | null;
+    const dataRoots = dataset.dataRoots();
     return {
       workspace: this.workspace.root,
       synthetic: getMeta<boolean>(db, 'synthetic') ?? false,
@@ -639,7 +625,7 @@ export class Workbench {
       perStyle,
       split: getMeta<WorkspaceSummary['split']>(db, 'split') ?? null,
       vocabularySizes,
-      crops: db.prepare('SELECT COUNT(*) FROM crops').pluck().get() as number,
+      crops: new CropStore(db).count(),
       lastScan: lastScan ?? null,
       embeddings: this.embeddingModels().map(({ model, dim, source, count, detail }) => ({
         model,
@@ -657,8 +643,8 @@ export class Workbench {
 
 /** `Workbench.evaluate` options (see evaluation/evaluate.ts); progress and cancel come as JobControls. */
 export type EvaluateRequest = Omit<EvaluateOptions, 'signal' | 'onProgress'>;
-/** `Workbench.sweep` options (see evaluation/temperature-sweep.ts). */
-export type SweepRequest = Omit<SweepOptions, 'signal' | 'onProgress'>;
+/** `Workbench.sweep` options (see training/temperature-sweep.ts). */
+export type SweepRequest = Omit<SweepOptions, 'signal' | 'onProgress' | 'evaluation'>;
 
 export interface TrainRequest {
   stage?: 1 | 2;

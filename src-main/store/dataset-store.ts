@@ -10,6 +10,7 @@ import type {
 } from '../../src-shared/dataset.ts';
 import type { GarmentAttributes, GarmentPart } from '../../src-shared/fields.ts';
 import type { Db } from './database.ts';
+import { type Statements, statements } from './statements.ts';
 
 export interface ImageRow {
   key: string;
@@ -51,12 +52,16 @@ export class DatasetStore {
   private readonly deleteExcluded;
   private readonly insertExcluded;
   private readonly insertSkipped;
+  private readonly s: Statements;
 
   constructor(readonly db: Db) {
+    this.s = statements(db);
     // Upsert, not INSERT OR REPLACE: a replace deletes the row first and would cascade to its items,
     // crops and (later) embeddings. The WHERE makes a second sighting in the same scan a no-op, which
     // is how a duplicate `<style>/<stem>` (e.g. in both Training and Validation) is detected.
-    this.upsertImage = db.prepare(`
+    this.upsertImage = this.s.query(
+      'images.upsert',
+      `
       INSERT INTO images (key, root_id, style_folder, label_stem, split_folder, label_path, image_path, image_id,
                           shop_file, look_key, width, height, styles, label_created, scan_id)
       VALUES (@key, @rootId, @styleFolder, @labelStem, @splitFolder, @labelPath, @imagePath, @imageId,
@@ -67,45 +72,60 @@ export class DatasetStore {
         image_id = excluded.image_id, shop_file = excluded.shop_file, look_key = excluded.look_key,
         width = excluded.width, height = excluded.height, styles = excluded.styles,
         label_created = excluded.label_created, scan_id = excluded.scan_id
-      WHERE images.scan_id <> excluded.scan_id`);
-    this.upsertItem = db.prepare(`
+      WHERE images.scan_id <> excluded.scan_id`,
+    );
+    this.upsertItem = this.s.query(
+      'items.upsert',
+      `
       INSERT INTO items (id, image_key, part, box_x, box_y, box_w, box_h, box_source, category, attributes, scan_id)
       VALUES (@id, @imageKey, @part, @x, @y, @w, @h, @boxSource, @category, @attributes, @scanId)
       ON CONFLICT(id) DO UPDATE SET
         image_key = excluded.image_key, part = excluded.part, box_x = excluded.box_x, box_y = excluded.box_y,
         box_w = excluded.box_w, box_h = excluded.box_h, box_source = excluded.box_source,
-        category = excluded.category, attributes = excluded.attributes, scan_id = excluded.scan_id`);
-    this.deleteStaleItemsOfImage = db.prepare('DELETE FROM items WHERE image_key = ? AND scan_id <> ?');
-    this.deleteExcluded = db.prepare('DELETE FROM excluded_garments WHERE image_key = ?');
-    this.insertExcluded = db.prepare(
+        category = excluded.category, attributes = excluded.attributes, scan_id = excluded.scan_id`,
+    );
+    this.deleteStaleItemsOfImage = this.s.query(
+      'items.deleteStaleOfImage',
+      'DELETE FROM items WHERE image_key = ? AND scan_id <> ?',
+    );
+    this.deleteExcluded = this.s.query(
+      'excluded.deleteOfImage',
+      'DELETE FROM excluded_garments WHERE image_key = ?',
+    );
+    this.insertExcluded = this.s.query(
+      'excluded.insert',
       'INSERT INTO excluded_garments (image_key, part, reason) VALUES (?, ?, ?)',
     );
-    this.insertSkipped = db.prepare(
+    this.insertSkipped = this.s.query(
+      'skipped.insert',
       'INSERT INTO skipped_files (scan_id, path, style_folder, reason, detail) VALUES (?, ?, ?, ?, ?)',
     );
   }
 
   rootId(path: string, synthetic: boolean): number {
-    this.db
-      .prepare(
+    this.s
+      .query(
+        'dataRoots.upsert',
         `INSERT INTO data_roots (path, synthetic, added_at) VALUES (?, ?, ?)
          ON CONFLICT(path) DO UPDATE SET synthetic = excluded.synthetic`,
       )
       .run(path, synthetic ? 1 : 0, now());
-    return (this.db.prepare('SELECT id FROM data_roots WHERE path = ?').get(path) as { id: number }).id;
+    return this.s
+      .query<number>('dataRoots.id', 'SELECT id FROM data_roots WHERE path = ?', 'pluck')
+      .get(path)!;
   }
 
   startScan(rootId: number): number {
     return Number(
-      this.db
-        .prepare(`INSERT INTO scans (root_id, started_at, status) VALUES (?, ?, 'running')`)
+      this.s
+        .query('scans.start', `INSERT INTO scans (root_id, started_at, status) VALUES (?, ?, 'running')`)
         .run(rootId, now()).lastInsertRowid,
     );
   }
 
   finishScan(scanId: number, status: 'done' | 'cancelled' | 'failed', report: ScanReport | null): void {
-    this.db
-      .prepare('UPDATE scans SET finished_at = ?, status = ?, report = ? WHERE id = ?')
+    this.s
+      .query('scans.finish', 'UPDATE scans SET finished_at = ?, status = ?, report = ? WHERE id = ?')
       .run(now(), status, report ? JSON.stringify(report) : null, scanId);
   }
 
@@ -160,10 +180,14 @@ export class DatasetStore {
    */
   removeStale(scanId: number, rootId: number, styleFolders: string[] | null): number {
     if (styleFolders === null) {
-      return this.db.prepare('DELETE FROM images WHERE root_id = ? AND scan_id <> ?').run(rootId, scanId)
-        .changes;
+      return this.s
+        .query('images.removeStale', 'DELETE FROM images WHERE root_id = ? AND scan_id <> ?')
+        .run(rootId, scanId).changes;
     }
-    const del = this.db.prepare('DELETE FROM images WHERE root_id = ? AND style_folder = ? AND scan_id <> ?');
+    const del = this.s.query(
+      'images.removeStaleOfStyle',
+      'DELETE FROM images WHERE root_id = ? AND style_folder = ? AND scan_id <> ?',
+    );
     let n = 0;
     for (const s of styleFolders) n += del.run(rootId, s, scanId).changes;
     return n;
@@ -171,11 +195,11 @@ export class DatasetStore {
 
   /** Marks an image and its items as seen by this scan without changing them; false if unknown. */
   keepImage(scanId: number, key: string): boolean {
-    const kept = this.db
-      .prepare('UPDATE images SET scan_id = ? WHERE key = ? AND scan_id <> ?')
+    const kept = this.s
+      .query('images.keep', 'UPDATE images SET scan_id = ? WHERE key = ? AND scan_id <> ?')
       .run(scanId, key, scanId);
     if (kept.changes === 0) return false;
-    this.db.prepare('UPDATE items SET scan_id = ? WHERE image_key = ?').run(scanId, key);
+    this.s.query('items.keep', 'UPDATE items SET scan_id = ? WHERE image_key = ?').run(scanId, key);
     return true;
   }
 
@@ -185,12 +209,13 @@ export class DatasetStore {
    * stored from it. Returns how many images were kept.
    */
   keepStyleFolder(scanId: number, rootId: number, styleFolder: string, splitFolder: string | null): number {
-    const keys = this.db
-      .prepare(
+    const keys = this.s
+      .query<string>(
+        'images.keysOfStyleFolder',
         'SELECT key FROM images WHERE root_id = ? AND style_folder = ? AND split_folder IS ? AND scan_id <> ?',
+        'pluck',
       )
-      .pluck()
-      .all(rootId, styleFolder, splitFolder, scanId) as string[];
+      .all(rootId, styleFolder, splitFolder, scanId);
     let kept = 0;
     for (const key of keys) if (this.keepImage(scanId, key)) kept++;
     return kept;
@@ -199,13 +224,15 @@ export class DatasetStore {
   /** The label file (relative to its data root) this image was read from, or null if unknown. */
   labelPathOf(key: string): string | null {
     return (
-      (this.db.prepare('SELECT label_path FROM images WHERE key = ?').pluck().get(key) as string) ?? null
+      this.s
+        .query<string>('images.labelPath', 'SELECT label_path FROM images WHERE key = ?', 'pluck')
+        .get(key) ?? null
     );
   }
 
   counts(): { images: number; items: number } {
-    const images = (this.db.prepare('SELECT COUNT(*) n FROM images').get() as { n: number }).n;
-    const items = (this.db.prepare('SELECT COUNT(*) n FROM items').get() as { n: number }).n;
+    const images = this.s.query<number>('images.count', 'SELECT COUNT(*) FROM images', 'pluck').get()!;
+    const items = this.s.query<number>('items.count', 'SELECT COUNT(*) FROM items', 'pluck').get()!;
     return { images, items };
   }
 
@@ -226,23 +253,160 @@ export class DatasetStore {
 
   itemsPage(afterId: string, limit: number, filter: ItemFilter = {}): StoredItem[] {
     const { where, params } = filterSql(filter);
-    const rows = this.db
-      .prepare(`${ITEM_SELECT} WHERE it.id > ? ${where} ORDER BY it.id LIMIT ?`)
-      .all(afterId, ...params, limit) as ItemQueryRow[];
+    const rows = this.s
+      .query<ItemQueryRow>('items.page', `${ITEM_SELECT} WHERE it.id > ? ${where} ORDER BY it.id LIMIT ?`)
+      .all(afterId, ...params, limit);
     return rows.map(toStoredItem);
   }
 
   countItems(filter: ItemFilter = {}): number {
     const { where, params } = filterSql(filter);
-    return this.db
-      .prepare(`SELECT COUNT(*) FROM items it JOIN images im ON im.key = it.image_key WHERE 1 ${where}`)
-      .pluck()
-      .get(...params) as number;
+    return this.s
+      .query<number>(
+        'items.countFiltered',
+        `SELECT COUNT(*) FROM items it JOIN images im ON im.key = it.image_key WHERE 1 ${where}`,
+        'pluck',
+      )
+      .get(...params)!;
   }
 
   getItem(id: string): StoredItem | null {
-    const row = this.db.prepare(`${ITEM_SELECT} WHERE it.id = ?`).get(id) as ItemQueryRow | undefined;
+    const row = this.s.query<ItemQueryRow>('items.get', `${ITEM_SELECT} WHERE it.id = ?`).get(id);
     return row ? toStoredItem(row) : null;
+  }
+
+  hasItem(id: string): boolean {
+    return this.s.query('items.exists', 'SELECT 1 FROM items WHERE id = ?', 'pluck').get(id) !== undefined;
+  }
+
+  /** Ids of the items of one style folder and/or split (all when neither is given), in id order. */
+  itemIds(filter: { style?: string; split?: 'train' | 'val' } = {}): string[] {
+    let sql = 'SELECT it.id FROM items it JOIN images im ON im.key = it.image_key WHERE 1';
+    const params: unknown[] = [];
+    if (filter.style) {
+      sql += ' AND im.style_folder = ?';
+      params.push(filter.style);
+    }
+    if (filter.split) {
+      sql += ' AND im.split = ?';
+      params.push(filter.split);
+    }
+    return this.s.query<string>('items.ids', `${sql} ORDER BY it.id`, 'pluck').all(...params);
+  }
+
+  /** Items whose label named an image file that was found. */
+  countItemsWithImage(): number {
+    return this.s
+      .query<number>(
+        'items.countWithImage',
+        'SELECT COUNT(*) FROM items it JOIN images im ON im.key = it.image_key WHERE im.image_path IS NOT NULL',
+        'pluck',
+      )
+      .get()!;
+  }
+
+  /** True when any data root of the workspace is generated demo data. */
+  hasSyntheticRoot(): boolean {
+    return (
+      this.s.query('dataRoots.anySynthetic', 'SELECT 1 FROM data_roots WHERE synthetic = 1 LIMIT 1').get() !==
+      undefined
+    );
+  }
+
+  dataRoots(): { path: string; synthetic: boolean }[] {
+    return this.s
+      .query<{ path: string; synthetic: number }>(
+        'dataRoots.list',
+        'SELECT path, synthetic FROM data_roots ORDER BY id',
+      )
+      .all()
+      .map((r) => ({ path: r.path, synthetic: r.synthetic === 1 }));
+  }
+
+  /** Images, items and split items per style folder, in folder order. */
+  perStyleCounts(): { style: string; images: number; items: number; train: number; val: number }[] {
+    return this.s
+      .query<{ style: string; images: number; items: number; train: number; val: number }>(
+        'images.perStyleCounts',
+        `SELECT im.style_folder AS style, COUNT(DISTINCT im.key) AS images, COUNT(it.id) AS items,
+               SUM(CASE WHEN it.id IS NOT NULL AND im.split = 'train' THEN 1 ELSE 0 END) AS train,
+               SUM(CASE WHEN it.id IS NOT NULL AND im.split = 'val' THEN 1 ELSE 0 END) AS val
+         FROM images im LEFT JOIN items it ON it.image_key = im.key
+         GROUP BY im.style_folder ORDER BY im.style_folder`,
+      )
+      .all();
+  }
+
+  lastScan(): { id: number; status: string; startedAt: string; finishedAt: string | null } | null {
+    return (
+      this.s
+        .query<{ id: number; status: string; startedAt: string; finishedAt: string | null }>(
+          'scans.last',
+          'SELECT id, status, started_at AS startedAt, finished_at AS finishedAt FROM scans ORDER BY id DESC LIMIT 1',
+        )
+        .get() ?? null
+    );
+  }
+
+  /**
+   * Excluded garments (optionally of one style folder and/or reason): counts by reason and by style,
+   * and one page of rows in image order.
+   */
+  excludedGarments(opts: { style?: string; reason?: string; limit: number; offset: number }): {
+    byReason: Record<string, number>;
+    byStyle: Record<string, number>;
+    rows: { imageKey: string; styleFolder: string; part: string; reason: string; labelPath: string }[];
+  } {
+    let where = 'WHERE 1';
+    const params: unknown[] = [];
+    if (opts.style) {
+      where += ' AND im.style_folder = ?';
+      params.push(opts.style);
+    }
+    if (opts.reason) {
+      where += ' AND ex.reason = ?';
+      params.push(opts.reason);
+    }
+    const from = `FROM excluded_garments ex JOIN images im ON im.key = ex.image_key ${where}`;
+    const grouped = (column: string) =>
+      Object.fromEntries(
+        this.s
+          .query<{ k: string; n: number }>(
+            'excluded.grouped',
+            `SELECT ${column} AS k, COUNT(*) AS n ${from} GROUP BY ${column}`,
+          )
+          .all(...params)
+          .map((r) => [r.k, r.n]),
+      ) as Record<string, number>;
+    const byReason = grouped('ex.reason');
+    const byStyle = grouped('im.style_folder');
+    const rows = this.s
+      .query<{ imageKey: string; styleFolder: string; part: string; reason: string; labelPath: string }>(
+        'excluded.page',
+        `SELECT ex.image_key AS imageKey, im.style_folder AS styleFolder, ex.part, ex.reason, im.label_path AS labelPath
+         ${from} ORDER BY ex.image_key, ex.part LIMIT ? OFFSET ?`,
+      )
+      .all(...params, opts.limit, opts.offset);
+    return { byReason, byStyle, rows };
+  }
+
+  /** The files the newest scan skipped: how many, and the first `limit` in path order. */
+  lastScanSkipped(limit: number): {
+    total: number;
+    rows: { path: string; reason: string; detail: string | null }[];
+  } {
+    const lastScan = this.s.query<number | null>('scans.maxId', 'SELECT MAX(id) FROM scans', 'pluck').get();
+    if (lastScan === null || lastScan === undefined) return { total: 0, rows: [] };
+    const total = this.s
+      .query<number>('skipped.count', 'SELECT COUNT(*) FROM skipped_files WHERE scan_id = ?', 'pluck')
+      .get(lastScan)!;
+    const rows = this.s
+      .query<{ path: string; reason: string; detail: string | null }>(
+        'skipped.page',
+        'SELECT path, reason, detail FROM skipped_files WHERE scan_id = ? ORDER BY path LIMIT ?',
+      )
+      .all(lastScan, limit);
+    return { total, rows };
   }
 }
 

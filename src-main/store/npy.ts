@@ -11,8 +11,9 @@
  * (converted to Float32Array; `dtype` says what the file held), little- or big-endian; C order only.
  * Every error names the file and what was expected.
  */
-import { closeSync, fstatSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from './atomic-file.ts';
 
 export interface NpyArray {
   data: Float32Array;
@@ -342,15 +343,9 @@ export function readNpySync(path: string): NpyArray {
 
 /** Writes a float32 .npy file; through a temporary file and a rename, so a reader never sees half a file. */
 export async function writeNpy(path: string, data: Float32Array, shape: readonly number[]): Promise<void> {
-  const bytes = encodeNpy(data, shape, path);
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, bytes);
-  await rename(tmp, path);
+  writeNpySync(path, data, shape);
 }
 
 export function writeNpySync(path: string, data: Float32Array, shape: readonly number[]): void {
-  const bytes = encodeNpy(data, shape, path);
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, bytes);
-  renameSync(tmp, path);
+  writeFileAtomic(path, encodeNpy(data, shape, path));
 }

@@ -1,13 +1,13 @@
 /**
  * The workspace's training runs: one row per run (status, parent, tags, note, folder, the process
  * that writes it) and its per-epoch metrics, plus which run is the workspace's current one. Every
- * statement is prepared once per store; nothing else in the product writes these tables.
+ * statement is prepared once per connection (statements.ts); nothing else in the product writes these tables.
  *
  * The run's files (config, checkpoints, results, evaluations) live in runs/<id>/ (training/runs.ts);
  * this table is the index the CLI, the API and the report list and filter.
  */
-import type { Statement } from 'better-sqlite3';
 import { type Db, getMeta, setMeta } from './database.ts';
+import { type Query, type RowMode, statements } from './statements.ts';
 
 export const RUN_STATUSES = ['running', 'done', 'stopped', 'failed', 'interrupted'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -146,41 +146,50 @@ export class RunsStore {
     | 'removeEvaluations'
     | 'putMetric'
     | 'metrics',
-    Statement
+    Query
   >;
 
   constructor(readonly db: Db) {
+    const st = statements(db);
+    const q = (name: string, sql: string, mode?: RowMode): Query => st.query(`runs.${name}`, sql, mode);
     this.s = {
-      insert: db.prepare(
+      insert: q(
+        'insert',
         `INSERT INTO runs (id, seq, kind, status, config, backend, started_at, parent_id, replay_of, study,
                            tags, folder, pid, host)
          VALUES (@id, @seq, @kind, @status, @config, @backend, @startedAt, @parentId, @replayOf, @study,
                  @tags, @folder, @pid, @host)`,
       ),
-      get: db.prepare('SELECT * FROM runs WHERE id = ?'),
-      all: db.prepare('SELECT * FROM runs ORDER BY seq'),
-      byPrefix: db.prepare("SELECT * FROM runs WHERE id LIKE ? ESCAPE '\\' ORDER BY seq"),
-      bySeq: db.prepare('SELECT * FROM runs WHERE seq = ?'),
-      nextSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 FROM runs').pluck(),
-      start: db.prepare(
+      get: q('get', 'SELECT * FROM runs WHERE id = ?'),
+      all: q('all', 'SELECT * FROM runs ORDER BY seq'),
+      byPrefix: q('byPrefix', "SELECT * FROM runs WHERE id LIKE ? ESCAPE '\\' ORDER BY seq"),
+      bySeq: q('bySeq', 'SELECT * FROM runs WHERE seq = ?'),
+      nextSeq: q('nextSeq', 'SELECT COALESCE(MAX(seq), 0) + 1 FROM runs', 'pluck'),
+      start: q(
+        'start',
         `UPDATE runs SET status = 'running', config = ?, backend = ?, finished_at = NULL, pid = ?, host = ?
          WHERE id = ?`,
       ),
-      finish: db.prepare(
+      finish: q(
+        'finish',
         `UPDATE runs SET status = ?, finished_at = ?, summary = ?, best_epoch = ?, epochs_run = ?, headline = ?
          WHERE id = ?`,
       ),
-      progress: db.prepare('UPDATE runs SET best_epoch = ?, epochs_run = ?, headline = ? WHERE id = ?'),
-      status: db.prepare('UPDATE runs SET status = ? WHERE id = ?'),
-      tags: db.prepare('UPDATE runs SET tags = ? WHERE id = ?'),
-      note: db.prepare('UPDATE runs SET note = ? WHERE id = ?'),
-      folder: db.prepare('UPDATE runs SET folder = ? WHERE id = ?'),
-      remove: db.prepare('DELETE FROM runs WHERE id = ?'),
-      removeEvaluations: db.prepare('DELETE FROM evaluations WHERE checkpoint = ?'),
-      putMetric: db.prepare(
+      progress: q('progress', 'UPDATE runs SET best_epoch = ?, epochs_run = ?, headline = ? WHERE id = ?'),
+      status: q('status', 'UPDATE runs SET status = ? WHERE id = ?'),
+      tags: q('tags', 'UPDATE runs SET tags = ? WHERE id = ?'),
+      note: q('note', 'UPDATE runs SET note = ? WHERE id = ?'),
+      folder: q('folder', 'UPDATE runs SET folder = ? WHERE id = ?'),
+      remove: q('remove', 'DELETE FROM runs WHERE id = ?'),
+      removeEvaluations: q('removeEvaluations', 'DELETE FROM evaluations WHERE checkpoint = ?'),
+      putMetric: q(
+        'putMetric',
         'INSERT OR REPLACE INTO run_metrics (run_id, epoch, step, name, value) VALUES (?, ?, ?, ?, ?)',
       ),
-      metrics: db.prepare('SELECT epoch, step, name, value FROM run_metrics WHERE run_id = ? ORDER BY epoch'),
+      metrics: q(
+        'metrics',
+        'SELECT epoch, step, name, value FROM run_metrics WHERE run_id = ? ORDER BY epoch',
+      ),
     };
   }
 
@@ -314,7 +323,8 @@ export class RunsStore {
   }
 
   setCurrent(mark: CurrentRunMark | null): void {
-    if (mark === null) this.db.prepare('DELETE FROM meta WHERE key = ?').run(CURRENT_META);
+    if (mark === null)
+      statements(this.db).query('meta.delete', 'DELETE FROM meta WHERE key = ?').run(CURRENT_META);
     else setMeta(this.db, CURRENT_META, mark);
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Tuning studies in the workspace database: studies, trials, their parameters and per-epoch
  * intermediate values. The store is the single source of truth (as Optuna's storages): a study is
- * resumed, pruned and summarised from these rows alone. Statements are prepared once per store.
+ * resumed, pruned and summarised from these rows alone. Statements are prepared once per connection (statements.ts).
  *
  * A trial's state machine: WAITING (enqueued with fixed parameters) → RUNNING → COMPLETE | PRUNED |
  * FAIL. A RUNNING trial whose process is gone is marked FAIL with `interrupted` (see
@@ -9,6 +9,7 @@
  */
 import type { ParamValue, TrialState } from '../../src-shared/tuning.ts';
 import type { Db } from './database.ts';
+import { type Query, type RowMode, statements } from './statements.ts';
 
 export class StudyStoreError extends Error {
   override name = 'StudyStoreError';
@@ -77,49 +78,68 @@ export class StudiesStore {
   private readonly s;
 
   constructor(readonly db: Db) {
+    const st = statements(db);
+    const q = (name: string, sql: string, mode?: RowMode): Query => st.query(`studies.${name}`, sql, mode);
     this.s = {
-      insertStudy: db.prepare(
+      insertStudy: q(
+        'insertStudy',
         `INSERT INTO studies (name, created_at, updated_at, status, metric, protocol, settings)
          VALUES (?, ?, ?, 'running', ?, ?, ?)`,
       ),
-      studyByName: db.prepare('SELECT * FROM studies WHERE name = ?'),
-      studies: db.prepare('SELECT * FROM studies ORDER BY created_at, id'),
-      setStatus: db.prepare('UPDATE studies SET status = ?, updated_at = ? WHERE id = ?'),
-      setSettings: db.prepare('UPDATE studies SET settings = ?, updated_at = ? WHERE id = ?'),
-      deleteStudy: db.prepare('DELETE FROM studies WHERE id = ?'),
-      nextNumber: db.prepare('SELECT COALESCE(MAX(number) + 1, 0) AS n FROM study_trials WHERE study_id = ?'),
-      insertTrial: db.prepare(
+      studyByName: q('studyByName', 'SELECT * FROM studies WHERE name = ?'),
+      studies: q('studies', 'SELECT * FROM studies ORDER BY created_at, id'),
+      setStatus: q('setStatus', 'UPDATE studies SET status = ?, updated_at = ? WHERE id = ?'),
+      setSettings: q('setSettings', 'UPDATE studies SET settings = ?, updated_at = ? WHERE id = ?'),
+      deleteStudy: q('deleteStudy', 'DELETE FROM studies WHERE id = ?'),
+      nextNumber: q(
+        'nextNumber',
+        'SELECT COALESCE(MAX(number) + 1, 0) AS n FROM study_trials WHERE study_id = ?',
+      ),
+      insertTrial: q(
+        'insertTrial',
         `INSERT INTO study_trials (study_id, number, state, pid, started_at, attrs) VALUES (?, ?, ?, ?, ?, ?)`,
       ),
-      insertParam: db.prepare(
+      insertParam: q(
+        'insertParam',
         'INSERT OR REPLACE INTO study_trial_params (trial_id, name, value, distribution) VALUES (?, ?, ?, ?)',
       ),
-      trials: db.prepare('SELECT * FROM study_trials WHERE study_id = ? ORDER BY number'),
-      trialById: db.prepare('SELECT * FROM study_trials WHERE id = ?'),
-      params: db.prepare(
+      trials: q('trials', 'SELECT * FROM study_trials WHERE study_id = ? ORDER BY number'),
+      trialById: q('trialById', 'SELECT * FROM study_trials WHERE id = ?'),
+      params: q(
+        'params',
         `SELECT p.trial_id, p.name, p.value FROM study_trial_params p JOIN study_trials t ON t.id = p.trial_id
          WHERE t.study_id = ?`,
       ),
-      values: db.prepare(
+      values: q(
+        'values',
         `SELECT v.trial_id, v.step, v.value FROM study_trial_values v JOIN study_trials t ON t.id = v.trial_id
          WHERE t.study_id = ? ORDER BY v.step`,
       ),
-      trialParams: db.prepare('SELECT name, value FROM study_trial_params WHERE trial_id = ?'),
-      trialValues: db.prepare('SELECT step, value FROM study_trial_values WHERE trial_id = ? ORDER BY step'),
-      start: db.prepare(
+      trialParams: q('trialParams', 'SELECT name, value FROM study_trial_params WHERE trial_id = ?'),
+      trialValues: q(
+        'trialValues',
+        'SELECT step, value FROM study_trial_values WHERE trial_id = ? ORDER BY step',
+      ),
+      start: q(
+        'start',
         `UPDATE study_trials SET state = 'RUNNING', pid = ?, started_at = ? WHERE id = ? AND state = 'WAITING'`,
       ),
-      report: db.prepare(
+      report: q(
+        'report',
         'INSERT OR REPLACE INTO study_trial_values (trial_id, step, value) VALUES (?, ?, ?)',
       ),
-      finish: db.prepare(
+      finish: q(
+        'finish',
         `UPDATE study_trials SET state = ?, value = ?, error = ?, finished_at = ?, pid = NULL
          WHERE id = ? AND state = 'RUNNING'`,
       ),
-      setRun: db.prepare('UPDATE study_trials SET run_id = ? WHERE id = ?'),
-      setAttrs: db.prepare('UPDATE study_trials SET attrs = ? WHERE id = ?'),
-      running: db.prepare(`SELECT * FROM study_trials WHERE study_id = ? AND state = 'RUNNING'`),
-      interrupt: db.prepare(
+      setRun: q('setRun', 'UPDATE study_trials SET run_id = ? WHERE id = ?'),
+      setAttrs: q('setAttrs', 'UPDATE study_trials SET attrs = ? WHERE id = ?'),
+      running: q('running', `SELECT * FROM study_trials WHERE study_id = ? AND state = 'RUNNING'`),
+      clearValues: q('clearValues', 'DELETE FROM study_trial_values WHERE trial_id = ?'),
+      adopt: q('adopt', `UPDATE study_trials SET pid = ? WHERE id = ? AND state = 'RUNNING'`),
+      interrupt: q(
+        'interrupt',
         `UPDATE study_trials SET state = 'FAIL', interrupted = 1, error = ?, finished_at = ?, pid = NULL
          WHERE id = ? AND state = 'RUNNING'`,
       ),
@@ -238,6 +258,33 @@ export class StudiesStore {
     if (!Number.isFinite(value))
       throw new StudyStoreError(`trial ${trialId}: step ${step} value ${value} is not finite`);
     this.s.report.run(trialId, step, value);
+  }
+
+  /** Forgets a trial's per-epoch values (its trial restarted from epoch 1 on another queue worker). */
+  clearIntermediate(trialId: number): void {
+    this.s.clearValues.run(trialId);
+  }
+
+  /**
+   * RUNNING trials of the study (those `which` accepts, by their attributes, e.g. a stage's) whose
+   * process is not `alive` now belong to `pid` (this process), as
+   * they are: a queue study's trial lives on in its queue job while the process that started it is
+   * gone, so the resuming process takes it over instead of running it again (see
+   * [Note: Trials on a queue]).
+   */
+  adoptRunning(
+    studyId: number,
+    alive: (pid: number | null) => boolean,
+    which: (attrs: Record<string, unknown>) => boolean = () => true,
+    pid = process.pid,
+  ): TrialRecord[] {
+    const out: TrialRecord[] = [];
+    for (const r of this.s.running.all(studyId) as TrialRow[]) {
+      if (r.pid === pid || alive(r.pid)) continue;
+      if (!which(JSON.parse(r.attrs) as Record<string, unknown>)) continue;
+      if (this.s.adopt.run(pid, r.id).changes === 1) out.push(this.trial(r.id));
+    }
+    return out;
   }
 
   setRunId(trialId: number, runId: string): void {

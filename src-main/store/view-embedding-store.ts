@@ -5,6 +5,7 @@
  */
 import type { Db } from './database.ts';
 import { EmbeddingStore } from './embedding-store.ts';
+import { type Statements, statements } from './statements.ts';
 
 export class ViewEmbeddingStoreError extends Error {
   override name = 'ViewEmbeddingStoreError';
@@ -20,11 +21,15 @@ export interface StoredView {
 }
 
 export class ViewEmbeddingStore {
-  constructor(readonly db: Db) {}
+  private readonly s: Statements;
+  constructor(readonly db: Db) {
+    this.s = statements(db);
+  }
 
   defineRecipe(key: string, settings: unknown, seed: number): void {
-    this.db
-      .prepare(
+    this.s
+      .query(
+        'viewRecipes.define',
         `INSERT INTO view_recipes (key, settings, seed, created_at) VALUES (?, ?, ?, ?)
          ON CONFLICT(key) DO NOTHING`,
       )
@@ -32,9 +37,12 @@ export class ViewEmbeddingStore {
   }
 
   recipe(key: string): { settings: unknown; seed: number } | null {
-    const r = this.db.prepare('SELECT settings, seed FROM view_recipes WHERE key = ?').get(key) as
-      | { settings: string; seed: number }
-      | undefined;
+    const r = this.s
+      .query<{ settings: string; seed: number }>(
+        'viewRecipes.get',
+        'SELECT settings, seed FROM view_recipes WHERE key = ?',
+      )
+      .get(key);
     return r ? { settings: JSON.parse(r.settings), seed: r.seed } : null;
   }
 
@@ -46,7 +54,8 @@ export class ViewEmbeddingStore {
         `put(${model}): ${views.length} views need ${views.length * dim} floats, got ${vectors.length}`,
       );
     }
-    const ins = this.db.prepare(
+    const ins = this.s.query(
+      'viewEmbeddings.put',
       `INSERT INTO image_view_embeddings (model, item_id, recipe, view, crop_key, path, params, vector)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT(model, item_id, recipe, view) DO UPDATE SET crop_key = excluded.crop_key,
@@ -71,21 +80,25 @@ export class ViewEmbeddingStore {
 
   /** Crop keys of the stored views of a recipe, keyed `${itemId}#${view}`: lets embed skip them (resume). */
   cropKeys(model: string, recipe: string): Map<string, string> {
-    const rows = this.db
-      .prepare('SELECT item_id, view, crop_key FROM image_view_embeddings WHERE model = ? AND recipe = ?')
-      .raw()
-      .all(model, recipe) as [string, number, string][];
+    const rows = this.s
+      .query<[string, number, string]>(
+        'viewEmbeddings.cropKeys',
+        'SELECT item_id, view, crop_key FROM image_view_embeddings WHERE model = ? AND recipe = ?',
+        'raw',
+      )
+      .all(model, recipe);
     return new Map(rows.map(([id, view, key]) => [`${id}#${view}`, key]));
   }
 
   /** How many views each recipe of `model` holds. */
   counts(model: string): { recipe: string; views: number; vectors: number }[] {
-    return this.db
-      .prepare(
+    return this.s
+      .query<{ recipe: string; views: number; vectors: number }>(
+        'viewEmbeddings.counts',
         `SELECT recipe, MAX(view) AS views, COUNT(*) AS vectors FROM image_view_embeddings
          WHERE model = ? GROUP BY recipe ORDER BY recipe`,
       )
-      .all(model) as { recipe: string; views: number; vectors: number }[];
+      .all(model);
   }
 
   /**
@@ -95,14 +108,14 @@ export class ViewEmbeddingStore {
   matrix(model: string, recipe: string, view: number, itemIds: readonly string[]): Float32Array {
     const dim = new EmbeddingStore(this.db).dim(model);
     const out = new Float32Array(itemIds.length * dim);
-    const get = this.db
-      .prepare(
-        'SELECT vector FROM image_view_embeddings WHERE model = ? AND item_id = ? AND recipe = ? AND view = ?',
-      )
-      .pluck();
+    const get = this.s.query<Buffer>(
+      'viewEmbeddings.vector',
+      'SELECT vector FROM image_view_embeddings WHERE model = ? AND item_id = ? AND recipe = ? AND view = ?',
+      'pluck',
+    );
     const missing: string[] = [];
     itemIds.forEach((id, i) => {
-      const blob = get.get(model, id, recipe, view) as Buffer | undefined;
+      const blob = get.get(model, id, recipe, view);
       if (!blob) {
         missing.push(id);
         return;
@@ -119,11 +132,12 @@ export class ViewEmbeddingStore {
 
   /** One stored view's record (the dashboard shows its picture and parameters). */
   get(model: string, recipe: string, itemId: string, view: number): StoredView | null {
-    const r = this.db
-      .prepare(
+    const r = this.s
+      .query<{ crop_key: string; path: string; params: string }>(
+        'viewEmbeddings.get',
         'SELECT crop_key, path, params FROM image_view_embeddings WHERE model = ? AND recipe = ? AND item_id = ? AND view = ?',
       )
-      .get(model, recipe, itemId, view) as { crop_key: string; path: string; params: string } | undefined;
+      .get(model, recipe, itemId, view);
     return r ? { itemId, view, cropKey: r.crop_key, path: r.path, params: JSON.parse(r.params) } : null;
   }
 }

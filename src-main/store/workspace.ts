@@ -62,6 +62,14 @@ export class Workspace {
     return new Workspace(paths, openDatabase(paths.database));
   }
 
+  /**
+   * A workspace whose files are at `dir` but whose database is `db`, already open: a trial worker's
+   * private in-memory copy (store/workspace-snapshot.ts). Creates no folder and migrates nothing.
+   */
+  static withDatabase(dir: string, db: Db): Workspace {
+    return new Workspace(workspacePaths(dir), db);
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }

@@ -11,6 +11,7 @@ import type { AugmentationSettings } from '../../src-shared/augmentation-config.
 import { describeView, type ViewParams } from '../dataset/augment/image-views.ts';
 import type { JsonAugmentTrace } from '../dataset/augment/json-augment.ts';
 import { writeFileAtomic } from '../store/atomic-file.ts';
+import { CropStore } from '../store/crop-store.ts';
 import { ViewEmbeddingStore } from '../store/view-embedding-store.ts';
 import type { Workspace } from '../store/workspace.ts';
 
@@ -76,7 +77,7 @@ export function buildAugmentationSamples(
   },
 ): AugmentationSamplesFile {
   const views = new ViewEmbeddingStore(ws.db);
-  const cropPath = ws.db.prepare('SELECT path FROM crops WHERE item_id = ?').pluck();
+  const crops = new CropStore(ws.db);
   // Prefer garments that something happened to, so the examples show the augmentation.
   const order = opts.traces
     .map((t, b) => ({ t, b, n: describeTrace(t).length + (opts.picks[t.row] ? 1 : 0) }))
@@ -95,7 +96,7 @@ export function buildAugmentationSamples(
       after: opts.after(b),
       changes,
       view,
-      imagePath: stored?.path ?? (cropPath.get(itemId) as string | undefined) ?? null,
+      imagePath: stored?.path ?? crops.pathOf(itemId) ?? null,
       viewDescription: stored ? describeView(stored.params as ViewParams) : '',
     };
   });

@@ -29,6 +29,7 @@ import { pendingTempFiles, writeFileAtomic, writeFilesAtomic } from '../store/at
 import type { DataFingerprint } from './data-fingerprint.ts';
 import type { EarlyStoppingState } from './early-stopping.ts';
 import { decodeSafetensors, encodeSafetensors, type SafeTensor } from './safetensors.ts';
+import type { StepLossPoint } from './step-loss.ts';
 import type { TrainConfig } from './train-config.ts';
 import type { ValidationMetrics } from './validation-metrics.ts';
 
@@ -76,6 +77,8 @@ export interface EpochRecord extends ValidationMetrics {
   /** Milliseconds per optimiser step, training only. */
   msPerStep: number;
   finishedAt: string;
+  /** The training loss step by step, in buckets ([Note: step-loss buckets]); absent in older runs. */
+  stepLoss?: StepLossPoint[];
 }
 
 /** Everything a resumed run needs beyond the weights and moments. */

@@ -1,6 +1,7 @@
 /**
  * `kfashion sanity [--workspace WS]`: quick checks that the JSON encoder and its training step behave
- * before anyone spends an hour training (issue 3, part 5). On a workspace's own items and image
+ * before anyone spends an hour training (the seed's sanity check, results in
+ * temp_logs/sanity_check_results.json). On a workspace's own items and image
  * embeddings when given one, else on synthetic inputs drawn with rng.ts.
  *
  * Each check is independent and reports pass/fail with a detail line; the result is written to

@@ -18,6 +18,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DEFAULT_ENCODER_SETTINGS } from '../../src-shared/encoder-config.ts';
 import { CancelledError, type WorkOptions } from '../../src-shared/jobs.ts';
+import { renderTrainingCharts } from '../charts/training-charts.ts';
 import type {
   JsonEncoderConfig,
   JsonEncoderModel,
@@ -64,9 +65,9 @@ import {
   writeRunStatus,
   writeSplitIds,
 } from './runs.ts';
+import { StepLossTrace } from './step-loss.ts';
 import { tensorBoardRunLogger } from './tensorboard/run-logger-adapter.ts';
 import { configDifferences, type TrainConfig, TrainConfigError } from './train-config.ts';
-import { renderTrainingCharts } from './training-charts.ts';
 import {
   epochBatches,
   gatherImages,
@@ -623,8 +624,9 @@ async function runEpochs(
   let cancelledDuring: number | null = null;
 
   /** Validation loss on the fixed batches, then the gallery figures: one epoch's validation. */
-  const validate = async (phase: string, shown: Record<string, number>) => {
-    progress?.(phase, 0, valBatches.length + 1, { ...shown });
+  const validate = async (phase: string, shown: Record<string, number>, epoch: number) => {
+    const where = { epoch, epochs: config.epochs, stage: 'validate' as const };
+    progress?.(phase, 0, valBatches.length + 1, { ...shown }, { train: where });
     let valLossSum = 0;
     let valCount = 0;
     for (const rows of valBatches) {
@@ -636,7 +638,7 @@ async function runEpochs(
       valLossSum += l * rows.length;
       valCount += rows.length;
     }
-    progress?.(phase, valBatches.length, valBatches.length + 1, { ...shown });
+    progress?.(phase, valBatches.length, valBatches.length + 1, { ...shown }, { train: where });
     await yieldToEventLoop();
     const queries = encodeSplit(model, data, 'val');
     return validationMetricsBlocked(queries, data.val.images, dim, valLossSum / valCount);
@@ -644,7 +646,7 @@ async function runEpochs(
 
   let initialValidation: TrainSummary['initialValidation'] = null;
   if (ctx.parent && !saved) {
-    const m = await validate('validate starting weights', {});
+    const m = await validate('validate starting weights', {}, 0);
     initialValidation = { valLoss: m.valLoss, top1: m.top1, top5: m.top5, mrr: m.mrr };
   }
 
@@ -692,6 +694,10 @@ async function runEpochs(
     };
   };
 
+  // The run's own results file exists from its start (status running, the epochs so far: none for a
+  // new run, the finished ones for a resumed run), so a watcher sees this run's id and settings at once
+  // rather than nothing until the first epoch ends.
+  writeResults(paths, summaryOf('done'), 'running');
   try {
     for (let epoch = startEpoch + 1; epoch <= config.epochs; epoch++) {
       const phase = `epoch ${epoch}/${config.epochs}`;
@@ -702,9 +708,16 @@ async function runEpochs(
       let gradSum = 0;
       let lr = 0;
       let epochTrainMs = 0;
+      const stepLoss = new StepLossTrace(batches.length);
       const prev = last();
       const shown: Record<string, number> = prev ? { top1: prev.top1, top5: prev.top5 } : {};
-      progress?.(phase, 0, batches.length, { ...shown });
+      progress?.(
+        phase,
+        0,
+        batches.length,
+        { ...shown },
+        { train: { epoch, epochs: config.epochs, stage: 'train' } },
+      );
       for (let b = 0; b < batches.length; b++) {
         const rows = batches[b]!;
         lr = lrAt(step);
@@ -731,8 +744,15 @@ async function runEpochs(
         }
         lossSum += res.loss;
         gradSum += res.gradNorm;
+        stepLoss.add(step, res.loss);
         for (const l of loggers) l.step?.({ runId, epoch, step, loss: res.loss, lr, gradNorm: res.gradNorm });
-        progress?.(phase, b + 1, batches.length, { loss: lossSum / (b + 1), lr, ...shown });
+        progress?.(
+          phase,
+          b + 1,
+          batches.length,
+          { loss: lossSum / (b + 1), lr, ...shown },
+          { train: { epoch, epochs: config.epochs, stage: 'train', globalStep: step, stepLoss: res.loss } },
+        );
         // Steps are synchronous: yield to the event loop so Ctrl-C (SIGINT), IPC and timers get through.
         await yieldToEventLoop();
         // A cancel after the epoch's last step still validates and saves the epoch: its work is done.
@@ -746,7 +766,7 @@ async function runEpochs(
       // Validation: the loss on fixed batches (comparable to the training loss), then the retrieval
       // figures over the whole validation gallery (quadratic in its size: its own progress phase).
       const vPhase = `validate ${epoch}/${config.epochs}`;
-      const metrics = await validate(vPhase, shown);
+      const metrics = await validate(vPhase, shown, epoch);
       trainMs += epochTrainMs;
       stepsTimed += batches.length;
       const record: EpochRecord = {
@@ -759,6 +779,7 @@ async function runEpochs(
         epochMs: Math.round(performance.now() - epochStart),
         msPerStep: epochTrainMs / batches.length,
         finishedAt: new Date().toISOString(),
+        stepLoss: stepLoss.finish(step),
       };
       history.push(record);
       const { improved, stop } = updateEarlyStopping(early, record.valLoss, epoch);
@@ -807,12 +828,13 @@ async function runEpochs(
       writeRunStatus(ws, row());
       writeResults(paths, summaryOf('done'), 'running');
       for (const l of loggers) await l.epoch?.(runId, record);
-      progress?.(vPhase, valBatches.length + 1, valBatches.length + 1, {
-        loss: record.trainLoss,
-        val_loss: record.valLoss,
-        top1: record.top1,
-        top5: record.top5,
-      });
+      progress?.(
+        vPhase,
+        valBatches.length + 1,
+        valBatches.length + 1,
+        { loss: record.trainLoss, val_loss: record.valLoss, top1: record.top1, top5: record.top5 },
+        { event: { kind: 'epoch-end', epoch }, train: { epoch, epochs: config.epochs, stage: 'validate' } },
+      );
       if (stop) break;
       if (controls.signal?.aborted && epoch < config.epochs) {
         cancelledDuring = 0;
@@ -941,6 +963,9 @@ function writeResults(paths: TrainPaths, r: TrainResult, status: string): void {
     protocol,
     config: r.config,
     startedAt: r.startedAt,
+    // The epoch whose weights are checkpoints/best (early stopping's rule, which has a minimum
+    // improvement): what evaluation, search and recommendation use, so views can say which epoch.
+    bestEpoch: r.bestEpoch,
     history: r.history,
   });
   const { history: _h, config: _c, ...summary } = r;

@@ -1,11 +1,10 @@
 /**
  * Study charts as PNG: optimisation history, parallel coordinates and slice plots, drawn as SVG and
- * rasterised with sharp exactly as the training charts are (training/training-charts.ts: no canvas,
+ * rasterised with sharp exactly as the training charts are (charts/training-charts.ts: no canvas,
  * headless in the CLI and CI, the same fonts, colours and tick rule).
  */
-import sharp from 'sharp';
 import type { ParamValue, StudyResults, TrialRow } from '../../src-shared/tuning.ts';
-import { CHART_FONT, COLORS, esc, niceTicks } from '../training/training-charts.ts';
+import { CHART_FONT, COLORS, esc, niceTicks, svgToPng } from '../charts/chart-style.ts';
 
 const fmt = (v: number) =>
   v === 0
@@ -74,11 +73,19 @@ function valueScale(values: number[], top: number, bottom: number) {
 
 const finishedValue = (t: TrialRow) => (t.state === 'COMPLETE' ? t.value : null);
 
-/** Value per trial (complete: blue dots) and best so far (orange line). */
-export function historySvg(r: StudyResults, width = 1200, height = 700): string {
+/**
+ * Value per trial (complete: blue dots) and best so far (orange line); with `baseline`, the ridge
+ * baseline's figure as a dashed grey reference line.
+ */
+export function historySvg(
+  r: StudyResults,
+  width = 1200,
+  height = 700,
+  baseline: number | null = null,
+): string {
   const m = { left: 100, right: 30, top: 90, bottom: 70 };
   const pw = width - m.left - m.right;
-  const values = r.history.map((h) => h.value);
+  const values = [...r.history.map((h) => h.value), ...(baseline === null ? [] : [baseline])];
   const { ticks, y } = valueScale(values, m.top, height - m.bottom);
   const maxN = Math.max(1, ...r.trials.map((t) => t.number));
   const x = (n: number) => m.left + (n / maxN) * pw;
@@ -110,6 +117,12 @@ export function historySvg(r: StudyResults, width = 1200, height = 700): string 
   }
   for (const h of r.history)
     out.push(`<circle cx="${x(h.number)}" cy="${y(h.value)}" r="5" fill="${COLORS.blue}"/>`);
+  if (baseline !== null) {
+    out.push(
+      `<line x1="${m.left}" x2="${m.left + pw}" y1="${y(baseline)}" y2="${y(baseline)}" stroke="#777" stroke-width="2" stroke-dasharray="10 6"/>`,
+      `<text x="${m.left + pw - 6}" y="${y(baseline) - 8}" text-anchor="end" font-size="14" fill="#555">ridge baseline ${fmt(baseline)}</text>`,
+    );
+  }
   const pruned = r.trials.filter((t) => t.state === 'PRUNED').length;
   const failed = r.trials.filter((t) => t.state === 'FAIL').length;
   return frame(
@@ -237,15 +250,55 @@ export function sliceSvg(r: StudyResults, panelWidth = 420, height = 460): strin
   );
 }
 
+/** Parameter importance as horizontal bars, the method named under the title. */
+export function importanceSvg(r: StudyResults, width = 1000): string {
+  const rows = r.importance;
+  const m = { left: 200, right: 90, top: 100, bottom: 30 };
+  const bar = 34;
+  const height = m.top + m.bottom + Math.max(1, rows.length) * bar;
+  const pw = width - m.left - m.right;
+  const out: string[] = [];
+  rows.forEach((p, i) => {
+    const yTop = m.top + i * bar;
+    out.push(
+      `<text x="${m.left - 10}" y="${yTop + bar / 2 + 5}" text-anchor="end" font-size="15" fill="#333">${esc(p.name)}</text>`,
+      `<rect x="${m.left}" y="${yTop + 5}" width="${(p.importance * pw).toFixed(1)}" height="${bar - 10}" fill="${COLORS.blue}"/>`,
+      `<text x="${m.left + p.importance * pw + 8}" y="${yTop + bar / 2 + 5}" font-size="14" fill="#444">${(p.importance * 100).toFixed(1)} %</text>`,
+    );
+  });
+  if (rows.length === 0)
+    out.push(
+      `<text x="${width / 2}" y="${m.top + 20}" text-anchor="middle" font-size="15" fill="#555">needs at least 4 complete trials</text>`,
+    );
+  return frame(
+    width,
+    height,
+    `Parameter importance — ${r.name} (${r.metricLabel})`,
+    "share of the objective's variance each parameter explains alone (first-order variance share, fANOVA main effect)",
+    out.join('\n'),
+  );
+}
+
+/** The report's two study charts as PNG: history (with the baseline line) and importance. */
+export async function studyReportPng(
+  r: StudyResults,
+  baseline: number | null,
+): Promise<{ history: Buffer; importance: Buffer }> {
+  const [history, importance] = await Promise.all([
+    svgToPng(historySvg(r, 1200, 700, baseline)),
+    svgToPng(importanceSvg(r)),
+  ]);
+  return { history, importance };
+}
+
 /** The three charts as PNG buffers. */
 export async function studyChartsPng(
   r: StudyResults,
 ): Promise<{ history: Buffer; parallel: Buffer; slice: Buffer }> {
-  const png = (svg: string) => sharp(Buffer.from(svg)).png().toBuffer();
   const [history, parallel, slice] = await Promise.all([
-    png(historySvg(r)),
-    png(parallelCoordinatesSvg(r)),
-    png(sliceSvg(r)),
+    svgToPng(historySvg(r)),
+    svgToPng(parallelCoordinatesSvg(r)),
+    svgToPng(sliceSvg(r)),
   ]);
   return { history, parallel, slice };
 }

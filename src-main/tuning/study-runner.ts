@@ -10,6 +10,15 @@
  * repeating finished ones. A RUNNING trial of another live process counts as taken.
  *
  * The objective (train a run and evaluate it) is injected, so this loop is tested without training.
+ *
+ * [Note: Trials on a queue]
+ * With a queue (`tune --queue`), the objective hands the trial to a BullMQ job that a worker process
+ * trains, and several trials are in flight at once (`parallel`). Such a trial outlives the process
+ * that started it: after Ctrl-C or kill -9 of `tune` its job stays in Redis and a worker finishes it.
+ * So in queue mode (`adoptRunning`) an interrupted RUNNING trial is not failed and enqueued again as a
+ * new number: the resuming process adopts it and runs its objective again, which finds the same job
+ * (its id is the study and the trial number) and waits for its result. A trial is thus recorded once,
+ * by number, whichever process sees its job finish.
  */
 import type { ParamValue } from '../../src-shared/tuning.ts';
 import type { StudiesStore, StudyRecord, TrialRecord } from '../store/studies-store.ts';
@@ -62,6 +71,13 @@ export interface RunStudyOptions {
   /** Whether a process still runs (default: signal 0). */
   isAlive?: (pid: number | null) => boolean;
   now?: () => number;
+  /** Trials in flight at once (default 1: one after another); asked again whenever a slot may open. */
+  parallel?: () => number;
+  /**
+   * Queue mode (see [Note: Trials on a queue]): interrupted RUNNING trials are adopted and their
+   * objective run again, and a cancel leaves running trials RUNNING for a later resume.
+   */
+  adoptRunning?: boolean;
 }
 
 export interface RunStudyResult {
@@ -104,29 +120,33 @@ export async function runStudy(opts: RunStudyOptions): Promise<RunStudyResult> {
   const started = clock();
   const inStage = (t: TrialRecord) => opts.stage === undefined || t.attrs.stage === opts.stage;
   const stageAttrs = opts.stage === undefined ? {} : { stage: opts.stage };
+  const alive = opts.isAlive ?? processAlive;
 
-  // Interrupted trials of earlier processes: FAIL (interrupted) and their parameters again.
-  const interrupted = store.failInterrupted(study.id, opts.isAlive ?? processAlive);
-  for (const t of interrupted) {
-    store.addTrial(study.id, t.params, { state: 'WAITING', attrs: { ...t.attrs, retry_of: t.number } });
+  let adopted: TrialRecord[] = [];
+  let interrupted: TrialRecord[] = [];
+  if (opts.adoptRunning) {
+    // Only this stage's: another stage's trials are adopted when that stage runs.
+    adopted = store.adoptRunning(
+      study.id,
+      alive,
+      (attrs) => opts.stage === undefined || attrs.stage === opts.stage,
+    );
+  } else {
+    // Interrupted trials of earlier processes: FAIL (interrupted) and their parameters again.
+    interrupted = store.failInterrupted(study.id, alive);
+    for (const t of interrupted) {
+      store.addTrial(study.id, t.params, { state: 'WAITING', attrs: { ...t.attrs, retry_of: t.number } });
+    }
   }
   store.setStatus(study.id, 'running');
 
   let ran = 0;
   let stoppedBy: RunStudyResult['stoppedBy'] = 'done';
-  for (;;) {
-    const all = store.trials(study.id).filter(inStage);
-    if (all.filter(counts).length >= opts.trials) break;
-    if (signal?.aborted) {
-      stoppedBy = 'signal';
-      break;
-    }
-    if (opts.timeoutMs !== undefined && clock() - started >= opts.timeoutMs) {
-      stoppedBy = 'timeout';
-      break;
-    }
-    const trial = nextTrial(opts, all, stageAttrs);
-    if (!trial) continue; // another process took the waiting trial first
+  let cancelled = false;
+  const inFlight = new Map<number, Promise<void>>();
+
+  /** Runs one trial's objective and records its end (the body of the one-at-a-time loop). */
+  const runTrial = async (trial: TrialRecord): Promise<void> => {
     const params = { ...space.fixed, ...trial.params };
     const ctx: TrialContext = {
       trialId: trial.id,
@@ -160,14 +180,16 @@ export async function runStudy(opts: RunStudyOptions): Promise<RunStudyResult> {
       if (e instanceof TrialPruned) {
         store.finishTrial(trial.id, 'PRUNED', null);
       } else if (signal?.aborted) {
+        cancelled = true;
+        // Queue mode: the trial goes on in its job; a resume adopts it (see [Note: Trials on a queue]).
+        if (opts.adoptRunning) return;
         // Cancelled mid-trial: not a result (see [Note: What counts as a finished trial]).
         store.failInterrupted(study.id, (pid) => pid !== process.pid);
         store.addTrial(study.id, trial.params, {
           state: 'WAITING',
           attrs: { ...trial.attrs, retry_of: trial.number },
         });
-        stoppedBy = 'signal';
-        break;
+        return;
       } else {
         const err = e as Error;
         store.finishTrial(trial.id, 'FAIL', null, `${err?.name ?? 'Error'}: ${err?.message ?? String(e)}`);
@@ -175,10 +197,52 @@ export async function runStudy(opts: RunStudyOptions): Promise<RunStudyResult> {
     }
     ran++;
     opts.onTrialDone?.(store.trial(trial.id));
+  };
+  const launch = (trial: TrialRecord) => {
+    const p = runTrial(trial).finally(() => inFlight.delete(trial.id));
+    inFlight.set(trial.id, p);
+  };
+  for (const t of adopted) launch(t);
+
+  let canStart = true;
+  for (;;) {
+    while (canStart && inFlight.size < Math.max(1, opts.parallel?.() ?? 1)) {
+      const all = store.trials(study.id).filter(inStage);
+      if (all.filter(counts).length >= opts.trials || cancelled) {
+        canStart = false;
+        break;
+      }
+      if (signal?.aborted) {
+        stoppedBy = 'signal';
+        canStart = false;
+        break;
+      }
+      if (opts.timeoutMs !== undefined && clock() - started >= opts.timeoutMs) {
+        stoppedBy = 'timeout';
+        canStart = false;
+        break;
+      }
+      const trial = nextTrial(opts, all, stageAttrs);
+      if (trial) launch(trial); // else another process took the waiting trial first
+    }
+    // Nothing in flight: the loop above decided to stop (it starts a trial whenever it may).
+    if (inFlight.size === 0) break;
+    // A trial ends, or (with a changing `parallel`) a second passes and a slot may have opened.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      ...inFlight.values(),
+      ...(opts.parallel ? [new Promise<void>((r) => (timer = setTimeout(r, 1000)))] : []),
+    ]);
+    clearTimeout(timer);
+    if (cancelled) {
+      stoppedBy = 'signal';
+      canStart = false;
+    }
   }
+  if (cancelled) stoppedBy = 'signal';
   const finished = store.trials(study.id).filter(inStage).filter(counts).length;
   if (opts.stage === undefined) store.setStatus(study.id, finished >= opts.trials ? 'done' : 'stopped');
-  return { ran, finished, requeued: interrupted.length, stoppedBy };
+  return { ran, finished, requeued: interrupted.length + adopted.length, stoppedBy };
 }
 
 /** Starts the oldest WAITING trial (sampling what it lacks), or a newly sampled one. */

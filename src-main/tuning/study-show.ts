@@ -3,9 +3,10 @@
  * charts written to results/studies/<name>/ (each written to a temporary name and renamed, so a reader
  * never sees half a PNG).
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { StudyResults } from '../../src-shared/tuning.ts';
+import { writeFileAtomic } from '../store/atomic-file.ts';
 import { StudiesStore } from '../store/studies-store.ts';
 import type { Workspace } from '../store/workspace.ts';
 import { type FieldStudyReport, fieldRows, fieldStudyReport } from './field-study.ts';
@@ -17,12 +18,6 @@ export interface StudyShow {
   /** Chart name → path relative to the workspace. */
   charts: Record<string, string>;
   fieldStudy: FieldStudyReport | null;
-}
-
-function writeAtomic(path: string, data: Buffer): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
 }
 
 export async function showStudy(
@@ -48,7 +43,7 @@ export async function showStudy(
       ['slice', 'slice.png'],
     ] as const) {
       const path = join(dir, file);
-      writeAtomic(path, png[k]);
+      writeFileAtomic(path, png[k]);
       charts[k] = relative(ws.root, path);
     }
   }

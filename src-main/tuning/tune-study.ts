@@ -18,6 +18,7 @@ import {
   type PresetName,
   type PrunerName,
   type SamplerName,
+  type SearchSpaceFile,
   type StudyMetric,
 } from '../../src-shared/tuning.ts';
 import { openCheckpointEncoder } from '../evaluation/checkpoint-encoder.ts';
@@ -30,6 +31,7 @@ import { resolveTrainConfig, type TrainConfig, trainConfigSchema } from '../trai
 import { defaultEncoderFactory, type EncoderFactory, train } from '../training/trainer.ts';
 import { type FieldStudyReport, fieldRows, fieldStudyReport } from './field-study.ts';
 import { type AshaOptions, makePruner } from './pruners.ts';
+import { openQueueRunner, type QueueRunner, removeStudySnapshots } from './queue-objective.ts';
 import { GridSampler, makeSampler } from './samplers.ts';
 import {
   checkSearchSpace,
@@ -57,6 +59,8 @@ export interface TuneOptions extends WorkOptions {
   resume?: string;
   /** Path of a space file (--space) … */
   spaceFile?: string;
+  /** … or the space itself, as such a file holds it (the API's `space`) … */
+  space?: SearchSpaceFile;
   /** … or a preset (--preset). */
   preset?: PresetName;
   trials?: number;
@@ -79,6 +83,13 @@ export interface TuneOptions extends WorkOptions {
   onTrial?: (t: TrialRecord, study: StudyRecord) => void;
   /** Called when a stage of the staged preset starts, with what it fixed and why. */
   onStage?: (message: string) => void;
+  /**
+   * `--queue redis://HOST:PORT`: trials go to a BullMQ queue and `kfashion worker` processes train
+   * them (queue-objective.ts); this process records them. Without it trials run here, one at a time.
+   */
+  queue?: string;
+  /** Queue trials in flight at once (default: the workers connected, at least one). */
+  parallel?: number;
 }
 
 /** Settings stored with the study: what `--resume` needs to go on exactly as it started. */
@@ -156,8 +167,9 @@ export function trialConfig(base: TrainConfig, params: Record<string, ParamValue
 }
 
 function newSettings(opts: TuneOptions): StudySettings {
-  if (opts.spaceFile && opts.preset) throw new TuneError('Give either --space or --preset, not both.');
-  if (!opts.spaceFile && !opts.preset)
+  if ((opts.spaceFile || opts.space) && opts.preset)
+    throw new TuneError('Give either --space or --preset, not both.');
+  if (!opts.spaceFile && !opts.space && !opts.preset)
     throw new TuneError('Say what to tune: --space FILE.json or --preset NAME.');
   const base = resolveTrainConfig({ quick: opts.quick, overrides: opts.overrides ?? {} });
   const seed = opts.seed ?? 42;
@@ -180,6 +192,9 @@ function newSettings(opts: TuneOptions): StudySettings {
     }
     space = parseSearchSpace(text, opts.spaceFile);
     spaceSource = opts.spaceFile;
+  } else if (opts.space) {
+    space = checkSearchSpace(opts.space, 'space');
+    spaceSource = 'space';
   } else if (opts.preset === 'staged') {
     // --trials N shares N among the stages in the preset's proportions (20 : 15 : 10).
     const total = STAGED_PRESET.reduce((a, s) => a + s.trials, 0);
@@ -270,10 +285,36 @@ export async function tune(ws: Workspace, opts: TuneOptions): Promise<TuneResult
   const settings = study.settings as unknown as StudySettings;
   for (const w of settings.warnings ?? []) opts.onStage?.(`Note: ${w}`);
   const metric = study.metric as StudyMetric;
+  const queue = opts.queue
+    ? await openQueueRunner(ws, store, study, metric, {
+        url: opts.queue,
+        parallel: opts.parallel,
+        signal: opts.signal,
+        onMessage: opts.onStage,
+        configOf: (params) => trialConfig(settings.base, params as Record<string, ParamValue>),
+      })
+    : null;
+  try {
+    return await runTuneStudy(ws, store, study, settings, metric, opts, queue);
+  } finally {
+    await queue?.close();
+  }
+}
+
+async function runTuneStudy(
+  ws: Workspace,
+  store: StudiesStore,
+  study: StudyRecord,
+  settings: StudySettings,
+  metric: StudyMetric,
+  opts: TuneOptions,
+  queue: QueueRunner | null,
+): Promise<TuneResult> {
   const sampler = makeSampler(settings.sampler, settings.seed);
   const pruner = makePruner(settings.pruner, { asha: settings.asha });
-  const objective = makeObjective(ws, study, settings, metric, opts);
+  const objective = queue ? queue.objective : makeObjective(ws, study, settings, metric, opts);
   const common = {
+    ...(queue ? { parallel: queue.parallel, adoptRunning: true } : {}),
     store,
     study,
     sampler,
@@ -322,9 +363,12 @@ export async function tune(ws: Workspace, opts: TuneOptions): Promise<TuneResult
   let fieldStudy: FieldStudyReport | null = null;
   if (settings.fieldSeeds && settings.defaults)
     fieldStudy = fieldStudyReport(settings.defaults, fieldRows(trials));
+  if (queue && store.requireStudy(study.name).status === 'done') removeStudySnapshots(ws, study.name);
   if (stoppedBy === 'signal') {
     throw new CancelledError(
-      `Study ${study.name} stopped; finish it with: kfashion tune --workspace ${ws.root} --resume ${study.name}`,
+      queue
+        ? `Study ${study.name} stopped; trials already taken by workers go on there and are recorded when you resume: kfashion tune --workspace ${ws.root} --resume ${study.name} --queue ${opts.queue}`
+        : `Study ${study.name} stopped; finish it with: kfashion tune --workspace ${ws.root} --resume ${study.name}`,
     );
   }
   return {
@@ -350,94 +394,132 @@ function makeObjective(
   metric: StudyMetric,
   opts: TuneOptions,
 ): Objective {
-  return async (trial) => {
-    const config = trialConfig(settings.base, trial.params);
-    const trialCtl = new AbortController();
-    const onAbort = () => trialCtl.abort();
-    opts.signal?.addEventListener('abort', onAbort);
-    let prunedAt: number | null = null;
-    let runId: string | null = null;
-    const tag = `trial ${trial.number}`;
+  return (trial) =>
+    trainTrial(ws, {
+      study: study.name,
+      number: trial.number,
+      config: trialConfig(settings.base, trial.params),
+      metric,
+      signal: opts.signal,
+      onProgress: opts.onProgress,
+      createEncoder: opts.createEncoder,
+      evalEncoder: opts.evalEncoder,
+      onRunStart: (runId) => trial.setRunId(runId),
+      onEpoch: (record) => trial.report(record.epoch, metricOfRecord(metric, record)),
+    });
+}
+
+export interface TrialTraining
+  extends Pick<TuneOptions, 'signal' | 'onProgress' | 'createEncoder' | 'evalEncoder'> {
+  study: string;
+  number: number;
+  /** The trial's full training settings (the study's base with the trial's parameters). */
+  config: TrainConfig;
+  metric: StudyMetric;
+  /** The trial's run exists (its row is in `ws`'s database, its folder under runs/). */
+  onRunStart?: (runId: string) => void | Promise<void>;
+  /** After each epoch's validation and checkpoints; true stops the trial as pruned. */
+  onEpoch: (record: EpochRecord, runId: string) => boolean | Promise<boolean>;
+}
+
+/**
+ * One trial: trains its run (kind tune, tagged with the study and trial, never made current) and
+ * evaluates its best checkpoint under the gallery protocol. Throws TrialPruned when `onEpoch` says
+ * so, a CancelledError when `signal` stops it, and the training error otherwise. The same function
+ * trains a local trial and a queue worker's trial (jobs/trial-worker.ts), so both give one result.
+ */
+export async function trainTrial(
+  ws: Workspace,
+  t: TrialTraining,
+): Promise<{ value: number; attrs: Record<string, unknown>; runId: string }> {
+  const { config, metric } = t;
+  const trialCtl = new AbortController();
+  const onAbort = () => trialCtl.abort();
+  t.signal?.addEventListener('abort', onAbort);
+  if (t.signal?.aborted) trialCtl.abort();
+  let prunedAt: number | null = null;
+  let runId: string | null = null;
+  const tag = `trial ${t.number}`;
+  try {
+    const t0 = performance.now();
+    let result: Awaited<ReturnType<typeof train>>;
     try {
-      const t0 = performance.now();
-      let result: Awaited<ReturnType<typeof train>>;
-      try {
-        result = await train(ws, config, {
-          createEncoder: opts.createEncoder ?? defaultEncoderFactory,
-          kind: 'tune',
-          study: study.name,
-          tags: [`study:${study.name}`, `trial:${trial.number}`],
-          makeCurrent: false,
-          signal: trialCtl.signal,
-          loggers: [
-            {
-              start: (info) => {
-                runId = info.runId;
-                trial.setRunId(info.runId);
-              },
-              epoch: (_runId, record) => {
-                if (prunedAt !== null) return;
-                if (trial.report(record.epoch, metricOfRecord(metric, record))) {
-                  prunedAt = record.epoch;
-                  trialCtl.abort();
-                }
-              },
+      result = await train(ws, config, {
+        createEncoder: t.createEncoder ?? defaultEncoderFactory,
+        kind: 'tune',
+        study: t.study,
+        tags: [`study:${t.study}`, `trial:${t.number}`],
+        makeCurrent: false,
+        signal: trialCtl.signal,
+        loggers: [
+          {
+            start: async (info) => {
+              runId = info.runId;
+              await t.onRunStart?.(info.runId);
             },
-          ],
-          onProgress: opts.onProgress
-            ? (phase, step, total, metrics) => opts.onProgress?.(`${tag} ${phase}`, step, total, metrics)
-            : undefined,
-        });
-      } catch (e) {
-        // The trainer ends a stopped run with a CancelledError: here the pruner stopped it.
-        if (prunedAt !== null && !opts.signal?.aborted) {
-          if (runId) tagRun(ws, runId, 'pruned');
-          throw new TrialPruned(prunedAt);
-        }
-        throw e;
-      }
-      if (prunedAt !== null && !opts.signal?.aborted) throw new TrialPruned(prunedAt);
-      if (opts.signal?.aborted) throw new CancelledError();
-      if (!result.best)
-        throw new TuneError(`run ${result.runId}: no epoch finished, so there is no checkpoint to evaluate`);
-      const trainMs = performance.now() - t0;
-      const encoder = await openCheckpointEncoder(ws, {
-        checkpoint: runPaths(ws, result.runId).checkpoints,
-        backend: config.backend,
-        createEncoder: opts.evalEncoder,
+            epoch: async (id, record) => {
+              if (prunedAt !== null) return;
+              if (await t.onEpoch(record, id)) {
+                prunedAt = record.epoch;
+                trialCtl.abort();
+              }
+            },
+          },
+        ],
+        onProgress: t.onProgress
+          ? (phase, step, total, metrics) => t.onProgress?.(`${tag} ${phase}`, step, total, metrics)
+          : undefined,
       });
-      let figures: Awaited<ReturnType<typeof evaluateMain>>['figures'];
-      try {
-        figures = (await evaluateMain(ws, encoder, { protocol: 'gallery', signal: opts.signal })).figures;
-      } finally {
-        encoder.close();
+    } catch (e) {
+      // The trainer ends a stopped run with a CancelledError: here the pruner stopped it.
+      if (prunedAt !== null && !t.signal?.aborted) {
+        if (runId) tagRun(ws, runId, 'pruned');
+        throw new TrialPruned(prunedAt);
       }
-      const pick = {
-        top1: figures.recall['1'],
-        top5: figures.recall['5'],
-        recall10: figures.recall['10'],
-        mrr: figures.mrr,
-      };
-      const ceilings = {
-        top1: figures.ceiling.recall['1'],
-        top5: figures.ceiling.recall['5'],
-        recall10: figures.ceiling.recall['10'],
-        mrr: figures.ceiling.mrr,
-      };
-      return {
-        value: pick[metric],
-        attrs: {
-          ceiling: ceilings[metric],
-          figures: { ...pick, ceiling: ceilings, queries: figures.queries },
-          best_epoch: result.bestEpoch,
-          train_ms: Math.round(trainMs),
-          eval_ms: Math.round(performance.now() - t0 - trainMs),
-          epochs_run: result.epochsRun,
-          stopped_early: result.stoppedEarly,
-        },
-      };
-    } finally {
-      opts.signal?.removeEventListener('abort', onAbort);
+      throw e;
     }
-  };
+    if (prunedAt !== null && !t.signal?.aborted) throw new TrialPruned(prunedAt);
+    if (t.signal?.aborted) throw new CancelledError();
+    if (!result.best)
+      throw new TuneError(`run ${result.runId}: no epoch finished, so there is no checkpoint to evaluate`);
+    const trainMs = performance.now() - t0;
+    const encoder = await openCheckpointEncoder(ws, {
+      checkpoint: runPaths(ws, result.runId).checkpoints,
+      backend: config.backend,
+      createEncoder: t.evalEncoder,
+    });
+    let figures: Awaited<ReturnType<typeof evaluateMain>>['figures'];
+    try {
+      figures = (await evaluateMain(ws, encoder, { protocol: 'gallery', signal: t.signal })).figures;
+    } finally {
+      encoder.close();
+    }
+    const pick = {
+      top1: figures.recall['1'],
+      top5: figures.recall['5'],
+      recall10: figures.recall['10'],
+      mrr: figures.mrr,
+    };
+    const ceilings = {
+      top1: figures.ceiling.recall['1'],
+      top5: figures.ceiling.recall['5'],
+      recall10: figures.ceiling.recall['10'],
+      mrr: figures.ceiling.mrr,
+    };
+    return {
+      value: pick[metric],
+      runId: result.runId,
+      attrs: {
+        ceiling: ceilings[metric],
+        figures: { ...pick, ceiling: ceilings, queries: figures.queries },
+        best_epoch: result.bestEpoch,
+        train_ms: Math.round(trainMs),
+        eval_ms: Math.round(performance.now() - t0 - trainMs),
+        epochs_run: result.epochsRun,
+        stopped_early: result.stoppedEarly,
+      },
+    };
+  } finally {
+    t.signal?.removeEventListener('abort', onAbort);
+  }
 }

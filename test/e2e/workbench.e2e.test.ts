@@ -19,7 +19,7 @@ import { startWeb, type WebProcess } from '../helpers/web-process.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = join(ROOT, 'test-artifacts', 'screenshots');
-const TABS = ['dataset', 'train', 'runs', 'evaluate', 'search', 'recommend', 'dashboard'] as const;
+const TABS = ['dataset', 'train', 'runs', 'tuning', 'evaluate', 'search', 'recommend', 'dashboard'] as const;
 
 /** The first .jpg under `dir` (depth first, sorted), e.g. a demo garment picture. */
 function firstJpeg(dir: string): string {
@@ -203,6 +203,13 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     expect(await page.getByTestId('train-lr').getAttribute('aria-invalid')).toBeNull();
     const charts = panel.getByTestId('train-charts');
     await poll(() => panel.getByTestId('progress-phase').textContent(), 60_000).toMatch(/epoch \d\/2/);
+    // One run watched: the whole run's bar (epoch k of 2, ETA) over the phase's bar, and the form
+    // showing that run's settings rather than the last edits.
+    if ((await panel.getByTestId('progress').getAttribute('data-state')) === 'running') {
+      expect(await panel.getByTestId('run-progress').textContent()).toMatch(/epoch [12] of 2/);
+      expect(await panel.getByTestId('train-form').getAttribute('data-watched')).toMatch(/^train-/);
+      expect(await panel.getByTestId('train-epochs').inputValue()).toBe('2');
+    }
     await poll(() => charts.getAttribute('data-epochs'), 90_000).not.toBe('0');
     await shot('03-training-running');
     // Training runs off the server's main thread and the page only listens: both stay responsive.
@@ -227,8 +234,12 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     expect(log.texts.length).toBeGreaterThanOrEqual(6);
     expect(log.texts.some((t) => /^\d+\/\d+ \[/.test(t))).toBe(true);
     expect(new Set(log.texts.map((t) => t.split(' ')[0])).size).toBeGreaterThanOrEqual(3);
-    // Loss: train + val, one point each per epoch; the other three charts likewise.
-    for (const id of ['chart-loss', 'chart-topk', 'chart-sim']) {
+    // Loss: the training loss per step (raw and smoothed) and the validation loss once per epoch.
+    const steps = Number(await charts.getAttribute('data-steps'));
+    expect(steps).toBeGreaterThan(2);
+    expect(await panel.getByTestId('chart-loss').getAttribute('data-points')).toBe(String(2 * steps + 2));
+    // The other charts: two series, one point each per epoch.
+    for (const id of ['chart-topk', 'chart-sim']) {
       expect(await panel.getByTestId(id).getAttribute('data-points')).toBe('4');
     }
     expect(await panel.getByTestId('chart-lr').getAttribute('data-points')).toBe('2');
@@ -243,8 +254,7 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     const reset = chart.getByTestId('chart-reset');
     expect(await chart.getAttribute('data-zoomed')).toBe('false');
     expect(await reset.isDisabled()).toBe(true);
-    // Drag a box across the plot: the view zooms in (the chart scrolled into view first: the mouse
-    // moves in viewport coordinates and does not scroll).
+    // Drag a box across the plot: the view zooms in. (The mouse acts in the viewport: scroll first.)
     await chart.scrollIntoViewIfNeeded();
     const box = (await chart.locator('canvas').boundingBox())!;
     await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.3);
@@ -257,16 +267,24 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     await chart.getByTestId('chart-log').check();
     expect(await chart.getAttribute('data-log')).toBe('true');
     await chart.getByTestId('chart-log').uncheck();
-    // CSV: one row per epoch, one column per series, named after the chart.
+    // Smoothing as TensorBoard's slider: 0 draws the raw losses again.
+    await chart.locator('xpath=..').getByTestId('chart-smoothing').fill('0');
+    // CSV: one row per step, one column per series (the validation loss only at epoch ends).
+    const steps = Number(
+      await page.locator('#panel-train').getByTestId('train-charts').getAttribute('data-steps'),
+    );
     const [csv] = await Promise.all([page.waitForEvent('download'), chart.getByTestId('chart-csv').click()]);
-    expect(csv.suggestedFilename()).toBe('Loss-InfoNCE.csv');
+    expect(csv.suggestedFilename()).toBe('Loss-InfoNCE-train-per-step-val-per-epoch.csv');
     const text = readFileSync((await csv.path())!, 'utf8').replace(/^\uFEFF/, '');
     const lines = text.trim().split(/\r\n/);
-    expect(lines[0]).toBe('epoch,train,val');
-    expect(lines).toHaveLength(3);
-    expect(lines[1]).toMatch(/^1,\d+(\.\d+)?,\d+(\.\d+)?$/);
+    expect(lines[0]).toBe('step,train (raw),train (smoothed 0.00),val (end of epoch)');
+    expect(lines).toHaveLength(steps + 1);
+    const rows = lines.slice(1).map((l) => l.split(','));
+    // At smoothing 0 the smoothed column is the raw one; two rows carry a validation loss.
+    expect(rows.every((r) => r[1] === r[2])).toBe(true);
+    expect(rows.filter((r) => r[3] !== '').length).toBe(2);
     const [png] = await Promise.all([page.waitForEvent('download'), chart.getByTestId('chart-png').click()]);
-    expect(png.suggestedFilename()).toBe('Loss-InfoNCE.png');
+    expect(png.suggestedFilename()).toBe('Loss-InfoNCE-train-per-step-val-per-epoch.png');
     // A PNG file starts with its 8-byte signature.
     expect(
       readFileSync((await png.path())!)
@@ -292,6 +310,10 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     // Every Recall@K / Top-K carries its 95 % Wilson interval, and the UI says it is Wilson's.
     const headline = panel.getByTestId('ceiling-table').first();
     expect(await headline.getByTestId('wilson').count()).toBe(3);
+    // Which checkpoint these figures are of, and why the Dashboard's Top-1 may differ.
+    expect(await panel.getByTestId('eval-vs-dashboard').textContent()).toMatch(
+      /best checkpoint \(epoch \d\)/,
+    );
     expect(await headline.textContent()).toContain('Wilson');
     for (const text of await headline.getByTestId('wilson').allTextContents()) {
       const [low, high] = text.replace(/[[\]]/g, '').split('–').map(Number);
@@ -345,7 +367,7 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     await shot('05b-temperature-study');
   }, 180_000);
 
-  it('lists the runs, overlays two of them with the settings that differ, and tags and filters', async () => {
+  it('lists the runs, overlays three of them with the settings that differ, and tags and filters', async () => {
     await tab('runs');
     const panel = page.locator('#panel-runs');
     const rows = panel.getByTestId('runs-row');
@@ -353,11 +375,13 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     await poll(() => rows.count()).toBeGreaterThanOrEqual(3);
     const total = await rows.count();
     expect(await panel.getByTestId('runs-current').count()).toBe(1);
-    // The two sweep runs differ in temperature: tick them (newest first in the table).
+    // The two sweep runs differ in temperature, and the quick training from both: tick all three
+    // (newest first in the table), one curve each on the same axes.
     await rows.nth(0).getByTestId('runs-select').check();
     await rows.nth(1).getByTestId('runs-select').check();
+    await rows.nth(2).getByTestId('runs-select').check();
     const overlay = panel.getByTestId('runs-overlay');
-    await poll(() => overlay.getAttribute('data-runs')).toBe('2');
+    await poll(() => overlay.getAttribute('data-runs')).toBe('3');
     // One line per run, on the same axes, each with a point per epoch.
     expect(
       Number(await panel.getByTestId('runs-chart-loss').getAttribute('data-points')),
@@ -380,8 +404,66 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     expect(await rows.count()).toBe(total);
     await rows.nth(0).getByTestId('runs-select').uncheck();
     await rows.nth(1).getByTestId('runs-select').uncheck();
+    await rows.nth(2).getByTestId('runs-select').uncheck();
     await tab('evaluate');
   }, 90_000);
+
+  it('starts a tiny tuning study from the Tuning tab, sees its trials appear and opens the best trial', async () => {
+    // Runs alone too (vitest -t): open the demo workspace when an earlier step has not.
+    if (!page.url().startsWith(web.url)) await page.goto(web.url);
+    const line = page.getByTestId('workspace-line');
+    if ((await line.getByTestId('synthetic-badge').count()) === 0) {
+      await page.getByTestId('open-demo').click();
+      await line.getByTestId('synthetic-badge').waitFor({ timeout: 90_000 });
+    }
+    // The steps after this one go on from the tab that was open: come back to it at the end.
+    const openTab = (await page.locator('[role="tab"][aria-selected="true"]').getAttribute('id'))?.replace(
+      /^tab-/,
+      '',
+    );
+    await tab('tuning');
+    const panel = page.locator('#panel-tuning');
+    await panel.getByTestId('tune-source').selectOption('space');
+    await panel
+      .getByTestId('tune-space')
+      .fill(JSON.stringify({ parameters: { lr: { type: 'log-uniform', low: 3e-4, high: 3e-3 } } }));
+    await panel.getByTestId('tune-name').fill('e2e-study');
+    await panel.getByTestId('tune-trials').fill('2');
+    await panel.getByTestId('tune-sampler').selectOption('random');
+    await panel.getByTestId('tune-pruner').selectOption('none');
+    await panel.getByTestId('tune-quick').check();
+    await panel.getByTestId('tune-start').click();
+    // The study is chosen at once (in the URL) and its trials appear as they finish.
+    await poll(async () => page.url()).toContain('study=e2e-study');
+    await panel.locator('[data-testid="tune-study-row"][data-study="e2e-study"]').waitFor();
+    await poll(
+      () => panel.locator('[data-testid="tune-trial-row"][data-state="COMPLETE"]').count(),
+      240_000,
+    ).toBe(2);
+    await poll(() => panel.getByTestId('tune-message').textContent(), 60_000).toContain('done');
+    expect(await panel.getByTestId('tune-trials').locator('thead').textContent()).toContain(
+      'Top-5 (gallery)',
+    );
+    // Best trial with its settings, the run actions, and the figures naming metric and ceiling.
+    const best = panel.getByTestId('tune-best');
+    await best.waitFor();
+    expect(await best.textContent()).toMatch(/Best trial \d: Top-5 \(gallery\) [\d.]+ % of ceiling [\d.]+ %/);
+    expect(await best.getByTestId('tune-best-config').textContent()).toContain('lr');
+    expect(await best.getByTestId('tune-promote').isEnabled()).toBe(true);
+    expect(await best.getByTestId('tune-train-longer').isEnabled()).toBe(true);
+    await poll(() => panel.locator('[data-testid="tune-history"]').getAttribute('data-points')).not.toBe('0');
+    expect(await panel.locator('[data-testid="tune-history"] figcaption').textContent()).toContain('ceiling');
+    expect(await panel.locator('[data-testid="tune-slice"]').count()).toBe(1);
+    await shot('09b-tuning');
+    // Opening the best trial's run: the Runs tab, that run marked.
+    const runId = (await best.locator('button.link').first().textContent())!.replace(/^run /, '').trim();
+    await best.locator('button.link').first().click();
+    await poll(() => page.getByTestId('tab-runs').getAttribute('aria-selected')).toBe('true');
+    const row = page.locator(`#panel-runs [data-testid="runs-row"][data-run="${runId}"]`);
+    await row.waitFor();
+    expect(await row.getAttribute('class')).toContain('focused');
+    if (openTab) await tab(openTab);
+  }, 360_000);
 
   it('draws the embedding map: one point per validation garment and one per its attributes, hover and lasso', async () => {
     const panel = page.locator('#panel-evaluate');
@@ -444,6 +526,17 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     expect(Number(await detail.getByTestId('detail-score').textContent())).toBeGreaterThan(-1);
     expect(await detail.getByTestId('detail-attributes').textContent()).toContain('category');
     await imagesLoaded('[data-testid="detail-panel"] img', 1);
+    // The whole photo with the garment's box drawn inside it.
+    const photoBox = detail.getByTestId('detail-box');
+    await photoBox.waitFor({ timeout: 30_000 });
+    const svg = await detail.getByTestId('detail-photo').locator('svg').getAttribute('viewBox');
+    const [, , pw, ph] = svg!.split(' ').map(Number);
+    const at = async (a: string) => Number(await photoBox.getAttribute(a));
+    const [bx, by, bw, bh] = [await at('x'), await at('y'), await at('width'), await at('height')];
+    expect(bw).toBeGreaterThan(0);
+    expect(bh).toBeGreaterThan(0);
+    expect(bx + bw).toBeLessThanOrEqual(pw! + 0.5);
+    expect(by + bh).toBeLessThanOrEqual(ph! + 0.5);
     await page.screenshot({ path: join(SHOTS, '06b-detail-panel.png') });
     // "Find similar": image → image from this garment's picture, run in the Search tab.
     await detail.getByTestId('detail-find-similar').click();
@@ -588,6 +681,18 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
   it('writes the research report and exports a result bundle served as a zip', async () => {
     await tab('dashboard');
     await page.getByTestId('kpi-cards').waitFor();
+    // The Dashboard's Top-1 (last epoch's validation) names its run and epoch and says how it stands to
+    // the Evaluate tab's: the same checkpoint gives the same figure, another one is named.
+    const top1 = page.getByTestId('kpi-top1');
+    await poll(() => top1.textContent()).toContain('Evaluate tab');
+    const top1Text = (await top1.textContent())!;
+    expect(top1Text).toMatch(/run train-\S+, last epoch 2/);
+    const same = /Evaluate tab: ([\d.]+) %, same checkpoint/.exec(top1Text);
+    if (same) expect(await top1.locator('.value').textContent()).toBe(`${same[1]} %`);
+    else
+      expect(top1Text).toMatch(
+        /Evaluate tab: [\d.]+ %, (the best checkpoint \(epoch \d\), not the last epoch|from run \S+ \(another run\))/,
+      );
     await page.getByTestId('report-start').click();
     await page.getByTestId('report-result').waitFor({ timeout: 60_000 });
     const reportHref = await page.getByTestId('report-result').getByRole('link').getAttribute('href');

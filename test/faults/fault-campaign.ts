@@ -11,7 +11,7 @@
  * from a seeded generator so a failing round can be replayed (`--seed`).
  */
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { writeScaleTree } from '../../bench/scale-tree.ts';
@@ -31,7 +31,7 @@ function findBin(): string {
 }
 const BIN = findBin();
 
-export const OPERATIONS = ['scan', 'crop', 'embed', 'train', 'catalog-import', 'export'] as const;
+export const OPERATIONS = ['scan', 'crop', 'embed', 'train', 'catalog-import', 'export', 'tune'] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
 interface Run {
@@ -115,6 +115,25 @@ function count(ws: string, sql: string, ...params: unknown[]): number {
 
 const TINY_MODEL = 'tiny-clip';
 const TRAIN_ARGS = ['--epochs', '4', '--batch-size', '32', '--json'];
+/** A tuning study small enough for CI: two quick trials of two epochs, no pruning. */
+const TUNE_TRIALS = 2;
+const tuneArgs = (f: Fixture, ws: string) => [
+  'tune',
+  '--workspace',
+  ws,
+  '--space',
+  f.tuneSpace,
+  '--trials',
+  String(TUNE_TRIALS),
+  '--quick',
+  '--epochs',
+  '2',
+  '--pruner',
+  'none',
+  '--name',
+  'faults',
+  '--json',
+];
 
 /** Templates made once: a label tree, the demo workspace at each stage, the tiny ONNX model. */
 export interface Fixture {
@@ -124,6 +143,8 @@ export interface Fixture {
   demoData: string;
   catalogDir: string;
   modelDir: string;
+  /** The tuning study's search space file. */
+  tuneSpace: string;
   /** Workspaces, each after the step its name says (copied per round, never changed). */
   scanned: string;
   embedded: string;
@@ -144,6 +165,11 @@ export async function makeFixture(
   writeTinyClip(modelDir);
   const demoData = join(base, 'demo-data');
   const scanned = join(base, 'tpl-scanned');
+  const tuneSpace = join(base, 'tune-space.json');
+  writeFileSync(
+    tuneSpace,
+    JSON.stringify({ parameters: { temperature: { type: 'uniform', low: 0.05, high: 0.1 } } }),
+  );
   const cleanMs = {} as Record<Operation, number>;
 
   log('fixture: demo dataset + workspace');
@@ -202,6 +228,12 @@ export async function makeFixture(
   ok(exportRef, 'reference export');
   cleanMs.export = exportRef.ms;
 
+  const tuneRef = join(base, 'ref-tune');
+  cpSync(scanned, tuneRef, { recursive: true });
+  const tuneRun = await kfashionRun(tuneArgs({ tuneSpace } as Fixture, tuneRef));
+  ok(tuneRun, 'reference tune');
+  cleanMs.tune = tuneRun.ms;
+
   return {
     base,
     labels: tree.data,
@@ -209,6 +241,7 @@ export async function makeFixture(
     demoData,
     catalogDir,
     modelDir,
+    tuneSpace,
     scanned,
     embedded,
     trained,
@@ -355,7 +388,71 @@ const PLANS: Record<Operation, OpPlan> = {
       return 0;
     },
   },
+  tune: {
+    template: (f) => f.scanned,
+    args: (f, ws) => tuneArgs(f, ws),
+    saved: (_f, ws) => finishedTrials(ws).length,
+    async again(f, ws) {
+      // What the kill left finished: the resumed study must keep it as it is, never train it again.
+      const before = finishedTrials(ws);
+      const started = count(ws, "SELECT COUNT(*) FROM studies WHERE name = 'faults'") > 0;
+      const args = started
+        ? ['tune', '--workspace', ws, '--resume', 'faults', '--json']
+        : PLANS.tune.args(f, ws);
+      const r = await kfashionRun(args);
+      ok(r, `tune${started ? ' --resume' : ''} after the kill`);
+      const after = finishedTrials(ws);
+      if (after.length !== TUNE_TRIALS) {
+        throw new Error(
+          `the study holds ${after.length} finished trials after the resume; expected ${TUNE_TRIALS}`,
+        );
+      }
+      if (count(ws, "SELECT status = 'done' FROM studies WHERE name = 'faults'") !== 1)
+        throw new Error('the study is not done after the resume');
+      for (const t of after) {
+        if (t.state !== 'COMPLETE') throw new Error(`trial ${t.number} ended ${t.state}: ${t.error}`);
+        if (!t.run_id || !existsSync(join(ws, 'runs', t.run_id, 'checkpoints', 'best.safetensors')))
+          throw new Error(`trial ${t.number}: its run folder (${t.run_id}) has no best checkpoint`);
+      }
+      const numbers = after.map((t) => t.number);
+      if (new Set(numbers).size !== numbers.length) throw new Error(`trial numbers repeat: ${numbers}`);
+      // Redone: a trial finished before the kill whose record (run, value) the resume changed.
+      return before.filter((b) => {
+        const a = after.find((t) => t.number === b.number);
+        return !a || a.run_id !== b.run_id || a.value !== b.value;
+      }).length;
+    },
+  },
 };
+
+/** The study's finished trials (interrupted ones are not results: see the study runner). */
+function finishedTrials(
+  ws: string,
+): { number: number; state: string; run_id: string | null; value: number | null; error: string | null }[] {
+  const path = join(ws, 'workspace.db');
+  if (!existsSync(path)) return [];
+  const db = new Database(path, { readonly: true });
+  try {
+    return db
+      .prepare(
+        `SELECT t.number, t.state, t.run_id, t.value, t.error FROM study_trials t
+         JOIN studies s ON s.id = t.study_id
+         WHERE s.name = 'faults' AND (t.state IN ('COMPLETE', 'PRUNED') OR (t.state = 'FAIL' AND t.interrupted = 0))
+         ORDER BY t.number`,
+      )
+      .all() as {
+      number: number;
+      state: string;
+      run_id: string | null;
+      value: number | null;
+      error: string | null;
+    }[];
+  } catch {
+    return []; // killed before the study's tables were made
+  } finally {
+    db.close();
+  }
+}
 
 /** The epoch the newest `last.json` checkpoint holds (0 when there is none). */
 function lastEpoch(ws: string): number {

@@ -27,7 +27,7 @@ describe('kfashion runs (tfjs encoder)', () => {
     const ws = copyWorkspace(fixture.workspace, join(fixture.root, 'cli-runs'));
     const a = kfashion(['train', '--workspace', ws, '--quick', '--json'], { timeoutMs: 120_000 });
     expect(a.code, a.stderr).toBe(0);
-    const b = kfashion(['train', '--workspace', ws, '--quick', '--lr', '0.001', '--json'], {
+    const b = kfashion(['train', '--workspace', ws, '--quick', '--lr', '0.0003', '--json'], {
       timeoutMs: 120_000,
     });
     expect(b.code, b.stderr).toBe(0);
@@ -48,7 +48,7 @@ describe('kfashion runs (tfjs encoder)', () => {
     const cmp = kfashion(['runs', 'compare', '1', '2', '--workspace', ws]);
     expect(cmp.code, cmp.stderr).toBe(0);
     expect(cmp.stdout).toContain('Settings that differ:');
-    expect(cmp.stdout).toMatch(/lr\s.*0\.0001.*0\.001/);
+    expect(cmp.stdout).toMatch(/lr\s.*0\.001.*0\.0003/);
     expect(cmp.stdout).toContain('◀');
     const chart = /Validation curves overlaid: (\S+)/.exec(cmp.stdout)?.[1];
     expect(chart && existsSync(join(ws, chart))).toBe(true);

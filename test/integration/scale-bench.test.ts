@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MEMORY_BOUNDS } from '../../bench/scale-bench.ts';
+import { DEFAULT_TRAIN_CONFIG } from '../../src-main/training/train-config.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const ITEMS = 20_000;
@@ -48,7 +49,11 @@ describe('npm run bench -- scale at 20,000 garments', () => {
     expect(byPhase.scan).toMatchObject({ garments: ITEMS, files: ITEMS / 2 });
     expect(byPhase.import).toMatchObject({ rows: ITEMS });
     expect(byPhase.search).toMatchObject({ rows: ITEMS });
-    expect(byPhase.train).toMatchObject({ batch: 64, extrapolated: true, stepsTimed: expect.any(Number) });
+    expect(byPhase.train).toMatchObject({
+      batch: DEFAULT_TRAIN_CONFIG.batchSize,
+      extrapolated: true,
+      stepsTimed: expect.any(Number),
+    });
     expect(byPhase.validate).toMatchObject({ gallery: expect.any(Number), sampled: true });
     // 20 % of the garments, give or take the per-style rounding of the split.
     expect(Math.abs((byPhase.validate!.gallery as number) / ITEMS - 0.2)).toBeLessThan(0.02);

@@ -186,7 +186,7 @@ describe('label files', () => {
         ],
       },
     });
-    // The value, as text: it is no JavaScript number.
+    // 2⁵³ + 1, the hostile label's value, as text: it is no JavaScript number.
     writeFileSync(file, readFileSync(file, 'utf8').replace('77777', '9007199254740993'));
     const r = await scanDataset(ws, { data: tree.root });
     expect(ws.db.prepare('SELECT id FROM items').pluck().all()).toEqual(['로맨틱/1/상의']);

@@ -86,6 +86,31 @@ describe('trainer', () => {
     const e2 = events.filter((e) => e.phase === 'epoch 2/3');
     expect(e2.at(-1)).toMatchObject({ step: steps, total: steps });
     expect(Object.keys(e2[1]!.metrics).sort()).toEqual(['loss', 'lr', 'top1', 'top5']);
+    // Each epoch's end is announced once, typed (the Train tab refreshes its charts on it), after the
+    // epoch's validation has finished.
+    const ends = events.filter((e) => e.event);
+    expect(ends.map((e) => e.event)).toEqual([1, 2, 3].map((epoch) => ({ kind: 'epoch-end', epoch })));
+    expect(ends.map((e) => [e.phase, e.step === e.total])).toEqual([
+      ['validate 1/3', true],
+      ['validate 2/3', true],
+      ['validate 3/3', true],
+    ]);
+    // Beside the phase text, where the run stands, typed: epoch k of 3, the global step and that
+    // step's own loss (the metrics' loss is the epoch's running mean).
+    expect(e2.at(-1)!.train).toMatchObject({ epoch: 2, epochs: 3, stage: 'train', globalStep: 2 * steps });
+    expect(e2.at(-1)!.train!.stepLoss).toBeGreaterThan(0);
+    expect(events.filter((e) => e.phase === 'validate 2/3').at(-1)!.train).toEqual({
+      epoch: 2,
+      epochs: 3,
+      stage: 'validate',
+    });
+    // Each epoch keeps its per-step losses: every step here (fewer steps than the bucket limit), at
+    // their global step numbers, and their mean is the epoch's training loss.
+    const sl = lastEpoch.stepLoss!;
+    expect(sl.map(([s]) => s)).toEqual(Array.from({ length: steps }, (_, i) => 2 * steps + i + 1));
+    expect(sl.reduce((a, [, l]) => a + l, 0) / steps).toBeCloseTo(lastEpoch.trainLoss, 6);
+    // The run's results file names the best epoch (the checkpoint evaluation and search use).
+    expect(JSON.parse(readFileSync(result.paths.results, 'utf8')).bestEpoch).toBe(3);
 
     // Files.
     for (const p of Object.values(result.paths)) expect(existsSync(p), p).toBe(true);

@@ -222,6 +222,27 @@ describe('a real scan job with events over the WebSocket', () => {
     expect(vocab.fields.category?.find((v) => v.value === '블라우스')?.count).toBe(12);
     expect(vocab.fields.category?.some((v) => v.value === '<pad>')).toBe(false);
   });
+
+  it("serves a garment's whole photo with its box for the detail panel, and 404s an unknown item", async () => {
+    const sample = await client.call('dataset.sampleCrops', { limit: 1, seed: 5 });
+    const id = sample.items[0]!.id;
+    const photo = await client.call('dataset.photo', { id });
+    // The fixture's 80×100 picture (under the preview size: kept whole) and its label's polygon.
+    expect(photo).toMatchObject({ id, width: 80, height: 100, original: { width: 80, height: 100 } });
+    expect(photo.box).toEqual({ x: 10, y: 10, w: 40, h: 50 });
+    expect(photo.boxSource).toBe('polygon');
+    // A copy inside the workspace, served by the media rules like a crop (never the data folder).
+    expect(photo.photo).toMatch(/^crops\/photos\/[0-9a-f]{24}\.jpg$/);
+    const res = await fetch(httpMediaUrl(origin, photo.photo));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('image/jpeg');
+    // Asked again: the same copy.
+    await expect(client.call('dataset.photo', { id })).resolves.toMatchObject({ photo: photo.photo });
+    await expect(client.call('dataset.photo', { id: '레트로/none/상의' })).rejects.toMatchObject({
+      code: 'unknown_id',
+      message: expect.stringContaining('레트로/none/상의'),
+    });
+  });
 });
 
 describe('the other services over the contract', () => {

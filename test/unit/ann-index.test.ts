@@ -7,8 +7,8 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AnnIndex, recallAt, sampleQueries, vectorFingerprint } from '../../src-main/evaluation/ann-index.ts';
-import { VectorIndex } from '../../src-main/evaluation/vector-index.ts';
+import { AnnIndex, recallAt, sampleQueries, vectorFingerprint } from '../../src-main/retrieval/ann-index.ts';
+import { VectorIndex } from '../../src-main/retrieval/vector-index.ts';
 
 const DIM = 64;
 const N = 3000;

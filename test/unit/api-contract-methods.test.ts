@@ -233,6 +233,18 @@ const SAMPLES: { [K in ApiMethod]: [unknown, unknown] } = {
       ],
     },
   ],
+  'dataset.photo': [
+    { id: '레트로/1/outer' },
+    {
+      id: '레트로/1/outer',
+      photo: 'crops/photos/0123456789abcdef01234567.jpg',
+      width: 640,
+      height: 480,
+      box: { x: 10, y: 20, w: 100, h: 200 },
+      boxSource: 'polygon',
+      original: { width: 1280, height: 960 },
+    },
+  ],
   'dataset.excluded': [
     { reason: 'no-box', limit: 10, offset: 0 },
     {
@@ -411,6 +423,7 @@ const SAMPLES: { [K in ApiMethod]: [unknown, unknown] } = {
     },
     { product, created: true },
   ],
+  'catalog.get': [{ id: 'p1' }, product],
   'catalog.remove': [{ ids: ['p1'] }, { removed: ['p1'] }],
   'catalog.import': [
     { folder: 'C:/new products', synthetic: false },
@@ -558,6 +571,64 @@ const SAMPLES: { [K in ApiMethod]: [unknown, unknown] } = {
       explained: [0.3, 0.2],
       elapsedMs: 5,
     },
+  ],
+  'tuning.list': [
+    {},
+    [{ name: 'p1', status: 'done', metric: 'top5', metricLabel: 'Top-5 (gallery)', trials: 3, best: 0.8 }],
+  ],
+  'tuning.show': [
+    { name: 'p1', charts: false },
+    {
+      results: {
+        name: 'p1',
+        metric: 'top5',
+        metricLabel: 'Top-5 (gallery)',
+        direction: 'maximize',
+        status: 'done',
+        sampler: 'tpe',
+        pruner: 'asha',
+        counts: { WAITING: 0, RUNNING: 0, COMPLETE: 1, PRUNED: 0, FAIL: 0 },
+        trials: [
+          {
+            number: 0,
+            state: 'COMPLETE',
+            value: 0.8,
+            params: { lr: 0.001 },
+            runId: 'tune-x',
+            error: null,
+            steps: 2,
+            startedAt: '2026-11-24T04:00:00.000Z',
+            finishedAt: '2026-11-24T04:01:00.000Z',
+            attrs: { ceiling: 1 },
+          },
+        ],
+        best: null,
+        history: [{ number: 0, value: 0.8, best: 0.8 }],
+        importance: [],
+        importanceMethod: 'first-order variance share',
+      },
+      ceiling: 1,
+      params: [{ name: 'lr', type: 'log-uniform', low: 1e-4, high: 1e-2, log: true, choices: null }],
+      stages: [],
+      baseline: {
+        runId: 'baseline-x',
+        value: 0.7,
+        figures: { top1: 0.3, top5: 0.7, mrr: 0.5, recall10: 0.8 },
+        protocol: 'gallery, N=800',
+        fields: ['category'],
+      },
+      base: { epochs: 2 },
+      charts: {},
+      running: false,
+    },
+  ],
+  'tuning.start': [
+    {
+      name: 'p2',
+      space: { parameters: { lr: { type: 'log-uniform', low: 1e-4, high: 1e-2 } } },
+      quick: true,
+    },
+    { job: 'tune-1', kind: 'tune', study: 'p2' },
   ],
 };
 

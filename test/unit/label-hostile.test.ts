@@ -22,7 +22,7 @@ function reasonOf(fn: () => unknown): { reason: string; detail: string } {
   throw new Error('expected a LabelError');
 }
 
-/** A label whose top garment's 디테일 list holds `n` entries (the issue's 1.5M-entry file). */
+/** A label whose top garment's 디테일 list holds `n` entries (a hostile file of 1.5M entries, far past any real label). */
 function hugeDetailText(n: number): string {
   const text = JSON.stringify(labelJson(simpleLabel(1)));
   const list = `[${'"포켓",'.repeat(n - 1)}"셔링"]`;

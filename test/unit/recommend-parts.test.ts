@@ -2,10 +2,10 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src-main/dataset/rng.ts';
-import { VectorIndex } from '../../src-main/evaluation/vector-index.ts';
 import { BatchedSearch } from '../../src-main/recommend/batched-search.ts';
 import { checkImage, ImageInputError, sniffImageFormat } from '../../src-main/recommend/image-input.ts';
 import { embeddingHealth, percentile } from '../../src-main/recommend/kpi.ts';
+import { VectorIndex } from '../../src-main/retrieval/vector-index.ts';
 
 describe('sniffImageFormat', () => {
   it('recognises images by their first bytes, not their names', async () => {

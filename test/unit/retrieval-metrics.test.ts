@@ -15,8 +15,8 @@ import {
   type RankingTask,
   rankTask,
   summarise,
-  topK,
-} from '../../src-main/evaluation/retrieval-metrics.ts';
+} from '../../src-main/retrieval/retrieval-metrics.ts';
+import { topK } from '../../src-main/retrieval/top-k.ts';
 
 /**
  * Score rows as queries against one-hot candidates: query·candidateⱼ = row[j], so any hand-written
@@ -115,14 +115,15 @@ describe('retrieval metrics on hand-computed rankings', () => {
     expect(f.ceiling.recall['10']).toBe(1);
   });
 
-  it('topK orders by score, then wrong before the answer, then index', () => {
-    const out = new Int32Array(3);
-    expect(topK([0.5, 0.7, 0.7, 0.1], 1, 3, out)).toBe(3);
-    expect(Array.from(out)).toEqual([2, 1, 0]);
-    expect(topK([0.5, 0.7, 0.7, 0.1], 3, 3, out)).toBe(3);
-    expect(Array.from(out)).toEqual([1, 2, 0]);
-    expect(topK([0.2, 0.1], 0, 3, out)).toBe(2);
-    expect(Array.from(out.subarray(0, 2))).toEqual([0, 1]);
+  it('topK orders by score, then wrong before the answer, then index (small and large k)', () => {
+    expect(topK([0.5, 0.7, 0.7, 0.1], 3, 1)).toEqual([2, 1, 0]);
+    expect(topK([0.5, 0.7, 0.7, 0.1], 3, 2)).toEqual([1, 2, 0]);
+    expect(topK([0.2, 0.1], 3, 0)).toEqual([0, 1]);
+    // 20 tied candidates, k = 2 (the sorted-buffer path): the answer (5) comes after every other one.
+    const tied = new Array(20).fill(0.3);
+    expect(topK(tied, 2, 0)).toEqual([1, 2]);
+    expect(topK(tied, 2, 5)).toEqual([0, 1]);
+    expect(topK(tied, 20, 5).at(-1)).toBe(5);
   });
 });
 
@@ -290,7 +291,7 @@ describe('embedding health', () => {
 
 describe('score matrix', () => {
   it('the blocked kernel equals plain dot products bit for bit (odd sizes hit every remainder path)', async () => {
-    const { scoreMatrix } = await import('../../src-main/training/validation-metrics.ts');
+    const { scoreMatrix } = await import('../../src-main/retrieval/score-matrix.ts');
     const rng = new Rng(3);
     const dim = 7;
     const q = rng.unitRows(7, dim);

@@ -6,8 +6,8 @@ import {
   rankTask,
   rankTaskWith,
   summarise,
-} from '../../src-main/evaluation/retrieval-metrics.ts';
-import { openBlockScorer } from '../../src-main/training/score-blocks.ts';
+} from '../../src-main/retrieval/retrieval-metrics.ts';
+import { openBlockScorer } from '../../src-main/retrieval/score-blocks.ts';
 import { validationMetrics, validationMetricsBlocked } from '../../src-main/training/validation-metrics.ts';
 
 /** A gallery task on random unit vectors: query i is a noisy copy of candidate i. */

@@ -1,11 +1,8 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { niceTicks } from '../../src-main/charts/chart-style.ts';
+import { renderTrainingCharts, trainingChartsSvg } from '../../src-main/charts/training-charts.ts';
 import type { EpochRecord } from '../../src-main/training/checkpoints.ts';
-import {
-  niceTicks,
-  renderTrainingCharts,
-  trainingChartsSvg,
-} from '../../src-main/training/training-charts.ts';
 
 const record = (epoch: number): EpochRecord => ({
   epoch,

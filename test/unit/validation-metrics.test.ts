@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
   meanNorm,
+  PairedGalleryPass,
   ranksOfTargets,
   recallAt,
   retrievalFromRanks,
-  scoreMatrix,
-  similarityStats,
-  validationMetrics,
-} from '../../src-main/training/validation-metrics.ts';
+} from '../../src-main/retrieval/rank-metrics.ts';
+import { scoreMatrix } from '../../src-main/retrieval/score-matrix.ts';
+import { validationMetrics } from '../../src-main/training/validation-metrics.ts';
 
 const f32 = (rows: number[][]) => Float32Array.from(rows.flat());
 
@@ -56,10 +56,18 @@ describe('validation metrics', () => {
       [1, 0.2],
       [0.4, 0.6],
     ]);
-    expect(similarityStats(sims, 2)).toEqual({
+    const pass = new PairedGalleryPass(2);
+    pass.add(sims, 0, 2);
+    expect(pass.figures()).toMatchObject({
       posSim: expect.closeTo(0.8, 6),
       negSim: expect.closeTo(0.3, 6),
     });
+    // Fed a row at a time, the pass adds the same sums in the same order: identical figures.
+    const byRow = new PairedGalleryPass(2);
+    byRow.add(sims.subarray(0, 2), 0, 1);
+    byRow.add(sims.subarray(2, 4), 1, 1);
+    expect(byRow.figures()).toEqual(pass.figures());
+    expect(Array.from(byRow.ranks)).toEqual([1, 1]);
     expect(
       meanNorm(
         f32([

@@ -3,7 +3,7 @@
  * search service holds its gallery once) answers exactly as `build` over the whole matrix.
  */
 import { describe, expect, it } from 'vitest';
-import { VectorIndex } from '../../src-main/evaluation/vector-index.ts';
+import { VectorIndex } from '../../src-main/retrieval/vector-index.ts';
 
 function unitRows(n: number, dim: number, seed: number): Float32Array {
   let a = seed;

@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Rng } from '../../src-main/dataset/rng.ts';
+import { topK } from '../../src-main/retrieval/top-k.ts';
 import {
   blockLayout,
   blockStart,
-  topK,
   VectorIndex,
   VectorIndexError,
-} from '../../src-main/evaluation/vector-index.ts';
+} from '../../src-main/retrieval/vector-index.ts';
 
 const open: VectorIndex[] = [];
 async function build(...args: Parameters<typeof VectorIndex.build>): Promise<VectorIndex> {

@@ -1,9 +1,10 @@
 /** `kfashion sanity`: checks the JSON encoder's properties before anyone trusts a training run. */
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { isFieldName } from '../../../src-shared/fields.ts';
 import { sanityCheck } from '../../services/workbench.ts';
+import { writeJsonAtomic } from '../../store/atomic-file.ts';
 import type { SanityCheckResult } from '../../training/sanity-check.ts';
 import { BACKEND_NAMES } from '../../training/train-config.ts';
 import { UsageError } from '../errors.ts';
@@ -57,8 +58,9 @@ export function registerSanityCommand(program: Command): void {
         }
         // Without a workspace the file goes under the current folder (or --out), as the seed asks.
         // [Note: Sanity file written whole] The check writes its file in place, so it is pointed at a
-        // temporary name beside the final one; once complete, the file gets its final path inside and
-        // is renamed, so no half-written sanity_check_results.json is ever visible.
+        // temporary name beside the final one; once complete, it is written with its final path inside
+        // to that path through store/atomic-file.ts, so no half-written sanity_check_results.json is
+        // ever visible.
         const finalPath =
           o.workspace === undefined
             ? resolve(o.out ?? '.', 'temp_logs', 'sanity_check_results.json')
@@ -89,15 +91,13 @@ export function registerSanityCommand(program: Command): void {
     );
 }
 
-/** Gives the temporary results file its final path inside, then renames it into place. */
+/** Writes the temporary results file, with its final path inside, whole to that path. */
 function publish(result: SanityCheckResult, tmpPath: string, finalPath: string): SanityCheckResult {
   try {
     const file = JSON.parse(readFileSync(tmpPath, 'utf8')) as Record<string, unknown>;
-    writeFileSync(tmpPath, `${JSON.stringify({ ...file, resultsPath: finalPath }, null, 2)}\n`);
-    renameSync(tmpPath, finalPath);
-  } catch (e) {
+    writeJsonAtomic(finalPath, { ...file, resultsPath: finalPath });
+  } finally {
     rmSync(tmpPath, { force: true });
-    throw e;
   }
   return { ...result, resultsPath: finalPath };
 }

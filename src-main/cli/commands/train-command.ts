@@ -90,7 +90,7 @@ export function registerTrainCommand(program: Command): void {
     .requiredOption('--workspace <dir>', 'an existing workspace with a scan and image embeddings')
     .option(
       '--stage <n>',
-      'research-plan preset: 1 = 5 epochs, batch 64 (sanity training); 2 = 10 epochs, batch 64, lr 1e-4, T 0.07',
+      'research-plan preset: 1 = 5 epochs of the default settings (sanity training); 2 = the earlier pipeline: 10 epochs, batch 64, lr 1e-4, T 0.07',
       oneOf('--stage', ['1', '2'] as const),
     )
     .option(

@@ -39,6 +39,8 @@ interface TuneFlags {
   model?: string;
   quick?: boolean;
   json?: boolean;
+  queue?: string;
+  parallel?: number;
 }
 
 const pct = (v: number) => `${(v * 100).toFixed(1)} %`;
@@ -193,10 +195,19 @@ export function registerTuneCommands(program: Command): void {
     )
     .option('--model <id>', 'image-embedding model to align with')
     .option('--quick', 'smoke study: every trial with the training --quick preset')
+    .option(
+      '--queue <redis-url>',
+      'put trials on a BullMQ queue in Redis (redis://HOST:PORT) for `kfashion worker` processes; this process records them',
+    )
+    .option(
+      '--parallel <n>',
+      'with --queue: trials in flight at once (default: the workers connected, at least 1)',
+      integer('--parallel', 1),
+    )
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  kfashion tune --workspace ws/demo --preset priority1 --trials 20\n  kfashion tune --workspace ws/demo --space space.json --sampler random --pruner none\n  kfashion tune --workspace ws/demo --resume tune-20261204T090000Z',
+      '\nExamples:\n  kfashion tune --workspace ws/demo --preset priority1 --trials 20\n  kfashion tune --workspace ws/demo --space space.json --sampler random --pruner none\n  kfashion tune --workspace ws/demo --resume tune-20261204T090000Z\n  kfashion tune --workspace /shared/ws --preset priority1 --queue redis://10.0.0.5:6379   (with kfashion worker on each machine)',
     )
     .action((o: TuneFlags) =>
       withWorkbench(o.workspace, false, (wb) =>
@@ -221,6 +232,8 @@ export function registerTuneCommands(program: Command): void {
               timeoutS: o.timeout,
               fieldSeeds,
               quick: o.quick,
+              queue: o.queue,
+              parallel: o.parallel,
               overrides: { epochs: o.epochs, batchSize: o.batchSize, backend: o.backend, model: o.model },
               onStage: o.json ? undefined : (m) => process.stderr.write(`${m}\n`),
               onTrial: o.json
@@ -237,6 +250,57 @@ export function registerTuneCommands(program: Command): void {
         }),
       ),
     );
+
+  program
+    .command('worker')
+    .description(
+      "Trains tuning trials from a study run with `tune --queue`: takes them from the workspace's BullMQ queue, writes each run folder under the workspace, reports every epoch for pruning; never opens the workspace database (the tune process records everything). Runs until Ctrl-C, which hands its trials back to the queue.",
+    )
+    .requiredOption('--queue <redis-url>', 'the Redis of the study (redis://HOST:PORT)')
+    .requiredOption(
+      '--workspace <dir>',
+      'the workspace folder as this machine sees it (e.g. a shared folder)',
+    )
+    .option(
+      '--concurrency <n>',
+      'trials trained at once by this process (default 1)',
+      integer('--concurrency', 1),
+    )
+    .option(
+      '--stall-seconds <n>',
+      'seconds without a sign of life before a trial of a dead worker goes back to the queue (default 30)',
+      integer('--stall-seconds', 1),
+    )
+    .action(async (o: { queue: string; workspace: string; concurrency?: number; stallSeconds?: number }) => {
+      const { runTrialWorker } = await import('../../jobs/trial-worker.ts');
+      const abort = new AbortController();
+      let interrupts = 0;
+      const stop = () => {
+        interrupts++;
+        if (interrupts > 1) process.exit(130);
+        process.stderr.write('\nkfashion worker: stopping; trials in progress go back to the queue…\n');
+        abort.abort();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      try {
+        const r = await runTrialWorker({
+          queue: o.queue,
+          workspace: o.workspace,
+          concurrency: o.concurrency,
+          stallSeconds: o.stallSeconds,
+          signal: abort.signal,
+          log: (line) => process.stderr.write(`${line}\n`),
+        });
+        process.stderr.write(`kfashion worker: stopped after ${r.trials} trial(s).\n`);
+      } finally {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        // With Redis gone, ioredis keeps reconnecting and would keep the process alive after the
+        // worker stopped: exit shortly after, whatever still holds the event loop.
+        setTimeout(() => process.exit(), 2000).unref();
+      }
+    });
 
   const study = program
     .command('study')

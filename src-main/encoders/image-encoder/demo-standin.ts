@@ -15,9 +15,10 @@
  * that shows its vectors says so.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../../dataset/rng.ts';
+import { writeFileAtomic } from '../../store/atomic-file.ts';
 import { onnxModel } from '../onnx-model-writer.ts';
 import { CLIP_MEAN, CLIP_STD } from './model-registry.ts';
 
@@ -116,9 +117,7 @@ export function ensureDemoStandinFiles(dir: string): DemoStandinFiles {
   mkdirSync(dir, { recursive: true });
   const put = (path: string, data: Uint8Array | string) => {
     if (same(path, data)) return;
-    const tmp = `${path}.tmp-${process.pid}`;
-    writeFileSync(tmp, data);
-    renameSync(tmp, path);
+    writeFileAtomic(path, data);
     written = true;
   };
   put(onnxPath, bytes);

@@ -4,15 +4,20 @@
  * input [B, 3, H, W], an embedding output [B, dim]) and warmed up on zeros, so a wrong file fails at
  * load time with a message naming it, never halfway through a workspace.
  *
- * The session runs on a worker thread of its own by default (session-host.ts says why), so `embed`
+ * The session runs on a worker thread of its own by default (onnx-session-host.ts says why), so `embed`
  * is truly asynchronous: embed-images.ts prepares the next batch while this one computes.
  */
 import { availableParallelism } from 'node:os';
 import ort from 'onnxruntime-node';
+import {
+  createSessionHost,
+  type RawTensor,
+  type SessionHost,
+  type SessionThread,
+} from '../onnx-session-host.ts';
 import type { Device } from './model-registry.ts';
 import type { PreprocessConfig } from './preprocess.ts';
 import { outputSize } from './preprocess.ts';
-import { createSessionHost, type RawTensor, type SessionHost, type SessionThread } from './session-host.ts';
 
 export { DEVICES, type Device } from './model-registry.ts';
 

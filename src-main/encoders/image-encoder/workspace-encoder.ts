@@ -144,12 +144,65 @@ export interface OpenedWorkspaceEncoder {
 }
 
 /**
- * Opens the workspace's image encoder. The caller closes `encoder`. Errors name what to run when the
- * workspace has none.
+ * [Note: one encoder session per process] Image search and recommendation both embed query images
+ * with the workspace encoder and keep it open between requests; each opening its own would hold two
+ * ONNX Runtime sessions (two copies of the weights, two threads competing for the cores) of the same
+ * model. Openings of the same workspace, model and settings therefore share one session: each caller
+ * still closes its `encoder`, and the session is released when the last one has.
+ */
+const shared = new Map<string, { users: number; opened: Promise<OpenedWorkspaceEncoder> }>();
+
+/**
+ * Opens the workspace's image encoder (shared: [Note: one encoder session per process]). The caller
+ * closes `encoder`. Errors name what to run when the workspace has none.
  */
 export async function openWorkspaceImageEncoder(
   ws: Workspace,
   opts: { device?: Device; threads?: number; files?: ModelFilesOptions } = {},
+): Promise<OpenedWorkspaceEncoder> {
+  const setting = workspaceEncoder(ws);
+  // A download with its own progress callback is not shared (its caller watches that download).
+  if (!setting || opts.files) return openUnshared(ws, opts);
+  const key = JSON.stringify([
+    ws.root,
+    setting.model,
+    setting.setAt,
+    opts.device ?? null,
+    opts.threads ?? null,
+  ]);
+  let entry = shared.get(key);
+  if (!entry) {
+    const opened = openUnshared(ws, opts);
+    const created = { users: 0, opened };
+    entry = created;
+    shared.set(key, created);
+    opened.catch(() => {
+      if (shared.get(key) === created) shared.delete(key);
+    });
+  }
+  const mine = entry;
+  mine.users++;
+  let opened: OpenedWorkspaceEncoder;
+  try {
+    opened = await mine.opened;
+  } catch (e) {
+    mine.users--;
+    throw e;
+  }
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    if (--mine.users > 0) return;
+    if (shared.get(key) === mine) shared.delete(key);
+    await opened.encoder.close();
+  };
+  return { ...opened, encoder: Object.assign(Object.create(opened.encoder) as ImageEncoder, { close }) };
+}
+
+async function openUnshared(
+  ws: Workspace,
+  opts: { device?: Device; threads?: number; files?: ModelFilesOptions },
 ): Promise<OpenedWorkspaceEncoder> {
   const setting = workspaceEncoder(ws);
   if (!setting) {

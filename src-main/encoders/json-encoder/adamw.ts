@@ -143,7 +143,7 @@ export function transposeInto(
   cols: number,
   dst: Float32Array,
 ): Float32Array {
-  const tile = 32; // local, not a module constant: shard-worker.ts runs this function's source text
+  const tile = 32;
   for (let r0 = 0; r0 < rows; r0 += tile) {
     const r1 = Math.min(rows, r0 + tile);
     for (let c0 = 0; c0 < cols; c0 += tile) {

@@ -9,8 +9,8 @@
  * runs both shards' functions one after the other: the same kernels on the same data, so the results
  * are bit-identical with and without the helper.
  *
- * The functions below take `tf` as a parameter and use nothing else from outside, because the helper
- * thread runs them from their source text (shard-worker.ts, [Note: the helper's source]). Products are
+ * The functions below take `tf` as a parameter, so the main thread and the helper thread (its entry,
+ * shard-helper.ts) run them on their own tfjs instances. Products are
  * plain matMuls with the weight as first operand where possible (json-encoder.ts, [Note: a fast
  * training step on the wasm backend]): Hᵀ = (W₁_f·E_fᵀ)·Mᵀ, Yᵀ = W₂ᵀ'·Dᵀ with the [512, rows] mirror,
  * dDᵀ = W₂_rows·dYᵀ with the primary [rows, 512], dW₂ᵀ = Dᵀ·dY, G = dHᵀ·M, dW₁_f = G_f·E_f and the
@@ -170,11 +170,3 @@ export function shardBackward(tf: Tf, s: ShardData, io: ShardIo, kept: ShardKept
     for (const t of [kept.hT, kept.dT, kept.maskT, kept.dAct]) t?.dispose();
   }
 }
-
-/** The functions shard-worker.ts sends to its thread as source text. */
-export const SHARD_WORKER_FUNCTIONS: readonly ((...args: never[]) => unknown)[] = [
-  sumOfSquares,
-  readInto,
-  shardForward,
-  shardBackward,
-];

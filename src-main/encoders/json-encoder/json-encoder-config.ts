@@ -2,7 +2,7 @@
  * The JSON encoder's configuration: the research plan's defaults and the checks that turn a bad
  * config, optimizer setting or temperature into an error naming the field and what was expected.
  */
-import { FIELD_NAMES, FIELDS } from '../../../src-shared/fields.ts';
+import { DEFAULT_ENCODER_FIELDS, FIELD_NAMES, FIELDS } from '../../../src-shared/fields.ts';
 import type { JsonEncoderConfig, OptimizerSettings } from './json-encoder-types.ts';
 
 /** FashionCLIP's embedding size: the encoder's output is fixed to it. */
@@ -17,7 +17,7 @@ export function makeJsonEncoderConfig(
   vocabSizes: Record<string, number>,
   overrides: Partial<Omit<JsonEncoderConfig, 'vocabSizes' | 'fieldKinds' | 'outputDim'>> = {},
 ): JsonEncoderConfig {
-  const fields = overrides.fields ?? ['category', 'style', 'silhouette', 'material', 'detail'];
+  const fields = overrides.fields ?? [...DEFAULT_ENCODER_FIELDS];
   const config: JsonEncoderConfig = {
     fields: [...fields],
     fieldKinds: Object.fromEntries(fields.map((f) => [f, FIELDS[f]?.kind ?? 'single'])),

@@ -10,125 +10,36 @@
  * (wasm-kernels.ts), the batch's inputs and outputs in SharedArrayBuffers: nothing is copied back.
  * Steps are synchronous by contract, so the main thread waits with Atomics.wait.
  *
- * [Note: the helper's source] The worker starts from source text (`eval: true`) made of
- * hidden-shard.ts's and adamw.ts's functions, because the product runs both from TypeScript sources
- * (tests) and from an esbuild bundle, and a worker file would need a build entry of its own. It
- * imports tfjs by the absolute path resolved here.
+ * [Note: the helper's entry] The helper is the bundled entry shard-helper.js (shard-helper.ts). Its
+ * setup and control (start, bind, forget, memory) are typed calls of the worker protocol
+ * (workers/protocol.ts); a step's work is posted as plain messages and finished through Atomics on
+ * the shared control block (wait() below), so the hot path costs what it did. Where no bundle exists
+ * (nothing built) the helper does not start and steps run on one thread, bit-identically.
  */
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { wasmBinaryFolder } from '../tf-backend.ts';
-import { transposeInto } from './adamw.ts';
-import {
-  readInto,
-  SHARD_WORKER_FUNCTIONS,
-  type ShardData,
-  type ShardIo,
-  shardBackward,
-  shardForward,
-} from './hidden-shard.ts';
-
-const require = createRequire(import.meta.url);
-
-/** One AdamW update for the helper: the kernel's arguments, then the mirror to refresh (if any). */
-export interface AdamJob {
-  args: number[];
-  mirror: { src: Float32Array; dst: Float32Array; rows: number; cols: number } | null;
-}
-
-function workerSource(): string {
-  return `
-const { parentPort, workerData } = require('node:worker_threads');
-${[...SHARD_WORKER_FUNCTIONS, transposeInto].map((f) => f.toString()).join('\n')}
-const forward = ${shardForward.name};
-const backward = ${shardBackward.name};
-const transposeJs = ${transposeInto.name};
-const readIntoJs = ${readInto.name};
-const control = new Int32Array(workerData.control);
-const errorText = new Uint8Array(workerData.errorText);
-// Per model: its kernels (instantiated on its memory), its shard, and the tensors kept between
-// the forward and the backward pass.
-const models = new Map();
-let tf;
-function done(seq) {
-  Atomics.store(control, 0, seq);
-  Atomics.notify(control, 0);
-}
-function dropKept(m) {
-  if (!m.kept) return;
-  for (const t of [m.kept.hT, m.kept.dT, m.kept.maskT, m.kept.dAct]) if (t) t.dispose();
-  m.kept = null;
-}
-parentPort.on('message', (msg) => {
-  try {
-    if (msg.type === 'bind') {
-      const kernels = new WebAssembly.Instance(msg.module, { env: { mem: msg.memory } }).exports;
-      models.set(msg.id, { kernels, shard: msg.shard, kept: null });
-    } else if (msg.type === 'forget') {
-      // A disposed model's kernels hold its whole wasm memory: let both go.
-      const m = models.get(msg.id);
-      if (m) dropKept(m);
-      models.delete(msg.id);
-    } else if (msg.type === 'mm') {
-      // Rows of a product the main thread splits with this thread (the output head's S and dZᵀ).
-      const { a, b, m, k, n, out } = msg;
-      tf.tidy(() => readIntoJs(tf, tf.matMul(tf.tensor2d(a, [m, k]), tf.tensor2d(b, [k, n])), out));
-      done(msg.seq);
-    } else if (msg.type === 'memory') {
-      parentPort.postMessage({ type: 'memory', ...tf.memory(), models: models.size });
-    } else {
-      const m = models.get(msg.id);
-      if (!m) throw new Error('no model ' + msg.id + ' bound to the helper thread');
-      if (msg.type === 'fwd') {
-        dropKept(m); // a step that failed between its passes leaves nothing behind
-        m.kept = forward(tf, m.shard, msg.io, true);
-      } else if (msg.type === 'bwd') {
-        const kept = m.kept;
-        m.kept = null;
-        backward(tf, m.shard, msg.io, kept);
-      } else if (msg.type === 'adam') {
-        for (const job of msg.jobs) {
-          m.kernels.adamw(...job.args);
-          const t = job.mirror;
-          if (!t) continue;
-          if (t.rows % 4 === 0 && t.cols % 4 === 0 && t.src.byteOffset % 16 === 0 && t.dst.byteOffset % 16 === 0)
-            m.kernels.transpose(t.src.byteOffset, t.dst.byteOffset, t.rows, t.cols);
-          else transposeJs(t.src, t.rows, t.cols, t.dst);
-        }
-      }
-      done(msg.seq);
-    }
-  } catch (e) {
-    const text = new TextEncoder().encode(String((e && e.stack) || e)).subarray(0, errorText.length);
-    errorText.fill(0);
-    errorText.set(text);
-    Atomics.store(control, 1, 1);
-    if (msg.seq) done(msg.seq);
-  }
-});
-(async () => {
-  tf = await import(workerData.tfUrl);
-  const wasm = await import(workerData.wasmUrl);
-  wasm.setWasmPaths(workerData.wasmDir);
-  if (!(await tf.setBackend('wasm'))) throw new Error('wasm backend did not start in the helper thread');
-  parentPort.postMessage({ ready: true });
-})().catch((e) => parentPort.postMessage({ error: String((e && e.stack) || e) }));
-`;
-}
+import { type Connection, connect, workerEntry } from '../../workers/protocol.ts';
+import type { ShardData, ShardIo } from './hidden-shard.ts';
+import type { AdamJob, ShardHelperTasks } from './shard-helper.ts';
 
 let shared: Promise<ShardWorker | { error: string }> | null = null;
 let ready: ShardWorker | null = null;
 let startError: string | null = null;
+/** The helper's thread while it starts, and whether anyone waits for that (whenStarted). */
+let starting: Worker | null = null;
+let waited = false;
 
 export class ShardWorker {
   private seq = 0;
 
+  private readonly worker: Worker;
+
   private constructor(
-    private readonly worker: Worker,
+    private readonly conn: Connection<ShardHelperTasks>,
     private readonly control: Int32Array,
     private readonly errorText: Uint8Array,
-  ) {}
+  ) {
+    this.worker = conn.worker;
+  }
 
   /**
    * Starts the process-wide helper in the background (one per process, shared by every model: steps
@@ -150,6 +61,10 @@ export class ShardWorker {
   /** Resolves once the helper has started or failed (for training runs, benchmarks and tests). */
   static async whenStarted(): Promise<ShardWorker | null> {
     ShardWorker.warmUp();
+    // Someone waits for the start: the starting thread keeps the process alive until it answers
+    // (it is unref'd otherwise, and an awaited promise alone does not keep Node running).
+    waited = true;
+    starting?.ref();
     const w = await shared!;
     return w instanceof ShardWorker ? w : null;
   }
@@ -159,39 +74,33 @@ export class ShardWorker {
   }
 
   private static async start(): Promise<ShardWorker | { error: string }> {
-    let worker: Worker | null = null;
+    const script = workerEntry('shard-helper');
+    if (!script)
+      return { error: 'no shard-helper.js bundle beside the running code (npm run build:cli builds it)' };
+    let conn: Connection<ShardHelperTasks> | null = null;
     try {
       const control = new SharedArrayBuffer(8);
       const errorText = new SharedArrayBuffer(2048);
-      worker = new Worker(workerSource(), {
-        eval: true,
-        workerData: {
-          tfUrl: pathToFileURL(require.resolve('@tensorflow/tfjs')).href,
-          wasmUrl: pathToFileURL(require.resolve('@tensorflow/tfjs-backend-wasm')).href,
-          wasmDir: wasmBinaryFolder(),
-          control,
-          errorText,
-        },
+      conn = connect<ShardHelperTasks>(new Worker(script), { name: 'JSON encoder helper thread' });
+      // Never keeps the process alive (a CLI run ends when its work ends), unless someone waits for
+      // its start (whenStarted).
+      starting = conn.worker;
+      if (!waited) conn.worker.unref();
+      await conn.call.start(control, errorText).finally(() => {
+        starting = null;
+        conn?.worker.unref();
       });
-      const w = worker;
-      // Never keeps the process alive (a CLI run ends when its work ends).
-      w.unref();
-      await new Promise<void>((resolve, reject) => {
-        w.once('message', (m: { ready?: boolean; error?: string }) =>
-          m.ready ? resolve() : reject(new Error(m.error ?? 'the helper thread did not start')),
-        );
-        w.once('error', reject);
-      });
-      return new ShardWorker(w, new Int32Array(control), new Uint8Array(errorText));
+      return new ShardWorker(conn, new Int32Array(control), new Uint8Array(errorText));
     } catch (e) {
-      void worker?.terminate();
+      void conn?.terminate();
       return { error: e instanceof Error ? e.message.split('\n')[0]! : String(e) };
     }
   }
 
   /** Gives the helper a model's shard (views of the model's shared memory) and its kernels. */
   bind(id: number, module: object, memory: object, shard: ShardData): void {
-    this.worker.postMessage({ type: 'bind', id, module, memory, shard });
+    // Not awaited: the steps that follow are synchronous; a failed bind is reported by their wait().
+    this.conn.call.bind(id, module, memory, shard).catch(() => {});
   }
 
   /** Starts shard 1's forward pass (io: views of shared buffers). Finish with `wait()`. */
@@ -216,20 +125,12 @@ export class ShardWorker {
 
   /** Drops what the helper keeps for a disposed model (its kernels, memory and tensors). */
   forget(id: number): void {
-    this.worker.postMessage({ type: 'forget', id });
+    this.conn.call.forget(id).catch(() => {});
   }
 
   /** The helper's tfjs memory and bound models: flat across steps and models (tests, leaks). */
   memory(): Promise<{ numTensors: number; numBytes: number; models: number }> {
-    return new Promise((resolve) => {
-      const onMessage = (m: { type?: string; numTensors: number; numBytes: number; models: number }) => {
-        if (m.type !== 'memory') return;
-        this.worker.off('message', onMessage);
-        resolve(m);
-      };
-      this.worker.on('message', onMessage);
-      this.worker.postMessage({ type: 'memory' });
-    });
+    return this.conn.call.memory();
   }
 
   /** Blocks until the helper has finished the last job posted; rethrows its error. */

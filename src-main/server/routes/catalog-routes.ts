@@ -1,82 +1,58 @@
 /** The catalog of new products: GET /api/catalog, GET/DELETE /api/catalog/:id, POST /api/catalog (multipart). */
 import type { FastifyInstance } from 'fastify';
-import type { CatalogList } from '../../../src-shared/recommend.ts';
-import { quoteShort } from '../../../src-shared/short-text.ts';
-import { CatalogInputError, UnknownIdError } from '../../recommend/catalog.ts';
+import type { z } from 'zod';
+import { api } from '../../../src-shared/api.ts';
+import { CatalogInputError } from '../../recommend/catalog.ts';
+import type { RecommendHandlers } from '../../services/api-handlers.ts';
 import { badRequest } from '../http-errors.ts';
 import { readMultipart } from '../multipart.ts';
-import { catalogAddMultipartSchema, catalogListSchema, errorResponses, productSchema } from '../schemas.ts';
+import {
+  catalogAddMultipart,
+  catalogIdParams,
+  catalogPageQuery,
+  errorResponses,
+  requestSchema,
+  responseSchema,
+} from '../rest-schemas.ts';
 
-const idParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'string', minLength: 1, maxLength: 400 } },
-} as const;
-
-const pageQuery = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    limit: { type: 'string', pattern: '^[0-9]{1,6}$', description: 'products per page (default all)' },
-    offset: { type: 'string', pattern: '^[0-9]{1,9}$', description: 'products to skip' },
-  },
-} as const;
-
-export async function registerCatalogRoutes(app: FastifyInstance): Promise<void> {
-  app.get(
+export async function registerCatalogRoutes(
+  app: FastifyInstance,
+  handlers: RecommendHandlers,
+): Promise<void> {
+  app.get<{ Querystring: z.output<typeof catalogPageQuery> }>(
     '/api/catalog',
     {
       schema: {
         summary: 'List the catalog of new products',
         tags: ['catalog'],
-        querystring: pageQuery,
-        response: { 200: catalogListSchema, ...errorResponses },
+        querystring: requestSchema(catalogPageQuery),
+        response: { 200: responseSchema(api['catalog.list'].output), ...errorResponses },
       },
     },
-    async (request): Promise<CatalogList> => {
-      const q = request.query as { limit?: string; offset?: string };
-      const wb = app.workbench;
-      const catalog = wb.catalog();
-      const encoder = wb.imageEncoder();
-      const total = catalog.count();
-      const missing = encoder ? total - catalog.countWithVectors(encoder.model) : total;
-      const products = catalog.list({
-        limit: q.limit === undefined ? undefined : Number(q.limit),
-        offset: q.offset === undefined ? undefined : Number(q.offset),
+    async (request) => {
+      // The query's digits are checked by its schema; the REST API has always allowed any page size.
+      const { limit, offset } = request.query;
+      return handlers['catalog.list']({
+        limit: limit === undefined ? undefined : Number(limit),
+        offset: offset === undefined ? undefined : Number(offset),
       });
-      const synthetic = encoder?.synthetic || products.some((p) => p.synthetic);
-      return {
-        total,
-        products,
-        missingVectors: missing,
-        encoder,
-        ...(synthetic
-          ? {
-              note: 'SYNTHETIC: products marked synthetic are generated demo pictures; vectors of the demo-standin encoder are not FashionCLIP embeddings.',
-            }
-          : {}),
-      };
     },
   );
 
-  app.get(
+  app.get<{ Params: z.output<typeof catalogIdParams> }>(
     '/api/catalog/:id',
     {
       schema: {
         summary: 'One catalog product',
         tags: ['catalog'],
-        params: idParams,
-        response: { 200: productSchema, ...errorResponses },
+        params: requestSchema(catalogIdParams),
+        response: { 200: responseSchema(api['catalog.get'].output), ...errorResponses },
       },
     },
-    async (request) => {
-      const { id } = request.params as { id: string };
-      const p = app.workbench.catalog().get(id);
-      if (!p) throw new UnknownIdError(`no catalog product ${quoteShort(id)}`, 'id');
-      return p;
-    },
+    async (request) => handlers['catalog.get']({ id: request.params.id }),
   );
 
+  const added = responseSchema(api['catalog.add'].output);
   app.post(
     '/api/catalog',
     {
@@ -86,21 +62,11 @@ export async function registerCatalogRoutes(app: FastifyInstance): Promise<void>
           'multipart/form-data: the image in field "image" (JPEG, PNG, WebP, GIF or TIFF; checked by content), "name" (required), optional "id" (letters, digits, . _ -; default derived from the image hash), "style", "category", "attributes" (a JSON object as text). The image is stored in the workspace under its sha256 and embedded with the workspace image encoder. 201 when created, 200 when an existing id was replaced.',
         tags: ['catalog'],
         consumes: ['multipart/form-data'],
-        body: { content: { 'multipart/form-data': { schema: catalogAddMultipartSchema } } },
-        response: {
-          200: {
-            type: 'object',
-            properties: { product: productSchema, created: { type: 'boolean' }, note: { type: 'string' } },
-          },
-          201: {
-            type: 'object',
-            properties: { product: productSchema, created: { type: 'boolean' }, note: { type: 'string' } },
-          },
-          ...errorResponses,
-        },
+        body: { content: { 'multipart/form-data': { schema: catalogAddMultipart } } },
+        response: { 200: added, 201: added, ...errorResponses },
       },
     },
-    async (request, reply) => {
+    async (request, reply): Promise<z.output<(typeof api)['catalog.add']['output']>> => {
       if (!request.isMultipart()) {
         throw badRequest(
           'send the product as multipart/form-data with the image in field "image" and the fields name, id, style, category, attributes',
@@ -125,6 +91,8 @@ export async function registerCatalogRoutes(app: FastifyInstance): Promise<void>
           );
         }
       }
+      // The uploaded bytes go to the Workbench method the contract's catalog.add wraps (it takes the
+      // image as base64 and fewer fields); the form's own fields (id, attributes) are checked there.
       const r = await app.workbench.catalogAdd(
         upload.bytes,
         {
@@ -142,24 +110,21 @@ export async function registerCatalogRoutes(app: FastifyInstance): Promise<void>
     },
   );
 
-  app.delete(
+  app.delete<{ Params: z.output<typeof catalogIdParams> }>(
     '/api/catalog/:id',
     {
       schema: {
         summary: 'Remove a catalog product (its vectors, and its image when no other product uses it)',
         tags: ['catalog'],
-        params: idParams,
-        response: {
-          200: { type: 'object', properties: { removed: { type: 'array', items: { type: 'string' } } } },
-          ...errorResponses,
-        },
+        params: requestSchema(catalogIdParams),
+        response: { 200: responseSchema(api['catalog.remove'].output), ...errorResponses },
       },
     },
     async (request) => {
-      const { id } = request.params as { id: string };
-      const p = app.workbench.catalog().get(id);
-      if (!p) throw new UnknownIdError(`no catalog product ${quoteShort(id)}`, 'id');
-      return { removed: app.workbench.catalogRemove([id]) };
+      const { id } = request.params;
+      // An unknown id is 404 here (catalog.remove alone would answer that nothing was removed).
+      await handlers['catalog.get']({ id });
+      return handlers['catalog.remove']({ ids: [id] });
     },
   );
 }

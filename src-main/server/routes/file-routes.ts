@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { badRequest, HttpError, notFound } from '../http-errors.ts';
-import { errorResponses } from '../schemas.ts';
+import { errorResponses, filePathParams, requestSchema } from '../rest-schemas.ts';
 
 export const SERVED_FOLDERS = ['catalog', 'crops', 'results'] as const;
 const TYPES: Record<string, string> = {
@@ -97,7 +97,7 @@ export async function registerFileRoutes(app: FastifyInstance): Promise<void> {
       schema: {
         summary: 'A workspace file the API refers to (catalog images, crops, result charts and JSON)',
         tags: ['files'],
-        params: { type: 'object', properties: { '*': { type: 'string' } } },
+        params: requestSchema(filePathParams),
         response: { ...errorResponses },
       },
     },

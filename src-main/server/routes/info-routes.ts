@@ -1,28 +1,21 @@
 /** GET /api/health, /api/encoder, /api/kpi, /api/dashboard. */
 import type { FastifyInstance } from 'fastify';
-import { dashboardSchema, encoderLabelSchema, errorResponses, kpiSchema } from '../schemas.ts';
+import type { z } from 'zod';
+import { api } from '../../../src-shared/api.ts';
+import type { RecommendHandlers } from '../../services/api-handlers.ts';
+import { errorResponses, healthSchema, responseSchema } from '../rest-schemas.ts';
 
-export async function registerInfoRoutes(app: FastifyInstance): Promise<void> {
+export async function registerInfoRoutes(app: FastifyInstance, handlers: RecommendHandlers): Promise<void> {
   app.get(
     '/api/health',
     {
       schema: {
         summary: 'The server is up; which workspace it serves',
         tags: ['info'],
-        response: {
-          200: {
-            type: 'object',
-            required: ['ok', 'workspace', 'synthetic'],
-            properties: {
-              ok: { type: 'boolean' },
-              workspace: { type: 'string' },
-              synthetic: { type: 'boolean' },
-            },
-          },
-        },
+        response: { 200: responseSchema(healthSchema) },
       },
     },
-    async () => {
+    async (): Promise<z.output<typeof healthSchema>> => {
       const s = app.workbench.imageEncoder();
       return { ok: true, workspace: app.workbench.workspace.root, synthetic: s?.synthetic ?? false };
     },
@@ -34,10 +27,10 @@ export async function registerInfoRoutes(app: FastifyInstance): Promise<void> {
       schema: {
         summary: "The workspace's image encoder (the model query images are embedded with)",
         tags: ['info'],
-        response: { 200: { anyOf: [encoderLabelSchema, { type: 'null' }] }, ...errorResponses },
+        response: { 200: responseSchema(api['recommend.encoder'].output), ...errorResponses },
       },
     },
-    async () => app.workbench.imageEncoder(),
+    async () => handlers['recommend.encoder']({}),
   );
 
   app.get(
@@ -47,10 +40,10 @@ export async function registerInfoRoutes(app: FastifyInstance): Promise<void> {
         summary:
           'Recommendation KPIs: calls, latency p50/p95/p99, mean top-1 similarity, last evaluation, embedding health',
         tags: ['kpi'],
-        response: { 200: kpiSchema, ...errorResponses },
+        response: { 200: responseSchema(api['kpi.summary'].output), ...errorResponses },
       },
     },
-    async () => app.workbench.kpi(),
+    async () => handlers['kpi.summary']({}),
   );
 
   app.get(
@@ -59,9 +52,9 @@ export async function registerInfoRoutes(app: FastifyInstance): Promise<void> {
       schema: {
         summary: 'Dashboard data: { kpi, loss_curve, top_k_images, hyperparams, augmented_samples }',
         tags: ['kpi'],
-        response: { 200: dashboardSchema, ...errorResponses },
+        response: { 200: responseSchema(api['dashboard.get'].output), ...errorResponses },
       },
     },
-    async () => app.workbench.dashboard(),
+    async () => handlers['dashboard.get']({}),
   );
 }

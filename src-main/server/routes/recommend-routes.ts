@@ -1,21 +1,34 @@
 /** POST /api/recommend/top10_to_new and /api/recommend/customer_input (JSON, or multipart uploads). */
 import type { FastifyInstance } from 'fastify';
+import type { z } from 'zod';
+import { api } from '../../../src-shared/api.ts';
 import { MAX_K } from '../../recommend/recommender.ts';
+import type { RecommendHandlers } from '../../services/api-handlers.ts';
 import { badRequest } from '../http-errors.ts';
 import { MAX_UPLOAD_FILES } from '../limits.ts';
 import { intField, readMultipart } from '../multipart.ts';
 import {
-  customerBodySchema,
-  customerMultipartSchema,
-  customerResultSchema,
+  customerBody,
+  customerMultipart,
   errorResponses,
-  top10BodySchema,
-  top10MultipartSchema,
-  top10ResultSchema,
-} from '../schemas.ts';
+  requestSchema,
+  responseSchema,
+  top10Body,
+  top10Multipart,
+} from '../rest-schemas.ts';
 
-export async function registerRecommendRoutes(app: FastifyInstance): Promise<void> {
-  app.post(
+type Output<M extends keyof typeof api> = z.output<(typeof api)[M]['output']>;
+
+/**
+ * A JSON body goes to the contract's handler; uploaded files go to the Workbench method that handler
+ * wraps, as the bytes multipart already read (the handler takes base64 images, and names their
+ * fields `images.0` where the REST API has always said `images[0]`).
+ */
+export async function registerRecommendRoutes(
+  app: FastifyInstance,
+  handlers: RecommendHandlers,
+): Promise<void> {
+  app.post<{ Body: z.output<typeof top10Body> | null }>(
     '/api/recommend/top10_to_new',
     {
       schema: {
@@ -25,15 +38,14 @@ export async function registerRecommendRoutes(app: FastifyInstance): Promise<voi
         tags: ['recommend'],
         body: {
           content: {
-            'application/json': { schema: top10BodySchema },
-            'multipart/form-data': { schema: top10MultipartSchema },
+            'application/json': { schema: requestSchema(top10Body) },
+            'multipart/form-data': { schema: top10Multipart },
           },
         },
-        response: { 200: top10ResultSchema, ...errorResponses },
+        response: { 200: responseSchema(api['recommend.top10ToNew'].output), ...errorResponses },
       },
     },
-    async (request) => {
-      const wb = app.workbench;
+    async (request): Promise<Output<'recommend.top10ToNew'>> => {
       if (request.isMultipart()) {
         const { files, fields } = await readMultipart(request, {
           files: { images: MAX_UPLOAD_FILES },
@@ -45,10 +57,10 @@ export async function registerRecommendRoutes(app: FastifyInstance): Promise<voi
             'multipart request without files: upload best-seller images in field "images"',
             'images',
           );
-        return wb.recommendTop10ToNew({ uploads, k: intField(fields, 'k', 1, MAX_K) });
+        return app.workbench.recommendTop10ToNew({ uploads, k: intField(fields, 'k', 1, MAX_K) });
       }
-      const body = (request.body ?? {}) as { ids?: string[]; use_centrality_proxy?: boolean; k?: number };
-      return wb.recommendTop10ToNew({
+      const body: Partial<z.output<typeof top10Body>> = request.body ?? {};
+      return handlers['recommend.top10ToNew']({
         ids: body.ids,
         useCentralityProxy: body.use_centrality_proxy,
         k: body.k,
@@ -56,7 +68,7 @@ export async function registerRecommendRoutes(app: FastifyInstance): Promise<voi
     },
   );
 
-  app.post(
+  app.post<{ Body: z.output<typeof customerBody> }>(
     '/api/recommend/customer_input',
     {
       schema: {
@@ -66,24 +78,22 @@ export async function registerRecommendRoutes(app: FastifyInstance): Promise<voi
         tags: ['recommend'],
         body: {
           content: {
-            'application/json': { schema: customerBodySchema },
-            'multipart/form-data': { schema: customerMultipartSchema },
+            'application/json': { schema: requestSchema(customerBody) },
+            'multipart/form-data': { schema: customerMultipart },
           },
         },
-        response: { 200: customerResultSchema, ...errorResponses },
+        response: { 200: responseSchema(api['recommend.customerInput'].output), ...errorResponses },
       },
     },
-    async (request) => {
-      const wb = app.workbench;
+    async (request): Promise<Output<'recommend.customerInput'>> => {
       if (request.isMultipart()) {
         const { files, fields } = await readMultipart(request, { files: { image: 1 }, fields: ['k'] });
         const upload = files.get('image')?.[0];
         if (!upload)
           throw badRequest('multipart request without a file: upload the photo in field "image"', 'image');
-        return wb.recommendCustomerInput({ upload, k: intField(fields, 'k', 1, MAX_K) });
+        return app.workbench.recommendCustomerInput({ upload, k: intField(fields, 'k', 1, MAX_K) });
       }
-      const body = request.body as { product_id: string; k?: number };
-      return wb.recommendCustomerInput({ productId: body.product_id, k: body.k });
+      return handlers['recommend.customerInput']({ productId: request.body.product_id, k: request.body.k });
     },
   );
 }

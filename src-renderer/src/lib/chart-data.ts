@@ -61,3 +61,23 @@ export function bestIndex(data: readonly (number | null)[], lowest: boolean): nu
   }
   return best;
 }
+
+/**
+ * TensorBoard's scalar smoothing: an exponential moving average with weight `weight` (0 = raw,
+ * 0.99 = very smooth), debiased as TensorBoard does so the first points are not pulled towards 0.
+ * Nulls stay null and do not move the average. Written here rather than taken from a library: it is
+ * the few lines TensorBoard's own dashboard uses (its `smoothing` slider), and the charts need exactly
+ * that behaviour so figures match a researcher's TensorBoard.
+ */
+export function emaSmooth(data: readonly (number | null)[], weight: number): (number | null)[] {
+  const w = Math.min(Math.max(weight, 0), 0.999);
+  let last = 0;
+  let n = 0;
+  return data.map((v) => {
+    if (v === null || !Number.isFinite(v)) return null;
+    last = last * w + (1 - w) * v;
+    n++;
+    const debias = w === 0 ? 1 : 1 - w ** n;
+    return last / debias;
+  });
+}

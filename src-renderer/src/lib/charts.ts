@@ -18,6 +18,7 @@ import {
   LogarithmicScale,
   type Plugin,
   PointElement,
+  ScatterController,
   Tooltip,
 } from 'chart.js';
 import zoomPlugin from 'chartjs-plugin-zoom';
@@ -34,6 +35,7 @@ Chart.register(
   LineElement,
   LogarithmicScale,
   PointElement,
+  ScatterController,
   Tooltip,
   zoomPlugin,
 );

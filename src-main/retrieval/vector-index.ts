@@ -1,6 +1,6 @@
 /**
- * Exact cosine top-K over an in-memory matrix of L2-normalised vectors (ISSUE 4 part 5,
- * PERFORMANCE.md "Exact cosine top-10").
+ * Exact cosine top-K over an in-memory matrix of L2-normalised vectors: the similarity search and the
+ * recommendations (PERFORMANCE.md "Exact cosine top-10").
  *
  * Two paths that return the same hits:
  * - ONNX Runtime (default from a few thousand rows up): a two-node graph built at run time with the
@@ -9,8 +9,9 @@
  *   The gallery is an INPUT tensor, never an initializer: a 1M × 512 float32 initializer would
  *   exceed protobuf's 2 GB message limit. onnxruntime-node does not copy input tensors on `run`
  *   (measured: a Slice of a 2 GB input runs in 0.1 ms), so feeding it per query costs nothing.
- * - Plain JS (tiny galleries, or when onnxruntime-node cannot load): a dot-product loop and a
- *   bounded selection. Also the reference the ORT path is tested against.
+ * - Plain JS (tiny galleries, or when onnxruntime-node cannot load): the product's one JS scorer
+ *   (score-matrix.ts, as training validation and evaluation use) and a bounded selection. Also the
+ *   reference the ORT path is tested against.
  *
  * [Note: gallery layout] The ORT path keeps ONE copy of the gallery, in column blocks, and does not
  * hold on to the caller's matrix (which the caller may then drop). Rows are cut into NB blocks of B
@@ -26,7 +27,7 @@
  *   last B rows, so nothing is padded (a padded zero row could outrank real rows with negative
  *   scores). Up to ~256k rows the gallery is one block ([1, d, N]), i.e. the plain transposed layout,
  *   which is as fast there.
- * The copy is moved (transferred, not copied) to the search worker below. (A SharedArrayBuffer would
+ * The copy is moved (transferred, not copied) to the search worker (sessionRunner below). (A SharedArrayBuffer would
  * let both threads see it, but onnxruntime-node rejects tensors over one: N-API cannot read a
  * SharedArrayBuffer's memory, "Invalid argument".)
  *
@@ -39,11 +40,12 @@
  * deterministic. Scores are float32 dot products, i.e. cosines, since rows and queries are unit
  * vectors; queries are re-normalised here, so callers may pass raw encoder outputs.
  */
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import type ort from 'onnxruntime-node';
 import { onnxModel } from '../encoders/onnx-model-writer.ts';
+import { createSessionHost } from '../encoders/onnx-session-host.ts';
+import { scoreMatrix } from './score-matrix.ts';
+import { topK } from './top-k.ts';
 
 export interface SearchHit {
   /** Row of the gallery matrix. */
@@ -151,166 +153,56 @@ interface TopKResult {
 
 /** Runs the search graph over a fixed blocked gallery. */
 interface TopKRunner {
+  /** Where the session runs: 'main' also when a worker was asked for but no worker bundle exists. */
+  readonly thread: 'worker' | 'main';
   run(queries: Float32Array, q: number, k: number): Promise<TopKResult>;
   close(): Promise<void>;
 }
 
-async function mainThreadRunner(
+/**
+ * The search graph's session, with the blocked gallery as a constant input: on its own worker thread
+ * by default (moved there once, not copied; [Note: search thread]), through the product's one ONNX
+ * Runtime host (encoders/onnx-session-host.ts).
+ */
+async function sessionRunner(
   galleryT: Float32Array,
   layout: BlockLayout,
   dim: number,
   threads: number,
+  thread: 'worker' | 'main',
   ortPath?: string,
 ): Promise<TopKRunner> {
-  const mod: typeof ort = ortPath
-    ? createRequire(import.meta.url)(ortPath)
-    : (await import('onnxruntime-node')).default;
-  if (!process.env.KFASHION_DEBUG) mod.env.logLevel = 'fatal';
-  const session = await mod.InferenceSession.create(searchGraph(dim), sessionOptions(threads));
-  const gallery = new mod.Tensor('float32', galleryT, [layout.blocks, dim, layout.rows]);
+  const host = await createSessionHost(searchGraph(dim), sessionOptions(threads), thread, {
+    constants: {
+      gallery_blocks: { type: 'float32', data: galleryT, dims: [layout.blocks, dim, layout.rows] },
+    },
+    ...(ortPath ? { ortPath } : {}),
+    // An idle search worker must not keep a CLI process alive; it is ref'd while it works.
+    unrefWhenIdle: true,
+    name: 'search worker thread',
+  }).catch((e: unknown) => {
+    throw new VectorIndexError(e instanceof Error ? e.message : String(e));
+  });
   return {
+    thread: host.thread,
     async run(queries, q, k) {
-      const res = await session.run({
-        queries: new mod.Tensor('float32', queries, [q, dim]),
-        gallery_blocks: gallery,
-        k: new mod.Tensor('int64', BigInt64Array.of(BigInt(k)), [1]),
-      });
-      const out = { scores: res.scores!.data as Float32Array, indices: res.indices!.data as BigInt64Array };
-      return out;
-    },
-    close: () => session.release(),
-  };
-}
-
-/**
- * The worker: a short CommonJS script passed as a string (`eval: true`), like the image encoder's
- * session host, so it runs the same from the TypeScript sources, the esbuild bundle and Electron.
- * It receives the blocked gallery by transfer (no copy).
- */
-const WORKER_SOURCE = `
-const { parentPort, workerData: w } = require('node:worker_threads');
-const text = (e) => (e && e.message) || String(e);
-const start = () => {
-  const ort = require(w.ortPath);
-  if (w.quiet) ort.env.logLevel = 'fatal';
-  return ort.InferenceSession.create(w.model, w.options).then((session) => ({ ort, session }));
-};
-new Promise((ok) => ok(start())).then(
-  ({ ort, session }) => {
-    const gallery = new ort.Tensor('float32', w.gallery, [w.blocks, w.dim, w.rows]);
-    parentPort.postMessage({ type: 'ready' });
-    parentPort.on('message', async (m) => {
-      if (m.type === 'close') {
-        await session.release();
-        parentPort.postMessage({ type: 'closed' });
-        return;
-      }
-      try {
-        const res = await session.run({
-          queries: new ort.Tensor('float32', m.queries, [m.q, w.dim]),
-          gallery_blocks: gallery,
-          k: new ort.Tensor('int64', BigInt64Array.of(BigInt(m.k)), [1]),
-        });
-        const scores = res.scores.data.slice();
-        const indices = res.indices.data.slice();
-        for (const t of Object.values(res)) t.dispose();
-        parentPort.postMessage({ type: 'result', id: m.id, scores, indices }, [scores.buffer, indices.buffer]);
-      } catch (e) {
-        parentPort.postMessage({ type: 'result', id: m.id, error: text(e) });
-      }
-    });
-  },
-  (e) => parentPort.postMessage({ type: 'failed', error: text(e) }),
-);
-`;
-
-type WorkerMessage =
-  | { type: 'ready' }
-  | { type: 'failed'; error: string }
-  | { type: 'closed' }
-  | { type: 'result'; id: number; scores?: Float32Array; indices?: BigInt64Array; error?: string };
-
-function workerRunner(
-  galleryT: Float32Array,
-  layout: BlockLayout,
-  dim: number,
-  threads: number,
-  ortPathOverride?: string,
-): Promise<TopKRunner> {
-  const ortPath = ortPathOverride ?? createRequire(import.meta.url).resolve('onnxruntime-node');
-  const worker = new Worker(WORKER_SOURCE, {
-    eval: true,
-    workerData: {
-      ortPath,
-      model: searchGraph(dim),
-      options: sessionOptions(threads),
-      gallery: galleryT,
-      blocks: layout.blocks,
-      rows: layout.rows,
-      dim,
-      quiet: !process.env.KFASHION_DEBUG,
-    },
-    transferList: [galleryT.buffer as ArrayBuffer],
-  });
-  const pending = new Map<number, { resolve: (r: TopKResult) => void; reject: (e: Error) => void }>();
-  let nextId = 1;
-  let dead: Error | null = null;
-  let closed: (() => void) | null = null;
-  const failAll = (e: Error) => {
-    dead ??= e;
-    for (const p of pending.values()) p.reject(e);
-    pending.clear();
-  };
-  return new Promise<TopKRunner>((resolve, reject) => {
-    worker.on('error', (e) => {
-      failAll(e);
-      reject(e);
-    });
-    worker.on('exit', (code) => {
-      const e = new VectorIndexError(`the search worker thread exited (code ${code})`);
-      failAll(e);
-      reject(e);
-      closed?.();
-    });
-    worker.on('message', (m: WorkerMessage) => {
-      if (m.type === 'failed') {
-        void worker.terminate();
-        reject(new VectorIndexError(m.error));
-      } else if (m.type === 'closed') {
-        void worker.terminate();
-      } else if (m.type === 'result') {
-        const p = pending.get(m.id);
-        if (!p) return;
-        pending.delete(m.id);
-        if (pending.size === 0) worker.unref();
-        if (m.scores && m.indices) p.resolve({ scores: m.scores, indices: m.indices });
-        else p.reject(new VectorIndexError(`search failed in ONNX Runtime: ${m.error ?? 'unknown error'}`));
-      } else {
-        // An idle search worker must not keep a CLI process alive; it is ref'd while it works.
-        worker.unref();
-        resolve({
-          run(queries, q, k) {
-            if (dead) return Promise.reject(dead);
-            const id = nextId++;
-            return new Promise<TopKResult>((res, rej) => {
-              pending.set(id, { resolve: res, reject: rej });
-              // Keep the process alive while a search is under way.
-              worker.ref();
-              worker.postMessage({ type: 'search', id, queries, q, k });
-            });
+      const out = await host
+        .runMany(
+          {
+            queries: { type: 'float32', data: queries, dims: [q, dim] },
+            k: { type: 'int64', data: BigInt64Array.of(BigInt(k)), dims: [1] },
           },
-          close() {
-            if (dead) return Promise.resolve();
-            return new Promise<void>((res) => {
-              closed = res;
-              worker.ref();
-              worker.postMessage({ type: 'close' });
-            });
-          },
+          ['scores', 'indices'],
+        )
+        .catch((e: unknown) => {
+          throw new VectorIndexError(
+            `search failed in ONNX Runtime: ${e instanceof Error ? e.message : String(e)}`,
+          );
         });
-      }
-    });
-  });
+      return { scores: out.scores!.data as Float32Array, indices: out.indices!.data as BigInt64Array };
+    },
+    close: () => host.release(),
+  };
 }
 
 // ---- the index -----------------------------------------------------------------------------------
@@ -344,7 +236,7 @@ export class VectorIndex {
     this.dim = dim;
     this.backend = runner ? 'onnxruntime' : 'js';
     this.threads = runner ? opts.threads : 1;
-    this.thread = runner ? opts.thread : 'main';
+    this.thread = runner ? runner.thread : 'main';
     this.fallbackReason = opts.fallbackReason;
     this.maxScoreFloats = opts.maxScoreFloats;
     this.layout = opts.layout;
@@ -391,10 +283,7 @@ export class VectorIndex {
     const layout = blockLayout(ids.length, opts.blockRows);
     const blocked = blockColumns(vectors, layout, dim);
     try {
-      const runner =
-        thread === 'main'
-          ? await mainThreadRunner(blocked, layout, dim, threads, opts.onnxruntimePath)
-          : await workerRunner(blocked, layout, dim, threads, opts.onnxruntimePath);
+      const runner = await sessionRunner(blocked, layout, dim, threads, thread, opts.onnxruntimePath);
       return new VectorIndex(ids, dim, null, runner, { ...common, fallbackReason: null, layout });
     } catch (e) {
       // First line only: Node appends the whole require stack to a missing-module error.
@@ -457,10 +346,7 @@ export class VectorIndex {
     const thread = opts.thread ?? 'worker';
     const common = { threads, thread, maxScoreFloats: opts.maxScoreFloats ?? MAX_SCORE_FLOATS };
     try {
-      const runner =
-        thread === 'main'
-          ? await mainThreadRunner(blocked, layout, dim, threads, opts.onnxruntimePath)
-          : await workerRunner(blocked, layout, dim, threads, opts.onnxruntimePath);
+      const runner = await sessionRunner(blocked, layout, dim, threads, thread, opts.onnxruntimePath);
       return new VectorIndex(ids, dim, null, runner, { ...common, fallbackReason: null, layout });
     } catch (e) {
       const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
@@ -557,10 +443,18 @@ export class VectorIndex {
 
   private searchJs(vectors: Float32Array, queries: Float32Array, q: number, k: number): SearchHit[][] {
     const out: SearchHit[][] = [];
-    const scores = new Float32Array(this.size);
-    for (let r = 0; r < q; r++) {
-      dotAll(vectors, this.size, this.dim, queries, r * this.dim, scores);
-      out.push(topK(scores, k).map((index) => ({ index, id: this.ids[index]!, score: scores[index]! })));
+    const n = this.size;
+    // Queries a block at a time (score-matrix.ts scores 4 query rows per pass over the gallery), the
+    // block's scores bounded to 16 MB or the ORT path's bound if that is smaller.
+    const perBlock = Math.max(1, Math.floor(Math.min(this.maxScoreFloats, 1 << 22) / n));
+    for (let start = 0; start < q; start += perBlock) {
+      const rows = Math.min(perBlock, q - start);
+      const block = queries.subarray(start * this.dim, (start + rows) * this.dim);
+      const { scores } = scoreMatrix(block, vectors, this.dim);
+      for (let r = 0; r < rows; r++) {
+        const row = scores.subarray(r * n, (r + 1) * n);
+        out.push(topK(row, k).map((index) => ({ index, id: this.ids[index]!, score: row[index]! })));
+      }
     }
     return out;
   }
@@ -620,58 +514,4 @@ function normaliseQueries(queries: Float32Array, dim: number): Float32Array {
     for (let j = 0; j < dim; j++) out[o + j] = queries[o + j]! * inv;
   }
   return out;
-}
-
-/** scores[i] = gallery row i · query (float32 result, accumulated in float64). */
-function dotAll(
-  g: Float32Array,
-  n: number,
-  dim: number,
-  q: Float32Array,
-  qo: number,
-  scores: Float32Array,
-): void {
-  for (let i = 0; i < n; i++) {
-    const o = i * dim;
-    let a0 = 0;
-    let a1 = 0;
-    let a2 = 0;
-    let a3 = 0;
-    let j = 0;
-    for (; j + 3 < dim; j += 4) {
-      a0 += g[o + j]! * q[qo + j]!;
-      a1 += g[o + j + 1]! * q[qo + j + 1]!;
-      a2 += g[o + j + 2]! * q[qo + j + 2]!;
-      a3 += g[o + j + 3]! * q[qo + j + 3]!;
-    }
-    for (; j < dim; j++) a0 += g[o + j]! * q[qo + j]!;
-    scores[i] = a0 + a1 + a2 + a3;
-  }
-}
-
-/** Indices of the k largest scores, best first; ties → lower index first (ONNX TopK's rule). */
-export function topK(scores: Float32Array, k: number): number[] {
-  const n = scores.length;
-  const kk = Math.min(k, n);
-  if (kk <= 0) return [];
-  const better = (a: number, b: number) => scores[a]! > scores[b]! || (scores[a] === scores[b] && a < b);
-  if (kk * 8 > n) {
-    // Large k: sort everything.
-    const all = Array.from({ length: n }, (_, i) => i);
-    all.sort((a, b) => (better(a, b) ? -1 : better(b, a) ? 1 : 0));
-    return all.slice(0, kk);
-  }
-  // Small k: keep a sorted buffer of the best kk; most rows fail the threshold test in one compare.
-  const best: number[] = [];
-  for (let i = 0; i < n; i++) {
-    if (best.length === kk && !better(i, best[kk - 1]!)) continue;
-    let p = best.length === kk ? kk - 1 : best.length;
-    if (best.length < kk) best.push(i);
-    while (p > 0 && better(i, best[p - 1]!)) {
-      best[p] = best[p - 1]!;
-      p--;
-    }
-    best[p] = i;
-  }
-  return best;
 }

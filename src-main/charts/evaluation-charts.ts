@@ -1,12 +1,11 @@
 /**
  * Charts of the evaluation suite, drawn as SVG and rasterised with sharp like the training charts
- * (training/training-charts.ts explains why: headless, no canvas build). Three panel kinds: histogram
+ * (charts/training-charts.ts explains why: headless, no canvas build). Three panel kinds: histogram
  * overlays (similarity, centrality), grouped bars with ceiling marks (per style / category), and lines
- * over a numeric x (the temperature study). Fonts, colours, tick maths and escaping are the training
- * charts' own.
+ * over a numeric x (the temperature study). Fonts, colours, tick maths and escaping are every chart's
+ * (chart-style.ts).
  */
-import sharp from 'sharp';
-import { CHART_FONT, COLORS, esc, niceTicks } from '../training/training-charts.ts';
+import { CHART_FONT, COLORS, esc, niceTicks, svgToPng } from './chart-style.ts';
 
 export interface Rect {
   x: number;
@@ -281,8 +280,5 @@ export function figureSvg(opts: {
   ].join('\n');
 }
 
-export async function svgToPng(svg: string): Promise<Buffer> {
-  return await sharp(Buffer.from(svg)).png().toBuffer();
-}
-
-export { COLORS };
+// Re-exported for the figures that import their panels from here.
+export { COLORS, svgToPng };

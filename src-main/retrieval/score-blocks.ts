@@ -4,10 +4,10 @@
  * Runtime's CPU GEMM.
  *
  * Why: the gallery protocol ranks every validation query against every validation item, so its cost
- * is N² dot products of 512 floats. The plain JS loop (training/validation-metrics.ts scoreMatrix)
+ * is N² dot products of 512 floats. The plain JS loop (score-matrix.ts)
  * runs at a few GFLOP/s: fine for a few thousand items, minutes at 10k+, hopeless on the full
  * K-Fashion validation split. ORT's GEMM runs near the machine's peak on every core (PERFORMANCE.md:
- * 80–130 GFLOP/s here), the same engine the similarity search uses (evaluation/vector-index.ts). Blocks also bound memory:
+ * 80–130 GFLOP/s here), the same engine the similarity search uses (retrieval/vector-index.ts). Blocks also bound memory:
  * the whole N × N matrix of a 30k-item validation split would be 3.6 GB.
  *
  * Below `minOrtRows` candidates the JS loop is kept: its scores are bit-identical to the ones training
@@ -15,9 +15,8 @@
  * different summation order can move a score by an ulp, which only matters for exact ties.
  */
 import type ort from 'onnxruntime-node';
-import { transposeInto } from '../encoders/json-encoder/adamw.ts';
 import { onnxModel } from '../encoders/onnx-model-writer.ts';
-import { scoreMatrix } from './validation-metrics.ts';
+import { scoreMatrix } from './score-matrix.ts';
 
 /** Computes [rows × candidates] scores for a block of query rows. */
 export type BlockScores = (queries: Float32Array, rows: number) => Promise<Float32Array>;
@@ -78,11 +77,11 @@ export async function openBlockScorer(
     graphOptimizationLevel: 'all',
     logSeverityLevel: process.env.KFASHION_DEBUG ? 2 : 4,
   });
-  // [d, N]: MLAS streams a plain right-hand side faster than it packs a transposed one (vector-index.ts).
-  const candT = new mod.Tensor('float32', transposeInto(candidates, n, dim, new Float32Array(n * dim)), [
-    dim,
-    n,
-  ]);
+  // [d, N]: MLAS streams a plain right-hand side faster than it packs a transposed one. The vector
+  // index's gallery layout with a single block of all N rows is exactly that transpose. Imported
+  // here, when ORT is used, as the search code imports the index: loaded only where it runs.
+  const { blockColumns, blockLayout } = await import('./vector-index.ts');
+  const candT = new mod.Tensor('float32', blockColumns(candidates, blockLayout(n, n), dim), [dim, n]);
   return {
     backend: 'onnxruntime',
     blockRows: Math.max(1, Math.min(1024, Math.floor(2 ** 25 / n))),

@@ -12,27 +12,37 @@
 import { join, relative } from 'node:path';
 import {
   DEFAULT_SWEEP_TEMPERATURES,
+  type RetrievalFigures,
   type TemperatureRun,
   type TemperatureStudy,
 } from '../../src-shared/evaluation.ts';
 import { CancelledError, type WorkOptions } from '../../src-shared/jobs.ts';
-import { writeFileAtomic } from '../store/atomic-file.ts';
+import { COLORS, figureSvg, linePanel, svgToPng } from '../charts/evaluation-charts.ts';
+import { writeFileAtomic, writeJsonAtomic } from '../store/atomic-file.ts';
 import { getMeta } from '../store/database.ts';
+import { fileStamp, SYNTHETIC_EVAL_NOTE, uniqueResultPath } from '../store/result-files.ts';
 import type { Workspace } from '../store/workspace.ts';
-import { RUN_CHECKPOINT_FILES } from '../training/checkpoints.ts';
-import { RUNS_DIR, runPaths } from '../training/runs.ts';
-import { resolveTrainConfig, type TrainConfig } from '../training/train-config.ts';
-import { defaultEncoderFactory, type EncoderFactory, train } from '../training/trainer.ts';
-import { openCheckpointEncoder } from './checkpoint-encoder.ts';
-import { evaluateMain } from './evaluate.ts';
-import { COLORS, figureSvg, linePanel, svgToPng } from './evaluation-charts.ts';
-import {
-  fileStamp,
-  recordEvaluation,
-  SYNTHETIC_EVAL_NOTE,
-  uniqueResultPath,
-  writeJsonAtomic,
-} from './results.ts';
+import { RUN_CHECKPOINT_FILES } from './checkpoints.ts';
+import { RUNS_DIR, runPaths } from './runs.ts';
+import { resolveTrainConfig, type TrainConfig } from './train-config.ts';
+import { defaultEncoderFactory, type EncoderFactory, train } from './trainer.ts';
+
+/**
+ * How a sweep scores its runs and files its study. [Note: sweep evaluation] The sweep trains, so it
+ * lives beside the trainer; evaluation/ sits above training/ in the folder map (it loads what the
+ * trainer writes), so the sweep does not import it: the caller (services/) passes evaluation's
+ * functions in (evaluation/sweep-evaluation.ts).
+ */
+export interface SweepEvaluation {
+  /** Gallery-protocol figures (JSON → image) of the best checkpoint in a run's checkpoint folder. */
+  evaluateBest(
+    ws: Workspace,
+    checkpoints: string,
+    opts: { backend: TrainConfig['backend']; encoder?: EncoderFactory; signal?: AbortSignal },
+  ): Promise<{ figures: RetrievalFigures; synthetic: boolean }>;
+  /** Lists the finished study among the workspace's evaluations. */
+  recordStudy(ws: Workspace, study: TemperatureStudy, summary: Record<string, unknown>): void;
+}
 
 export class SweepError extends Error {
   override name = 'SweepError';
@@ -53,6 +63,8 @@ export interface SweepOptions extends WorkOptions {
   /** The model to load checkpoints into for evaluation (default: the inference tfjs encoder). */
   evalEncoder?: EncoderFactory;
   now?: Date;
+  /** See [Note: sweep evaluation]. */
+  evaluation: SweepEvaluation;
 }
 
 export function checkTemperatures(ts: readonly number[]): number[] {
@@ -69,7 +81,7 @@ export function checkTemperatures(ts: readonly number[]): number[] {
 const pts = (v: number) => Math.round(v * 1000) / 10;
 const pct = (v: number) => `${(v * 100).toFixed(1)} %`;
 
-export async function runTemperatureSweep(ws: Workspace, opts: SweepOptions = {}): Promise<TemperatureStudy> {
+export async function runTemperatureSweep(ws: Workspace, opts: SweepOptions): Promise<TemperatureStudy> {
   const started = performance.now();
   const now = opts.now ?? new Date();
   const timestamp = now.toISOString();
@@ -151,15 +163,10 @@ export async function runTemperatureSweep(ws: Workspace, opts: SweepOptions = {}
   study.elapsed_ms = Math.round(performance.now() - started);
   writeFileAtomic(chartPath, await svgToPng(sweepChartSvg(study)));
   writeJsonAtomic(jsonPath, study);
-  recordEvaluation(ws, {
-    runId,
-    kind: 'temperature-study',
-    createdAt: timestamp,
-    checkpoint: null,
-    protocol: protocolLabel,
-    synthetic,
-    file: study.files.json,
-    summary: { best: best.temperature, temperatures, mrr: runs.map((r) => r.mrr) },
+  opts.evaluation.recordStudy(ws, study, {
+    best: best.temperature,
+    temperatures,
+    mrr: runs.map((r) => r.mrr),
   });
   return study;
 }
@@ -199,22 +206,16 @@ async function runOne(
   }
   opts.onProgress?.(`${tag} evaluate`, 0, 1, { temperature: t });
   const runCheckpoints = runPaths(ws, result.runId).checkpoints;
-  const encoder = await openCheckpointEncoder(ws, {
-    checkpoint: runCheckpoints,
+  const main = await opts.evaluation.evaluateBest(ws, runCheckpoints, {
     backend: base.backend,
-    createEncoder: opts.evalEncoder,
+    encoder: opts.evalEncoder,
+    signal: opts.signal,
   });
-  let main: Awaited<ReturnType<typeof evaluateMain>>;
-  try {
-    main = await evaluateMain(ws, encoder, { protocol: 'gallery', signal: opts.signal });
-  } finally {
-    encoder.close();
-  }
   const f = main.figures;
   const ratio = (v: number, c: number) => (c > 0 ? v / c : null);
   opts.onProgress?.(`${tag} evaluate`, 1, 1, { temperature: t, top5: f.recall['5'], mrr: f.mrr });
   return {
-    synthetic: main.data.synthetic,
+    synthetic: main.synthetic,
     run: {
       queries: f.queries,
       temperature: t,

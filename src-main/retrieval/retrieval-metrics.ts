@@ -7,7 +7,7 @@
  * queries — are then means over that subset's rows (`summarise`). The score matrix is computed a
  * block of queries at a time, so memory stays O(block × candidates) however large the gallery.
  *
- * Ranks use the trainer's tie rule (training/validation-metrics.ts, reused here): a candidate scoring
+ * Ranks use the tie rule of training validation (rank-metrics.ts, shared with it): a candidate scoring
  * exactly the same as the correct one counts against the query (rank = 1 + others scoring ≥ it), so a
  * collapsed model gets rank N, not a perfect Top-1. Precision@K's top K breaks ties the same way:
  * equal-scoring wrong candidates come before the correct one, then lower index first.
@@ -19,8 +19,10 @@
  * subset it is the tight bound for that subset (no model can pass it).
  */
 import type { Ceiling, EmbeddingHealth, PerK, RetrievalFigures } from '../../src-shared/evaluation.ts';
-import type { BlockScores } from '../training/score-blocks.ts';
-import { ranksOfTargets, scoreMatrix } from '../training/validation-metrics.ts';
+import { ranksOfTargets } from './rank-metrics.ts';
+import type { BlockScores } from './score-blocks.ts';
+import { scoreMatrix } from './score-matrix.ts';
+import { topK } from './top-k.ts';
 
 export const TIE_RULE =
   'Ties count against the query: rank = 1 + number of other candidates scoring ≥ the correct one (as in training validation).';
@@ -104,7 +106,7 @@ export function rankTask(task: RankingTask, out: QueryResults): void {
 
 /**
  * `rankTask` with the score blocks computed by `scores` (a large gallery's dot products on ONNX
- * Runtime, training/score-blocks.ts); `onBlock` reports queries done, and may throw to cancel.
+ * Runtime, score-blocks.ts); `onBlock` reports queries done, and may throw to cancel.
  */
 export async function rankTaskWith(
   task: RankingTask,
@@ -144,7 +146,6 @@ function rankBlock(
   const nc = task.candidates.length / task.dim;
   const ks = out.ks;
   const kMax = Math.min(nc, Math.max(...ks));
-  const top = new Int32Array(kMax);
   const targets = Array.from({ length: rows }, (_, i) => task.targets[start + i]!);
   const ranks = ranksOfTargets(scores, rows, targets);
   for (let r = 0; r < rows; r++) {
@@ -165,7 +166,8 @@ function rankBlock(
       out.negativeHist[bin(row[j]!)]!++;
     }
     out.negative[slot] = nc > 1 ? negSum / (nc - 1) : Number.NaN;
-    const filled = topK(row, t, kMax, top);
+    const top = topK(row, kMax, t);
+    const filled = top.length;
     const sq = task.strictQ[qi]!;
     const lq = task.looseQ[qi]!;
     ks.forEach((k, ki) => {
@@ -180,32 +182,6 @@ function rankBlock(
       out.precisionLoose[ki]![slot] = kk > 0 ? l / kk : 0;
     });
   }
-}
-
-/**
- * The `k` best candidates of a score row, best first, written to `out`; returns how many (≤ k).
- * Order: higher score first; among equal scores wrong candidates before the correct one `target`
- * (the tie rule), then lower index first.
- */
-export function topK(row: ArrayLike<number>, target: number, k: number, out: Int32Array): number {
-  let n = 0;
-  const before = (a: number, b: number) => {
-    const sa = row[a]!;
-    const sb = row[b]!;
-    if (sa !== sb) return sa > sb;
-    if ((a === target) !== (b === target)) return b === target;
-    return a < b;
-  };
-  for (let j = 0; j < row.length; j++) {
-    if (n === k && !before(j, out[n - 1]!)) continue;
-    let i = n < k ? n++ : n - 1;
-    while (i > 0 && before(j, out[i - 1]!)) {
-      out[i] = out[i - 1]!;
-      i--;
-    }
-    out[i] = j;
-  }
-  return n;
 }
 
 /** H(m) = 1 + 1/2 + … + 1/m. */

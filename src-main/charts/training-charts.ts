@@ -8,11 +8,23 @@
  * Text uses a font stack that has Hangul glyphs on every desktop OS (Noto Sans CJK / Malgun Gothic /
  * Apple SD Gothic Neo), falling back to DejaVu Sans.
  */
-import sharp from 'sharp';
-import type { EpochRecord } from './checkpoints.ts';
+import { CHART_FONT, COLORS, esc, niceTicks, svgToPng } from './chart-style.ts';
 
-export const CHART_FONT =
-  "'Noto Sans CJK KR', 'Noto Sans KR', 'Malgun Gothic', 'Apple SD Gothic Neo', 'NanumGothic', 'DejaVu Sans', 'Helvetica Neue', Arial, sans-serif";
+/**
+ * What the figure draws of each epoch: the trainer's epoch records have these fields and more
+ * (declared here, not imported, because charts/ sits below training/ in the folder map).
+ */
+export interface EpochPoint {
+  epoch: number;
+  trainLoss: number;
+  valLoss: number;
+  top1: number;
+  top5: number;
+  mrr: number;
+  posSim: number;
+  negSim: number;
+  lr: number;
+}
 
 export interface ChartOptions {
   title: string;
@@ -43,40 +55,6 @@ interface Panel {
   format: (v: number) => string;
   yMin?: number;
   yMax?: number;
-}
-
-export const COLORS = {
-  blue: '#1f77b4',
-  orange: '#ff7f0e',
-  green: '#2ca02c',
-  red: '#d62728',
-  purple: '#9467bd',
-};
-
-/** Escapes text for SVG markup. */
-export const esc = (s: string) =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-
-/** "Nice" tick values covering [lo, hi] (Heckbert's algorithm): steps of 1, 2 or 5 × 10^k. */
-export function niceTicks(lo: number, hi: number, target = 5): number[] {
-  if (!Number.isFinite(lo) || !Number.isFinite(hi)) return [0, 1];
-  if (hi - lo < 1e-12) {
-    const pad = Math.abs(lo) > 1e-12 ? Math.abs(lo) * 0.1 : 1;
-    lo -= pad;
-    hi += pad;
-  }
-  const nice = (x: number, round: boolean) => {
-    const e = Math.floor(Math.log10(x));
-    const f = x / 10 ** e;
-    const n = round ? (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) : f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10;
-    return n * 10 ** e;
-  };
-  const step = nice(nice(hi - lo, false) / Math.max(1, target - 1), true);
-  const start = Math.floor(lo / step) * step;
-  const ticks: number[] = [];
-  for (let v = start; v <= hi + step * 0.5 + 1e-12; v += step) ticks.push(Number(v.toPrecision(12)));
-  if (ticks.length < 2) ticks.push(Number((start + step).toPrecision(12)));
-  return ticks;
 }
 
 const pct = (v: number) => `${(v * 100).toFixed(Math.abs(v) < 0.1 && v !== 0 ? 1 : 0)}%`;
@@ -201,14 +179,14 @@ function panelSvg(
 }
 
 /** The figure as SVG text (exported for tests and for the UI, which can show it as is). */
-export function trainingChartsSvg(history: readonly EpochRecord[], opts: ChartOptions): string {
+export function trainingChartsSvg(history: readonly EpochPoint[], opts: ChartOptions): string {
   const W = opts.width ?? 1600;
   const H = Math.round(W * 0.6875);
   const head = opts.subtitle ? 92 : 64;
   const pw = W / 2;
   const ph = (H - head) / 2;
   const epochs = history.length ? Math.max(...history.map((h) => h.epoch)) : 1;
-  const at = (f: (h: EpochRecord) => number) => history.map((h) => ({ x: h.epoch, y: f(h) }));
+  const at = (f: (h: EpochPoint) => number) => history.map((h) => ({ x: h.epoch, y: f(h) }));
   const panels: Panel[] = [
     {
       title: 'Loss (symmetric InfoNCE)',
@@ -287,10 +265,8 @@ export function trainingChartsSvg(history: readonly EpochRecord[], opts: ChartOp
 }
 
 export async function renderTrainingCharts(
-  history: readonly EpochRecord[],
+  history: readonly EpochPoint[],
   opts: ChartOptions,
 ): Promise<Buffer> {
-  return await sharp(Buffer.from(trainingChartsSvg(history, opts)))
-    .png()
-    .toBuffer();
+  return await svgToPng(trainingChartsSvg(history, opts));
 }

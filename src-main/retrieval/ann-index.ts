@@ -27,10 +27,11 @@
  * visible `.json` always describes a complete graph.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { tempPathFor, writeFileAtomic } from '../store/atomic-file.ts';
 import type { SearchHit } from './vector-index.ts';
 
 export class AnnIndexError extends Error {
@@ -212,16 +213,15 @@ export class AnnIndex {
     }
     if (base && opts.cacheDir !== undefined) {
       mkdirSync(opts.cacheDir, { recursive: true });
-      const tmp = `${base}.${process.pid}.tmp`;
+      // usearch writes its own file: saved under the product's temporary name, then renamed.
+      const tmp = tempPathFor(`${base}.usearch`);
       try {
-        index.save(`${tmp}.usearch`);
-        renameSync(`${tmp}.usearch`, `${base}.usearch`);
-        writeFileSync(`${tmp}.json`, JSON.stringify(figures, null, 2));
-        renameSync(`${tmp}.json`, `${base}.json`);
+        index.save(tmp);
+        renameSync(tmp, `${base}.usearch`);
+        writeFileAtomic(`${base}.json`, JSON.stringify(figures, null, 2));
       } catch {
         // The cache is an optimisation: a failed write leaves no partial file and costs a rebuild.
-        rmSync(`${tmp}.usearch`, { force: true });
-        rmSync(`${tmp}.json`, { force: true });
+        rmSync(tmp, { force: true });
       }
     }
     return ann;

@@ -1,0 +1,166 @@
+/**
+ * Where an ONNX Runtime session lives: on a worker thread of its own (the default), or on the calling
+ * thread. The one ONNX Runtime host of the product: the image encoder (embedding, and the query image
+ * of an image search) and the exact vector index (its top-k search graph over the blocked gallery)
+ * both open their sessions here.
+ *
+ * Why a worker: onnxruntime-node runs a batch synchronously on the thread that calls `run` (inside a
+ * setImmediate). On the calling thread that blocks the event loop for the whole batch: nothing else of
+ * the embedding pipeline (sharp callbacks, crop bookkeeping, SQLite writes, progress) can happen
+ * meanwhile, and in the desktop app or the server every other request would wait too. On its own
+ * thread the session computes while the calling thread prepares the next batch and stores the last.
+ * One thread per session, so an embedding job's batches never queue a search behind them.
+ *
+ * The worker is the bundled entry onnx-session-worker.js (onnx-session-worker.ts), called through the
+ * worker protocol (workers/protocol.ts). Where no bundle exists (nothing built), the session runs on
+ * the calling thread and `thread` says 'main'.
+ */
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import ort from 'onnxruntime-node';
+import { connect, transfer, workerEntry } from '../workers/protocol.ts';
+import type { OnnxSessionTasks, RawTensor } from './onnx-session-worker.ts';
+
+// The wire type lives with the worker entry (which this file starts), so the two do not import each other.
+export type { RawTensor } from './onnx-session-worker.ts';
+
+export type SessionThread = 'worker' | 'main';
+
+/** A tensor as plain data, the form that crosses between threads. */
+
+export interface SessionHost {
+  readonly thread: SessionThread;
+  readonly inputNames: readonly string[];
+  readonly inputMetadata: readonly ort.InferenceSession.ValueMetadata[];
+  readonly outputMetadata: readonly ort.InferenceSession.ValueMetadata[];
+  /** Runs the session and returns a copy of `output` that the caller owns. */
+  run(feeds: Record<string, RawTensor>, output: string): Promise<RawTensor>;
+  /** Runs the session and returns copies of `outputs` that the caller owns. */
+  runMany(feeds: Record<string, RawTensor>, outputs: readonly string[]): Promise<Record<string, RawTensor>>;
+  release(): Promise<void>;
+}
+
+export interface SessionHostOptions {
+  /**
+   * Inputs fixed for the session's life, fed to every run (the vector index's blocked gallery). On a
+   * worker their buffers are moved there, not copied: the caller must not use them afterwards.
+   */
+  constants?: Record<string, RawTensor>;
+  /** Load onnxruntime-node from this path instead (tests of a runtime that fails to load). */
+  ortPath?: string;
+  /** An idle worker does not keep the process alive (a CLI search ends when its work ends). */
+  unrefWhenIdle?: boolean;
+  /** Names the thread in errors ("the search worker thread exited …"). */
+  name?: string;
+}
+
+export class SessionHostError extends Error {
+  override name = 'SessionHostError';
+}
+
+export function createSessionHost(
+  model: string | Uint8Array,
+  options: ort.InferenceSession.SessionOptions,
+  thread: SessionThread = 'worker',
+  host: SessionHostOptions = {},
+): Promise<SessionHost> {
+  const script = thread === 'worker' ? workerEntry('onnx-session-worker') : null;
+  return script ? workerHost(script, model, options, host) : mainThreadHost(model, options, host);
+}
+
+const label = (model: string | Uint8Array) => (typeof model === 'string' ? model : 'ONNX graph');
+
+async function mainThreadHost(
+  model: string | Uint8Array,
+  options: ort.InferenceSession.SessionOptions,
+  host: SessionHostOptions,
+): Promise<SessionHost> {
+  const mod: typeof ort = host.ortPath ? createRequire(import.meta.url)(host.ortPath) : ort;
+  const session = await mod.InferenceSession.create(model as string, options);
+  const constants: Record<string, ort.Tensor> = {};
+  for (const [k, v] of Object.entries(host.constants ?? {}))
+    constants[k] = new mod.Tensor(v.type, v.data as Float32Array, v.dims);
+  const runMany = async (feeds: Record<string, RawTensor>, outputs: readonly string[]) => {
+    const tensors: Record<string, ort.Tensor> = { ...constants };
+    for (const [k, v] of Object.entries(feeds)) {
+      tensors[k] = new mod.Tensor(v.type, v.data as Float32Array, v.dims);
+    }
+    const result = await session.run(tensors, [...outputs]);
+    const out: Record<string, RawTensor> = {};
+    for (const name of outputs) {
+      const t = result[name];
+      if (!t) throw new SessionHostError(`${label(model)}: the run returned no ${name}`);
+      out[name] = {
+        type: t.type as RawTensor['type'],
+        data: (t.data as Float32Array).slice(),
+        dims: [...t.dims],
+      };
+    }
+    for (const d of Object.values(result)) d.dispose();
+    return out;
+  };
+  return {
+    thread: 'main',
+    inputNames: session.inputNames,
+    inputMetadata: session.inputMetadata,
+    outputMetadata: session.outputMetadata,
+    runMany,
+    run: async (feeds, output) => (await runMany(feeds, [output]))[output]!,
+    release: () => session.release(),
+  };
+}
+
+async function workerHost(
+  script: string,
+  model: string | Uint8Array,
+  options: ort.InferenceSession.SessionOptions,
+  host: SessionHostOptions,
+): Promise<SessionHost> {
+  const conn = connect<OnnxSessionTasks>(new Worker(script), {
+    name: host.name ?? 'ONNX Runtime worker thread',
+    unrefWhenIdle: host.unrefWhenIdle ?? false,
+  });
+  const constants = host.constants ?? {};
+  const moved = Object.values(constants).map((t) => t.data.buffer as ArrayBuffer);
+  let info: Awaited<ReturnType<OnnxSessionTasks['open']>>;
+  try {
+    info = await conn.call.open(
+      transfer(
+        {
+          model,
+          options,
+          constants,
+          ...(host.ortPath ? { ortPath: host.ortPath } : {}),
+          quiet: !process.env.KFASHION_DEBUG,
+        },
+        moved,
+      ),
+    );
+  } catch (e) {
+    void conn.terminate();
+    throw new SessionHostError(e instanceof Error ? e.message : String(e));
+  }
+  let released = false;
+  const runMany = async (feeds: Record<string, RawTensor>, outputs: readonly string[]) => {
+    try {
+      // Inputs are copied, not transferred: callers may reuse their arrays (a benchmark does).
+      return await conn.call.run(feeds, [...outputs]);
+    } catch (e) {
+      throw new SessionHostError(`${label(model)}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  };
+  return {
+    thread: 'worker',
+    inputNames: info.inputNames,
+    inputMetadata: info.inputMetadata,
+    outputMetadata: info.outputMetadata,
+    runMany,
+    run: async (feeds, output) => (await runMany(feeds, [output]))[output]!,
+    async release() {
+      if (released) return;
+      released = true;
+      await conn.call.release().catch(() => {});
+      await conn.terminate();
+    },
+  };
+}

@@ -1,0 +1,134 @@
+/**
+ * The split's tables: the `split` column of images, the validation stems of a split read from a file
+ * (split_val_stems), and the temporary tables a seeded split is computed in. Which groups go to
+ * validation is dataset/split.ts's business; this module runs the SQL around that choice.
+ */
+import type { Db } from './database.ts';
+import { type Statements, statements } from './statements.ts';
+
+export interface SplitCounts {
+  split: 'train' | 'val';
+  images: number;
+  items: number;
+}
+
+export class SplitStore {
+  private readonly s: Statements;
+  constructor(readonly db: Db) {
+    this.s = statements(db);
+  }
+
+  /** Replaces the stored validation stems of a split from a file. */
+  replaceValStems(stems: readonly string[]): void {
+    const ins = this.s.query(
+      'split.insertValStem',
+      'INSERT OR IGNORE INTO split_val_stems (stem) VALUES (?)',
+    );
+    this.db.transaction(() => {
+      this.s.query('split.clearValStems', 'DELETE FROM split_val_stems').run();
+      for (const s of stems) ins.run(s);
+    })();
+  }
+
+  /**
+   * Marks images whose label stem, key or image id is a stored validation stem as val, the rest as
+   * train. Returns the stems that match no image and the number of shop looks split across both sides.
+   */
+  applyValStems(): { unknown: string[]; lookLeaks: number } {
+    this.s.exec(
+      'split.applyValStems',
+      `UPDATE images SET split = CASE
+         WHEN label_stem IN (SELECT stem FROM split_val_stems)
+           OR key IN (SELECT stem FROM split_val_stems)
+           OR CAST(image_id AS TEXT) IN (SELECT stem FROM split_val_stems)
+         THEN 'val' ELSE 'train' END`,
+    );
+    const unknown = this.s
+      .query<string>(
+        'split.unknownStems',
+        `SELECT stem FROM split_val_stems s
+         WHERE NOT EXISTS (SELECT 1 FROM images i WHERE i.label_stem = s.stem)
+           AND NOT EXISTS (SELECT 1 FROM images i WHERE i.key = s.stem)
+           -- Separate, indexed probes: an OR of the three, or a CAST on the column, scans every image.
+           AND NOT (s.stem NOT GLOB '*[^0-9]*' AND s.stem <> ''
+                    AND EXISTS (SELECT 1 FROM images i WHERE i.image_id = CAST(s.stem AS INTEGER)))
+         ORDER BY stem`,
+        'pluck',
+      )
+      .all();
+    const lookLeaks = this.s
+      .query<number>(
+        'split.lookLeaks',
+        `SELECT COUNT(*) FROM (SELECT look_key FROM images WHERE look_key LIKE 'look:%'
+                               GROUP BY look_key HAVING COUNT(DISTINCT split) > 1)`,
+        'pluck',
+      )
+      .get()!;
+    return { unknown, lookLeaks };
+  }
+
+  /**
+   * A seeded split in one transaction: images are grouped by look, `choose` is given each style's
+   * image total and the groups `[group, style, images]` ordered by style and then by `hash` of the
+   * group, and returns the groups that go to validation; every other image is train. Returns the
+   * per-style totals.
+   */
+  applyGroupSplit(
+    hash: (group: string) => number,
+    choose: (totals: ReadonlyMap<string, number>, groups: Iterable<[string, string, number]>) => string[],
+  ): Map<string, number> {
+    // Registered on the connection for this split's seed; deterministic, so SQLite may reuse results.
+    this.db.function('kf_split_hash', { deterministic: true }, (key: unknown) => hash(String(key)));
+    return this.db.transaction(() => {
+      this.s.exec(
+        'split.groups',
+        `DROP TABLE IF EXISTS temp.split_groups;
+         CREATE TEMP TABLE split_groups AS
+           SELECT look_key AS grp, MIN(style_folder) AS style, COUNT(*) AS n FROM images GROUP BY look_key;`,
+      );
+      const totals = new Map(
+        this.s
+          .query<[string, number]>(
+            'split.styleTotals',
+            'SELECT style, SUM(n) FROM split_groups GROUP BY style',
+            'raw',
+          )
+          .all(),
+      );
+      const valGroups = choose(
+        totals,
+        this.s
+          .query<[string, string, number]>(
+            'split.orderedGroups',
+            'SELECT grp, style, n FROM split_groups ORDER BY style, kf_split_hash(grp), grp',
+            'raw',
+          )
+          .iterate(),
+      );
+      this.s.exec(
+        'split.valGroups',
+        'DROP TABLE IF EXISTS temp.val_groups; CREATE TEMP TABLE val_groups (grp TEXT PRIMARY KEY);',
+      );
+      const ins = this.s.query('split.insertValGroup', 'INSERT INTO val_groups (grp) VALUES (?)');
+      for (const g of valGroups) ins.run(g);
+      this.s.exec(
+        'split.applyGroups',
+        `UPDATE images SET split = CASE WHEN look_key IN (SELECT grp FROM val_groups) THEN 'val' ELSE 'train' END;
+         DROP TABLE temp.val_groups;
+         DROP TABLE temp.split_groups;`,
+      );
+      return totals;
+    })();
+  }
+
+  /** Images and items on each side of the split. */
+  counts(): SplitCounts[] {
+    return this.s
+      .query<SplitCounts>(
+        'split.counts',
+        `SELECT im.split AS split, COUNT(DISTINCT im.key) AS images, COUNT(it.id) AS items
+         FROM images im LEFT JOIN items it ON it.image_key = im.key GROUP BY im.split`,
+      )
+      .all();
+  }
+}
