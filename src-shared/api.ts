@@ -585,6 +585,8 @@ const recommendMethods = [
         ids: z.array(idString).min(1).max(200).optional(),
         useCentralityProxy: z.boolean().optional(),
         k: kSchema.optional(),
+        /** 'ann': the approximate catalog index; its recall@10 comes back in the answer's `index`. */
+        index: z.enum(['exact', 'ann'], { error: 'index must be "exact" or "ann"' }).optional(),
       })
       .refine((v) => [v.images, v.ids, v.useCentralityProxy || undefined].filter(Boolean).length === 1, {
         error: 'give exactly one of images, ids or useCentralityProxy: true',
@@ -600,6 +602,8 @@ const recommendMethods = [
         image: imageUploadSchema.optional(),
         productId: idString.optional(),
         k: kSchema.optional(),
+        /** 'ann': the approximate catalog index; its recall@10 comes back in the answer's `index`. */
+        index: z.enum(['exact', 'ann'], { error: 'index must be "exact" or "ann"' }).optional(),
       })
       .refine((v) => (v.image === undefined) !== (v.productId === undefined), {
         error: 'give exactly one of image or productId',

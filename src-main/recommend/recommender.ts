@@ -59,17 +59,24 @@ export interface UploadedImage {
   filename?: string;
 }
 
+/** Which catalog index answers: exact (default), or the approximate HNSW graph (big catalogs). */
+export type RecommendIndexKind = 'exact' | 'ann';
+
 export interface Top10ToNewRequest {
   uploads?: UploadedImage[];
   ids?: string[];
   useCentralityProxy?: boolean;
   k?: number;
+  /** This request's index; absent: the service's (`serve --index`, else exact). */
+  index?: RecommendIndexKind;
 }
 
 export interface CustomerInputRequest {
   upload?: UploadedImage;
   productId?: string;
   k?: number;
+  /** This request's index; absent: the service's (`serve --index`, else exact). */
+  index?: RecommendIndexKind;
 }
 
 interface ProductInfo {
@@ -103,6 +110,12 @@ export function newRecommendRunId(): string {
   return `rec-${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
+function checkIndex(kind: unknown, fallback: RecommendIndexKind): RecommendIndexKind {
+  if (kind === undefined) return fallback;
+  if (kind === 'exact' || kind === 'ann') return kind;
+  throw new CatalogInputError(`index must be "exact" or "ann", got ${JSON.stringify(kind)}`, 'index');
+}
+
 function checkK(k: number | undefined): number {
   const v = k ?? DEFAULT_K;
   if (!Number.isInteger(v) || v < 1 || v > MAX_K) {
@@ -117,8 +130,9 @@ export class RecommendService {
   private readonly embeddings: EmbeddingStore;
   private opened: Promise<OpenedWorkspaceEncoder> | null = null;
   private openedModel: string | null = null;
-  private current: IndexEntry | null = null;
-  private building: Promise<IndexEntry> | null = null;
+  /** The built catalog index of each kind (a request may ask for either; both can be live). */
+  private current: Record<RecommendIndexKind, IndexEntry | null> = { exact: null, ann: null };
+  private building: Record<RecommendIndexKind, Promise<IndexEntry> | null> = { exact: null, ann: null };
   private closed = false;
   /** Keeps the KPI log bounded in the process that writes it (log-retention.ts); defaults until configured. */
   private readonly logRetention: LogRetention;
@@ -133,19 +147,16 @@ export class RecommendService {
     this.logRetention = new LogRetention(ws.db);
   }
 
-  private indexKind: 'exact' | 'ann' = 'exact';
+  private indexKind: RecommendIndexKind = 'exact';
 
   /**
-   * 'ann' (`kfashion serve --index ann`): the catalog is searched with an approximate HNSW index
-   * (retrieval/ann-index.ts), cached in <workspace>/ann/; every answer then carries `index` with the
-   * recall@10 measured against the exact index when the graph was built. Default 'exact'.
+   * The index of requests that do not name one. 'ann' (`kfashion serve --index ann`): the catalog is
+   * searched with an approximate HNSW index (retrieval/ann-index.ts), cached in <workspace>/ann/;
+   * every answer then carries `index` with the recall@10 measured against the exact index when the
+   * graph was built. Default 'exact'. A request's own `index` (the UI's ANN checkbox) overrides it.
    */
-  configureIndex(kind: 'exact' | 'ann'): void {
-    if (kind === this.indexKind) return;
+  configureIndex(kind: RecommendIndexKind): void {
     this.indexKind = kind;
-    // The next request builds the index of the new kind.
-    if (this.current) this.current.stale = true;
-    this.current = null;
   }
 
   /** How long the KPI log keeps raw rows (`kfashion serve --log-keep-days/--log-keep-rows`); stored in the workspace. */
@@ -190,7 +201,7 @@ export class RecommendService {
   async warmUp(): Promise<void> {
     try {
       const enc = await this.encoder();
-      this.release(await this.acquireIndex(enc.setting.model));
+      this.release(await this.acquireIndex(enc.setting.model, this.indexKind));
     } catch {
       // No encoder or an empty catalog yet: each request says so with a clear message.
     }
@@ -203,15 +214,15 @@ export class RecommendService {
   }
 
   /** The catalog index for `model`, rebuilt when the catalog changed. The caller must call `release`. */
-  private async acquireIndex(model: string): Promise<IndexEntry> {
+  private async acquireIndex(model: string, kind: RecommendIndexKind): Promise<IndexEntry> {
     const version = this.catalog.version();
-    const cur = this.current;
+    const cur = this.current[kind];
     if (cur && cur.version === version && cur.model === model) {
       cur.users++;
       return cur;
     }
-    if (!this.building) {
-      this.building = (async () => {
+    if (!this.building[kind]) {
+      this.building[kind] = (async () => {
         const { VectorIndex } = await import('../retrieval/vector-index.ts');
         const { ids, vectors, dim } = this.catalog.vectors(model);
         if (ids.length === 0) {
@@ -222,7 +233,6 @@ export class RecommendService {
               : `None of the ${total} catalog products has a "${model}" vector yet: run "kfashion catalog embed --workspace ${this.ws.root}".`,
           );
         }
-        const kind = this.indexKind;
         let index: VectorIndex | AnnIndex = await VectorIndex.build(ids, vectors, dim);
         if (kind === 'ann') {
           const exact = index;
@@ -254,11 +264,11 @@ export class RecommendService {
           stale: false,
         };
       })();
-      const p = this.building;
+      const p = this.building[kind];
       p.then(
         (entry) => {
-          const old = this.current;
-          this.current = entry;
+          const old = this.current[kind];
+          this.current[kind] = entry;
           if (old) {
             old.stale = true;
             if (old.users === 0) void old.index.close();
@@ -266,10 +276,10 @@ export class RecommendService {
         },
         () => undefined,
       ).finally(() => {
-        if (this.building === p) this.building = null;
+        if (this.building[kind] === p) this.building[kind] = null;
       });
     }
-    const entry = await this.building;
+    const entry = await this.building[kind]!;
     entry.users++;
     return entry;
   }
@@ -433,6 +443,7 @@ export class RecommendService {
     let k = DEFAULT_K;
     try {
       k = checkK(req.k);
+      const indexKind = checkIndex(req.index, this.indexKind);
       const uploads = req.uploads ?? [];
       const ids = req.ids ?? [];
       if (req.useCentralityProxy && (uploads.length > 0 || ids.length > 0)) {
@@ -499,7 +510,7 @@ export class RecommendService {
           .join(', ')})`;
       }
       inputsCount = refs.length;
-      const entry = await this.acquireIndex(model);
+      const entry = await this.acquireIndex(model, indexKind);
       try {
         const dim = entry.index.dim;
         const q = new Float32Array(queries.length * dim);
@@ -558,6 +569,7 @@ export class RecommendService {
     let k = DEFAULT_K;
     try {
       k = checkK(req.k);
+      const indexKind = checkIndex(req.index, this.indexKind);
       if ((req.upload ? 1 : 0) + (req.productId !== undefined ? 1 : 0) !== 1) {
         throw new CatalogInputError(
           'send exactly one of: an uploaded image (multipart field "image") or "product_id" (a catalog product or dataset item id)',
@@ -593,7 +605,7 @@ export class RecommendService {
         kind = r.ref.kind;
         if (r.ref.kind === 'catalog') exclude = r.ref.id;
       }
-      const entry = await this.acquireIndex(model);
+      const entry = await this.acquireIndex(model, indexKind);
       try {
         const hits = await entry.searcher.search(query, k + 1);
         const matches = this.matchesOf(hits[0]!, entry, exclude, k);
@@ -668,11 +680,14 @@ export class RecommendService {
     const opened = this.opened;
     this.opened = null;
     if (opened) await opened.then((o) => o.encoder.close()).catch(() => undefined);
-    const building = this.building;
-    if (building) await building.catch(() => undefined);
-    if (this.current) {
-      await this.current.index.close();
-      this.current = null;
+    for (const kind of ['exact', 'ann'] as const) {
+      const building = this.building[kind];
+      if (building) await building.catch(() => undefined);
+      const cur = this.current[kind];
+      if (cur) {
+        await cur.index.close();
+        this.current[kind] = null;
+      }
     }
   }
 }

@@ -419,7 +419,7 @@ export function createRecommendHandlers(workbench: () => Workbench): RecommendHa
         { what: image.name, imageField: 'image' },
       ),
     'catalog.remove': async ({ ids }) => ({ removed: workbench().catalogRemove(ids) }),
-    'recommend.top10ToNew': async ({ images, ids, useCentralityProxy, k }) =>
+    'recommend.top10ToNew': async ({ images, ids, useCentralityProxy, k, index }) =>
       workbench().recommendTop10ToNew({
         uploads: images?.map((img, i) => ({
           bytes: decodeImage(img.dataBase64, `images.${i}`),
@@ -429,14 +429,16 @@ export function createRecommendHandlers(workbench: () => Workbench): RecommendHa
         ids,
         useCentralityProxy,
         k,
+        index,
       }),
-    'recommend.customerInput': async ({ image, productId, k }) =>
+    'recommend.customerInput': async ({ image, productId, k, index }) =>
       workbench().recommendCustomerInput({
         upload: image
           ? { bytes: decodeImage(image.dataBase64, 'image'), field: 'image', filename: image.name }
           : undefined,
         productId,
         k,
+        index,
       }),
     'kpi.summary': async () => workbench().kpi(),
     'dashboard.get': async () => workbench().dashboard(),

@@ -16,6 +16,7 @@ import { DatasetStore } from '../store/dataset-store.ts';
 import { ViewEmbeddingStore } from '../store/view-embedding-store.ts';
 import type { Workspace } from '../store/workspace.ts';
 import { buildAugmentationSamples, writeAugmentationSamples } from './augmentation-samples.ts';
+import { type MixPair, mixTargets, mixupImages, mixupRng } from './mixup.ts';
 import { gatherImages, makeInputs, type TrainingData } from './training-data.ts';
 
 export class AugmentationSetupError extends Error {
@@ -42,11 +43,6 @@ export class AugmentedBatches {
     settings: AugmentationSettings,
     seed: number,
   ): AugmentedBatches {
-    if (settings.image.mixup > 0) {
-      throw new AugmentationSetupError(
-        'MixUp is not applied by this trainer yet: the encoder loss takes hard (identity) targets only, and MixUp needs the soft targets of training/mixup.ts. Leave mixup at 0.',
-      );
-    }
     const store = new DatasetStore(ws.db);
     const categories = data.train.ids.map((id) => {
       const c = store.getItem(id)?.attributes.category;
@@ -110,6 +106,27 @@ export class AugmentedBatches {
       out.set(m.subarray(r * dim, (r + 1) * dim), b * dim);
     });
     return out;
+  }
+
+  /**
+   * MixUp of a step's image vectors ([Note: MixUp and InfoNCE] in mixup.ts): with the run's
+   * probability each row is mixed with another row of the batch, λ ~ Beta(α, α) folded to ≥ 0.5,
+   * drawn from (seed, epoch, step) alone so a replay or resume mixes the same rows by the same λ.
+   * Returns the images to train on and the soft targets, or the images unchanged and no targets when
+   * MixUp is off or no row of this step was mixed (then the step is plain InfoNCE, bit for bit).
+   */
+  mix(
+    images: Float32Array,
+    B: number,
+    epoch: number,
+    step: number,
+  ): { images: Float32Array; targets: Float64Array | undefined; pairs: MixPair[] } {
+    const { mixup, mixupAlpha } = this.settings.image;
+    if (!(mixup > 0)) return { images, targets: undefined, pairs: [] };
+    const dim = this.data.embedding.dim;
+    const m = mixupImages(images, B, dim, mixup, mixupAlpha, mixupRng(this.seed, epoch, step));
+    if (m.pairs.length === 0) return { images, targets: undefined, pairs: [] };
+    return { images: m.images, targets: mixTargets(B, m.pairs), pairs: m.pairs };
   }
 
   /**

@@ -20,9 +20,12 @@
  * - with λ folded to ≥ 0.5 a garment's own image stays its main positive, so retrieval (which ranks
  *   unmixed gallery images) is still what the loss aims at.
  * The JSON side is discrete and cannot be interpolated; mixing the *targets* is the equivalent.
- * CutMix views (image-views.ts) carry their λ and partner the same way: when the partner is in the
- * batch the target is split, otherwise all weight stays on the garment itself (its JSON is the only
- * one present that the picture shows).
+ * Training applies it per step (augmented-batches.ts `mix`, trainer.ts) through the encoders' soft-
+ * target loss ([Note: soft-target InfoNCE] in encoders/json-encoder/output-head.ts); this file's
+ * softInfoNce is the plain float64 reference the tests compare them with.
+ * CutMix views (image-views.ts) record their λ and partner, but training does not split their target
+ * yet: the partner is rarely in the same batch, so a CutMix view trains with its own garment's JSON
+ * as the only positive.
  */
 import { Rng } from '../dataset/rng.ts';
 

@@ -724,11 +724,16 @@ async function runEpochs(
         const t0 = performance.now();
         if (aug && viewPicks && epoch === 1 && b === 0)
           aug.recordSamples(ws, dirname(paths.results), runId, rows, epoch, b, viewPicks);
+        const stepImages =
+          aug && viewPicks ? aug.images(rows, viewPicks) : gatherImages(data.train, dim, rows);
+        // MixUp (when the run asks for it): mixed image vectors and the soft targets of their mix.
+        const mixed = aug ? aug.mix(stepImages, rows.length, epoch, b) : null;
         const res = model.trainStep(
           aug && viewPicks ? aug.inputs(rows, epoch, b) : makeInputs(data.train, data.fields, rows),
-          aug && viewPicks ? aug.images(rows, viewPicks) : gatherImages(data.train, dim, rows),
+          mixed ? mixed.images : stepImages,
           config.temperature,
           optimizer(lr),
+          mixed?.targets,
         );
         epochTrainMs += performance.now() - t0;
         step++;

@@ -166,6 +166,16 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
       expect(await panel.getByTestId('progress').textContent()).not.toContain('waiting');
     }
     await page.getByTestId('train-lr').fill('');
+    // An augmentation setting the shared schema refuses is named by its control before any start.
+    await page.getByTestId('train-augmentation-toggle').click();
+    await page.getByTestId('train-aug-mixup').fill('1.5');
+    await page.getByTestId('train-start').click();
+    const augAlert = panel.locator('[role="alert"]').filter({ hasText: 'MixUp p' });
+    await augAlert.waitFor({ timeout: 10_000 });
+    expect(await augAlert.textContent()).toMatch(/MixUp p: .*between 0 and 1/);
+    expect(await page.getByTestId('train-aug-mixup').getAttribute('aria-invalid')).toBe('true');
+    await page.getByTestId('train-aug-mixup').fill('');
+    await page.getByTestId('train-augmentation-toggle').click();
     await page.getByTestId('train-quick').uncheck();
   }, 90_000);
 
@@ -616,6 +626,14 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     expect(await panel.getByTestId('recommend-matches').getByTestId('match-tile').count()).toBe(8);
     await imagesLoaded('#panel-recommend [data-testid="recommend-matches"] img', 8);
     expect(await panel.getByTestId('recommend-meta').textContent()).toContain('SYNTHETIC');
+    expect(await panel.getByTestId('recommend-index').textContent()).toBe('exact index');
+    // The approximate catalog index on request: the answer says so, with its measured recall@10.
+    await panel.getByTestId('recommend-approximate').check();
+    await panel.getByTestId('recommend-upload').click();
+    await poll(() => panel.getByTestId('recommend-index').textContent(), 60_000).toMatch(
+      /^approximate index \(.*HNSW.*\), recall@10 [01]\.\d{3} vs exact$/,
+    );
+    await panel.getByTestId('recommend-approximate').uncheck();
     await panel.getByTestId('bestseller-start').click();
     await panel.getByTestId('trend-charts').waitFor({ timeout: 60_000 });
     expect(Number(await panel.getByTestId('trend-style').getAttribute('data-bars'))).toBeGreaterThan(0);

@@ -16,6 +16,7 @@ import type {
   OptimizerSettings,
   TrainStepResult,
 } from '../../src-main/encoders/json-encoder/json-encoder-types.ts';
+import { softInfoNce } from '../../src-main/training/mixup.ts';
 import type { EncoderFactory } from '../../src-main/training/trainer.ts';
 
 function nextRandom(state: { a: number }): number {
@@ -136,8 +137,10 @@ export class LinearJsonEncoder implements JsonEncoderModel {
     return LinearJsonEncoder.normalise(h, inputs.batchSize, this.config.outputDim).z;
   }
 
-  loss(inputs: EncoderInputs, images: Float32Array, temperature: number): number {
+  loss(inputs: EncoderInputs, images: Float32Array, temperature: number, targets?: Float64Array): number {
     const z = this.encode(inputs);
+    if (targets)
+      return softInfoNce(z, images, inputs.batchSize, this.config.outputDim, temperature, targets).loss;
     return LinearJsonEncoder.infoNce(z, images, inputs.batchSize, this.config.outputDim, temperature).loss;
   }
 
@@ -146,13 +149,17 @@ export class LinearJsonEncoder implements JsonEncoderModel {
     images: Float32Array,
     temperature: number,
     opt: OptimizerSettings,
+    targets?: Float64Array,
   ): TrainStepResult {
     const D = this.config.outputDim;
     const B = inputs.batchSize;
     const F = this.config.fields.length;
     const { h, keep } = this.forward(inputs, true);
     const { z, norms } = LinearJsonEncoder.normalise(h, B, D);
-    const { loss, dz } = LinearJsonEncoder.infoNce(z, images, B, D, temperature);
+    // MixUp's soft targets: the float64 reference loss of training/mixup.ts.
+    const { loss, dz } = targets
+      ? softInfoNce(z, images, B, D, temperature, targets)
+      : LinearJsonEncoder.infoNce(z, images, B, D, temperature);
     const dh = new Float32Array(B * D);
     for (let b = 0; b < B; b++) {
       let dot = 0;

@@ -7,7 +7,10 @@
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JobHost } from '../../src-main/jobs/job-host.ts';
 import { buildServer } from '../../src-main/server/app.ts';
+import { createWebServer } from '../../src-main/server/web-server.ts';
+import { ApiSession } from '../../src-main/services/api-session.ts';
 import { Workbench } from '../../src-main/services/workbench.ts';
 import type { CustomerInputResult } from '../../src-shared/recommend.ts';
 import { buildRecommendFixture, type RecommendFixture } from '../helpers/recommend-fixture.ts';
@@ -62,6 +65,59 @@ describe('--index ann in search and serve', () => {
     } finally {
       await app.close();
       await wb.closeAsync();
+    }
+  }, 60_000);
+
+  it('the UI path: a recommend request may ask for the ann index itself; exact stays the default', async () => {
+    const wb = Workbench.open(fx.workspace, { create: false });
+    try {
+      const exact = await wb.recommendCustomerInput({ productId: 'blue-jacket', k: 3 });
+      expect(exact.index).toBeUndefined();
+      const ann = await wb.recommendCustomerInput({ productId: 'blue-jacket', k: 3, index: 'ann' });
+      expect(ann.index).toMatchObject({ kind: 'ann', engine: expect.stringMatching(/usearch HNSW/) });
+      expect(typeof ann.index?.recallAt10).toBe('number');
+      expect(ann.matches.map((m) => m.productId)).toEqual(exact.matches.map((m) => m.productId));
+      const best = await wb.recommendTop10ToNew({ ids: ['blue-jacket'], k: 2, index: 'ann' });
+      expect(best.index?.kind).toBe('ann');
+      // Both indexes stay live: an exact request after an ann one is exact again.
+      expect((await wb.recommendCustomerInput({ productId: 'blue-jacket', k: 3 })).index).toBeUndefined();
+      await expect(
+        wb.recommendCustomerInput({ productId: 'blue-jacket', k: 3, index: 'hnsw' as 'ann' }),
+      ).rejects.toThrow(/index must be "exact" or "ann", got "hnsw"/);
+    } finally {
+      await wb.closeAsync();
+    }
+  }, 60_000);
+
+  it('the web transport (RPC, as the web UI calls) carries index and answers with the recall', async () => {
+    const session = new ApiSession({
+      mode: 'browser',
+      appName: 'K-Fashion Workbench',
+      version: 'test',
+      dataDir: join(fx.base, 'web-data'),
+      jobs: new JobHost({ workerScript: join(import.meta.dirname, '..', '..', 'dist', 'job-worker.js') }),
+    });
+    session.openWorkspace(fx.workspace, { create: false });
+    const app = await createWebServer({ session, rendererDir: null });
+    try {
+      const url = (await app.listen({ host: '127.0.0.1', port: 0 })).replace('localhost', '127.0.0.1');
+      const call = (body: unknown) =>
+        fetch(`${url}/api/rpc/recommend.customerInput`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      const r = await call({ productId: 'blue-jacket', k: 3, index: 'ann' });
+      const envelope = (await r.json()) as { ok: boolean; result: CustomerInputResult };
+      expect(r.status, JSON.stringify(envelope)).toBe(200);
+      expect(envelope.result.index?.kind).toBe('ann');
+      expect(typeof envelope.result.index?.recallAt10).toBe('number');
+      const bad = await call({ productId: 'blue-jacket', index: 'fast' });
+      expect(bad.status).toBe(400);
+      expect(JSON.stringify(await bad.json())).toMatch(/index/);
+    } finally {
+      await app.close();
+      await session.close();
     }
   }, 60_000);
 });

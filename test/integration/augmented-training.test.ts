@@ -9,7 +9,7 @@ import { ViewEmbeddingStore } from '../../src-main/store/view-embedding-store.ts
 import { Workspace } from '../../src-main/store/workspace.ts';
 import { readSafetensors } from '../../src-main/training/safetensors.ts';
 import { resolveTrainConfig, type TrainConfig } from '../../src-main/training/train-config.ts';
-import { train } from '../../src-main/training/trainer.ts';
+import { defaultEncoderFactory, train } from '../../src-main/training/trainer.ts';
 import { augmentationSchema, viewSettingsSchema } from '../../src-shared/augmentation-config.ts';
 import { linearEncoderFactory } from '../helpers/linear-json-encoder.ts';
 import { buildDemoTrainingWorkspace, copyWorkspace } from '../helpers/training-fixture.ts';
@@ -187,7 +187,64 @@ describe('training with augmentation', () => {
     );
   }, 120_000);
 
-  it('refuses MixUp, which this trainer cannot apply yet', async () => {
-    await expect(run(fresh(), config({ image: { mixup: 0.5 } }))).rejects.toThrow(/MixUp is not applied/);
-  });
+  it('trains with MixUp (soft targets) and every other setting at once, records them all in the run config, and a replay is bit-identical', async () => {
+    const aug = {
+      json: {
+        fieldDropout: 0.1,
+        synonym: 0.2,
+        mix: 0.3,
+        mixFields: ['material'],
+        styleStrength: { 레트로: 1.5 },
+      },
+      image: { views: 2, mixup: 0.5, mixupAlpha: 0.8 },
+    };
+    const parsed = augmentationSchema.parse(aug);
+    const [plain, a, noMix] = [fresh(), fresh(), fresh()];
+    for (const d of [a, noMix]) storeViews(d, 2);
+    await run(plain, config());
+    const ra = await run(a, config(aug));
+    await run(noMix, config({ ...aug, image: { views: 2 } }));
+    const runConfig = JSON.parse(readFileSync(join(ra.runDir, 'config.json'), 'utf8'));
+    expect(runConfig.config.augmentation.image).toMatchObject({ views: 2, mixup: 0.5, mixupAlpha: 0.8 });
+    expect(runConfig.config.augmentation.json).toMatchObject(aug.json);
+    // MixUp changed the training (same settings without it give other weights).
+    expect(weights(a)).not.toEqual(weights(noMix));
+    expect(runConfig.config.augmentation).toEqual(parsed);
+    expect(weights(a)).not.toEqual(weights(plain));
+    const wb = Workbench.open(a, { create: false });
+    try {
+      const rb = await wb.train({
+        configFile: join(ra.runDir, 'config.json'),
+        createEncoder: linearEncoderFactory(),
+      });
+      expect(rb.replayOf).toBe(ra.runId);
+      expect(rb.config.augmentation).toEqual(parsed);
+      expect(rb.history.map((h) => h.trainLoss)).toEqual(ra.history.map((h) => h.trainLoss));
+      const last = (dir: string) =>
+        Object.fromEntries(
+          [...readSafetensors(join(dir, 'checkpoints', 'last.safetensors')).tensors].map(([k, t]) => [
+            k,
+            Array.from(t.data),
+          ]),
+        );
+      expect(last(rb.runDir)).toEqual(last(ra.runDir));
+    } finally {
+      wb.close();
+    }
+  }, 180_000);
+
+  it('trains with MixUp on the default (tfjs) engine', async () => {
+    const dir = fresh();
+    const ws = Workspace.open(dir, { create: false });
+    try {
+      const r = await train(
+        ws,
+        { ...config({ image: { mixup: 1, mixupAlpha: 0.4 } }), epochs: 1 },
+        { createEncoder: defaultEncoderFactory },
+      );
+      expect(Number.isFinite(r.history[0]!.trainLoss)).toBe(true);
+    } finally {
+      ws.close();
+    }
+  }, 180_000);
 });

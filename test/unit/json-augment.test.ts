@@ -234,6 +234,12 @@ describe('kfashion train augmentation flags', () => {
     expect(a.json).toMatchObject({ fieldDropout: 0.2, synonym: 0, mix: 0, styleStrength: { 레트로: 2 } });
     expect(a.image).toMatchObject({ views: 3, viewSeed: 4, mixup: 0 });
     expect(augmentationFromFlags({ imageViews: 2 })!.json).toEqual(jsonAugmentationSchema.parse({}));
+    expect(augmentationFromFlags({ mixup: 0.3, mixupAlpha: 1 })!.image).toMatchObject({
+      views: 0,
+      mixup: 0.3,
+      mixupAlpha: 1,
+    });
+    expect(augmentationFromFlags({ mixup: 0.3 })!.image.mixupAlpha).toBe(0.4);
   });
 });
 

@@ -37,6 +37,8 @@ function referenceLoss(
   inputs: EncoderInputs,
   images: Float32Array,
   temperature: number,
+  /** MixUp's soft targets, row = JSON item, column = image; absent = the identity. */
+  targets?: Float64Array,
 ): number {
   const B = inputs.batchSize;
   const d = config.embedDim;
@@ -84,6 +86,24 @@ function referenceLoss(
   };
   let rows = 0;
   let cols = 0;
+  if (targets) {
+    // S[i][j] = image i · JSON j; target of (JSON j, image i) is targets[j·B + i], normalised per image
+    // (over the JSONs, S's row) and per JSON (over the images, S's column).
+    const y = (i: number, j: number) => targets[j * B + i]!;
+    for (let i = 0; i < B; i++) {
+      let ys = 0;
+      for (let j = 0; j < B; j++) ys += y(i, j);
+      const l = lse(S[i]!);
+      for (let j = 0; j < B; j++) rows -= (y(i, j) / ys) * (S[i]![j]! - l);
+    }
+    for (let j = 0; j < B; j++) {
+      let ys = 0;
+      for (let i = 0; i < B; i++) ys += y(i, j);
+      const l = lse(S.map((r) => r[j]!));
+      for (let i = 0; i < B; i++) cols -= (y(i, j) / ys) * (S[i]![j]! - l);
+    }
+    return (rows / B + cols / B) / 2;
+  }
   for (let i = 0; i < B; i++) {
     rows += lse(S[i]!) - S[i]![i]!;
     cols += lse(S.map((r) => r[i]!)) - S[i]![i]!;
@@ -139,8 +159,17 @@ function entriesToCheck(n: number, rng: Rng): number[] {
 }
 
 describe('JSON encoder gradients', () => {
-  for (const activation of ['relu', 'gelu'] as const) {
-    it(`match central differences of a float64 reference (${activation})`, async () => {
+  // The last case trains with MixUp's soft targets: row 1's image is 0.7 its own garment, 0.3 row 3's.
+  const mixed = new Float64Array(16);
+  for (let i = 0; i < 4; i++) mixed[i * 4 + i] = 1;
+  mixed[1 * 4 + 1] = 0.7;
+  mixed[3 * 4 + 1] = 0.3;
+  for (const [activation, targets] of [
+    ['relu', undefined],
+    ['gelu', undefined],
+    ['relu', mixed],
+  ] as const) {
+    it(`match central differences of a float64 reference (${activation}${targets ? ', soft MixUp targets' : ''})`, async () => {
       const config = tinyConfig({ activation });
       const model = await createJsonEncoder(config, { seed: 3, backend: 'wasm', helperThread: false });
       const B = 4;
@@ -151,8 +180,9 @@ describe('JSON encoder gradients', () => {
       const params: Record<string, { shape: number[]; data: Float64Array }> = {};
       for (const [k, v] of Object.entries(state.params))
         params[k] = { shape: v.shape, data: Float64Array.from(v.data) };
-      const { loss, grads } = model.gradients(inputs, images, T);
-      expect(loss).toBeCloseTo(referenceLoss(config, params, inputs, images, T), 4);
+      const { loss, grads } = model.gradients(inputs, images, T, targets);
+      expect(loss).toBeCloseTo(referenceLoss(config, params, inputs, images, T, targets), 4);
+      if (targets) expect(model.loss(inputs, images, T, targets)).toBeCloseTo(loss, 4);
 
       const h = 1e-5;
       const pick = new Rng(17);
@@ -162,9 +192,9 @@ describe('JSON encoder gradients', () => {
         for (const i of entriesToCheck(p.length, pick)) {
           const x = p[i]!;
           p[i] = x + h;
-          const up = referenceLoss(config, params, inputs, images, T);
+          const up = referenceLoss(config, params, inputs, images, T, targets);
           p[i] = x - h;
-          const down = referenceLoss(config, params, inputs, images, T);
+          const down = referenceLoss(config, params, inputs, images, T, targets);
           p[i] = x;
           numeric.set(i, (up - down) / (2 * h));
         }

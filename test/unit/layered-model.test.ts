@@ -3,6 +3,7 @@
  * layer list of a deep residual variant, a whole-model gradient check in float64, AdamW and the
  * schedules, inference without optimiser state, determinism.
  */
+
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src-main/dataset/rng.ts';
 import { InferenceJsonEncoder } from '../../src-main/encoders/json-encoder/inference.ts';
@@ -10,6 +11,7 @@ import { makeJsonEncoderConfig } from '../../src-main/encoders/json-encoder/json
 import { LayeredJsonEncoder } from '../../src-main/encoders/json-encoder/layered-encoder.ts';
 import { planLrSchedule, scheduledLr } from '../../src-main/encoders/json-encoder/lr-schedulers.ts';
 import { adamwStep, clipScale } from '../../src-main/encoders/json-encoder/optimizer.ts';
+import { mixTargets, mixupImages } from '../../src-main/training/mixup.ts';
 import { tinyInputs } from '../helpers/encoder-inputs.ts';
 import { expectGradient } from '../helpers/finite-diff.ts';
 
@@ -95,6 +97,46 @@ describe('layered JSON encoder', () => {
       tol: 1e-5,
       label: 'all parameters',
     });
+  });
+
+  it('whole-model gradient with MixUp soft targets matches central differences (float64)', () => {
+    const config = {
+      ...makeJsonEncoderConfig(VOCAB, { embedDim: 3, hiddenDim: 6, dropout: 0.2 }),
+      depth: 2,
+      residual: true,
+      norm: 'layer' as const,
+      activation: 'gelu' as const,
+    };
+    const m = new LayeredJsonEncoder(config, { seed: 6, dtype: 'float64' });
+    const net = m.net;
+    const B = 5;
+    const inputs = tinyInputs(config, B, 3);
+    const raw = new Rng(4).unitRows(B, 512);
+    const { images, pairs } = mixupImages(raw, B, 512, 0.6, 0.4, new Rng(8));
+    expect(pairs.length).toBeGreaterThan(0);
+    const targets = mixTargets(B, pairs);
+    const imgs = Float64Array.from(images);
+    const state = net.dropoutState;
+    const loss = () => {
+      net.dropoutState = state;
+      return net.lossAndGrads(inputs, imgs, 0.1, true, targets);
+    };
+    loss();
+    const grads = Float64Array.from(net.gradArena);
+    expectGradient(net.paramArena as Float64Array, grads, loss, {
+      sample: 300,
+      tol: 1e-5,
+      label: 'all parameters (soft targets)',
+    });
+    // The soft loss differs from the hard one on the same images (the targets matter).
+    net.dropoutState = state;
+    expect(loss()).not.toBeCloseTo(
+      (() => {
+        net.dropoutState = state;
+        return net.lossAndGrads(inputs, imgs, 0.1, true);
+      })(),
+      6,
+    );
   });
 
   it('trains: the loss falls over steps of a float32 model with BatchNorm and SiLU', () => {

@@ -43,6 +43,7 @@ describe('sanity check', () => {
       'gradient: residual block (LayerNorm, GELU, dropout)',
       'gradient: L2 normalisation',
       'gradient: symmetric InfoNCE',
+      'gradient: soft-target InfoNCE (MixUp)',
       'gradient: whole model (3 blocks, residual, LayerNorm, GELU, dropout)',
     ]);
     expect(r.backend).toMatch(/^wasm/);
@@ -62,7 +63,7 @@ describe('sanity check', () => {
     expect(existsSync(file)).toBe(true);
     const saved = JSON.parse(readFileSync(file, 'utf8'));
     expect(saved.pass).toBe(true);
-    expect(saved.checks).toHaveLength(20);
+    expect(saved.checks).toHaveLength(21);
     expect(Date.parse(saved.timestamp)).not.toBeNaN();
     expect(saved.runId).toMatch(/^sanity-/);
   }, 120_000);

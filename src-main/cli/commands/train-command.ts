@@ -140,6 +140,16 @@ export function registerTrainCommand(program: Command): void {
       integer('--view-seed', 0, 2 ** 31 - 1),
     )
     .option(
+      '--mixup <p>',
+      'MixUp of image vectors: per batch row, with probability p, the image vector is mixed with another garment of the batch and the InfoNCE target split λ / 1−λ (default 0: off)',
+      unitNumber('--mixup', 0, 1),
+    )
+    .option(
+      '--mixup-alpha <a>',
+      'MixUp λ ~ Beta(a, a), folded to λ ≥ 0.5 (default 0.4)',
+      unitNumber('--mixup-alpha', 0, 10, true),
+    )
+    .option(
       '--backend <name>',
       `tfjs backend: ${BACKEND_NAMES.join(', ')} (default auto)`,
       oneOf('--backend', BACKEND_NAMES),
@@ -221,16 +231,43 @@ function jsonAugFlag(raw: string): string {
   return raw;
 }
 
-/** The run's augmentation from --json-aug / --image-views / --view-seed (undefined when none is given). */
+/** A number flag in [min, max] (exclusive of min when `openMin`), named in its error. */
+function unitNumber(flag: string, min: number, max: number, openMin = false) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || n > max || (openMin ? n <= min : n < min)) {
+      throw new InvalidArgumentError(
+        `${flag} ${v}: expected a number ${openMin ? 'above' : 'from'} ${min}${openMin ? ' and at most' : ' to'} ${max}`,
+      );
+    }
+    return n;
+  };
+}
+
+/** The run's augmentation from --json-aug / --image-views / --view-seed / --mixup (undefined when none is given). */
 export function augmentationFromFlags(o: {
   jsonAug?: string;
   imageViews?: number;
   viewSeed?: number;
+  mixup?: number;
+  mixupAlpha?: number;
 }): AugmentationSettings | undefined {
-  if (o.jsonAug === undefined && o.imageViews === undefined && o.viewSeed === undefined) return undefined;
+  if (
+    o.jsonAug === undefined &&
+    o.imageViews === undefined &&
+    o.viewSeed === undefined &&
+    o.mixup === undefined &&
+    o.mixupAlpha === undefined
+  )
+    return undefined;
   return augmentationSchema.parse({
     json: parseJsonAugFlag(o.jsonAug ?? 'none'),
-    image: { views: o.imageViews ?? 0, viewSeed: o.viewSeed ?? 0 },
+    image: {
+      views: o.imageViews ?? 0,
+      viewSeed: o.viewSeed ?? 0,
+      ...(o.mixup !== undefined ? { mixup: o.mixup } : {}),
+      ...(o.mixupAlpha !== undefined ? { mixupAlpha: o.mixupAlpha } : {}),
+    },
   });
 }
 

@@ -251,6 +251,21 @@ export function layerGradientChecks(seed: number): GradientCheck[] {
     });
   }
   {
+    // MixUp's soft targets: row 1's image is 0.7 its own, 0.3 row 3's ([Note: soft-target InfoNCE]).
+    const z = rand(B * C, rng, 0.5);
+    const img = rand(B * C, rng, 0.5);
+    const y = new Float64Array(B * B);
+    for (let i = 0; i < B; i++) y[i * B + i] = 1;
+    y[1 * B + 1] = 0.7;
+    y[3 * B + 1] = 0.3;
+    const dz = new Float64Array(B * C);
+    infoNceForwardBackward(dz, z, img, B, C, 0.2, undefined, y);
+    out.push({
+      name: 'soft-target InfoNCE (MixUp)',
+      worst: worstGradientError(z, dz, () => infoNceForwardBackward(null, z, img, B, C, 0.2, undefined, y)),
+    });
+  }
+  {
     const config: JsonEncoderConfig = {
       ...makeJsonEncoderConfig(
         { category: 5, style: 6, silhouette: 4, material: 6, detail: 5 },

@@ -73,6 +73,12 @@ export interface JsonEncoderState {
   rngState: number;
 }
 
+/**
+ * Soft InfoNCE targets for MixUp ([B × B] row-major, row = JSON item i, column = image j; training/
+ * mixup.ts mixTargets). Absent: the identity, i.e. plain InfoNCE ([Note: soft-target InfoNCE]).
+ */
+export type SoftTargets = Float64Array;
+
 export interface JsonEncoderModel {
   readonly config: JsonEncoderConfig;
   /** Eval mode (no dropout): [batch × 512] L2-normalised vectors, row-major. */
@@ -86,9 +92,10 @@ export interface JsonEncoderModel {
     images: Float32Array,
     temperature: number,
     opt: OptimizerSettings,
+    targets?: SoftTargets,
   ): TrainStepResult;
   /** The same loss in eval mode, without updating anything. */
-  loss(inputs: EncoderInputs, images: Float32Array, temperature: number): number;
+  loss(inputs: EncoderInputs, images: Float32Array, temperature: number, targets?: SoftTargets): number;
   getState(): JsonEncoderState;
   setState(state: JsonEncoderState): void;
   dispose(): void;

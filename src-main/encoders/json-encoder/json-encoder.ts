@@ -65,9 +65,16 @@ import type {
   JsonEncoderState,
   NamedTensor,
   OptimizerSettings,
+  SoftTargets,
   TrainStepResult,
 } from './json-encoder-types.ts';
-import { normalisationBackward, normalisedOutput, symmetricInfoNce } from './output-head.ts';
+import {
+  normalisationBackward,
+  normalisedOutput,
+  softTargetInfoNce,
+  symmetricInfoNce,
+  transposeTargets,
+} from './output-head.ts';
 import { ShardWorker } from './shard-worker.ts';
 import { headBuffers, SharedShardIo } from './step-buffers.ts';
 import { fillDropoutMask, WasmDropout } from './wasm-kernels.ts';
@@ -147,6 +154,7 @@ export interface JsonEncoder extends JsonEncoderModel {
     inputs: EncoderInputs,
     images: Float32Array,
     temperature: number,
+    targets?: SoftTargets,
   ): { loss: number; grads: Record<string, NamedTensor> };
 }
 
@@ -534,6 +542,7 @@ class TfJsonEncoder implements JsonEncoder {
     images: Float32Array,
     temperature: number,
     helper: ShardWorker | null,
+    targets?: SoftTargets,
   ): StepGrads {
     const B = this.validateInputs(inputs);
     if (B < 2)
@@ -559,7 +568,11 @@ class TfJsonEncoder implements JsonEncoder {
         buf.zT,
       );
       const { iS, iST } = this.imageArrays(images, B, temperature, buf.iS, buf.iST);
-      const info = symmetricInfoNce(this.rowProduct(iS, zT, B, OUTPUT_DIM, B, buf.s, helper), B, buf.dS);
+      const s = this.rowProduct(iS, zT, B, OUTPUT_DIM, B, buf.s, helper);
+      // S has the images as rows, the targets the JSON items: the soft targets go in transposed.
+      const info = targets
+        ? softTargetInfoNce(s, B, transposeTargets(this.checkTargets(targets, B), B), buf.dS)
+        : symmetricInfoNce(s, B, buf.dS);
       const dzT = this.rowProduct(iST, info.dS, OUTPUT_DIM, B, B, buf.dzT, helper);
       // dYᵀ and dY go where every shard reads them: the helper's shared buffers when it runs.
       const dyT = helper ? ios[1]!.dyT : new Float32Array(OUTPUT_DIM * B);
@@ -618,7 +631,7 @@ class TfJsonEncoder implements JsonEncoder {
     return out;
   }
 
-  loss(inputs: EncoderInputs, images: Float32Array, temperature: number): number {
+  loss(inputs: EncoderInputs, images: Float32Array, temperature: number, targets?: SoftTargets): number {
     this.checkAlive();
     const B = this.validateInputs(inputs);
     if (B < 2) throw new JsonEncoderConfigError('the InfoNCE loss needs a batch of at least 2 items');
@@ -632,7 +645,23 @@ class TfJsonEncoder implements JsonEncoder {
       B,
     );
     const iS = this.imageArrays(images, B, temperature).iS;
-    return symmetricInfoNce(this.rowProduct(iS, zT, B, OUTPUT_DIM, B, new Float32Array(B * B), null), B).loss;
+    const s = this.rowProduct(iS, zT, B, OUTPUT_DIM, B, new Float32Array(B * B), null);
+    if (targets)
+      return softTargetInfoNce(
+        s,
+        B,
+        transposeTargets(this.checkTargets(targets, B), B),
+        new Float32Array(B * B),
+      ).loss;
+    return symmetricInfoNce(s, B).loss;
+  }
+
+  private checkTargets(targets: SoftTargets, B: number): SoftTargets {
+    if (targets.length !== B * B)
+      throw new JsonEncoderConfigError(
+        `soft InfoNCE targets must be ${B}×${B} (one row per JSON item, one column per image), got ${targets.length} values`,
+      );
+    return targets;
   }
 
   trainStep(
@@ -640,11 +669,12 @@ class TfJsonEncoder implements JsonEncoder {
     images: Float32Array,
     temperature: number,
     opt: OptimizerSettings,
+    targets?: SoftTargets,
   ): TrainStepResult {
     this.checkAlive();
     validateOptimizer(opt);
     const helper = this.helper();
-    const g = this.lossAndGrads(inputs, images, temperature, helper);
+    const g = this.lossAndGrads(inputs, images, temperature, helper, targets);
     if (!Number.isFinite(g.loss)) throw new Error(`training loss is not finite (${g.loss}); no update made`);
     const gradNorm = Math.sqrt(g.sumOfSquares);
     const scale = clipCoefficient(gradNorm, opt.clipNorm);
@@ -696,9 +726,10 @@ class TfJsonEncoder implements JsonEncoder {
     inputs: EncoderInputs,
     images: Float32Array,
     temperature: number,
+    targets?: SoftTargets,
   ): { loss: number; grads: Record<string, NamedTensor> } {
     this.checkAlive();
-    const g = this.lossAndGrads(inputs, images, temperature, null);
+    const g = this.lossAndGrads(inputs, images, temperature, null, targets);
     const d = this.config.embedDim;
     const h = this.config.hiddenDim;
     const grads: Record<string, NamedTensor> = {};

@@ -19,6 +19,7 @@ import type {
   JsonEncoderState,
   NamedTensor,
   OptimizerSettings,
+  SoftTargets,
   TrainStepResult,
 } from './json-encoder-types.ts';
 import type { Arr } from './layers/arrays.ts';
@@ -100,11 +101,12 @@ export class LayeredJsonEncoder implements JsonEncoderModel {
     images: Float32Array,
     temperature: number,
     opt: OptimizerSettings,
+    targets?: SoftTargets,
   ): TrainStepResult {
     this.alive();
     this.checkBatch(inputs, images, temperature);
     validateOptimizer(opt);
-    const loss = this.net.lossAndGrads(inputs, this.imagesIn(images), temperature);
+    const loss = this.net.lossAndGrads(inputs, this.imagesIn(images), temperature, true, targets);
     const gradNorm = globalNorm(this.net.gradArena);
     this.step++;
     adamwStep(
@@ -135,19 +137,20 @@ export class LayeredJsonEncoder implements JsonEncoderModel {
     inputs: EncoderInputs,
     images: Float32Array,
     temperature: number,
+    targets?: SoftTargets,
   ): { loss: number; grads: Record<string, NamedTensor> } {
     this.alive();
     this.checkBatch(inputs, images, temperature);
-    const loss = this.net.lossAndGrads(inputs, this.imagesIn(images), temperature);
+    const loss = this.net.lossAndGrads(inputs, this.imagesIn(images), temperature, true, targets);
     const grads: Record<string, NamedTensor> = {};
     for (const p of this.net.params) grads[p.name] = { shape: [...p.shape], data: Float32Array.from(p.grad) };
     return { loss, grads };
   }
 
-  loss(inputs: EncoderInputs, images: Float32Array, temperature: number): number {
+  loss(inputs: EncoderInputs, images: Float32Array, temperature: number, targets?: SoftTargets): number {
     this.alive();
     this.checkBatch(inputs, images, temperature);
-    return this.net.loss(inputs, this.imagesIn(images), temperature);
+    return this.net.loss(inputs, this.imagesIn(images), temperature, targets);
   }
 
   getState(): JsonEncoderState {

@@ -281,14 +281,29 @@ export class LayeredNetwork {
    * Training loss of the batch (symmetric InfoNCE against `images`) with every parameter's gradient
    * in `gradArena` (zeroed first). `train` false: eval mode (no dropout, running BatchNorm statistics).
    */
-  lossAndGrads(inputs: EncoderInputs, images: Arr, temperature: number, train = true): number {
+  lossAndGrads(
+    inputs: EncoderInputs,
+    images: Arr,
+    temperature: number,
+    train = true,
+    targets?: Float64Array,
+  ): number {
     if (!this.trainable) throw new Error('JSON encoder: this model was built for inference (no gradients)');
     const B = inputs.batchSize;
     const z = this.forward(inputs, 0, B, train);
     this.gradArena.fill(0);
     this.actGrads.fill(0);
     const ctx = this.context(B, train);
-    const loss = infoNceForwardBackward(this.dz, z, images, B, OUTPUT_DIM, temperature, { s: this.sim });
+    const loss = infoNceForwardBackward(
+      this.dz,
+      z,
+      images,
+      B,
+      OUTPUT_DIM,
+      temperature,
+      { s: this.sim },
+      targets,
+    );
     const last = this.mlp[this.mlp.length - 1]!;
     l2NormaliseBackward(last.dout, this.dz, this.z, this.norms, B, OUTPUT_DIM);
     chainBackward(this.mlp, this.concatDout, ctx);
@@ -307,10 +322,10 @@ export class LayeredNetwork {
   }
 
   /** The loss alone (eval mode, nothing updated, no gradients). */
-  loss(inputs: EncoderInputs, images: Arr, temperature: number): number {
+  loss(inputs: EncoderInputs, images: Arr, temperature: number, targets?: Float64Array): number {
     const B = inputs.batchSize;
     const z = this.forward(inputs, 0, B, false);
-    return infoNceForwardBackward(null, z, images, B, OUTPUT_DIM, temperature);
+    return infoNceForwardBackward(null, z, images, B, OUTPUT_DIM, temperature, undefined, targets);
   }
 
   get batchInLastForward(): number {

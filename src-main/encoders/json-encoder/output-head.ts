@@ -136,6 +136,67 @@ export function symmetricInfoNceShifted(
 }
 
 /**
+ * [Note: soft-target InfoNCE]
+ * Symmetric InfoNCE with a target distribution instead of the diagonal, for MixUp (training/mixup.ts):
+ * `targets[i·B + j]` is the weight of S[i][j] (same layout as S). Each row's targets are normalised to
+ * sum 1 (Ŷʳ), and each column's (Ŷᶜ):
+ *   loss = (Σ_i −Σ_j Ŷʳ_ij·(S_ij − lse_j' S_ij')  +  Σ_j −Σ_i Ŷᶜ_ij·(S_ij − lse_i' S_i'j)) / 2B.
+ * Gradient: for one row, d/dS_ij [lse_i − Σ_j' ŷ_j'·S_ij'] = softmax_i(S)_j·Σ_j' ŷ_j' − ŷ_j = P_ij − ŷ_j
+ * because the row's targets sum to 1; likewise per column. So
+ *   dS = (softmax_rows(S) − Ŷʳ + softmax_cols(S) − Ŷᶜ) / 2B,
+ * which is symmetricInfoNce's closed form with I replaced by the normalised targets (targets = I gives
+ * it exactly). A row or column whose targets sum to 0 adds nothing (no positive to pull towards).
+ * Each row's and column's log-sum-exp is taken against its own maximum (mixed targets are rare enough
+ * per batch that the extra exps do not matter), in float64.
+ */
+export function softTargetInfoNce<A extends Float32Array | Float64Array>(
+  s: A,
+  B: number,
+  targets: Float64Array,
+  dS: A,
+): { loss: number; dS: A } {
+  if (s.length < B * B || targets.length !== B * B)
+    throw new Error(`InfoNCE: similarity and target matrices must be ${B}×${B}`);
+  const g = new Float64Array(B * B);
+  let loss = 0;
+  const scale = 1 / (2 * B);
+  for (let pass = 0; pass < 2; pass++) {
+    // pass 0: rows (stride 1 along j); pass 1: columns (stride B along i).
+    const along = pass === 0 ? 1 : B;
+    const across = pass === 0 ? B : 1;
+    for (let a = 0; a < B; a++) {
+      const base = a * across;
+      let ysum = 0;
+      let mx = Number.NEGATIVE_INFINITY;
+      for (let t = 0; t < B; t++) {
+        const k = base + t * along;
+        ysum += targets[k]!;
+        if (s[k]! > mx) mx = s[k]!;
+      }
+      if (!(ysum > 0)) continue;
+      let sum = 0;
+      for (let t = 0; t < B; t++) sum += Math.exp(s[base + t * along]! - mx);
+      const lse = mx + Math.log(sum);
+      for (let t = 0; t < B; t++) {
+        const k = base + t * along;
+        const y = targets[k]! / ysum;
+        if (y !== 0) loss -= y * (s[k]! - lse) * scale;
+        g[k]! += (Math.exp(s[k]! - lse) - y) * scale;
+      }
+    }
+  }
+  for (let k = 0; k < B * B; k++) dS[k] = g[k]!;
+  return { loss, dS };
+}
+
+/** The transpose of a B×B target matrix (the tfjs head's S has images as rows, the targets JSON rows). */
+export function transposeTargets(targets: Float64Array, B: number): Float64Array {
+  const t = new Float64Array(B * B);
+  for (let i = 0; i < B; i++) for (let j = 0; j < B; j++) t[j * B + i] = targets[i * B + j]!;
+  return t;
+}
+
+/**
  * Back through the normalisation: dYᵀ = (dZᵀ − Zᵀ·⟨dZ, Z⟩) / ‖Y‖ per column, written to `dyT`
  * [512, B] and, transposed, to `dy` [B, 512] (the shards read both); db₂ = dYᵀ's row sums.
  * Returns db₂ and its sum of squares.

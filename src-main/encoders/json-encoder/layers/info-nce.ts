@@ -4,8 +4,11 @@
  *   S = z · imagesᵀ / T,  loss = (CE(S, I) + CE(Sᵀ, I)) / 2, each cross-entropy a mean over the batch.
  * Gradient in closed form: dS = (softmax_rows(S) + softmax_cols(S) − 2I) / (2B); dz = dS · images / T.
  * Softmaxes are computed in float64 with the row's / column's maximum subtracted.
+ * With soft `targets` (MixUp; row = z item, column = image, the same layout as S here) the loss and
+ * dS are output-head.ts's softTargetInfoNce ([Note: soft-target InfoNCE]).
  */
 import { matmul } from '../matmul.ts';
+import { softTargetInfoNce } from '../output-head.ts';
 import { type Arr, zerosLike } from './arrays.ts';
 
 export interface InfoNceScratch {
@@ -22,11 +25,22 @@ export function infoNceForwardBackward(
   C: number,
   temperature: number,
   scratch?: InfoNceScratch,
+  targets?: Float64Array,
 ): number {
   const s = scratch?.s.subarray(0, B * B) ?? zerosLike(z, B * B);
   matmul(s, z, images, B, C, B, { transB: true });
   const inv = 1 / temperature;
   for (let i = 0; i < B * B; i++) s[i]! *= inv;
+  if (targets) {
+    if (targets.length !== B * B)
+      throw new Error(`soft InfoNCE targets must be ${B}×${B}, got ${targets.length} values`);
+    const { loss } = softTargetInfoNce(s, B, targets, s);
+    if (dz) {
+      for (let i = 0; i < B * B; i++) s[i]! *= inv;
+      matmul(dz, s, images, B, B, C, { accumulate: true });
+    }
+    return loss;
+  }
   const pr = new Float64Array(B * B);
   const pc = new Float64Array(B * B);
   let loss = 0;
