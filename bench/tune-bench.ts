@@ -157,7 +157,7 @@ export async function tuneBench(args: string[]): Promise<void> {
         target: '< 1000 ms of tuning overhead per trial beyond its training',
         overhead:
           'trial wall time (study store) minus the trainer time; includes the gallery evaluation of the best checkpoint (eval_ms) and, on the queue, the Redis hand-offs',
-        note: 'a shared, loaded machine: figures are noisy',
+        note: 'figures from a machine running other work are noisy: compare rows of one run',
         local: localRow,
         two_local_workers: queueRow,
       });
