@@ -77,6 +77,27 @@ export interface VectorIndexOptions {
   blockRows?: number;
 }
 
+/** Whether a gallery of n rows is searched with ONNX Runtime (the 'auto' backend from minOrtRows on). */
+function wantsOrt(n: number, opts: VectorIndexOptions): boolean {
+  const backend = opts.backend ?? 'auto';
+  return n > 0 && (backend === 'onnxruntime' || (backend === 'auto' && n >= (opts.minOrtRows ?? 4096)));
+}
+
+function checkedBlockRows(opts: VectorIndexOptions): number | undefined {
+  if (opts.blockRows !== undefined && !(Number.isInteger(opts.blockRows) && opts.blockRows >= 1)) {
+    throw new VectorIndexError(`blockRows must be a positive integer, got ${opts.blockRows}`);
+  }
+  return opts.blockRows;
+}
+
+function commonOptions(opts: VectorIndexOptions) {
+  return {
+    threads: opts.threads ?? availableParallelism(),
+    thread: opts.thread ?? ('worker' as const),
+    maxScoreFloats: opts.maxScoreFloats ?? MAX_SCORE_FLOATS,
+  };
+}
+
 export class VectorIndexError extends Error {
   override name = 'VectorIndexError';
 }
@@ -266,32 +287,47 @@ export class VectorIndex {
       );
     }
     checkUnitRows(ids, vectors, dim);
-    const backend = opts.backend ?? 'auto';
-    const threads = opts.threads ?? availableParallelism();
-    const thread = opts.thread ?? 'worker';
-    const minOrtRows = opts.minOrtRows ?? 4096;
-    const maxScoreFloats = opts.maxScoreFloats ?? MAX_SCORE_FLOATS;
-    const common = { threads, thread, maxScoreFloats };
-    const wantOrt =
-      ids.length > 0 && (backend === 'onnxruntime' || (backend === 'auto' && ids.length >= minOrtRows));
-    if (!wantOrt) {
-      return new VectorIndex(ids, dim, vectors, null, { ...common, fallbackReason: null, layout: null });
+    if (!wantsOrt(ids.length, opts)) {
+      return new VectorIndex(ids, dim, vectors, null, {
+        ...commonOptions(opts),
+        fallbackReason: null,
+        layout: null,
+      });
     }
-    if (opts.blockRows !== undefined && !(Number.isInteger(opts.blockRows) && opts.blockRows >= 1)) {
-      throw new VectorIndexError(`blockRows must be a positive integer, got ${opts.blockRows}`);
-    }
-    const layout = blockLayout(ids.length, opts.blockRows);
-    const blocked = blockColumns(vectors, layout, dim);
+    const layout = blockLayout(ids.length, checkedBlockRows(opts));
+    return VectorIndex.withSession(ids, dim, blockColumns(vectors, layout, dim), layout, opts, () => vectors);
+  }
+
+  /**
+   * The ORT index over a blocked gallery, or, when ONNX Runtime cannot start and the backend is
+   * 'auto', the JS index over the row-major matrix `rowMajor()` gives (read only in that case).
+   */
+  private static async withSession(
+    ids: readonly string[],
+    dim: number,
+    blocked: Float32Array,
+    layout: BlockLayout,
+    opts: VectorIndexOptions,
+    rowMajor: () => Float32Array,
+  ): Promise<VectorIndex> {
+    const common = commonOptions(opts);
     try {
-      const runner = await sessionRunner(blocked, layout, dim, threads, thread, opts.onnxruntimePath);
+      const runner = await sessionRunner(
+        blocked,
+        layout,
+        dim,
+        common.threads,
+        common.thread,
+        opts.onnxruntimePath,
+      );
       return new VectorIndex(ids, dim, null, runner, { ...common, fallbackReason: null, layout });
     } catch (e) {
       // First line only: Node appends the whole require stack to a missing-module error.
       const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
-      if (backend === 'onnxruntime') {
+      if ((opts.backend ?? 'auto') === 'onnxruntime') {
         throw new VectorIndexError(`ONNX Runtime is not available for search: ${msg}`);
       }
-      return new VectorIndex(ids, dim, vectors, null, {
+      return new VectorIndex(ids, dim, rowMajor(), null, {
         ...common,
         fallbackReason: `ONNX Runtime unavailable (${msg}); searching with plain JS loops`,
         layout: null,
@@ -312,15 +348,9 @@ export class VectorIndex {
     opts: VectorIndexOptions = {},
   ): Promise<VectorIndex> {
     const n = ids.length;
-    const backend = opts.backend ?? 'auto';
-    const wantOrt =
-      n > 0 && (backend === 'onnxruntime' || (backend === 'auto' && n >= (opts.minOrtRows ?? 4096)));
-    if (!wantOrt || !Number.isInteger(dim) || dim < 1)
+    if (!wantsOrt(n, opts) || !Number.isInteger(dim) || dim < 1)
       return VectorIndex.build(ids, readRows(0, n), dim, opts);
-    if (opts.blockRows !== undefined && !(Number.isInteger(opts.blockRows) && opts.blockRows >= 1)) {
-      throw new VectorIndexError(`blockRows must be a positive integer, got ${opts.blockRows}`);
-    }
-    const layout = blockLayout(n, opts.blockRows);
+    const layout = blockLayout(n, checkedBlockRows(opts));
     const { rows, blocks } = layout;
     const blocked = new Float32Array(blocks * dim * rows);
     const chunk = Math.min(rows, READ_CHUNK_ROWS);
@@ -342,22 +372,7 @@ export class VectorIndex {
         }
       }
     }
-    const threads = opts.threads ?? availableParallelism();
-    const thread = opts.thread ?? 'worker';
-    const common = { threads, thread, maxScoreFloats: opts.maxScoreFloats ?? MAX_SCORE_FLOATS };
-    try {
-      const runner = await sessionRunner(blocked, layout, dim, threads, thread, opts.onnxruntimePath);
-      return new VectorIndex(ids, dim, null, runner, { ...common, fallbackReason: null, layout });
-    } catch (e) {
-      const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
-      if (backend === 'onnxruntime')
-        throw new VectorIndexError(`ONNX Runtime is not available for search: ${msg}`);
-      return new VectorIndex(ids, dim, readRows(0, n), null, {
-        ...common,
-        fallbackReason: `ONNX Runtime unavailable (${msg}); searching with plain JS loops`,
-        layout: null,
-      });
-    }
+    return VectorIndex.withSession(ids, dim, blocked, layout, opts, () => readRows(0, n));
   }
 
   /** Exact cosine top-k for each query row ([q × dim]); k is clamped to size; best first. */
