@@ -25,7 +25,12 @@ import type {
   NamedTensor,
 } from '../encoders/json-encoder/json-encoder-types.ts';
 import { pytorchLoadingSection } from '../encoders/json-encoder/pytorch-module.ts';
-import { pendingTempFiles, writeFileAtomic, writeFilesAtomic } from '../store/atomic-file.ts';
+import {
+  pendingTempFiles,
+  removeStaleTempFiles,
+  writeFileAtomic,
+  writeFilesAtomic,
+} from '../store/atomic-file.ts';
 import type { DataFingerprint } from './data-fingerprint.ts';
 import type { EarlyStoppingState } from './early-stopping.ts';
 import { decodeSafetensors, encodeSafetensors, type SafeTensor } from './safetensors.ts';
@@ -241,6 +246,23 @@ export function loadCheckpointFiles(infoPath: string, weightsPath: string): Save
       rngState: info.resume?.rngState ?? 0,
     },
   };
+}
+
+/**
+ * Settles a run's checkpoint folder after its process was killed: a save cut between its two renames
+ * is completed as a load would complete it, then the temporary files of writers that are gone are
+ * removed, so the folder holds no half-written file even when the run is never loaded again (a fresh
+ * run started after a kill in the first epoch leaves the killed run's folder alone).
+ */
+export function settleKilledSaves(dir: string): void {
+  for (const names of Object.values(RUN_CHECKPOINT_FILES)) {
+    const infoPath = join(dir, names.info);
+    const weightsPath = join(dir, names.weights);
+    if (pendingTempFiles(infoPath).length > 0 && existsSync(weightsPath)) {
+      completePair(infoPath, sha256(readFileSync(weightsPath)));
+    }
+  }
+  removeStaleTempFiles(dir);
 }
 
 function completePair(infoPath: string, weightsSha: string): CheckpointInfo | null {

@@ -43,6 +43,7 @@ import {
   type CheckpointInfo,
   checkpointExists,
   RUN_CHECKPOINT_FILES,
+  settleKilledSaves,
 } from './checkpoints.ts';
 import type { DataFingerprint } from './data-fingerprint.ts';
 import type { TrainConfig } from './train-config.ts';
@@ -235,6 +236,7 @@ export function refreshInterrupted(ws: Workspace, rows?: RunRow[]): RunRow[] {
     store.setStatus(r.id, 'interrupted');
     const updated = { ...r, status: 'interrupted' as const };
     writeRunStatus(ws, updated);
+    settleKilledSaves(runPaths(ws, r.id).checkpoints);
     return updated;
   });
 }

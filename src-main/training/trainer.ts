@@ -57,6 +57,7 @@ import {
   listRuns,
   makeCurrent,
   RUN_CONFIG_FORMAT,
+  refreshInterrupted,
   relPath,
   resolveRun,
   runPaths,
@@ -573,6 +574,9 @@ async function runEpochs(
   if (ctx.resumeRow) {
     store.restart(runId, config as unknown as Record<string, unknown>, backend, pid, host);
   } else {
+    // Runs whose process was killed are marked interrupted (and their folders settled) before a new
+    // run starts beside them, not only when someone next lists them.
+    refreshInterrupted(ws);
     store.insert({
       id: runId,
       kind: controls.kind ?? 'train',
