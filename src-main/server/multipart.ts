@@ -100,3 +100,21 @@ export function intField(
   }
   return Number(raw);
 }
+
+/** An optional text field that must be one of `allowed` (400 naming the field otherwise). */
+export function choiceField<T extends string>(
+  fields: Map<string, string>,
+  name: string,
+  allowed: readonly T[],
+): T | undefined {
+  const raw = fields.get(name);
+  if (raw === undefined) return undefined;
+  const value = raw.trim();
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw badRequest(
+      `${name} must be ${allowed.map((a) => JSON.stringify(a)).join(' or ')}, got ${JSON.stringify(raw)}`,
+      name,
+    );
+  }
+  return value as T;
+}

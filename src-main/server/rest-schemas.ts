@@ -96,6 +96,11 @@ const customerInput = api['recommend.customerInput'].input.shape;
 /** k as the REST bodies take it: the contract's limits, and 10 when absent. */
 const restK = customerInput.k.unwrap().default(10).describe('matches per input (1-100, default 10)');
 
+/** The catalog index of one request, as the contract takes it; absent: the server's (`serve --index`). */
+const restIndex = customerInput.index.describe(
+  'catalog index for this request: "exact" or "ann" (approximate HNSW; its recall@10 comes back in the answer\'s index); default: the server\'s `serve --index`, else exact',
+);
+
 export const healthSchema = z.object({ ok: z.boolean(), workspace: z.string(), synthetic: z.boolean() });
 
 export const catalogPageQuery = z.strictObject({
@@ -121,23 +126,25 @@ export const top10Body = z.strictObject({
     'no sales data: use the anchor set (10 % most central garments)',
   ),
   k: restK,
+  index: restIndex,
 });
 
 export const customerBody = z.strictObject({
   product_id: customerInput.productId.unwrap().describe('a catalog product id or a dataset item id'),
   k: restK,
+  index: restIndex,
 });
 
 const binary = z.string().meta({ format: 'binary' });
 
 export const top10Multipart = multipartSchema(
-  z.object({ images: z.array(binary), k: restK }),
-  'multipart/form-data: one or more files in field "images" (best-seller photos), optional field k',
+  z.object({ images: z.array(binary), k: restK, index: restIndex }),
+  'multipart/form-data: one or more files in field "images" (best-seller photos), optional fields k and index',
 );
 
 export const customerMultipart = multipartSchema(
-  z.object({ image: binary, k: restK }),
-  'multipart/form-data: one file in field "image" (the customer photo), optional field k',
+  z.object({ image: binary, k: restK, index: restIndex }),
+  'multipart/form-data: one file in field "image" (the customer photo), optional fields k and index',
 );
 
 export const catalogAddMultipart = multipartSchema(

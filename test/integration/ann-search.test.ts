@@ -89,6 +89,60 @@ describe('--index ann in search and serve', () => {
     }
   }, 60_000);
 
+  it('REST: a request names its own index (JSON and multipart); exact stays the server default', async () => {
+    const wb = Workbench.open(fx.workspace, { create: false });
+    const app = await buildServer({ workbench: wb });
+    try {
+      const url = await app.listen({ host: '127.0.0.1', port: 0 });
+      const json = (path: string, body: unknown) =>
+        fetch(`${url}/api/recommend/${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      const exact = (await (
+        await json('customer_input', { product_id: 'blue-jacket', k: 3 })
+      ).json()) as CustomerInputResult;
+      expect(exact.index).toBeUndefined();
+      const r = await json('customer_input', { product_id: 'blue-jacket', k: 3, index: 'ann' });
+      const ann = (await r.json()) as CustomerInputResult;
+      expect(r.status, JSON.stringify(ann)).toBe(200);
+      expect(ann.index).toMatchObject({ kind: 'ann', engine: expect.stringMatching(/usearch HNSW/) });
+      expect(typeof ann.index?.recallAt10).toBe('number');
+      expect(ann.matches.map((m) => m.productId)).toEqual(exact.matches.map((m) => m.productId));
+      const best = await json('top10_to_new', { ids: ['blue-jacket'], k: 2, index: 'ann' });
+      expect(best.status).toBe(200);
+      expect(((await best.json()) as { index?: { kind: string } }).index?.kind).toBe('ann');
+
+      // The same choice as a multipart field beside an uploaded photo.
+      const form = new FormData();
+      const photo = readFileSync(join(fx.catalogDir, 'blue-jacket.jpg'));
+      form.append('image', new Blob([photo], { type: 'image/jpeg' }), 'q.jpg');
+      form.append('k', '3');
+      form.append('index', 'ann');
+      const up = await fetch(`${url}/api/recommend/customer_input`, { method: 'POST', body: form });
+      const upBody = (await up.json()) as CustomerInputResult;
+      expect(up.status, JSON.stringify(upBody)).toBe(200);
+      expect(upBody.index?.kind).toBe('ann');
+
+      // A wrong value is a 400 naming the field, in JSON and in multipart alike.
+      const bad = await json('customer_input', { product_id: 'blue-jacket', index: 'hnsw' });
+      expect(bad.status).toBe(400);
+      expect(JSON.stringify(await bad.json())).toMatch(/index/);
+      const badForm = new FormData();
+      badForm.append('image', new Blob([photo], { type: 'image/jpeg' }), 'q.jpg');
+      badForm.append('index', 'fast');
+      const badUp = await fetch(`${url}/api/recommend/customer_input`, { method: 'POST', body: badForm });
+      expect(badUp.status).toBe(400);
+      expect(((await badUp.json()) as { error: { message: string } }).error.message).toMatch(
+        /index must be "exact" or "ann", got "fast"/,
+      );
+    } finally {
+      await app.close();
+      await wb.closeAsync();
+    }
+  }, 60_000);
+
   it('the web transport (RPC, as the web UI calls) carries index and answers with the recall', async () => {
     const session = new ApiSession({
       mode: 'browser',

@@ -6,7 +6,7 @@ import { MAX_K } from '../../recommend/recommender.ts';
 import type { RecommendHandlers } from '../../services/api-handlers.ts';
 import { badRequest } from '../http-errors.ts';
 import { MAX_UPLOAD_FILES } from '../limits.ts';
-import { intField, readMultipart } from '../multipart.ts';
+import { choiceField, intField, readMultipart } from '../multipart.ts';
 import {
   customerBody,
   customerMultipart,
@@ -16,6 +16,8 @@ import {
   top10Body,
   top10Multipart,
 } from '../rest-schemas.ts';
+
+const INDEX_KINDS = ['exact', 'ann'] as const;
 
 type Output<M extends keyof typeof api> = z.output<(typeof api)[M]['output']>;
 
@@ -49,7 +51,7 @@ export async function registerRecommendRoutes(
       if (request.isMultipart()) {
         const { files, fields } = await readMultipart(request, {
           files: { images: MAX_UPLOAD_FILES },
-          fields: ['k'],
+          fields: ['k', 'index'],
         });
         const uploads = files.get('images') ?? [];
         if (uploads.length === 0)
@@ -57,13 +59,18 @@ export async function registerRecommendRoutes(
             'multipart request without files: upload best-seller images in field "images"',
             'images',
           );
-        return app.workbench.recommendTop10ToNew({ uploads, k: intField(fields, 'k', 1, MAX_K) });
+        return app.workbench.recommendTop10ToNew({
+          uploads,
+          k: intField(fields, 'k', 1, MAX_K),
+          index: choiceField(fields, 'index', INDEX_KINDS),
+        });
       }
       const body: Partial<z.output<typeof top10Body>> = request.body ?? {};
       return handlers['recommend.top10ToNew']({
         ids: body.ids,
         useCentralityProxy: body.use_centrality_proxy,
         k: body.k,
+        index: body.index,
       });
     },
   );
@@ -87,13 +94,24 @@ export async function registerRecommendRoutes(
     },
     async (request): Promise<Output<'recommend.customerInput'>> => {
       if (request.isMultipart()) {
-        const { files, fields } = await readMultipart(request, { files: { image: 1 }, fields: ['k'] });
+        const { files, fields } = await readMultipart(request, {
+          files: { image: 1 },
+          fields: ['k', 'index'],
+        });
         const upload = files.get('image')?.[0];
         if (!upload)
           throw badRequest('multipart request without a file: upload the photo in field "image"', 'image');
-        return app.workbench.recommendCustomerInput({ upload, k: intField(fields, 'k', 1, MAX_K) });
+        return app.workbench.recommendCustomerInput({
+          upload,
+          k: intField(fields, 'k', 1, MAX_K),
+          index: choiceField(fields, 'index', INDEX_KINDS),
+        });
       }
-      return handlers['recommend.customerInput']({ productId: request.body.product_id, k: request.body.k });
+      return handlers['recommend.customerInput']({
+        productId: request.body.product_id,
+        k: request.body.k,
+        index: request.body.index,
+      });
     },
   );
 }
