@@ -1,5 +1,5 @@
 /**
- * `npm run faults [-- --rounds N] [--ops scan,train] [--seed S] [--keep] [--json FILE]`: the fault
+ * `npm run faults [-- --rounds N] [--ops scan,train] [--seed S] [--after-first-save] [--keep] [--json FILE]`: the fault
  * campaign (fault-campaign.ts) as one command. Prints each round as it ends, then the summary table
  * (the one in README.md), and exits 1 when any round failed. Bundled to dist/faults-cli.js.
  */
@@ -34,6 +34,7 @@ const { results, summary } = await runCampaign({
   ops,
   seed,
   keep: args.includes('--keep'),
+  afterFirstSave: args.includes('--after-first-save'),
   log: (s) => console.log(s),
 });
 const out = flag(args, '--json');

@@ -43,7 +43,17 @@ interface Run {
 }
 
 /** Runs `kfashion args`; with `killAfterMs`, sends SIGKILL at that moment if it is still running. */
-function kfashionRun(args: string[], killAfterMs?: number, timeoutMs = 180_000): Promise<Run> {
+/**
+ * When to kill: a fixed moment (ms after the start), or `afterSaved`: poll the workspace until the
+ * command has saved its first unit of work, then kill `delayMs` later (see runRound's late kills).
+ */
+type Kill = number | { afterSaved: () => boolean; delayMs: number };
+
+function kfashionRun(
+  args: string[],
+  kill?: Kill,
+  timeoutMs = 180_000,
+): Promise<Run & { killedAtMs?: number }> {
   return new Promise((resolve) => {
     const t0 = performance.now();
     const child = spawn(process.execPath, [BIN, ...args], {
@@ -52,19 +62,32 @@ function kfashionRun(args: string[], killAfterMs?: number, timeoutMs = 180_000):
     });
     let stdout = '';
     let stderr = '';
+    let killedAtMs: number | undefined;
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
       stdout += d;
     });
     child.stderr.setEncoding('utf8').on('data', (d: string) => {
       stderr = (stderr + d).slice(-8000);
     });
-    const killer =
-      killAfterMs === undefined ? null : setTimeout(() => child.kill('SIGKILL'), Math.max(0, killAfterMs));
+    const killNow = () => {
+      killedAtMs = Math.round(performance.now() - t0);
+      child.kill('SIGKILL');
+    };
+    let killer: NodeJS.Timeout | null = null;
+    if (typeof kill === 'number') killer = setTimeout(killNow, Math.max(0, kill));
+    else if (kill) {
+      const poll = setInterval(() => {
+        if (!kill.afterSaved()) return;
+        clearInterval(poll);
+        killer = setTimeout(killNow, Math.max(0, kill.delayMs));
+      }, 50);
+      child.on('close', () => clearInterval(poll));
+    }
     const guard = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('close', (code, signal) => {
       if (killer) clearTimeout(killer);
       clearTimeout(guard);
-      resolve({ code, signal, stdout, stderr, ms: performance.now() - t0 });
+      resolve({ code, signal, stdout, stderr, ms: performance.now() - t0, killedAtMs });
     });
   });
 }
@@ -465,11 +488,24 @@ function lastEpoch(ws: string): number {
   }
 }
 
+/** What a running command has saved so far; 0 while its tables or files are still being made. */
+function savedSoFar(plan: OpPlan, f: Fixture, ws: string): number {
+  try {
+    return plan.saved(f, ws);
+  } catch {
+    return 0;
+  }
+}
+
+/** Operations whose `saved` can be above 0 (scan and export restart rather than resume). */
+const RESUMABLE: readonly Operation[] = ['crop', 'embed', 'train', 'catalog-import', 'tune'];
+
 export async function runRound(
   f: Fixture,
   op: Operation,
   round: number,
   random: () => number,
+  opts: { afterFirstSave?: boolean } = {},
 ): Promise<RoundResult> {
   const plan = PLANS[op];
   const ws = join(f.base, 'rounds', `${op}-${round}`);
@@ -481,13 +517,21 @@ export async function runRound(
   // Anywhere in the first 80 % of a clean run's length, start-up included (a kill while modules load
   // is a fault too). A rerun often finishes faster than the measured clean run (warm caches), so a
   // moment drawn from the last stretch mostly lands after the command has ended and tests nothing.
-  const killAtMs = Math.round(random() * 0.8 * f.cleanMs[op]);
-  const first = await kfashionRun(plan.args(f, ws), killAtMs);
+  // [Note: late kills] Under load a run is slower than its clean reference, so moments drawn over the
+  // reference mostly land before the first unit of work is saved (50 tune rounds on a loaded machine
+  // all did), and what a resume must keep is never tested. With `afterFirstSave` the kill waits for
+  // the first saved unit (polled from the workspace), then comes up to 40 % of a clean run later.
+  const late = opts.afterFirstSave === true && RESUMABLE.includes(op);
+  const drawn = random();
+  const kill: Kill = late
+    ? { afterSaved: () => savedSoFar(plan, f, ws) > 0, delayMs: Math.round(drawn * 0.4 * f.cleanMs[op]) }
+    : Math.round(drawn * 0.8 * f.cleanMs[op]);
+  const first = await kfashionRun(plan.args(f, ws), kill);
   const killed = first.signal === 'SIGKILL';
   const result: RoundResult = {
     op,
     round,
-    killAtMs,
+    killAtMs: first.killedAtMs ?? (typeof kill === 'number' ? kill : -1),
     killed,
     integrity: '',
     filesChecked: 0,
@@ -576,6 +620,8 @@ export async function runCampaign(opts: {
   fixture?: Fixture;
   log?: (s: string) => void;
   keep?: boolean;
+  /** Kill only after the first unit of work is saved (resumable operations; see runRound). */
+  afterFirstSave?: boolean;
 }): Promise<{ results: RoundResult[]; summary: OperationSummary[]; fixture: Fixture }> {
   const log = opts.log ?? (() => {});
   const f = opts.fixture ?? (await makeFixture({ log }));
@@ -584,7 +630,7 @@ export async function runCampaign(opts: {
   try {
     for (const op of opts.ops ?? OPERATIONS) {
       for (let i = 1; i <= opts.rounds; i++) {
-        const r = await runRound(f, op, i, random);
+        const r = await runRound(f, op, i, random, { afterFirstSave: opts.afterFirstSave });
         results.push(r);
         log(
           `${op} round ${i}: kill at ${r.killAtMs} ms${r.killed ? '' : ' (had finished)'}, saved ${r.savedBeforeKill}, ${r.problems.length ? `FAILED: ${r.problems.join(' | ')}` : 'ok'} (${(r.ms / 1000).toFixed(1)} s)`,
