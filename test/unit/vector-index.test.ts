@@ -194,7 +194,7 @@ describe('VectorIndex', () => {
       [10, 11],
       [11, 400],
       [250, 690],
-    ]) {
+    ] as const) {
       expect(all![at.get(hi)!]!.score).toBe(all![at.get(lo)!]!.score);
       expect(at.get(hi)!).toBeGreaterThan(at.get(lo)!);
     }
