@@ -24,6 +24,8 @@
  * 128; the product's default is 128). `--ann-cache DIR` keeps the graphs (keyed by the vectors'
  * fingerprint) so a rerun loads instead of building. Target: 1M, p50 ≤ 2 ms at recall@10 ≥ 0.95 (clustered).
  */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { AnnIndex, recallAt } from '../src-main/retrieval/ann-index.ts';
 import { VectorIndex, type VectorIndexOptions } from '../src-main/retrieval/vector-index.ts';
 import { emit } from './machine.ts';
@@ -109,6 +111,62 @@ function streamTime(m: Float32Array): number {
   return percentile(t, 0.5);
 }
 
+/**
+ * Reader threads for `memoryBandwidth`: each reads its own slice of a shared buffer, one float per
+ * 64-byte line (the line is fetched whole, so every byte crosses the memory bus), on each 'go'.
+ */
+const BANDWIDTH_READER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const m = new Float32Array(workerData.sab, workerData.offset, workerData.length);
+parentPort.on('message', () => {
+  let acc = 0;
+  for (let i = 0; i < m.length; i += 16) acc += m[i];
+  parentPort.postMessage(acc);
+});`;
+
+/**
+ * The machine's read bandwidth with every core streaming at once (bytes/s; median of 5 passes after
+ * a warm-up): one reader thread per core over disjoint slices of a 512 MB buffer, far larger than
+ * the caches. A single query reads the whole gallery once, so its bytes/s against this figure says
+ * how close it is to the memory floor. Written once first: untouched pages would all map the one
+ * zero page and be read from cache.
+ */
+async function memoryBandwidth(bytes = 512 * 2 ** 20): Promise<number> {
+  const cores = availableParallelism();
+  const floats = Math.floor(bytes / 4 / cores / 16) * 16;
+  const sab = new SharedArrayBuffer(floats * cores * 4);
+  new Float32Array(sab).fill(1);
+  const workers = Array.from(
+    { length: cores },
+    (_, c) =>
+      new Worker(BANDWIDTH_READER, {
+        eval: true,
+        workerData: { sab, offset: c * floats * 4, length: floats },
+      }),
+  );
+  const pass = async () => {
+    const s = performance.now();
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            w.once('message', () => resolve());
+            w.postMessage('go');
+          }),
+      ),
+    );
+    return performance.now() - s;
+  };
+  try {
+    await pass();
+    const t: number[] = [];
+    for (let r = 0; r < 5; r++) t.push(await pass());
+    return (floats * cores * 4) / (percentile(t, 0.5) / 1000);
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
 async function measure(
   n: number,
   k: number,
@@ -191,6 +249,15 @@ export async function searchBench(args: string[]): Promise<void> {
     }
   }
 
+  // Measured once, before the indexes exist, so that only the readers use memory meanwhile.
+  const bandwidth = await memoryBandwidth();
+  emit({
+    bench: 'search',
+    engine: 'memory bandwidth',
+    threads: availableParallelism(),
+    GBps: round(bandwidth / 1e9),
+  });
+
   for (const n of sizes) {
     // Enough repetitions for a stable median without spending minutes at 1M.
     const queries = queriesArg ? Number(queriesArg) : n >= 1_000_000 ? 15 : n >= 100_000 ? 60 : 200;
@@ -221,6 +288,10 @@ export async function searchBench(args: string[]): Promise<void> {
         buildMs: Math.round(f.buildMs),
         galleryMB: Math.round((n * DIM * 4) / 2 ** 20),
         oneThreadStreamMs: round(f.streamMs),
+        // One query reads the whole float32 gallery once: its bytes/s against the all-core bandwidth.
+        streamedGBpsP50: round((n * DIM * 4) / (f.p50 / 1000) / 1e9),
+        memoryBandwidthGBps: round(bandwidth / 1e9),
+        shareOfBandwidthP50: round((n * DIM * 4) / (f.p50 / 1000) / bandwidth),
         reference: ref
           ? `PyTorch ${ref.torch}, ${ref.threads} threads, side by side`
           : `PERFORMANCE.md PyTorch row (not side by side: ${typeof reference === 'string' ? reference : 'no figure'})`,

@@ -31,6 +31,17 @@
  * let both threads see it, but onnxruntime-node rejects tensors over one: N-API cannot read a
  * SharedArrayBuffer's memory, "Invalid argument".)
  *
+ * [Note: reduced-precision scan] A single query only streams the gallery, so a float16 or int8 copy
+ * (2-4x fewer bytes) scanned for candidates and re-scored exactly in float32 could beat the float32
+ * GEMV. ONNX Runtime cannot do that scan here: one query against 100k x 512 rows, 2 threads, TopK 256,
+ * 40 interleaved runs on this machine (2-core Zen 4, load average 5-7) took p50 36 ms (min 18) with
+ * float32 MatMul, 185 ms (min 124) with int8 MatMulInteger over a gallery input, 209 ms (min 43)
+ * with the int8 gallery as an initializer (prepacked by MLAS) against 39 ms (min 15) float32 in the
+ * same run, and 87 ms (min 48) with float16 MatMul. MLAS's
+ * integer GEMM is built for many rows of A, not one. So the float32 MatMul stays the engine of every
+ * query; a reduced-precision scan would need a hand-written streaming kernel (WASM SIMD int8 dot
+ * products on both cores over a shared copy), which this module does not have.
+ *
  * [Note: search thread] onnxruntime-node runs a session synchronously on the calling thread (a
  * 300k-row batch held the event loop for 0.5 s: one timer tick). The ORT path therefore runs in a
  * worker thread of its own by default, so the server and the desktop app stay responsive while a
@@ -412,7 +423,10 @@ export class VectorIndex {
     for (let start = 0; start < q; start += perRun) {
       const n = Math.min(perRun, q - start);
       sizes.push(n);
-      runs.push(runner.run(queries.slice(start * this.dim, (start + n) * this.dim), n, kb));
+      // The normalised queries are already this call's own copy: one run takes them whole. A part is
+      // sliced, not a subarray: a view would carry (and clone to the worker) the whole buffer.
+      const part = n === q ? queries : queries.slice(start * this.dim, (start + n) * this.dim);
+      runs.push(runner.run(part, n, kb));
     }
     const out: SearchHit[][] = [];
     const results = await Promise.all(runs);

@@ -143,6 +143,78 @@ describe('VectorIndex', () => {
     expect(blockStart(blockLayout(1_000_000), 122)).toBe(1_000_000 - 8192);
   });
 
+  it('ranks adversarial near-tie galleries by (score, row) identically across k and block layouts', async () => {
+    // Near ties: rows within ~1e-7 of each other's score against the query, exact duplicates (also
+    // across blocks and in the last block's overlap) and rows that differ from another only in the
+    // lowest bit of one coordinate. Whatever the k or the block layout, the hits must be the prefix
+    // of one order: float32 score descending, then the lower row.
+    const dim = 32;
+    const n = 700;
+    const rng = new Rng(29);
+    const g = rng.unitRows(n, dim);
+    const q = rng.unitRows(1, dim);
+    const noise = rng.unitRows(n, dim);
+    for (let i = 0; i < 300; i++) {
+      // query + 1e-4 · noise, normalised: cosine 1 - O(1e-8), so these rows all but tie.
+      let s = 0;
+      for (let j = 0; j < dim; j++) {
+        g[i * dim + j] = q[j]! + 1e-4 * noise[i * dim + j]!;
+        s += g[i * dim + j]! ** 2;
+      }
+      for (let j = 0; j < dim; j++) g[i * dim + j]! /= Math.sqrt(s);
+    }
+    for (const [from, to] of [
+      [3, 650],
+      [3, 699],
+      [10, 400],
+      [10, 11],
+      [250, 690],
+    ] as const)
+      g.copyWithin(to * dim, from * dim, (from + 1) * dim);
+    const bits = new Uint32Array(g.buffer);
+    for (const [from, to] of [
+      [20, 500],
+      [21, 660],
+    ] as const) {
+      g.copyWithin(to * dim, from * dim, (from + 1) * dim);
+      bits[to * dim + 7]! ^= 1; // the lowest mantissa bit of one coordinate
+    }
+    const full = await build(ids(n), g, dim, { backend: 'onnxruntime', thread: 'main' });
+    const [all] = await full.search(q, n);
+    for (let r = 1; r < n; r++) {
+      const [a, b] = [all![r - 1]!, all![r]!];
+      expect(a.score > b.score || (a.score === b.score && a.index < b.index)).toBe(true);
+    }
+    // Duplicates score the same, the lower row first (other rows of that very score may sit between:
+    // at a cosine near 1 a float32 ulp is 6e-8, so many of the near ties are exact ties).
+    const at = new Map(all!.map((h, r) => [h.index, r]));
+    for (const [lo, hi] of [
+      [3, 650],
+      [650, 699],
+      [10, 11],
+      [11, 400],
+      [250, 690],
+    ] as const) {
+      expect(all![at.get(hi)!]!.score).toBe(all![at.get(lo)!]!.score);
+      expect(at.get(hi)!).toBeGreaterThan(at.get(lo)!);
+    }
+    // The near ties really are ties in float32: the test would be weak otherwise.
+    expect(new Set(all!.slice(0, 300).map((h) => h.score)).size).toBeLessThan(100);
+    const order = all!.map((h) => h.index);
+    for (const blockRows of [undefined, 64, 97, 1] as const) {
+      const ox = await build(ids(n), g, dim, {
+        backend: 'onnxruntime',
+        thread: 'main',
+        ...(blockRows ? { blockRows } : {}),
+      });
+      for (const k of [1, 2, 7, 64, 299, 301]) {
+        const [hits] = await ox.search(q, k);
+        expect(hits!.map((h) => h.index)).toEqual(order.slice(0, k));
+        expect(hits!.map((h) => h.score)).toEqual(all!.slice(0, k).map((h) => h.score));
+      }
+    }
+  });
+
   it('normalises queries, clamps k and rejects bad input with clear messages', async () => {
     const dim = 4;
     const g = Float32Array.from([1, 0, 0, 0, 0, 1, 0, 0]);
