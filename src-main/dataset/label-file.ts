@@ -39,7 +39,7 @@ function readBounded(path: string): Buffer {
       );
     }
     if (st.size > MAX_LABEL_BYTES) throw tooLarge(st.size);
-    const buf = Buffer.allocUnsafe(Math.min(st.size, MAX_LABEL_BYTES) + 1);
+    const buf = readBuffer(Math.min(st.size, MAX_LABEL_BYTES) + 1);
     let n = 0;
     while (n < buf.length) {
       const got = readSync(fd, buf, n, buf.length - n, null);
@@ -51,6 +51,20 @@ function readBounded(path: string): Buffer {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * One buffer reused for every file of ordinary size: the bytes are parsed into strings before the next
+ * read (readLabelFile is synchronous and keeps no reference to them). A fresh buffer per file (a real
+ * label is several KB, past Node's small-buffer pool) is garbage for the parse workers' collector.
+ * Larger files get their own.
+ */
+const SCRATCH_BYTES = 256 * 1024;
+let scratch: Buffer | null = null;
+function readBuffer(bytes: number): Buffer {
+  if (bytes > SCRATCH_BYTES) return Buffer.allocUnsafe(bytes);
+  scratch ??= Buffer.allocUnsafe(SCRATCH_BYTES);
+  return scratch.subarray(0, bytes);
 }
 
 function tooLarge(size: number, grew = false): LabelError {

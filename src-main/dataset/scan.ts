@@ -7,7 +7,7 @@
  * BATCH files. A cancel commits the batch in hand first, so nothing parsed is lost.
  */
 import { existsSync, lstatSync, opendirSync, statSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import type {
   ExclusionReason,
   ScanReport,
@@ -204,6 +204,8 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
 
   /** Stores one parsed chunk: image matching and row building happen here, on the writing thread. */
   const consume = (chunk: Chunk, results: Awaited<Chunk['results']>) => {
+    const labelDirPath = portableUnder(layout.root, chunk.labelStyleDir);
+    const imageDirPath = portableUnder(layout.root, chunk.imageStyleDir);
     chunk.fileNames.forEach((fileName, i) => {
       const labelFile = join(chunk.labelStyleDir, fileName);
       const r = results[i]!;
@@ -224,8 +226,14 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
           styleFolder: chunk.style,
           labelStem: stem,
           splitFolder: chunk.splitFolder,
-          labelPath: toPortable(relative(layout.root, labelFile)),
-          imagePath: imageFile ? toPortable(relative(layout.root, imageFile)) : null,
+          labelPath: labelDirPath
+            ? `${labelDirPath}/${fileName}`
+            : toPortable(relative(layout.root, labelFile)),
+          imagePath: imageFile
+            ? imageDirPath
+              ? `${imageDirPath}/${imageName}`
+              : toPortable(relative(layout.root, imageFile))
+            : null,
           imageId: parsed.imageId,
           shopFile: parsed.shopFileName,
           lookKey: lookKey(parsed.shopFileName, key),
@@ -636,6 +644,17 @@ function findImage(names: Map<string, string>, stem: string, imageId: number | n
 export function lookKey(shopFile: string | null, imageKey: string): string {
   const m = shopFile ? LOOK_NAME.exec(shopFile) : null;
   return m ? `look:${m[1]}_${m[2]}` : `image:${imageKey}`;
+}
+
+/**
+ * The portable path of `dir` relative to `root` when it lies strictly inside it, else null. A file
+ * name (no separator, not `..`) appended with '/' then gives what toPortable(relative(root, file))
+ * gives, without resolving both paths again for every label file.
+ */
+function portableUnder(root: string, dir: string): string | null {
+  const rel = relative(root, dir);
+  if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return null;
+  return toPortable(rel);
 }
 
 /** Paths are stored with forward slashes so a workspace made on Windows reads on Linux and back. */
