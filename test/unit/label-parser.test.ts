@@ -5,6 +5,8 @@ import {
   parseLabelBytes,
   parsePolygon,
   parseSparsePolygon,
+  readPolygon,
+  wildPolygonPoint,
 } from '../../src-main/dataset/label-parser.ts';
 import { normalizeValue } from '../../src-main/dataset/normalize.ts';
 import { labelJson, simpleLabel } from '../helpers/kfashion-fixture.ts';
@@ -87,12 +89,25 @@ describe('label parser', () => {
         const axis = rand() < 0.5 ? 'X' : 'Y';
         const index = rand() < 0.2 ? odd[Math.floor(rand() * odd.length)]! : String(Math.floor(rand() * 12));
         const r = rand();
-        obj[`${axis}좌표${index}`] = r < 0.03 ? 'NaN' : r < 0.05 ? null : Math.round(rand() * 1000) / 10;
+        obj[`${axis}좌표${index}`] =
+          r < 0.03
+            ? 'NaN'
+            : r < 0.05
+              ? null
+              : r < 0.1
+                ? (rand() - 0.5) * 1e5
+                : Math.round(rand() * 1000) / 10;
       }
       if (rand() < 0.1) obj['Z좌표1'] = 5;
+      if (rand() < 0.1) obj['X좌표'] = -1e6;
       expect(outcome(() => parsePolygon(obj as never, 'p.'))).toEqual(
         outcome(() => parseSparsePolygon(obj as never, 'p.')),
       );
+      // The wild point found in the same pass is the one the separate check finds.
+      const [w, h] = rand() < 0.3 ? [null, null] : [100, 80];
+      const read = outcome(() => readPolygon(obj as never, 'p.', w, h, true));
+      if ('ok' in read)
+        expect((read.ok as { wild: string | null }).wild).toEqual(wildPolygonPoint(obj as never, 'p.', w, h));
     }
     // Past the dense bound, the map path answers.
     expect(parsePolygon({ X좌표5000: 1, Y좌표5000: 2, X좌표1: 3, Y좌표1: 4 }, '')).toEqual([
