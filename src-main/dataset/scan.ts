@@ -242,7 +242,14 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
           styles: parsed.styles,
           labelCreated: parsed.createdAt,
         },
-        items: parsed.garments.map((g) => ({ id: `${key}/${g.part}`, ...g })),
+        items: parsed.garments.map((g) => ({
+          id: `${key}/${g.part}`,
+          part: g.part,
+          box: g.box,
+          boxSource: g.boxSource,
+          category: g.category,
+          attributesJson: g.attributesJson,
+        })),
         excluded: parsed.excluded,
       });
     });

@@ -34,7 +34,10 @@ export interface ItemRow {
   part: GarmentPart;
   box: Box;
   boxSource: BoxSource;
-  attributes: GarmentAttributes;
+  /** attributes.category when it is a string, else null. */
+  category: string | null;
+  /** The attributes as stored: JSON.stringify of the parsed attributes. */
+  attributesJson: string;
 }
 
 export interface StoredItem extends GarmentItem {
@@ -170,8 +173,8 @@ export class DatasetStore {
         it.box.w,
         it.box.h,
         it.boxSource,
-        typeof it.attributes.category === 'string' ? it.attributes.category : null,
-        JSON.stringify(it.attributes),
+        it.category,
+        it.attributesJson,
         scanId,
       );
     }
