@@ -40,7 +40,7 @@ import {
 } from './scan-guards.ts';
 import { ScanReportWriter } from './scan-report-files.ts';
 import { applySplit, readSplitFile } from './split.ts';
-import { buildVocabulary } from './vocabulary.ts';
+import { buildVocabulary, type VocabularyCounts } from './vocabulary.ts';
 
 export interface ScanOptions extends WorkOptions {
   data: string;
@@ -56,6 +56,11 @@ export interface ScanOptions extends WorkOptions {
   readLabels?: LabelBatchReader;
   /** Batches handed to `readLabels` before the oldest must be written (keeps workers busy). */
   inFlight?: number;
+  /**
+   * Counts the vocabulary over the workspace database file on another thread, while this one draws
+   * the split. Default (or when it fails): counted here after the split.
+   */
+  countVocabulary?: (databaseFile: string) => Promise<VocabularyCounts>;
 }
 
 /** Files per transaction (and per progress update). */
@@ -417,9 +422,12 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
     // Without --styles every image of this root that was not seen is stale, including whole style
     // folders that were deleted; with --styles only the named folders were looked at.
     removedStale = store.removeStale(scanId, rootId, opts.styles?.length ? [...scannedStyles] : null);
+    // The items are final here (stale ones removed, committed): another thread may count their values
+    // while this one writes the split, which does not touch items.
+    const counting = opts.countVocabulary?.(ws.db.name).catch(() => null);
     split = applySplit(ws.db, { file: opts.splitFile, stems: splitStems, seed: opts.seed });
     opts.onProgress?.('split', 1, 1, { val: split.valImages, train: split.trainImages });
-    buildVocabulary(ws.db);
+    buildVocabulary(ws.db, (await counting) ?? undefined);
     const anySynthetic = store.hasSyntheticRoot();
     setMeta(ws.db, 'synthetic', anySynthetic);
   } catch (e) {

@@ -5,7 +5,8 @@
  * other write path), and every row the scan writes is compared with a snapshot taken from the code
  * before the change: images (with their split), garments and boxes, attributes, exclusions, skipped
  * files and reasons, the vocabulary. Parse results go through a structured clone in batches, as they
- * do between the worker threads and the writing thread.
+ * do between the worker threads and the writing thread; the first scan counts the vocabulary through
+ * the worker task's own read-only connection, the re-scan on the writing thread.
  *
  * `KFASHION_WRITE_SCAN_SNAPSHOT=1 npx vitest run test/integration/scan-identity.test.ts` rewrites the
  * snapshot; only do that for a change that is meant to alter what a scan stores.
@@ -17,6 +18,7 @@ import { afterAll, expect, it } from 'vitest';
 import { writeBenchTree } from '../../bench/scan-bench.ts';
 import { readLabelsInline } from '../../src-main/dataset/label-file.ts';
 import { scanDataset } from '../../src-main/dataset/scan.ts';
+import { WORKER_TASKS } from '../../src-main/jobs/worker-tasks.ts';
 import { Workspace } from '../../src-main/store/workspace.ts';
 import { tempDir } from '../helpers/kfashion-fixture.ts';
 import { writeFuzzTree } from '../helpers/label-fuzzer.ts';
@@ -65,7 +67,16 @@ it('stores the same rows as the scan before it was made faster (first scan and r
   try {
     // Batches cross a structured clone, as they cross the worker threads' message port.
     const readLabels = async (paths: string[]) => structuredClone(await readLabelsInline(paths));
-    const first = await scanDataset(ws, { data, readLabels, inFlight: 3, seed: 5 });
+    // The first scan counts the vocabulary as the worker task does (own read-only connection), the
+    // re-scan on this thread: both must store the same vocabulary.
+    let counted = 0;
+    const countVocabulary = async (file: string) => {
+      const counts = structuredClone(WORKER_TASKS['count-vocabulary'](file));
+      counted++;
+      return counts;
+    };
+    const first = await scanDataset(ws, { data, readLabels, inFlight: 3, seed: 5, countVocabulary });
+    expect(counted).toBe(1);
     const afterFirst = dump(ws, [
       [data, '<data>'],
       [outside, '<outside>'],
