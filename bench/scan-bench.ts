@@ -121,6 +121,7 @@ export async function floorOnce(data: string, mode: FloorMode): Promise<void> {
   // The clock starts once every worker is up: the floor leaves thread start-up out, the scan does not.
   // Each says 'ready' once its bundle is loaded.
   await Promise.all(workers.map((w) => new Promise((r) => w.once('message', r))));
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const files: string[] = [];
   const labelRoot = join(data, '라벨링데이터');
@@ -158,10 +159,16 @@ export async function floorOnce(data: string, mode: FloorMode): Promise<void> {
   }
   await done;
   const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   await Promise.all(workers.map((w) => w.terminate()));
   if (parsed !== files.length) throw new Error(`floor parsed ${parsed} of ${files.length} files`);
   process.stdout.write(
-    JSON.stringify({ files: files.length, ms, peakRssMB: process.resourceUsage().maxRSS / 1024 }),
+    JSON.stringify({
+      files: files.length,
+      ms,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      peakRssMB: process.resourceUsage().maxRSS / 1024,
+    }),
   );
 }
 
@@ -182,6 +189,8 @@ interface ChildResult {
   files: number;
   garments?: number;
   ms: number;
+  /** CPU time of every thread of the child over the timed part. */
+  cpuMs: number;
   threads?: number;
   peakRssMB: number;
 }
@@ -267,6 +276,9 @@ export async function scanBench(args: string[]): Promise<void> {
           workers: Math.round(floorRates.workers),
         },
         ratioToFloor: +(scanRate / floorRate).toFixed(3),
+        // CPU per file (all threads): on a loaded machine this moves far less than files/s does.
+        cpuMicrosPerFile: Math.round((median(scans.map((s) => s.cpuMs)) * 1000) / files),
+        floorCpuMicrosPerFile: Math.round((median(floors[floorMode].map((s) => s.cpuMs)) * 1000) / files),
         peakRssMB: Math.round(Math.max(...scans.map((s) => s.peakRssMB))),
         floorPeakRssMB: Math.round(Math.max(...floors[floorMode].map((s) => s.peakRssMB))),
         target: TARGET_FILES_PER_SECOND,
