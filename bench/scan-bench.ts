@@ -77,6 +77,12 @@ export function writeBenchTree(root: string, files: number): void {
 export async function scanOnce(data: string, workspace: string, mode: string): Promise<void> {
   const wb = Workbench.open(workspace);
   const cpu0 = process.cpuUsage();
+  // The JS heap's high-water mark beside peak RSS: says whether growth with N is in JS or in native
+  // memory (SQLite, buffers). Sampled between the scan's transactions, when it yields.
+  let peakHeap = 0;
+  const sampler = setInterval(() => {
+    peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+  }, 50);
   const t0 = performance.now();
   const r =
     mode === 'inline'
@@ -84,6 +90,7 @@ export async function scanOnce(data: string, workspace: string, mode: string): P
       : await wb.scan({ data });
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
+  clearInterval(sampler);
   wb.close();
   const files = r.total.labels + r.total.skippedFiles;
   const threads = mode === 'inline' ? 1 : 1 + WorkerPool.defaultSize();
@@ -96,6 +103,7 @@ export async function scanOnce(data: string, workspace: string, mode: string): P
       cpuMs: (cpu.user + cpu.system) / 1000,
       threads,
       peakRssMB: process.resourceUsage().maxRSS / 1024,
+      peakHeapMB: peakHeap / 2 ** 20,
     }),
   );
 }
