@@ -199,6 +199,7 @@ interface ChildResult {
   ms: number;
   /** CPU time of every thread of the child over the timed part. */
   cpuMs: number;
+  peakHeapMB?: number;
   threads?: number;
   peakRssMB: number;
 }
@@ -288,6 +289,7 @@ export async function scanBench(args: string[]): Promise<void> {
         cpuMicrosPerFile: Math.round((median(scans.map((s) => s.cpuMs)) * 1000) / files),
         floorCpuMicrosPerFile: Math.round((median(floors[floorMode].map((s) => s.cpuMs)) * 1000) / files),
         peakRssMB: Math.round(Math.max(...scans.map((s) => s.peakRssMB))),
+        peakHeapMB: Math.round(Math.max(...scans.map((s) => s.peakHeapMB ?? 0))),
         floorPeakRssMB: Math.round(Math.max(...floors[floorMode].map((s) => s.peakRssMB))),
         target: TARGET_FILES_PER_SECOND,
         meetsTarget: filesPerSecond >= TARGET_FILES_PER_SECOND,
