@@ -2,12 +2,13 @@
  * `npm run bench -- <name>`: benchmarks of the heavy paths, printed as JSON lines (PERFORMANCE.md).
  * Bundled to dist/bench-cli.js like the CLI.
  */
+import { isMainThread, workerData } from 'node:worker_threads';
 import { apiFuzz } from './api-fuzz.ts';
 import { embedBench } from './embed-bench.ts';
 import { labelFuzz } from './label-fuzz.ts';
 import { qualityBench } from './quality-bench.ts';
 import { scaleBench, scaleSearchChild, scaleTrainChild, scaleValidateChild } from './scale-bench.ts';
-import { scanBench, scanOnce } from './scan-bench.ts';
+import { type FloorMode, floorOnce, floorWorker, scanBench, scanOnce } from './scan-bench.ts';
 import { searchBench } from './search-bench.ts';
 import { serveBench } from './serve-bench.ts';
 import { trainBench } from './train-bench.ts';
@@ -25,8 +26,13 @@ const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
 };
 
 const [name, ...args] = process.argv.slice(2);
-if (name === 'scan-once') {
+if (!isMainThread && workerData?.scanFloorWorker) {
+  // The scan floor's worker threads run this bundle too (Note: scan floor).
+  floorWorker();
+} else if (name === 'scan-once') {
   await scanOnce(args[0]!, args[1]!, args[2] ?? 'workers');
+} else if (name === 'scan-floor') {
+  await floorOnce(args[0]!, args[1] as FloorMode);
 } else if (name === 'fuzz' && args[0] === 'labels') {
   // `npm run fuzz -- labels [--files N]`: the fuzz runs share the benchmarks' bundle.
   await labelFuzz(args.slice(1));
@@ -49,7 +55,9 @@ if (name === 'scan-once') {
   console.error(
     '       npm run fuzz -- api [--requests N] [--seed S] [--concurrency C]   hostile requests to the real web and serve (default N = 10000; RSS before/after)',
   );
-  console.error('  scan [--files N]   parse + store N and 3N generated label files (default N = 10000)');
+  console.error(
+    '  scan [--files N] [--rounds R]   parse + store N and 3N generated label files (default N = 10000), beside the read + JSON.parse floor on all cores, R interleaved rounds (default 3)',
+  );
   console.error(
     '  train [--steps N] [--warmup N] [--batch 64,256] [--backend B] [--no-reference]   JSON encoder training step vs PyTorch',
   );

@@ -2,14 +2,16 @@
  * `npm run bench -- scan [--files N]`: times parsing and storing a generated tree of label files
  * (realistic size: two garments per image, 30-point polygons, every attribute) and reports files/s and
  * peak memory. Each scan runs in a fresh child process so its peak RSS is its own; running at N and 3N
- * files shows whether memory stays flat as the number of files grows. Target (PERFORMANCE.md):
- * ≥ 5,000 files/s.
+ * files shows whether memory stays flat as the number of files grows. Beside each figure, the floor:
+ * the same files read and JSON.parse'd alone on all cores (Note: scan floor). Targets: ≥ 10,000 files/s
+ * and ≥ 0.8 × the floor measured in the same run.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parentPort, Worker } from 'node:worker_threads';
 import { scanDataset } from '../src-main/dataset/scan.ts';
 import { WorkerPool } from '../src-main/jobs/worker-pool.ts';
 import { Workbench } from '../src-main/services/workbench.ts';
@@ -17,7 +19,9 @@ import { labelJson } from '../test/helpers/kfashion-fixture.ts';
 import { emit } from './machine.ts';
 
 const STYLES = ['레트로', '로맨틱', '리조트'];
-const TARGET_FILES_PER_SECOND = 5000;
+const TARGET_FILES_PER_SECOND = 10_000;
+/** The scan's throughput over the read + parse floor's (Note: scan floor), in the same run. */
+const TARGET_RATIO_TO_FLOOR = 0.8;
 
 function polygon(x0: number, y0: number, w: number, h: number, n = 30): [number, number][] {
   return Array.from({ length: n }, (_, i) => {
@@ -72,12 +76,21 @@ export function writeBenchTree(root: string, files: number): void {
 /** Child side: one scan through the Workbench (as the CLI runs it), then timings and peak memory. */
 export async function scanOnce(data: string, workspace: string, mode: string): Promise<void> {
   const wb = Workbench.open(workspace);
+  const cpu0 = process.cpuUsage();
+  // The JS heap's high-water mark beside peak RSS: says whether growth with N is in JS or in native
+  // memory (SQLite, buffers). Sampled between the scan's transactions, when it yields.
+  let peakHeap = 0;
+  const sampler = setInterval(() => {
+    peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+  }, 50);
   const t0 = performance.now();
   const r =
     mode === 'inline'
       ? await scanDataset(wb.workspace, { data }) // parsing on this thread only
       : await wb.scan({ data });
   const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  clearInterval(sampler);
   wb.close();
   const files = r.total.labels + r.total.skippedFiles;
   const threads = mode === 'inline' ? 1 : 1 + WorkerPool.defaultSize();
@@ -86,62 +99,208 @@ export async function scanOnce(data: string, workspace: string, mode: string): P
       files,
       garments: r.total.garments,
       ms,
+      // Every thread's CPU time: on a loaded machine it moves far less than the wall clock.
+      cpuMs: (cpu.user + cpu.system) / 1000,
       threads,
+      peakRssMB: process.resourceUsage().maxRSS / 1024,
+      peakHeapMB: peakHeap / 2 ** 20,
+    }),
+  );
+}
+
+/** How the floor spreads the files over the machine's cores (Note: scan floor). */
+export type FloorMode = 'main+workers' | 'workers';
+
+/**
+ * [Note: scan floor]
+ * The scan's reference: list the same label folders, read every file and `JSON.parse` it, nothing else,
+ * on all cores. Two layouts are timed, since either can win: this thread plus (cores - 1) workers, or
+ * one worker per core with this thread only waiting. The faster one is the floor. The files are handed
+ * out in blocks of 250, as the scan does, so both sides finish together. Nothing parsed is kept, so the
+ * floor's memory is flat too.
+ */
+export async function floorOnce(data: string, mode: FloorMode): Promise<void> {
+  const cores = Math.max(1, availableParallelism());
+  const self = fileURLToPath(import.meta.url);
+  const workers = Array.from(
+    { length: mode === 'workers' ? cores : cores - 1 },
+    () => new Worker(self, { workerData: { scanFloorWorker: true } }),
+  );
+  // The clock starts once every worker is up: the floor leaves thread start-up out, the scan does not.
+  // Each says 'ready' once its bundle is loaded.
+  await Promise.all(workers.map((w) => new Promise((r) => w.once('message', r))));
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const files: string[] = [];
+  const labelRoot = join(data, '라벨링데이터');
+  for (const style of readdirSync(labelRoot)) {
+    const dir = join(labelRoot, style);
+    for (const name of readdirSync(dir)) if (name.endsWith('.json')) files.push(join(dir, name));
+  }
+  const blocks: string[][] = [];
+  for (let i = 0; i < files.length; i += 250) blocks.push(files.slice(i, i + 250));
+  let next = 0;
+  let parsed = 0;
+  const feed = (w: Worker) =>
+    new Promise<void>((resolve, reject) => {
+      const send = () => {
+        const block = blocks[next++];
+        if (block) w.postMessage(block);
+        else resolve();
+      };
+      w.on('message', (n: number) => {
+        parsed += n;
+        send();
+      });
+      w.on('error', reject);
+      send();
+    });
+  const done = Promise.all(workers.map(feed));
+  if (mode === 'main+workers') {
+    // This thread takes blocks between messages, yielding so replies to the workers go out.
+    for (;;) {
+      const block = blocks[next++];
+      if (!block) break;
+      parsed += readAndParse(block);
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+  await done;
+  const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  await Promise.all(workers.map((w) => w.terminate()));
+  if (parsed !== files.length) throw new Error(`floor parsed ${parsed} of ${files.length} files`);
+  process.stdout.write(
+    JSON.stringify({
+      files: files.length,
+      ms,
+      cpuMs: (cpu.user + cpu.system) / 1000,
       peakRssMB: process.resourceUsage().maxRSS / 1024,
     }),
   );
 }
 
+/** Reads and parses each file; returns how many parsed (all of them: the bench tree is valid). */
+function readAndParse(paths: string[]): number {
+  let n = 0;
+  for (const p of paths) if (JSON.parse(readFileSync(p, 'utf8')) !== null) n++;
+  return n;
+}
+
+/** The floor's worker thread: parses each block it is sent and answers with the count. */
+export function floorWorker(): void {
+  parentPort!.on('message', (paths: string[]) => parentPort!.postMessage(readAndParse(paths)));
+  parentPort!.postMessage('ready');
+}
+
+interface ChildResult {
+  files: number;
+  garments?: number;
+  ms: number;
+  /** CPU time of every thread of the child over the timed part. */
+  cpuMs: number;
+  peakHeapMB?: number;
+  threads?: number;
+  peakRssMB: number;
+}
+
+function runChild(self: string, args: string[]): ChildResult {
+  const child = spawnSync(process.execPath, [self, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (child.status !== 0) throw new Error(`${args[0]} child failed: ${child.stderr}`);
+  return JSON.parse(child.stdout) as ChildResult;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/**
+ * Per size (N and 3N files): one tree, then rounds of floor (both layouts) and real scan interleaved,
+ * each in a fresh child process, medians over the rounds. The ratio to the floor is taken within the
+ * run, so a loaded machine slows both sides alike. An inline scan (parsing on one thread) runs once at
+ * N for comparison.
+ */
 export async function scanBench(args: string[]): Promise<void> {
-  const i = args.indexOf('--files');
-  const base = i >= 0 ? Number(args[i + 1]) : 10_000;
-  if (!Number.isInteger(base) || base < 1)
-    throw new Error(`--files expects a whole number, got ${args[i + 1]}`);
+  const flag = (name: string, fallback: number) => {
+    const i = args.indexOf(name);
+    if (i < 0) return fallback;
+    const v = Number(args[i + 1]);
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${name} expects a whole number, got ${args[i + 1]}`);
+    return v;
+  };
+  const base = flag('--files', 10_000);
+  const rounds = flag('--rounds', 3);
   // The bundle (dist/bench-cli.js) re-runs itself as the child.
   const self = fileURLToPath(import.meta.url);
-  const runs: [number, 'workers' | 'inline'][] = [
-    [base, 'workers'],
-    [base, 'inline'],
-    [base * 3, 'workers'],
-  ];
-  let inlineRate = 0;
-  for (const [files, mode] of runs) {
+  const load = () => loadavg().map((l) => +l.toFixed(2));
+  for (const files of [base, base * 3]) {
     const dir = mkdtempSync(join(tmpdir(), 'kf-bench-scan-'));
     try {
       const t0 = performance.now();
-      writeBenchTree(join(dir, 'data'), files);
+      const data = join(dir, 'data');
+      writeBenchTree(data, files);
       const genMs = performance.now() - t0;
-      const child = spawnSync(
-        process.execPath,
-        [self, 'scan-once', join(dir, 'data'), join(dir, 'ws'), mode],
-        {
-          encoding: 'utf8',
-          maxBuffer: 1 << 20,
-        },
-      );
-      if (child.status !== 0) throw new Error(`scan child failed: ${child.stderr}`);
-      const r = JSON.parse(child.stdout) as {
-        files: number;
-        garments: number;
-        ms: number;
-        threads: number;
-        peakRssMB: number;
+      const loadBefore = load();
+      const scans: ChildResult[] = [];
+      const floors: Record<FloorMode, ChildResult[]> = { 'main+workers': [], workers: [] };
+      for (let r = 0; r < rounds; r++) {
+        // Alternate which layout goes first, so neither always runs on a warmer page cache.
+        const order: FloorMode[] = r % 2 ? ['workers', 'main+workers'] : ['main+workers', 'workers'];
+        for (const m of order) floors[m].push(runChild(self, ['scan-floor', data, m]));
+        const ws = join(dir, `ws${r}`);
+        scans.push(runChild(self, ['scan-once', data, ws, 'workers']));
+        rmSync(ws, { recursive: true, force: true });
+      }
+      let inlineRate: number | undefined;
+      if (files === base) {
+        const ws = join(dir, 'ws-inline');
+        const r = runChild(self, ['scan-once', data, ws, 'inline']);
+        inlineRate = Math.round(r.files / (r.ms / 1000));
+      }
+      const rate = (r: ChildResult) => r.files / (r.ms / 1000);
+      const scanRate = median(scans.map(rate));
+      const floorRates = {
+        'main+workers': median(floors['main+workers'].map(rate)),
+        workers: median(floors.workers.map(rate)),
       };
-      const filesPerSecond = Math.round(r.files / (r.ms / 1000));
-      if (mode === 'inline') inlineRate = filesPerSecond;
+      const floorMode: FloorMode =
+        floorRates['main+workers'] >= floorRates.workers ? 'main+workers' : 'workers';
+      const floorRate = floorRates[floorMode];
+      const filesPerSecond = Math.round(scanRate);
       emit({
         bench: 'scan',
-        mode,
-        files: r.files,
-        garments: r.garments,
-        seconds: +(r.ms / 1000).toFixed(3),
+        mode: 'workers',
+        files: scans[0]!.files,
+        garments: scans[0]!.garments,
+        rounds,
+        seconds: +(median(scans.map((s) => s.ms)) / 1000).toFixed(3),
         filesPerSecond,
-        peakRssMB: Math.round(r.peakRssMB),
+        perRound: scans.map((s) => Math.round(rate(s))),
+        floorFilesPerSecond: Math.round(floorRate),
+        floorMode,
+        floorByMode: {
+          'main+workers': Math.round(floorRates['main+workers']),
+          workers: Math.round(floorRates.workers),
+        },
+        ratioToFloor: +(scanRate / floorRate).toFixed(3),
+        // CPU per file (all threads): on a loaded machine this moves far less than files/s does.
+        cpuMicrosPerFile: Math.round((median(scans.map((s) => s.cpuMs)) * 1000) / files),
+        floorCpuMicrosPerFile: Math.round((median(floors[floorMode].map((s) => s.cpuMs)) * 1000) / files),
+        peakRssMB: Math.round(Math.max(...scans.map((s) => s.peakRssMB))),
+        peakHeapMB: Math.round(Math.max(...scans.map((s) => s.peakHeapMB ?? 0))),
+        floorPeakRssMB: Math.round(Math.max(...floors[floorMode].map((s) => s.peakRssMB))),
         target: TARGET_FILES_PER_SECOND,
         meetsTarget: filesPerSecond >= TARGET_FILES_PER_SECOND,
-        threads: r.threads,
-        ...(mode === 'workers' && inlineRate ? { vsInline: +(filesPerSecond / inlineRate).toFixed(2) } : {}),
-        note: `tree generated in ${(genMs / 1000).toFixed(1)} s (not timed); scan = read + parse + match images + SQLite + split + vocabulary`,
+        targetRatioToFloor: TARGET_RATIO_TO_FLOOR,
+        meetsRatioTarget: scanRate / floorRate >= TARGET_RATIO_TO_FLOOR,
+        threads: scans[0]!.threads,
+        ...(inlineRate
+          ? { inlineFilesPerSecond: inlineRate, vsInline: +(scanRate / inlineRate).toFixed(2) }
+          : {}),
+        loadavg: { before: loadBefore, after: load() },
+        note: `tree generated in ${(genMs / 1000).toFixed(1)} s (not timed); scan = read + parse + match images + SQLite + split + vocabulary; floor = list + read + JSON.parse only, on all cores; medians of ${rounds} interleaved rounds`,
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });

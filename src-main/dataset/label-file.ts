@@ -1,12 +1,43 @@
 /** Reading one label file, with every failure turned into a skip reason: what parse workers run. */
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import type { SkipReason } from '../../src-shared/dataset.ts';
+import type { Box, BoxSource, SkipReason } from '../../src-shared/dataset.ts';
+import type { GarmentPart } from '../../src-shared/fields.ts';
 import { describeFsError } from './fs-errors.ts';
 import { LabelError, MAX_LABEL_BYTES, type ParsedLabel, parseLabelBytes } from './label-parser.ts';
 
+/**
+ * A garment as the scan stores it: its attributes already as the stored JSON text, and its category.
+ * Made on the parse thread: the writing thread is the scan's bottleneck, and one string crosses a
+ * message port far more cheaply than the attribute object it was made from.
+ */
+export interface StoredGarment {
+  part: GarmentPart;
+  box: Box;
+  boxSource: BoxSource;
+  category: string | null;
+  attributesJson: string;
+}
+
+export interface LabelForStore extends Omit<ParsedLabel, 'garments'> {
+  garments: StoredGarment[];
+}
+
 export type LabelFileResult =
-  | { ok: true; label: ParsedLabel }
+  | { ok: true; label: LabelForStore }
   | { ok: false; reason: SkipReason; detail: string };
+
+export function forStore(label: ParsedLabel): LabelForStore {
+  return {
+    ...label,
+    garments: label.garments.map((g) => ({
+      part: g.part,
+      box: g.box,
+      boxSource: g.boxSource,
+      category: typeof g.attributes.category === 'string' ? g.attributes.category : null,
+      attributesJson: JSON.stringify(g.attributes),
+    })),
+  };
+}
 
 /**
  * Opened non-blocking: a label path that is (or links to) a FIFO would otherwise block the scan until
@@ -16,7 +47,7 @@ const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
 
 export function readLabelFile(path: string): LabelFileResult {
   try {
-    return { ok: true, label: parseLabelBytes(readBounded(path)) };
+    return { ok: true, label: forStore(parseLabelBytes(readBounded(path))) };
   } catch (e) {
     if (e instanceof LabelError) return { ok: false, reason: e.reason, detail: e.detail };
     return { ok: false, reason: 'unreadable', detail: describeFsError(e) };
@@ -39,7 +70,7 @@ function readBounded(path: string): Buffer {
       );
     }
     if (st.size > MAX_LABEL_BYTES) throw tooLarge(st.size);
-    const buf = Buffer.allocUnsafe(Math.min(st.size, MAX_LABEL_BYTES) + 1);
+    const buf = readBuffer(Math.min(st.size, MAX_LABEL_BYTES) + 1);
     let n = 0;
     while (n < buf.length) {
       const got = readSync(fd, buf, n, buf.length - n, null);
@@ -51,6 +82,20 @@ function readBounded(path: string): Buffer {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * One buffer reused for every file of ordinary size: the bytes are parsed into strings before the next
+ * read (readLabelFile is synchronous and keeps no reference to them). A fresh buffer per file (a real
+ * label is several KB, past Node's small-buffer pool) is garbage for the parse workers' collector.
+ * Larger files get their own.
+ */
+const SCRATCH_BYTES = 256 * 1024;
+let scratch: Buffer | null = null;
+function readBuffer(bytes: number): Buffer {
+  if (bytes > SCRATCH_BYTES) return Buffer.allocUnsafe(bytes);
+  scratch ??= Buffer.allocUnsafe(SCRATCH_BYTES);
+  return scratch.subarray(0, bytes);
 }
 
 function tooLarge(size: number, grew = false): LabelError {

@@ -175,13 +175,14 @@ export function parseLabel(json: unknown): ParsedLabel {
     if (styles.length > 0) attributes.style = styles;
 
     const polyWhere = `${base}폴리곤좌표.${part}[0].`;
-    const polyPoints = polyObj ? parsePolygon(polyObj, polyWhere) : [];
+    const poly = polyObj ? readPolygon(polyObj, polyWhere, width, height, true) : null;
+    const polyPoints = poly ? poly.points : [];
     const rectWhere = `${base}렉트좌표.${part}[0].`;
     const rect = rectObj ? parseRect(rectObj, rectWhere) : null;
     let box: Box | null = polygonBox(polyPoints, width, height);
     let boxSource: BoxSource = 'polygon';
     // The coordinates that make the box are checked; a rect the polygon overrides is not used.
-    let wild = box ? wildPolygonPoint(polyObj!, polyWhere, width, height) : null;
+    let wild = box ? poly!.wild : null;
     if (!box && rect) {
       box = clipBox(rect, width, height);
       boxSource = 'rect';
@@ -310,11 +311,87 @@ function parseGarmentAttributes(obj: JsonObject, where: string): GarmentAttribut
 }
 
 /**
+ * Largest point index kept in plain arrays (Note: dense polygon points). Real polygons number their
+ * points from 1 to a few hundred.
+ */
+const DENSE_POINT_INDEX = 4096;
+
+/**
  * Polygon points ordered by their index n (keys are stored in scrambled order). Keys are matched by
  * hand rather than with /^([XY])좌표(\d+)$/: this runs for every point of every garment, and the regex
  * was the scan's largest parsing cost.
+ *
+ * [Note: dense polygon points]
+ * Points are gathered in arrays indexed by n and read back in index order, which is the sorted order
+ * without a sort or a Map (the Map and sort were a tenth of a parse worker's profile). An index past DENSE_POINT_INDEX
+ * (only a hostile file has one) starts over on the Map path, which gives the same points and throws
+ * at the same key, since both visit the keys in the same order.
  */
 export function parsePolygon(obj: JsonObject, where: string): Point[] {
+  return readPolygon(obj, where, null, null, false).points;
+}
+
+/**
+ * parsePolygon, and (when `checkWild`) in the same pass over the keys what wildPolygonPoint would say
+ * for this polygon: the scan's hot path walks a polygon's keys once instead of twice.
+ */
+export function readPolygon(
+  obj: JsonObject,
+  where: string,
+  width: number | null,
+  height: number | null,
+  checkWild: boolean,
+): { points: Point[]; wild: string | null } {
+  const xs: number[] = [];
+  const ys: number[] = [];
+  let last = -1;
+  let wild: string | null = null;
+  for (const key of Object.keys(obj)) {
+    const axis = key.charCodeAt(0);
+    if ((axis !== 88 /* X */ && axis !== 89) /* Y */ || !key.startsWith('좌표', 1)) continue;
+    const v = obj[key];
+    // The same keys and test as wildPolygonPoint, in the same order: the first wild key is the same.
+    if (checkWild && wild === null && typeof v === 'number') {
+      const why = outside(v, axis === 88 ? width : height, axis === 88 ? 'width' : 'height');
+      if (why) wild = `"${where}${key}": ${why}`;
+    }
+    if (key.length < 4) continue;
+    const n = pointIndex(key);
+    if (!Number.isInteger(n) || n < 0) continue;
+    if (n > DENSE_POINT_INDEX) {
+      const points = parseSparsePolygon(obj, where);
+      return { points, wild: checkWild ? wildPolygonPoint(obj, where, width, height) : null };
+    }
+    (axis === 88 ? xs : ys)[n] = finiteNumber(v, where, key);
+    if (n > last) last = n;
+  }
+  const points: Point[] = [];
+  for (let n = 0; n <= last; n++) {
+    const x = xs[n];
+    const y = ys[n];
+    if (x !== undefined && y !== undefined) points.push({ x, y });
+  }
+  return { points, wild };
+}
+
+/**
+ * `Number(key.slice(3))` for a point key (`X좌표12`): digits are read by hand, since this runs for every
+ * point; anything else (`X좌표1.5`, `X좌표 2`) goes through Number() so it means what it always meant.
+ */
+function pointIndex(key: string): number {
+  const len = key.length;
+  if (len > 12) return Number(key.slice(3));
+  let n = 0;
+  for (let i = 3; i < len; i++) {
+    const d = key.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return Number(key.slice(3));
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/** parsePolygon for any index (Note: dense polygon points). */
+export function parseSparsePolygon(obj: JsonObject, where: string): Point[] {
   const xs = new Map<number, number>();
   const ys = new Map<number, number>();
   for (const key of Object.keys(obj)) {
@@ -415,7 +492,7 @@ function safeIntegerOrNull(n: number): number | null {
 }
 
 /** The first polygon point far outside the image (Note: coordinate bounds), described; or null. */
-function wildPolygonPoint(
+export function wildPolygonPoint(
   obj: JsonObject,
   where: string,
   width: number | null,

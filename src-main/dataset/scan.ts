@@ -7,7 +7,7 @@
  * BATCH files. A cancel commits the batch in hand first, so nothing parsed is lost.
  */
 import { existsSync, lstatSync, opendirSync, statSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import type {
   ExclusionReason,
   ScanReport,
@@ -40,7 +40,7 @@ import {
 } from './scan-guards.ts';
 import { ScanReportWriter } from './scan-report-files.ts';
 import { applySplit, readSplitFile } from './split.ts';
-import { buildVocabulary } from './vocabulary.ts';
+import { buildVocabulary, type VocabularyCounts } from './vocabulary.ts';
 
 export interface ScanOptions extends WorkOptions {
   data: string;
@@ -56,6 +56,11 @@ export interface ScanOptions extends WorkOptions {
   readLabels?: LabelBatchReader;
   /** Batches handed to `readLabels` before the oldest must be written (keeps workers busy). */
   inFlight?: number;
+  /**
+   * Counts the vocabulary over the workspace database file on another thread, while this one draws
+   * the split. Default (or when it fails): counted here after the split.
+   */
+  countVocabulary?: (databaseFile: string) => Promise<VocabularyCounts>;
 }
 
 /** Files per transaction (and per progress update). */
@@ -204,6 +209,8 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
 
   /** Stores one parsed chunk: image matching and row building happen here, on the writing thread. */
   const consume = (chunk: Chunk, results: Awaited<Chunk['results']>) => {
+    const labelDirPath = portableUnder(layout.root, chunk.labelStyleDir);
+    const imageDirPath = portableUnder(layout.root, chunk.imageStyleDir);
     chunk.fileNames.forEach((fileName, i) => {
       const labelFile = join(chunk.labelStyleDir, fileName);
       const r = results[i]!;
@@ -224,8 +231,14 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
           styleFolder: chunk.style,
           labelStem: stem,
           splitFolder: chunk.splitFolder,
-          labelPath: toPortable(relative(layout.root, labelFile)),
-          imagePath: imageFile ? toPortable(relative(layout.root, imageFile)) : null,
+          labelPath: labelDirPath
+            ? `${labelDirPath}/${fileName}`
+            : toPortable(relative(layout.root, labelFile)),
+          imagePath: imageFile
+            ? imageDirPath
+              ? `${imageDirPath}/${imageName}`
+              : toPortable(relative(layout.root, imageFile))
+            : null,
           imageId: parsed.imageId,
           shopFile: parsed.shopFileName,
           lookKey: lookKey(parsed.shopFileName, key),
@@ -234,7 +247,14 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
           styles: parsed.styles,
           labelCreated: parsed.createdAt,
         },
-        items: parsed.garments.map((g) => ({ id: `${key}/${g.part}`, ...g })),
+        items: parsed.garments.map((g) => ({
+          id: `${key}/${g.part}`,
+          part: g.part,
+          box: g.box,
+          boxSource: g.boxSource,
+          category: g.category,
+          attributesJson: g.attributesJson,
+        })),
         excluded: parsed.excluded,
       });
     });
@@ -402,9 +422,12 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
     // Without --styles every image of this root that was not seen is stale, including whole style
     // folders that were deleted; with --styles only the named folders were looked at.
     removedStale = store.removeStale(scanId, rootId, opts.styles?.length ? [...scannedStyles] : null);
+    // The items are final here (stale ones removed, committed): another thread may count their values
+    // while this one writes the split, which does not touch items.
+    const counting = opts.countVocabulary?.(ws.db.name).catch(() => null);
     split = applySplit(ws.db, { file: opts.splitFile, stems: splitStems, seed: opts.seed });
     opts.onProgress?.('split', 1, 1, { val: split.valImages, train: split.trainImages });
-    buildVocabulary(ws.db);
+    buildVocabulary(ws.db, (await counting) ?? undefined);
     const anySynthetic = store.hasSyntheticRoot();
     setMeta(ws.db, 'synthetic', anySynthetic);
   } catch (e) {
@@ -636,6 +659,17 @@ function findImage(names: Map<string, string>, stem: string, imageId: number | n
 export function lookKey(shopFile: string | null, imageKey: string): string {
   const m = shopFile ? LOOK_NAME.exec(shopFile) : null;
   return m ? `look:${m[1]}_${m[2]}` : `image:${imageKey}`;
+}
+
+/**
+ * The portable path of `dir` relative to `root` when it lies strictly inside it, else null. A file
+ * name (no separator, not `..`) appended with '/' then gives what toPortable(relative(root, file))
+ * gives, without resolving both paths again for every label file.
+ */
+function portableUnder(root: string, dir: string): string | null {
+  const rel = relative(root, dir);
+  if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return null;
+  return toPortable(rel);
 }
 
 /** Paths are stored with forward slashes so a workspace made on Windows reads on Linux and back. */

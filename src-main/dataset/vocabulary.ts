@@ -22,10 +22,16 @@ export interface VocabEntry {
 
 export type Vocabulary = Record<FieldName, VocabEntry[]>;
 
-/** Counts every field's values over the workspace's items and stores the vocabulary. */
-export function buildVocabulary(db: Db): Vocabulary {
+/** Per field, how many garments carry each value: what a vocabulary is built from. */
+export type VocabularyCounts = Map<FieldName, Map<string, number>>;
+
+/**
+ * Counts every field's values over the workspace's items. A read only: a scan runs it on a parse
+ * thread with its own connection while the writing thread draws the split.
+ */
+export function countVocabulary(db: Db): VocabularyCounts {
   // One pass over the items, counting in JS: a json_each query per field scanned the table 12 times.
-  const counts = new Map<FieldName, Map<string, number>>(FIELD_NAMES.map((f) => [f, new Map()]));
+  const counts: VocabularyCounts = new Map(FIELD_NAMES.map((f) => [f, new Map()]));
   const bump = (field: FieldName, value: string) => {
     const m = counts.get(field)!;
     m.set(value, (m.get(value) ?? 0) + 1);
@@ -39,9 +45,18 @@ export function buildVocabulary(db: Db): Vocabulary {
       else for (const x of v) bump(name, x);
     }
   }
+  return counts;
+}
+
+/**
+ * Counts every field's values over the workspace's items (or takes `counts` made by countVocabulary
+ * over the same items) and stores the vocabulary. The order values were counted in does not matter:
+ * known values come in their fixed order, the others by count and then by value.
+ */
+export function buildVocabulary(db: Db, counts: VocabularyCounts = countVocabulary(db)): Vocabulary {
   const vocab = {} as Vocabulary;
   for (const name of FIELD_NAMES) {
-    const fieldCounts = counts.get(name)!;
+    const fieldCounts = counts.get(name) ?? new Map<string, number>();
     const known = KNOWN_VALUES[name];
     const knownSet = new Set(known);
     const extras = [...fieldCounts.entries()]

@@ -154,7 +154,7 @@ export class Workbench {
   }
 
   scan(
-    opts: Omit<ScanOptions, 'signal' | 'onProgress' | 'readLabels' | 'inFlight'>,
+    opts: Omit<ScanOptions, 'signal' | 'onProgress' | 'readLabels' | 'inFlight' | 'countVocabulary'>,
     controls: JobControls = {},
   ): Promise<ScanReport> {
     return runJob('scan', controls, (work) =>
@@ -166,6 +166,7 @@ export class Workbench {
             ...opts,
             ...work,
             readLabels: pool ? (paths) => pool.run('read-labels', paths) : undefined,
+            countVocabulary: pool ? (file) => pool.run('count-vocabulary', file) : undefined,
             inFlight: pool ? pool.size * 2 : 1,
           });
         } finally {

@@ -34,7 +34,10 @@ export interface ItemRow {
   part: GarmentPart;
   box: Box;
   boxSource: BoxSource;
-  attributes: GarmentAttributes;
+  /** attributes.category when it is a string, else null. */
+  category: string | null;
+  /** The attributes as stored: JSON.stringify of the parsed attributes. */
+  attributesJson: string;
 }
 
 export interface StoredItem extends GarmentItem {
@@ -64,8 +67,7 @@ export class DatasetStore {
       `
       INSERT INTO images (key, root_id, style_folder, label_stem, split_folder, label_path, image_path, image_id,
                           shop_file, look_key, width, height, styles, label_created, scan_id)
-      VALUES (@key, @rootId, @styleFolder, @labelStem, @splitFolder, @labelPath, @imagePath, @imageId,
-              @shopFile, @lookKey, @width, @height, @styles, @labelCreated, @scanId)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT(key) DO UPDATE SET
         root_id = excluded.root_id, style_folder = excluded.style_folder, label_stem = excluded.label_stem,
         split_folder = excluded.split_folder, label_path = excluded.label_path, image_path = excluded.image_path,
@@ -78,7 +80,7 @@ export class DatasetStore {
       'items.upsert',
       `
       INSERT INTO items (id, image_key, part, box_x, box_y, box_w, box_h, box_source, category, attributes, scan_id)
-      VALUES (@id, @imageKey, @part, @x, @y, @w, @h, @boxSource, @category, @attributes, @scanId)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT(id) DO UPDATE SET
         image_key = excluded.image_key, part = excluded.part, box_x = excluded.box_x, box_y = excluded.box_y,
         box_w = excluded.box_w, box_h = excluded.box_h, box_source = excluded.box_source,
@@ -141,26 +143,40 @@ export class DatasetStore {
     /** True when the workspace had no images before this scan: nothing stale can exist to delete. */
     fresh = false,
   ): boolean {
-    const changed = this.upsertImage.run({
-      ...image,
-      styles: JSON.stringify(image.styles),
+    // Positional parameters: a scan binds these for every label file, and named ones cost an object
+    // copy per row here and a lookup per parameter in the driver.
+    const changed = this.upsertImage.run(
+      image.key,
+      image.rootId,
+      image.styleFolder,
+      image.labelStem,
+      image.splitFolder,
+      image.labelPath,
+      image.imagePath,
+      image.imageId,
+      image.shopFile,
+      image.lookKey,
+      image.width,
+      image.height,
+      JSON.stringify(image.styles),
+      image.labelCreated,
       scanId,
-    }).changes;
+    ).changes;
     if (changed === 0) return false;
     for (const it of items) {
-      this.upsertItem.run({
-        id: it.id,
-        imageKey: image.key,
-        part: it.part,
-        x: it.box.x,
-        y: it.box.y,
-        w: it.box.w,
-        h: it.box.h,
-        boxSource: it.boxSource,
-        category: typeof it.attributes.category === 'string' ? it.attributes.category : null,
-        attributes: JSON.stringify(it.attributes),
+      this.upsertItem.run(
+        it.id,
+        image.key,
+        it.part,
+        it.box.x,
+        it.box.y,
+        it.box.w,
+        it.box.h,
+        it.boxSource,
+        it.category,
+        it.attributesJson,
         scanId,
-      });
+      );
     }
     if (!fresh) {
       this.deleteStaleItemsOfImage.run(image.key, scanId);

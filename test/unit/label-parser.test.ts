@@ -4,6 +4,9 @@ import {
   parseLabel,
   parseLabelBytes,
   parsePolygon,
+  parseSparsePolygon,
+  readPolygon,
+  wildPolygonPoint,
 } from '../../src-main/dataset/label-parser.ts';
 import { normalizeValue } from '../../src-main/dataset/normalize.ts';
 import { labelJson, simpleLabel } from '../helpers/kfashion-fixture.ts';
@@ -62,6 +65,54 @@ describe('label parser', () => {
       { x: 20, y: 2 },
       { x: 3, y: 30 },
       { x: 100, y: 1000 },
+    ]);
+  });
+
+  it('reads polygon points through arrays exactly as through maps: order, duplicates, odd indices, the key that throws', () => {
+    let seed = 7;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const odd = ['01', '-0', ' 2', '1.5', '0x3', '1e1', '', '4097', '9007199254740993', '-1', 'x', '003'];
+    const outcome = (f: () => unknown) => {
+      try {
+        return { ok: f() };
+      } catch (e) {
+        return { threw: e instanceof Error ? e.message : String(e) };
+      }
+    };
+    for (let t = 0; t < 400; t++) {
+      const obj: Record<string, unknown> = {};
+      const keys = Math.floor(rand() * 40);
+      for (let k = 0; k < keys; k++) {
+        const axis = rand() < 0.5 ? 'X' : 'Y';
+        const index = rand() < 0.2 ? odd[Math.floor(rand() * odd.length)]! : String(Math.floor(rand() * 12));
+        const r = rand();
+        obj[`${axis}좌표${index}`] =
+          r < 0.03
+            ? 'NaN'
+            : r < 0.05
+              ? null
+              : r < 0.1
+                ? (rand() - 0.5) * 1e5
+                : Math.round(rand() * 1000) / 10;
+      }
+      if (rand() < 0.1) obj['Z좌표1'] = 5;
+      if (rand() < 0.1) obj['X좌표'] = -1e6;
+      expect(outcome(() => parsePolygon(obj as never, 'p.'))).toEqual(
+        outcome(() => parseSparsePolygon(obj as never, 'p.')),
+      );
+      // The wild point found in the same pass is the one the separate check finds.
+      const [w, h] = rand() < 0.3 ? [null, null] : [100, 80];
+      const read = outcome(() => readPolygon(obj as never, 'p.', w, h, true));
+      if ('ok' in read)
+        expect((read.ok as { wild: string | null }).wild).toEqual(wildPolygonPoint(obj as never, 'p.', w, h));
+    }
+    // Past the dense bound, the map path answers.
+    expect(parsePolygon({ X좌표5000: 1, Y좌표5000: 2, X좌표1: 3, Y좌표1: 4 }, '')).toEqual([
+      { x: 3, y: 4 },
+      { x: 1, y: 2 },
     ]);
   });
 
