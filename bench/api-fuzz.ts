@@ -5,8 +5,9 @@
  * child processes on 127.0.0.1, and sends each one its share of generated hostile requests
  * (test/helpers/api-fuzzer.ts). Reports, per server: answers by status, findings (5xx, no answer,
  * refusals not in the JSON error shape, a server file quoted), whether the process survived, and its
- * resident memory (VmRSS from /proc) after a warm-up of 500 requests and at the end. Prints JSON lines;
- * exits 1 on any finding, a crash, or memory that grew by more than a third past the warm-up.
+ * resident memory (VmRSS from /proc) after a warm-up of 500 requests, every 1,000 requests and at the
+ * end. Prints JSON lines; exits 1 on any finding, a crash, or memory that grew by more than a third
+ * from the early samples to the late ones (rssTrend).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
@@ -37,6 +38,24 @@ function rssMb(pid: number): number | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Early and late resident memory of a run: the medians of the first and the last third of the samples
+ * (at least one each). [Note: RSS verdict] One sample against another reads a collection that
+ * happened to run just before one of them (or a job thread that was alive at that moment) as growth
+ * or as its absence; a leak moves the whole late third, a GC's timing moves one sample.
+ */
+export function rssTrend(samples: (number | null)[]): { early: number; late: number } | null {
+  const xs = samples.filter((x): x is number => x !== null);
+  if (xs.length < 2) return null;
+  const third = Math.max(1, Math.floor(xs.length / 3));
+  const median = (v: number[]) => {
+    const s = [...v].sort((a, b) => a - b);
+    const m = s.length >> 1;
+    return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  };
+  return { early: median(xs.slice(0, third)), late: median(xs.slice(-third)) };
 }
 
 interface Server {
@@ -124,7 +143,8 @@ export async function apiFuzz(args: string[]): Promise<void> {
         ? (await fetch(new URL('/api/health', server.url)).catch(() => null))?.status
         : null;
       const s = merge(first, rest);
-      const grew = rssWarm !== null && rssEnd !== null && rssEnd > rssWarm * 1.34;
+      const trend = rssTrend([...series, rssEnd]);
+      const grew = trend !== null && trend.late > trend.early * 1.34;
       const bad = s.findings.length > 0 || !alive || health !== 200 || grew;
       failed ||= bad;
       emit({
@@ -142,7 +162,7 @@ export async function apiFuzz(args: string[]): Promise<void> {
           .reduce((a, [, n]) => a + n, 0),
         crashed: !alive,
         healthAfter: health,
-        rssMb: { start: rssStart, afterWarmup: rssWarm, end: rssEnd, every1000: series },
+        rssMb: { start: rssStart, afterWarmup: rssWarm, end: rssEnd, every1000: series, trend },
         targets: Object.keys(s.byTarget).length,
         firstFindings: [
           ...s.findings.filter((f) => f.kind === '5xx'),

@@ -52,6 +52,22 @@ const WRITERS: ReadonlySet<JobKind> = new Set([
   'catalog-import',
 ]);
 
+/**
+ * Reader jobs (not in WRITERS) that may run at once in one session, all kinds together. [Note: Job
+ * threads] Each job runs on a thread of its own with its own V8 heap, native libraries (ONNX Runtime,
+ * sharp) and workspace handles, some 2-10 MB apiece before it does any work, and a UMAP map or a
+ * tuning study runs for seconds to minutes: a client that starts them faster than they finish (a
+ * script, a fuzzer, a UI clicked repeatedly) grew the browser-mode server's memory without bound
+ * (hundreds of MB in 20,000 requests). Past this many, a start is refused as busy (409) until one ends.
+ */
+export const MAX_RUNNING_READER_JOBS = 4;
+
+/**
+ * Reader kinds whose identical request is answered by the job already computing it: a second
+ * embedding map of the same method for the same workspace gets the running job, not a new thread.
+ */
+const COALESCED: ReadonlySet<JobKind> = new Set(['map']);
+
 export class JobConflictError extends Error {
   override name = 'JobConflictError';
 }
@@ -67,6 +83,8 @@ export class ApiSession {
   private preparing: string | null = null;
   private readonly listeners = new Set<ApiEventListener>();
   private readonly unsubscribeJobs: () => void;
+  /** Running coalesced jobs by kind, workspace and input ([Note: Job threads]); removed when they end. */
+  private readonly coalesced = new Map<string, string>();
   /** Null when every path is allowed (the desktop app). */
   readonly pathRoots: PathRoots | null;
 
@@ -188,7 +206,30 @@ export class ApiSession {
         );
       }
     }
+    let key: string | null = null;
+    if (!WRITERS.has(kind)) {
+      if (COALESCED.has(kind)) {
+        key = JSON.stringify([kind, workspace, input]);
+        const same = this.coalesced.get(key);
+        const running = same ? this.jobs.running().find((r) => r.job === same) : undefined;
+        if (running) return running;
+      }
+      const readers = this.jobs.running().filter((r) => !WRITERS.has(r.kind as JobKind));
+      if (readers.length >= MAX_RUNNING_READER_JOBS) {
+        throw new JobConflictError(
+          `${readers.length} jobs (${readers.map((r) => `${r.kind} ${r.job}`).join(', ')}) are already running; wait for one to finish or stop one before starting ${kind}.`,
+        );
+      }
+    }
     const record = this.jobs.start({ kind, workspace, input });
+    if (key !== null) {
+      const k = key;
+      this.coalesced.set(k, record.job);
+      const forget = () => {
+        if (this.coalesced.get(k) === record.job) this.coalesced.delete(k);
+      };
+      this.jobs.wait(record.job).then(forget, forget);
+    }
     if (opts.onDone || opts.onFailed) {
       const { onDone, onFailed } = opts;
       this.jobs.wait(record.job).then(
