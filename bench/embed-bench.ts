@@ -2,7 +2,8 @@
  * `npm run bench -- embed [--model vit|tiny] [--threads N] [--batches 1,8,32] [--items val|all]
  * [--repeat N]`: image-embedding throughput of bare ONNX Runtime against the whole `kfashion embed`
  * pipeline (read, crop, preprocess, infer, store) on the synthetic demo dataset, at each batch size. Target (PERFORMANCE.md): the
- * pipeline at ≥ 90 % of bare ONNX Runtime's throughput at its best batch size.
+ * pipeline at ≥ 95 % of bare ONNX Runtime's throughput at its best batch size with cached crops (cut
+ * and already at the model's input size), ≥ 90 % with cold crops (cut, resized and cached in the run).
  *
  * No real FashionCLIP weights can be downloaded here, so `--model vit` (the default) generates a graph
  * with CLIP ViT-B/32's shape: 32×32 patch embedding, 12 pre-LN blocks of 12-head attention and a
@@ -17,6 +18,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateDemoDataset } from '../src-main/dataset/synthetic/generate-demo.ts';
 import { embedImages } from '../src-main/encoders/embed-images.ts';
+import { INPUT_CACHE_DIR } from '../src-main/encoders/image-encoder/input-pixel-cache.ts';
 import { openImageEncoder } from '../src-main/encoders/image-encoder/open-encoder.ts';
 import { preprocessImage } from '../src-main/encoders/image-encoder/preprocess.ts';
 import { type NodeSpec, onnxModel, type TensorSpec } from '../src-main/encoders/onnx-model-writer.ts';
@@ -25,7 +27,9 @@ import { EmbeddingStore } from '../src-main/store/embedding-store.ts';
 import { CLIP_PREPROCESSOR_CONFIG, writeTinyClip } from '../test/helpers/tiny-clip-onnx.ts';
 import { emit } from './machine.ts';
 
-const TARGET_RATIO = 0.9;
+/** Cached crops (already at the model's input size) against bare ORT, and cold crops (cut and resized in the run). */
+const TARGET_RATIO = 0.95;
+const COLD_TARGET_RATIO = 0.9;
 
 function arg(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -204,7 +208,11 @@ export async function embedBench(args: string[]): Promise<void> {
         const store = new EmbeddingStore(wb.workspace.db);
         const pipeline = async (b: number, crops: 'cold' | 'cached') => {
           store.remove('bench');
-          if (crops === 'cold') wb.workspace.db.exec('DELETE FROM crops');
+          if (crops === 'cold') {
+            // Cold: every crop is cut again and brought to the model's input size again.
+            wb.workspace.db.exec('DELETE FROM crops');
+            rmSync(join(wb.workspace.root, INPUT_CACHE_DIR), { recursive: true, force: true });
+          }
           return await embedImages(wb.workspace, encoder, origin, { batch: b, filter });
         };
         // Machines here are shared: each pipeline run is sandwiched between two bare runs at the same
@@ -269,7 +277,19 @@ export async function embedBench(args: string[]): Promise<void> {
         }
         const best = rows.reduce((a, r) => (r.bare > a.bare ? r : a));
         const bestPipe = rows.reduce((a, r) => (r.pipe > a.pipe ? r : a));
-        const cold = await pipeline(best.b, 'cold');
+        // Cold crops at the best batch size, sandwiched between bare runs like the cached ones.
+        const coldRuns: number[] = [];
+        const coldRatios: number[] = [];
+        let coldImages = 0;
+        for (let r = 0; r < repeat; r++) {
+          const before = await measureBare(best.b);
+          const cold = await pipeline(best.b, 'cold');
+          const after = await measureBare(best.b);
+          coldRuns.push(cold.imgPerSec);
+          coldRatios.push(cold.imgPerSec / ((before + after) / 2));
+          coldImages = cold.embedded;
+        }
+        const coldRatio = median(coldRatios);
         emit({
           bench: 'embed',
           kind: 'pipeline',
@@ -278,8 +298,11 @@ export async function embedBench(args: string[]): Promise<void> {
           device: 'cpu',
           threads,
           batch: best.b,
-          images: cold.embedded,
-          imgPerSec: cold.imgPerSec,
+          images: coldImages,
+          imgPerSec: round(median(coldRuns)),
+          runs: coldRuns,
+          ratioToBareSameBatch: round(coldRatio, 3),
+          ratioRuns: coldRatios.map((v) => round(v, 3)),
         });
         // Pipeline vs bare ORT at the batch size where bare ORT is fastest, from the same sandwiches.
         const ratio = best.ratio;
@@ -294,8 +317,10 @@ export async function embedBench(args: string[]): Promise<void> {
           ratioToBestBare: round(ratio, 3),
           bestPipelineBatch: bestPipe.b,
           bestPipelineImgPerSec: round(bestPipe.pipe),
+          coldRatioToBestBare: round(coldRatio, 3),
           target: TARGET_RATIO,
-          meetsTarget: ratio >= TARGET_RATIO,
+          coldTarget: COLD_TARGET_RATIO,
+          meetsTarget: ratio >= TARGET_RATIO && coldRatio >= COLD_TARGET_RATIO,
         });
       } finally {
         wb.close();

@@ -24,6 +24,8 @@ export interface CropInfo {
   width: number;
   height: number;
   cached: boolean;
+  /** The JPEG just written, when this call cut the crop (saves a caller that decodes it a file read). */
+  bytes?: Buffer;
 }
 
 export interface CropSummary {
@@ -47,8 +49,9 @@ function cropKey(item: StoredItem, imagePath: string): string {
     .digest('hex');
 }
 
-function cropRelPath(item: StoredItem): string {
-  const [style, stem, part] = item.id.split('/');
+/** The crop file of an item, relative to the workspace. */
+export function cropRelPath(itemId: string): string {
+  const [style, stem, part] = itemId.split('/');
   return `crops/${style}/${stem}__${part}.jpg`;
 }
 
@@ -59,7 +62,7 @@ export async function ensureCrop(ws: Workspace, item: StoredItem): Promise<CropI
   if (!existsSync(item.imagePath))
     throw new CropError(`${item.id}: image file ${item.imagePath} no longer exists`);
   const key = cropKey(item, item.imagePath);
-  const rel = cropRelPath(item);
+  const rel = cropRelPath(item.id);
   const abs = join(ws.root, rel);
   const crops = new CropStore(ws.db);
   const row = crops.get(item.id);
@@ -74,9 +77,10 @@ export async function ensureCrop(ws: Workspace, item: StoredItem): Promise<CropI
   mkdirSync(dirname(abs), { recursive: true });
   // Encoded in memory, then written under a temporary name and renamed: sharp's toFile writes the
   // target in place, so a kill mid-write left a truncated JPEG under the crop's real name.
-  writeFileAtomic(abs, await image.extract(region).jpeg({ quality: 90 }).toBuffer());
+  const bytes = await image.extract(region).jpeg({ quality: 90 }).toBuffer();
+  writeFileAtomic(abs, bytes);
   crops.put(item.id, key, rel, region.width, region.height);
-  return { itemId: item.id, path: abs, width: region.width, height: region.height, cached: false };
+  return { itemId: item.id, path: abs, width: region.width, height: region.height, cached: false, bytes };
 }
 
 /**
