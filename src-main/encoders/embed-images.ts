@@ -29,6 +29,11 @@ export interface EmbedImagesOptions extends WorkOptions {
   /** Images per inference batch (default 16). */
   batch?: number;
   filter?: ItemFilter;
+  /**
+   * Keep and reuse each crop at the model's input size (input-pixel-cache.ts; default true). Off, every
+   * crop is decoded and resized again: the embed bench measures what the cache saves this way.
+   */
+  inputCache?: boolean;
 }
 
 export interface EmbedSummary {
@@ -96,7 +101,7 @@ export async function embedImages(
   const total = dataset.countItems(opts.filter);
   const { height, width } = encoder.inputSize;
   const floats = 3 * height * width;
-  const inputs = new InputPixelCache(ws.root, encoder.preprocess);
+  const inputs = opts.inputCache === false ? null : new InputPixelCache(ws.root, encoder.preprocess);
 
   const summary: EmbedSummary = {
     model,
@@ -171,12 +176,12 @@ export async function embedImages(
             const crop = await ensureCrop(ws, item);
             const key = crops.keyOf(item.id) as string;
             if (known.get(item.id) === key) return 'cached';
-            let rgb = await inputs.get(item.id, key);
+            let rgb = inputs ? await inputs.get(item.id, key) : null;
             if (!rgb) {
               // A crop just cut is decoded from the bytes in hand, not read back from its file.
               rgb = await preprocessToRgb(crop.bytes ?? crop.path, encoder.preprocess, crop);
               try {
-                inputs.put(item.id, key, rgb);
+                inputs?.put(item.id, key, rgb);
               } catch {
                 // The cache only saves decodes: a full disk or a read-only folder must not cost the
                 // item its embedding (the vectors, written to SQLite, are what matters).

@@ -113,6 +113,7 @@ beforeAll(async () => {
         width: 400,
         height: 500,
         channels: 3,
+        background: { r: 0, g: 0, b: 0 },
         noise: { type: 'gaussian', mean: 40 + 30 * i, sigma: 50 },
       },
     })
