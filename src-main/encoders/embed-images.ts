@@ -151,16 +151,16 @@ export async function embedImages(
   };
 
   type Slot = 'cached' | { id: string; key: string } | { id: string; reason: string };
-  /**
-   * The next batch: up to `batch` images whose stored vector is missing or stale, preprocessed into
-   * one array. Takes items chunk by chunk until the batch is full, so up-to-date items in between do
-   * not shrink it (a re-scan that moved a few boxes still embeds in full batches). Null at the end.
-   */
   // Two batch buffers, used in turn: one is being filled while the other's batch is in inference (the
   // session host copies it when the run is sent, and a batch's run has returned before the buffer
   // comes round again: the loop below awaits it before preparing the batch after next).
   const buffers = [new Float32Array(batch * floats), new Float32Array(batch * floats)];
   let turn = 0;
+  /**
+   * The next batch: up to `batch` images whose stored vector is missing or stale, preprocessed into
+   * one array. Takes items chunk by chunk until the batch is full, so up-to-date items in between do
+   * not shrink it (a re-scan that moved a few boxes still embeds in full batches). Null at the end.
+   */
   const nextBatch = async (): Promise<Prepared | null> => {
     const pixels = buffers[turn++ % 2]!;
     const p: Prepared = { ids: [], keys: [], pixels };
