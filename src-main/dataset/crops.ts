@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import sharp from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import { CancelledError, type WorkOptions } from '../../src-shared/jobs.ts';
 import { writeFileAtomic } from '../store/atomic-file.ts';
 import { CropStore } from '../store/crop-store.ts';
@@ -24,6 +24,8 @@ export interface CropInfo {
   width: number;
   height: number;
   cached: boolean;
+  /** The JPEG just written, when this call cut the crop (saves a caller that decodes it a file read). */
+  bytes?: Buffer;
 }
 
 export interface CropSummary {
@@ -47,9 +49,65 @@ function cropKey(item: StoredItem, imagePath: string): string {
     .digest('hex');
 }
 
-function cropRelPath(item: StoredItem): string {
-  const [style, stem, part] = item.id.split('/');
+/** The crop file of an item, relative to the workspace. */
+export function cropRelPath(itemId: string): string {
+  const [style, stem, part] = itemId.split('/');
   return `crops/${style}/${stem}__${part}.jpg`;
+}
+
+/**
+ * [Note: shared picture decode] Decoding the picture is most of what cutting a crop costs, and a
+ * picture holds several garments that are cut together (items come in id order, a picture's garments
+ * are neighbours, and the embedding pipeline cuts a batch at once). Cuts from one picture that overlap
+ * in time share one decode to raw pixels and extract their regions from those. Only for a plain
+ * picture (8-bit sRGB without an ICC profile, alpha or rotation), where the raw pixels are exactly what
+ * sharp extracts from when it reads the file, so the crop's JPEG bytes are the same either way (a test
+ * compares them); anything else is cut from the file as before. A decoded picture lives only while
+ * a cut uses it (≈ 3 MB for 800×1200), so memory grows with the cuts in flight, not with the dataset.
+ */
+const decodes = new Map<string, { users: number; pixels: Promise<RawPixels> }>();
+/** Pictures decoded for cutting, and cuts that reused a decode in flight (tests read these). */
+export const sharedDecodeCounts = { decoded: 0, shared: 0 };
+
+interface RawPixels {
+  data: Buffer;
+  info: { width: number; height: number; channels: 3 };
+}
+
+function plainPicture(meta: Metadata): boolean {
+  return (
+    meta.channels === 3 &&
+    meta.space === 'srgb' &&
+    meta.depth === 'uchar' &&
+    !meta.hasProfile &&
+    !meta.hasAlpha &&
+    (meta.orientation === undefined || meta.orientation === 1) &&
+    (meta.pages ?? 1) === 1
+  );
+}
+
+async function withSharedDecode<T>(path: string, use: (pixels: RawPixels) => Promise<T>): Promise<T> {
+  let entry = decodes.get(path);
+  if (!entry) {
+    const pixels = sharp(path, { failOn: 'error' })
+      .raw()
+      .toBuffer({ resolveWithObject: true })
+      .then(({ data, info }): RawPixels => {
+        if (info.channels !== 3)
+          throw new CropError(`${path}: decoded to ${info.channels} channels, expected 3`);
+        return { data, info: { width: info.width, height: info.height, channels: 3 } };
+      });
+    entry = { users: 0, pixels };
+    decodes.set(path, entry);
+    sharedDecodeCounts.decoded++;
+  } else sharedDecodeCounts.shared++;
+  entry.users++;
+  try {
+    return await use(await entry.pixels);
+  } finally {
+    entry.users--;
+    if (entry.users === 0 && decodes.get(path) === entry) decodes.delete(path);
+  }
 }
 
 /** Returns the item's crop, cutting it first when there is no current one. */
@@ -59,7 +117,7 @@ export async function ensureCrop(ws: Workspace, item: StoredItem): Promise<CropI
   if (!existsSync(item.imagePath))
     throw new CropError(`${item.id}: image file ${item.imagePath} no longer exists`);
   const key = cropKey(item, item.imagePath);
-  const rel = cropRelPath(item);
+  const rel = cropRelPath(item.id);
   const abs = join(ws.root, rel);
   const crops = new CropStore(ws.db);
   const row = crops.get(item.id);
@@ -74,9 +132,14 @@ export async function ensureCrop(ws: Workspace, item: StoredItem): Promise<CropI
   mkdirSync(dirname(abs), { recursive: true });
   // Encoded in memory, then written under a temporary name and renamed: sharp's toFile writes the
   // target in place, so a kill mid-write left a truncated JPEG under the crop's real name.
-  writeFileAtomic(abs, await image.extract(region).jpeg({ quality: 90 }).toBuffer());
+  const bytes = plainPicture(meta)
+    ? await withSharedDecode(item.imagePath, (pixels) =>
+        sharp(pixels.data, { raw: pixels.info }).extract(region).jpeg({ quality: 90 }).toBuffer(),
+      )
+    : await image.extract(region).jpeg({ quality: 90 }).toBuffer();
+  writeFileAtomic(abs, bytes);
   crops.put(item.id, key, rel, region.width, region.height);
-  return { itemId: item.id, path: abs, width: region.width, height: region.height, cached: false };
+  return { itemId: item.id, path: abs, width: region.width, height: region.height, cached: false, bytes };
 }
 
 /**

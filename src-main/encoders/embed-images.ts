@@ -18,9 +18,10 @@ import { DatasetStore, type ItemFilter, type StoredItem } from '../store/dataset
 import { EmbeddingStore } from '../store/embedding-store.ts';
 import type { Workspace } from '../store/workspace.ts';
 import type { EmbedViewsSummary } from './embed-views.ts';
+import { InputPixelCache } from './image-encoder/input-pixel-cache.ts';
 import type { Device, ImageEncoder } from './image-encoder/onnx-image-encoder.ts';
 import type { ImageModelOrigin } from './image-encoder/open-encoder.ts';
-import { preprocessImage } from './image-encoder/preprocess.ts';
+import { preprocessToRgb, rgbToChw } from './image-encoder/preprocess.ts';
 
 export const DEFAULT_EMBED_BATCH = 16;
 
@@ -28,6 +29,11 @@ export interface EmbedImagesOptions extends WorkOptions {
   /** Images per inference batch (default 16). */
   batch?: number;
   filter?: ItemFilter;
+  /**
+   * Keep and reuse each crop at the model's input size (input-pixel-cache.ts; default true). Off, every
+   * crop is decoded and resized again: the embed bench measures what the cache saves this way.
+   */
+  inputCache?: boolean;
 }
 
 export interface EmbedSummary {
@@ -95,6 +101,7 @@ export async function embedImages(
   const total = dataset.countItems(opts.filter);
   const { height, width } = encoder.inputSize;
   const floats = 3 * height * width;
+  const inputs = opts.inputCache === false ? null : new InputPixelCache(ws.root, encoder.preprocess);
 
   const summary: EmbedSummary = {
     model,
@@ -144,13 +151,18 @@ export async function embedImages(
   };
 
   type Slot = 'cached' | { id: string; key: string } | { id: string; reason: string };
+  // Two batch buffers, used in turn: one is being filled while the other's batch is in inference (the
+  // session host copies it when the run is sent, and a batch's run has returned before the buffer
+  // comes round again: the loop below awaits it before preparing the batch after next).
+  const buffers = [new Float32Array(batch * floats), new Float32Array(batch * floats)];
+  let turn = 0;
   /**
    * The next batch: up to `batch` images whose stored vector is missing or stale, preprocessed into
    * one array. Takes items chunk by chunk until the batch is full, so up-to-date items in between do
    * not shrink it (a re-scan that moved a few boxes still embeds in full batches). Null at the end.
    */
   const nextBatch = async (): Promise<Prepared | null> => {
-    const pixels = new Float32Array(batch * floats);
+    const pixels = buffers[turn++ % 2]!;
     const p: Prepared = { ids: [], keys: [], pixels };
     let any = false;
     while (p.ids.length < batch && !opts.signal?.aborted) {
@@ -164,12 +176,18 @@ export async function embedImages(
             const crop = await ensureCrop(ws, item);
             const key = crops.keyOf(item.id) as string;
             if (known.get(item.id) === key) return 'cached';
-            await preprocessImage(crop.path, encoder.preprocess, {
-              out: pixels,
-              offset: (base + i) * floats,
-              width: crop.width,
-              height: crop.height,
-            });
+            let rgb = inputs ? await inputs.get(item.id, key) : null;
+            if (!rgb) {
+              // A crop just cut is decoded from the bytes in hand, not read back from its file.
+              rgb = await preprocessToRgb(crop.bytes ?? crop.path, encoder.preprocess, crop);
+              try {
+                inputs?.put(item.id, key, rgb);
+              } catch {
+                // The cache only saves decodes: a full disk or a read-only folder must not cost the
+                // item its embedding (the vectors, written to SQLite, are what matters).
+              }
+            }
+            rgbToChw(rgb, encoder.preprocess, pixels, (base + i) * floats);
             return { id: item.id, key };
           } catch (e) {
             return { id: item.id, reason: e instanceof Error ? e.message : String(e) };

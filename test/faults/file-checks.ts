@@ -69,6 +69,15 @@ async function checkFile(path: string): Promise<string | null> {
       const bytes = readFileSync(path);
       const h = parseNpyHeader(bytes.subarray(0, Math.min(bytes.length, 65_536)), bytes.length, path);
       void h;
+    } else if (lower.endsWith('.rgb')) {
+      // A crop at an image model's input size (input-pixel-cache.ts): a 48-byte header, then H × W × 3
+      // bytes, H and W named by the folder (`input-cache/<H>x<W>-<geometry>/`).
+      const m = /[\\/](\d+)x(\d+)-[0-9a-f]{8}[\\/]/.exec(path);
+      if (!m) return 'input-cache file outside an <H>x<W>-<geometry> folder';
+      const bytes = readFileSync(path);
+      const want = 48 + Number(m[1]) * Number(m[2]) * 3;
+      if (bytes.length !== want) return `input-cache file of ${bytes.length} bytes, expected ${want}`;
+      if (bytes.toString('latin1', 0, 7) !== 'KFPIX1\n') return 'input-cache file without its KFPIX1 header';
     } else if (lower.endsWith('.html')) {
       if (!readFileSync(path, 'utf8').trimEnd().endsWith('</html>'))
         return 'HTML page cut short (no </html>)';

@@ -177,6 +177,11 @@ export async function preprocessImage(
   cfg: PreprocessConfig,
   target: PreprocessTarget = {},
 ): Promise<Float32Array> {
+  const out = checkTarget(cfg, target);
+  return rgbToChw(await preprocessToRgb(input, cfg, target), cfg, out, target.offset ?? 0);
+}
+
+function checkTarget(cfg: PreprocessConfig, target: PreprocessTarget): Float32Array {
   const size = outputSize(cfg);
   const plane = size.height * size.width;
   const offset = target.offset ?? 0;
@@ -184,9 +189,24 @@ export async function preprocessImage(
   if (out.length < offset + 3 * plane) {
     throw new RangeError(`preprocessImage: output has ${out.length} floats, needs ${offset + 3 * plane}`);
   }
+  return out;
+}
+
+/**
+ * The geometric half of the preprocessing (decode, resize, centre crop, RGB): the image at the model's
+ * input size as interleaved 8-bit RGB (height × width × 3 bytes). `rgbToChw` turns it into the model's
+ * input; the embedding pipeline caches these bytes per crop (input-pixel-cache.ts), so a second run
+ * only does that float pass.
+ */
+export async function preprocessToRgb(
+  input: string | Buffer,
+  cfg: PreprocessConfig,
+  known: { width?: number; height?: number } = {},
+): Promise<Buffer> {
+  const size = outputSize(cfg);
   let img = sharp(input, { failOn: 'error' });
-  let w = target.width ?? 0;
-  let h = target.height ?? 0;
+  let w = known.width ?? 0;
+  let h = known.height ?? 0;
   if (!w || !h) {
     const meta = await img.metadata();
     if (!meta.width || !meta.height) {
@@ -243,12 +263,38 @@ export async function preprocessImage(
       `preprocessing produced ${info.width}×${info.height}×${info.channels}, expected ${size.width}×${size.height}×3`,
     );
   }
+  return data;
+}
+
+/**
+ * The arithmetic half of the preprocessing: interleaved 8-bit RGB at the model's input size (what
+ * `preprocessToRgb` returns) rescaled, normalised with the mean and std and laid out as CHW float32
+ * into `out` at `offset` floats. The same expression per value whichever way the bytes arrived (fresh
+ * from sharp or read from the input-pixel cache), so both give bit-identical model inputs.
+ */
+export function rgbToChw(
+  data: Uint8Array,
+  cfg: PreprocessConfig,
+  out?: Float32Array,
+  offset = 0,
+): Float32Array {
+  const size = outputSize(cfg);
+  const plane = size.height * size.width;
+  if (data.length !== 3 * plane) {
+    throw new RangeError(
+      `rgbToChw: ${data.length} bytes is not one ${size.width}×${size.height} RGB image (${3 * plane} bytes)`,
+    );
+  }
+  const dst = out ?? new Float32Array(3 * plane);
+  if (dst.length < offset + 3 * plane) {
+    throw new RangeError(`rgbToChw: output has ${dst.length} floats, needs ${offset + 3 * plane}`);
+  }
   const scale = cfg.rescale ?? 1;
   for (let c = 0; c < 3; c++) {
     const mean = cfg.mean?.[c] ?? 0;
     const inv = 1 / (cfg.std?.[c] ?? 1);
     const base = offset + c * plane;
-    for (let i = 0, j = c; i < plane; i++, j += 3) out[base + i] = (data[j]! * scale - mean) * inv;
+    for (let i = 0, j = c; i < plane; i++, j += 3) dst[base + i] = (data[j]! * scale - mean) * inv;
   }
-  return out;
+  return dst;
 }
