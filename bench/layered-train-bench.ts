@@ -3,7 +3,9 @@
  * layer list (pytorch-module.ts via bench/reference/train_step_layered_pytorch.py), for the default
  * shape and the residual variant (3 residual blocks after the first hidden block, hidden 1024,
  * LayerNorm, GELU, dropout 0.2), plus the step's GEMM floor (its matrix products alone at this
- * machine's fp32 peak, PERFORMANCE.md) and inference latency (one query, a batch of 1,000).
+ * machine's fp32 peak, PERFORMANCE.md, and at the rates the engine and PyTorch's BLAS reach in this
+ * run: [Note: GEMM floors]), single-thread step times and inference latency (one query, a batch of
+ * 1,000).
  * Steps of the two sides alternate per batch size, not per step (PyTorch runs in its own process
  * before), so compare ratios from one run on a quiet machine.
  */
@@ -16,6 +18,7 @@ import { makeJsonEncoderConfig } from '../src-main/encoders/json-encoder/json-en
 import type { JsonEncoderConfig } from '../src-main/encoders/json-encoder/json-encoder-types.ts';
 import { LayeredJsonEncoder } from '../src-main/encoders/json-encoder/layered-encoder.ts';
 import { useMatmulThreads } from '../src-main/encoders/json-encoder/layered-factory.ts';
+import { matmul } from '../src-main/encoders/json-encoder/matmul.ts';
 import { startMatmulEngine } from '../src-main/encoders/json-encoder/matmul-engine.ts';
 import { buildMlp, resolveShape } from '../src-main/encoders/json-encoder/model.ts';
 import { PYTORCH_MODULE_SOURCE } from '../src-main/encoders/json-encoder/pytorch-module.ts';
@@ -42,6 +45,38 @@ function gemmFlops(config: JsonEncoderConfig, B: number): number {
   return lin + 2 * 2 * B * B * 512;
 }
 
+/** The step's GEMM floor in ms at the measured rates ([Note: GEMM floors]). */
+function floors(
+  flops: number,
+  p: { engine2: number; engine1: number; pytorch?: number } | undefined,
+): Record<string, number> {
+  if (!p) return {};
+  const ms = (gflops: number) => +((flops / (gflops * 1e9)) * 1000).toFixed(2);
+  return {
+    gemmFloorAtEngineMs: ms(p.engine2),
+    gemmFloorAtEngineOneThreadMs: ms(p.engine1),
+    ...(p.pytorch ? { gemmFloorAtPytorchMs: ms(p.pytorch) } : {}),
+  };
+}
+
+/**
+ * The float32 product rate of this process's engine (matmul.ts) on the step's largest product
+ * (B × fields·embed × hidden, default 64|256 × 640 × 1024), in GFLOP/s: median of a few timed runs.
+ */
+async function enginePeak(B: number, K: number, N: number, threads: number): Promise<number> {
+  await useMatmulThreads(threads);
+  const a = new Float32Array(B * K).map((_, i) => Math.sin(i));
+  const b = new Float32Array(K * N).map((_, i) => Math.cos(i));
+  const out = new Float32Array(B * N);
+  const t: number[] = [];
+  for (let i = 0; i < 23; i++) {
+    const t0 = performance.now();
+    matmul(out, a, b, B, K, N);
+    if (i >= 3) t.push(performance.now() - t0);
+  }
+  return (2 * B * K * N) / (median(t) / 1000) / 1e9;
+}
+
 export async function layeredTrainBench(
   opts: { steps: number; warmup: number; batches: number[]; reference: boolean },
   benchInputs: (
@@ -64,6 +99,34 @@ export async function layeredTrainBench(
       config: { ...base, depth: 4, residual: true, norm: 'layer', activation: 'gelu', dropout: 0.2 },
     },
   ];
+  // [Note: GEMM floors] The step's matrix products alone at three rates: this machine kind's fp32 FMA
+  // peak (PEAK_GFLOPS, theory), the rate this engine reaches here on the step's largest product (two
+  // threads and one), and the rate PyTorch's native BLAS reaches on the same product in this run.
+  const K = FIELD_LIST.length * base.embedDim;
+  const N = base.hiddenDim;
+  const peaks = new Map<number, { engine2: number; engine1: number; pytorch?: number }>();
+  const torchPeak = opts.reference
+    ? runReference('gemm_peak_pytorch.py', ['--shapes', opts.batches.map((B) => `${B}x${K}x${N}`).join(',')])
+    : { error: 'skipped (--no-reference)' };
+  for (const B of opts.batches) {
+    const t = 'lines' in torchPeak ? torchPeak.lines.find((l) => l.m === B) : undefined;
+    peaks.set(B, {
+      engine2: await enginePeak(B, K, N, threads),
+      engine1: await enginePeak(B, K, N, 1),
+      ...(t ? { pytorch: t.gflops as number } : {}),
+    });
+    emit({
+      bench: 'gemm-peak',
+      engine,
+      product: `${B}x${K}x${N}`,
+      engineGflops: +peaks.get(B)!.engine2.toFixed(1),
+      engineThreads: threads,
+      engineOneThreadGflops: +peaks.get(B)!.engine1.toFixed(1),
+      ...(t
+        ? { pytorchGflops: t.gflops, pytorchThreads: t.threads }
+        : { pytorch: 'error' in torchPeak ? torchPeak.error : 'no figure' }),
+    });
+  }
   const dir = mkdtempSync(join(tmpdir(), 'kf-bench-'));
   try {
     writeFileSync(join(dir, 'encoder_module.py'), PYTORCH_MODULE_SOURCE);
@@ -123,6 +186,7 @@ export async function layeredTrainBench(
           msPerStep: +ms.toFixed(2),
           oneThreadMsPerStep: +median(oneThread).toFixed(2),
           gemmFloorMs: +floorMs.toFixed(2),
+          ...floors(gemmFlops(config, B), peaks.get(B)),
           ...(alongside
             ? {
                 tfjsModelOneThreadMs: +median(other).toFixed(2),

@@ -60,6 +60,7 @@ if (!isMainThread && workerData?.scanFloorWorker) {
   );
   console.error(
     '  train [--steps N] [--warmup N] [--batch 64,256] [--backend B] [--no-reference]   JSON encoder training step vs PyTorch',
+    '  train --memory-epochs 100 [--epoch-items 2048] [--batch 64]   RSS, heap and tfjs tensors at epochs 1 and N of a long run, both engines (node --expose-gc for exact heap figures)',
   );
   console.error(
     '  embed [--model vit|tiny] [--threads N] [--batches 1,8,32] [--items val|all] [--repeat N]   image-embedding pipeline vs bare ONNX Runtime',

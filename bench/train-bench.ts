@@ -12,12 +12,16 @@ import { KNOWN_VALUES } from '../src-main/dataset/kfashion-values.ts';
 import { Rng } from '../src-main/dataset/rng.ts';
 import { createJsonEncoder, makeJsonEncoderConfig } from '../src-main/encoders/json-encoder/json-encoder.ts';
 import type { EncoderInputs } from '../src-main/encoders/json-encoder/json-encoder-types.ts';
+import { LayeredJsonEncoder } from '../src-main/encoders/json-encoder/layered-encoder.ts';
+import { useMatmulThreads } from '../src-main/encoders/json-encoder/layered-factory.ts';
+import { startMatmulEngine } from '../src-main/encoders/json-encoder/matmul-engine.ts';
 import { ShardWorker } from '../src-main/encoders/json-encoder/shard-worker.ts';
 import { BACKEND_CHOICES, type BackendChoice } from '../src-main/encoders/tf-backend.ts';
 import { FIELDS } from '../src-shared/fields.ts';
 import { layeredTrainBench } from './layered-train-bench.ts';
 import { emit } from './machine.ts';
 import { runReference } from './pytorch-reference.ts';
+import { trainMemoryBench } from './train-memory-bench.ts';
 
 const FIELD_LIST = ['category', 'style', 'silhouette', 'material', 'detail'] as const;
 /** Slots per field in the benchmark batch (multi-valued fields: up to 3 values, some padding). */
@@ -104,6 +108,33 @@ export async function trainBench(args: string[]): Promise<void> {
 
   const vocab = Object.fromEntries(FIELD_LIST.map((f) => [f, KNOWN_VALUES[f].length + 2]));
   const config = makeJsonEncoderConfig(vocab, { fields: [...FIELD_LIST] });
+  if (option(args, '--memory-epochs') !== undefined) {
+    // Memory over a long run instead of step times (train-memory-bench.ts).
+    await trainMemoryBench(
+      {
+        epochs: wholeNumber(args, '--memory-epochs', 100),
+        epochItems: wholeNumber(args, '--epoch-items', 2048),
+        batch: batches[0]!,
+      },
+      [
+        {
+          name: 'tfjs (hand-fused, product threads)',
+          make: () => createJsonEncoder(config, { seed: 0, backend: backendChoice }),
+        },
+        {
+          name: 'layered',
+          make: async () => {
+            await startMatmulEngine();
+            await useMatmulThreads(2);
+            return new LayeredJsonEncoder(config, { seed: 0 });
+          },
+        },
+      ],
+      (B, seed) => benchInputs(B, vocab, seed),
+      benchImages,
+    );
+    return;
+  }
   // The product's configuration (helper thread on wasm with ≥ 2 cores) and the same model on one
   // thread, stepped alternately so that both see the same machine load.
   const product = await createJsonEncoder(config, { seed: 0, backend: backendChoice });

@@ -31,7 +31,11 @@ import type { EncoderInputs, JsonEncoderConfig } from './json-encoder-types.ts';
 import type { Arr } from './layers/arrays.ts';
 import { concatBackward, concatForward } from './layers/concat.ts';
 import { dropoutMask } from './layers/dropout.ts';
-import { fieldEmbeddingBackward, fieldEmbeddingForward } from './layers/field-embedding.ts';
+import {
+  fieldEmbeddingAccumulate,
+  fieldEmbeddingBackward,
+  fieldEmbeddingForward,
+} from './layers/field-embedding.ts';
 import { infoNceForwardBackward } from './layers/info-nce.ts';
 import { l2NormaliseBackward, l2NormaliseForward } from './layers/l2-normalise.ts';
 import {
@@ -44,7 +48,7 @@ import {
   type StepContext,
   type Take,
 } from './layers/module.ts';
-import { chainBackward, chainForward, LinearModule } from './layers/modules.ts';
+import { chainBackward, chainForward, DropoutModule, LinearModule } from './layers/modules.ts';
 import { hiddenBody, ResidualBlock } from './layers/residual-block.ts';
 import { FrozenWeight, matmul } from './matmul.ts';
 
@@ -343,20 +347,40 @@ export class LayeredNetwork {
     const first = this.mlp[0] as LinearModule;
     const H = first.outWidth;
     const out = first.out;
-    const tmp = this.projectedScratch(B * H);
     const bias = first.bias.data;
     for (let b = 0; b < B; b++) out.set(bias, b * H);
-    this.fields.forEach((f, i) => {
-      const { indices, slots } = inputs.fields[f.name]!;
-      fieldEmbeddingForward(tmp, this.projected![i]!, indices.subarray(start * slots), slots, B, H);
-      for (let k = 0; k < B * H; k++) out[k]! += tmp[k]!;
-    });
-    const y = chainForward(this.mlp.slice(1), out, ctx);
+    if (out instanceof Float32Array) {
+      // Straight into the first layer's output (fieldEmbeddingAccumulate), a few items at a time
+      // with every field, so their rows stay in cache; the per-element order of sums is unchanged.
+      const row = this.projectedScratch(H) as Float32Array;
+      const fields = this.fields.map((f, i) => {
+        const { indices, slots } = inputs.fields[f.name]!;
+        return {
+          indices: indices.subarray(start * slots),
+          slots,
+          table: this.projected![i]! as Float32Array,
+        };
+      });
+      for (let b = 0; b < B; b += 8)
+        for (const f of fields)
+          fieldEmbeddingAccumulate(out, f.table, f.indices, f.slots, b, Math.min(B, b + 8), H, row);
+    } else {
+      const tmp = this.projectedScratch(B * H);
+      this.fields.forEach((f, i) => {
+        const { indices, slots } = inputs.fields[f.name]!;
+        fieldEmbeddingForward(tmp, this.projected![i]!, indices.subarray(start * slots), slots, B, H);
+        for (let k = 0; k < B * H; k++) out[k]! += tmp[k]!;
+      });
+    }
+    // Eval-mode dropout is the identity: the frozen chain skips its copy (nothing runs backward here).
+    this.evalChain ??= this.mlp.slice(1).filter((m) => !(m instanceof DropoutModule));
+    const y = chainForward(this.evalChain, out, ctx);
     l2NormaliseForward(this.z, this.norms, y, B, OUTPUT_DIM);
     return this.z.subarray(0, B * OUTPUT_DIM);
   }
 
   private scratchRows: Arr = none;
+  private evalChain: Module[] | null = null;
   private projectedScratch(n: number): Arr {
     if (this.scratchRows.length < n) this.scratchRows = this.alloc(n);
     return this.scratchRows;

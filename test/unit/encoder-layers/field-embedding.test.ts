@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  fieldEmbeddingAccumulate,
   fieldEmbeddingBackward,
   fieldEmbeddingForward,
 } from '../../../src-main/encoders/json-encoder/layers/field-embedding.ts';
@@ -36,5 +37,26 @@ describe('field embedding (lookup and masked mean pooling)', () => {
     fieldEmbeddingBackward(dt, r, idx, slots, B, d);
     expectGradient(table, dt, loss, { label: 'dtable' });
     expect([...dt.subarray(0, d)]).toEqual([0, 0, 0, 0]);
+  });
+
+  it('accumulating into a float32 row gives bit for bit the gather into a zeroed buffer plus an add, for 0-5 values', () => {
+    const slots = 5;
+    const D = 37;
+    const big = Float32Array.from(randomArray(9 * D, 3));
+    // Items with 0, 1, 2, 3, 4 and 5 values, padding in different places.
+    const idx = Int32Array.from([
+      0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 2, 0, 8, 0, 0, 1, 3, 5, 0, 0, 4, 6, 0, 8, 2, 1, 2, 3, 4, 5,
+    ]);
+    const B = 6;
+    const base = Float32Array.from(randomArray(B * D, 4));
+    const tmp = new Float32Array(B * D);
+    fieldEmbeddingForward(tmp, big, idx, slots, B, D);
+    const want = base.slice();
+    for (let k = 0; k < want.length; k++) want[k]! += tmp[k]!;
+    const got = base.slice();
+    fieldEmbeddingAccumulate(got, big, idx, slots, 0, 2, D, new Float32Array(D));
+    fieldEmbeddingAccumulate(got, big, idx, slots, 2, B, D, new Float32Array(D));
+    expect([...got]).toEqual([...want]);
+    expect(got).not.toEqual(base);
   });
 });
