@@ -339,6 +339,8 @@ export const trainOverridesSchema = z.strictObject({
   weightDecay: z.number().min(0).optional(),
   warmupFraction: z.number().min(0).max(0.5).optional(),
   patience: z.number().int().min(1).optional(),
+  /** Validation queries ranked per epoch (a seeded sample); absent = every validation item. */
+  valQueries: z.number().int().min(1).optional(),
   seed: z.number().int().min(0).optional(),
   fields: z.array(fieldNameSchema).min(1).optional(),
   embedDim: z.number().int().min(1).optional(),

@@ -86,14 +86,26 @@ export type PairedGalleryFigures = RetrievalMetrics & { recall10: number } & Sim
  * rows at a time so the n × n matrix never has to exist whole. The diagonal and the whole-row sums
  * are added row by row in the same order however the rows are blocked, so a pass fed the whole
  * matrix at once and one fed 128 rows at a time give identical figures.
+ *
+ * With `queryRows`, only those items are queries (still ranked against all n gallery rows): query r
+ * of the pass is item queryRows[r], and its correct answer is gallery row queryRows[r]. The figures
+ * are then a sample estimate of the whole pass's ([Note: sampled validation queries], trainer.ts).
  */
 export class PairedGalleryPass {
   readonly ranks: Int32Array;
   private pos = 0;
   private all = 0;
 
-  constructor(readonly n: number) {
-    this.ranks = new Int32Array(n);
+  constructor(
+    readonly n: number,
+    private readonly queryRows: Int32Array | null = null,
+  ) {
+    this.ranks = new Int32Array(queryRows ? queryRows.length : n);
+  }
+
+  /** How many queries the pass ranks (n, or the sample's size). */
+  get queries(): number {
+    return this.ranks.length;
   }
 
   /** `scores` holds the rows of queries [start, start + rows), each n scores long. */
@@ -102,21 +114,23 @@ export class PairedGalleryPass {
     if (scores.length !== rows * n) {
       throw new Error(`PairedGalleryPass: expected ${rows}×${n} scores, got ${scores.length}`);
     }
-    const targets = Int32Array.from({ length: rows }, (_, r) => start + r);
+    const q = this.queryRows;
+    const targets = Int32Array.from({ length: rows }, (_, r) => (q ? q[start + r]! : start + r));
     this.ranks.set(ranksOfTargets(scores, rows, targets), start);
     for (let r = 0; r < rows; r++) {
-      this.pos += scores[r * n + start + r]!;
+      this.pos += scores[r * n + targets[r]!]!;
       for (let j = r * n, end = j + n; j < end; j++) this.all += scores[j]!;
     }
   }
 
   figures(): PairedGalleryFigures {
     const n = this.n;
+    const q = this.queries;
     return {
       ...retrievalFromRanks(this.ranks),
       recall10: recallAt(this.ranks, 10),
-      posSim: n > 0 ? this.pos / n : 0,
-      negSim: n > 1 ? (this.all - this.pos) / (n * n - n) : 0,
+      posSim: q > 0 ? this.pos / q : 0,
+      negSim: n > 1 && q > 0 ? (this.all - this.pos) / (q * n - q) : 0,
     };
   }
 }

@@ -85,6 +85,16 @@ export const trainConfigSchema = z
     patience: z.number().int().min(1, { error: 'must be at least 1' }),
     /** Early stopping: how much lower the loss must be to count as an improvement. */
     minDelta: z.number().min(0),
+    /**
+     * Rank only this many validation items (a seeded sample, the same every epoch) against the whole
+     * validation gallery, instead of every item: an estimate, labelled so ([Note: sampled validation
+     * queries], trainer.ts). Absent: every item is a query (the exact `gallery` protocol).
+     */
+    valQueries: z
+      .number()
+      .int({ error: 'must be a whole number' })
+      .min(1, { error: 'must be at least 1' })
+      .optional(),
     seed: z.number().int({ error: 'must be a whole number' }).min(0, { error: 'must be 0 or more' }),
     fields: z
       .array(

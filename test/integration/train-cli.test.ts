@@ -58,6 +58,9 @@ describe('kfashion train (tfjs JSON encoder, demo data)', () => {
     const batch = kfashion(['train', '--workspace', ws, '--batch-size', '1']);
     expect(batch.code).toBe(2);
     expect(batch.stderr).toContain('--batch-size expects a whole number >= 2, got "1"');
+    const queries = kfashion(['train', '--workspace', ws, '--val-queries', '0']);
+    expect(queries.code).toBe(2);
+    expect(queries.stderr).toContain('--val-queries expects a whole number >= 1, got "0"');
     const lr = kfashion(['train', '--workspace', ws, '--lr', '-0.1']);
     expect(lr.code).toBe(2);
     expect(lr.stderr).toContain('--lr expects a positive number, got "-0.1"');

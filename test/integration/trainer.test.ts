@@ -289,6 +289,31 @@ describe('trainer', () => {
     });
   }, 120_000);
 
+  it('ranks a seeded sample of validation queries when asked, and labels the figures as an estimate', async () => {
+    const full = fresh();
+    const part = fresh();
+    const a = await withWs(full, (ws) => train(ws, small(), { createEncoder: linearEncoderFactory() }));
+    const b = await withWs(part, (ws) =>
+      train(ws, small({ valQueries: 5 }), { createEncoder: linearEncoderFactory() }),
+    );
+    // Validation does not touch training: the same losses; only the ranked queries differ.
+    expect(b.history.map((h) => h.valLoss)).toEqual(a.history.map((h) => h.valLoss));
+    expect(b.history.map((h) => h.trainLoss)).toEqual(a.history.map((h) => h.trainLoss));
+    const headline = (dir: string) =>
+      JSON.parse(readFileSync(join(newestRunCheckpoints(dir), '..', 'run.json'), 'utf8')).headline as {
+        protocol: string;
+      };
+    expect(headline(full).protocol).toMatch(/^gallery, N=\d+ \(training validation\)$/);
+    expect(headline(part).protocol).toMatch(
+      /^gallery, N=\d+, 5 sampled queries \(training validation, an estimate\)$/,
+    );
+    const results = JSON.parse(readFileSync(join(part, 'results', 'training_results.json'), 'utf8'));
+    expect(results.protocol).toMatch(/a seeded sample of 5 of the \d+ validation items as queries/);
+    expect(results.config.valQueries).toBe(5);
+    // Top-1 over 5 queries moves in steps of 1/5.
+    for (const h of b.history) expect(Math.round(h.top1 * 5) / 5).toBeCloseTo(h.top1, 12);
+  }, 120_000);
+
   it('names mismatched embedding ids, missing and ambiguous models', async () => {
     const dir = fresh();
     await withWs(dir, async (ws) => {

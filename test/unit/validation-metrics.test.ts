@@ -7,7 +7,11 @@ import {
   retrievalFromRanks,
 } from '../../src-main/retrieval/rank-metrics.ts';
 import { scoreMatrix } from '../../src-main/retrieval/score-matrix.ts';
-import { validationMetrics } from '../../src-main/training/validation-metrics.ts';
+import {
+  validationMetrics,
+  validationMetricsBlocked,
+  validationQuerySample,
+} from '../../src-main/training/validation-metrics.ts';
 
 const f32 = (rows: number[][]) => Float32Array.from(rows.flat());
 
@@ -96,5 +100,63 @@ describe('validation metrics', () => {
     expect(m).toMatchObject({ valLoss: 1.25, top1: 1 / 3, top5: 1 });
     expect(m.mrr).toBeCloseTo((1 + 1 / 2 + 1 / 3) / 3, 6);
     expect(m.meanNorm).toBeCloseTo(1, 6);
+  });
+});
+
+describe('sampled validation queries', () => {
+  // A random paired task: 300 items, 16-d, queries near their own gallery row.
+  function task(n: number, dim: number, seed: number) {
+    let s = seed >>> 0;
+    const rand = () => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return s / 2 ** 32 - 0.5;
+    };
+    const gallery = Float32Array.from({ length: n * dim }, rand);
+    const queries = Float32Array.from(gallery, (v) => v + 0.8 * rand());
+    return { gallery, queries };
+  }
+
+  it('draws a seeded sample of distinct ascending items, the same for the same seed, none when all are asked', () => {
+    const a = validationQuerySample(1000, 50, 7)!;
+    expect(a).toHaveLength(50);
+    expect(new Set(a).size).toBe(50);
+    expect(Array.from(a)).toEqual(Array.from(a).sort((x, y) => x - y));
+    expect(a.every((i) => i >= 0 && i < 1000)).toBe(true);
+    expect(Array.from(validationQuerySample(1000, 50, 7)!)).toEqual(Array.from(a));
+    expect(Array.from(validationQuerySample(1000, 50, 8)!)).not.toEqual(Array.from(a));
+    expect(validationQuerySample(1000, undefined, 7)).toBeNull();
+    expect(validationQuerySample(1000, 1000, 7)).toBeNull();
+    expect(validationQuerySample(1000, 5000, 7)).toBeNull();
+  });
+
+  it('ranks each sampled query against the whole gallery, with the same rank as in the full pass', async () => {
+    const n = 300;
+    const dim = 16;
+    const { gallery, queries } = task(n, dim, 3);
+    const full = new PairedGalleryPass(n);
+    full.add(scoreMatrix(queries, gallery, dim).scores, 0, n);
+    const rows = validationQuerySample(n, 40, 1)!;
+    const sampled = await validationMetricsBlocked(queries, gallery, dim, 0.25, { queryRows: rows });
+    // The same item has the same rank whether it is ranked alone or among all queries.
+    const expectedRanks = Array.from(rows, (i) => full.ranks[i]!);
+    expect(sampled.top1).toBeCloseTo(expectedRanks.filter((r) => r === 1).length / rows.length, 12);
+    expect(sampled.mrr).toBeCloseTo(expectedRanks.reduce((a, r) => a + 1 / r, 0) / rows.length, 12);
+    // The loss and the mean norm still cover every item.
+    expect(sampled.valLoss).toBe(0.25);
+    expect(sampled.meanNorm).toBeCloseTo(meanNorm(queries, dim), 12);
+    // An estimate of the full figure, not the full figure: close on this task, and not the same pass.
+    const whole = full.figures();
+    expect(Math.abs(sampled.mrr - whole.mrr)).toBeLessThan(0.25);
+    // Positive similarity is the mean over the sampled queries of their own pair's score.
+    const { scores } = scoreMatrix(queries, gallery, dim);
+    const pos = Array.from(rows, (i) => scores[i * n + i]!).reduce((a, b) => a + b, 0) / rows.length;
+    expect(sampled.posSim).toBeCloseTo(pos, 5);
+  });
+
+  it('gives bit-identical figures to the whole pass when no sample is asked', async () => {
+    const { gallery, queries } = task(120, 8, 9);
+    expect(await validationMetricsBlocked(queries, gallery, 8, 0.5)).toEqual(
+      validationMetrics(queries, gallery, 8, 0.5),
+    );
   });
 });

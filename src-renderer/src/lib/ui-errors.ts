@@ -21,6 +21,7 @@ export const CONTROL_LABELS: Readonly<Record<string, Readonly<Record<string, str
     weightDecay: 'Weight decay',
     warmupFraction: 'Warm-up fraction',
     patience: 'Patience (epochs)',
+    valQueries: 'Validation queries (empty: all)',
     seed: 'Seed',
     hiddenDim: 'Hidden dim',
     embedDim: 'Field embedding dim',
