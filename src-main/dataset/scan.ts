@@ -109,6 +109,8 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
   const rootId = store.rootId(layout.root, synthetic);
   const scanId = store.startScan(rootId);
   const fresh = store.counts().images === 0;
+  // Nothing to update or look up in an empty workspace: load the rows first, index them after.
+  if (fresh) store.beginBulkLoad();
 
   const perStyle: Record<string, StyleCounts> = {};
   const skipped: SkippedFile[] = [];
@@ -391,6 +393,7 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
     }
     while (queue.length > 0) await drainOne();
     flush();
+    store.endBulkLoad();
     opts.onProgress?.('scan', done, total, { files: done });
     checkCancel();
   } catch (e) {
@@ -400,6 +403,7 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
       if (results) consume(chunk, results);
     }
     flush();
+    store.endBulkLoad();
     const status = e instanceof CancelledError ? 'cancelled' : 'failed';
     try {
       reportFiles.write(join(ws.root, 'results'), {
