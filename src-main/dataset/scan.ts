@@ -120,7 +120,8 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
   // Every skip and exclusion, for results/scan_report.json and .csv (Note: report spooling).
   const reportFiles = new ScanReportWriter();
   let done = 0;
-  let pending: Pending[] = [];
+  /** Label files written since the last commit (Note: scan batches). */
+  let inBatch = 0;
   const skipsToWrite: { file: SkippedFile; style: string; key: string | null }[] = [];
   let keptFromPreviousScan = 0;
 
@@ -128,53 +129,74 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
     perStyle[style] ??= emptyCounts();
     return perStyle[style];
   };
-  const flush = ws.db.transaction(() => {
-    for (const p of pending) {
-      if (store.putLabel(scanId, p.image, p.items, p.excluded, fresh)) {
-        const c = countsFor(p.image.styleFolder);
-        c.labels++;
-        if (p.image.imagePath !== null) c.images++;
-        c.garments += p.items.length;
-        c.excluded += p.excluded.length;
-        for (const e of p.excluded) {
-          c.excludedByReason[e.reason] = (c.excludedByReason[e.reason] ?? 0) + 1;
-          reportFiles.excludedGarment({
-            path: p.labelFile,
-            style: p.image.styleFolder,
-            item: `${p.image.key}/${e.part}`,
-            reason: e.reason,
-            detail: e.detail ?? EXCLUSION_TEXT[e.reason],
-          });
-        }
-      } else {
-        const first = store.labelPathOf(p.image.key);
-        skip(
-          {
-            path: p.labelFile,
-            reason: 'duplicate-id',
-            detail: `${p.image.key} was already read from ${first !== null ? join(layout.root, first) : 'another label file'} in this scan`,
-          },
-          p.image.styleFolder,
-          null,
-        );
+  /**
+   * [Note: scan batches]
+   * Each label is written as soon as its chunk arrives, into a transaction that stays open until a
+   * batch's worth is written (BATCH files: one commit per file costs several times the insert). The
+   * rows of a file are garbage right after its insert; when they waited in a list for the commit, most
+   * outlived two young-generation collections and were promoted, so the writing thread's heap filled
+   * with dead rows up to V8's next full collection (its peak grew with the number of files).
+   */
+  const storeLabel = (p: Pending) => {
+    store.beginBatch();
+    inBatch++;
+    if (store.putLabel(scanId, p.image, p.items, p.excluded, fresh)) {
+      const c = countsFor(p.image.styleFolder);
+      c.labels++;
+      if (p.image.imagePath !== null) c.images++;
+      c.garments += p.items.length;
+      c.excluded += p.excluded.length;
+      for (const e of p.excluded) {
+        c.excludedByReason[e.reason] = (c.excludedByReason[e.reason] ?? 0) + 1;
+        reportFiles.excludedGarment({
+          path: p.labelFile,
+          style: p.image.styleFolder,
+          item: `${p.image.key}/${e.part}`,
+          reason: e.reason,
+          detail: e.detail ?? EXCLUSION_TEXT[e.reason],
+        });
       }
+    } else {
+      const first = store.labelPathOf(p.image.key);
+      skip(
+        {
+          path: p.labelFile,
+          reason: 'duplicate-id',
+          detail: `${p.image.key} was already read from ${first !== null ? join(layout.root, first) : 'another label file'} in this scan`,
+        },
+        p.image.styleFolder,
+        null,
+      );
     }
+  };
+  /** Writes the skips in hand and commits the open batch; a failed commit rolls the batch back. */
+  const flush = () => {
+    store.beginBatch();
+    try {
+      writeSkips();
+      store.commitBatch();
+    } catch (e) {
+      store.rollbackBatch();
+      throw e;
+    }
+    inBatch = 0;
+    foldersToWrite.length = 0;
+    skipsToWrite.length = 0;
+  };
+  const writeSkips = () => {
     for (const f of foldersToWrite) {
       store.putSkipped(scanId, f.file, f.style);
       // A folder unreadable today (a share offline, permissions changed) keeps what an earlier scan
       // stored from it, like an unreadable label file.
       if (f.keep) keptFromPreviousScan += store.keepStyleFolder(scanId, rootId, f.style, f.splitFolder);
     }
-    foldersToWrite.length = 0;
     for (const s of skipsToWrite) {
       store.putSkipped(scanId, s.file, s.style);
       // A label that cannot be read now (locked by a sync tool, half-written) keeps what an earlier
       // scan stored for it, instead of losing its items, crops and embeddings as "stale".
       if (s.key !== null && store.keepImage(scanId, s.key)) keptFromPreviousScan++;
     }
-    pending = [];
-    skipsToWrite.length = 0;
-  });
+  };
   function skip(file: SkippedFile, style: string, key: string | null) {
     countsFor(style).skippedFiles++;
     if (skipped.length < MAX_LISTED_SKIPS) skipped.push(file);
@@ -225,7 +247,7 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
       const parsed = r.label;
       const imageName = findImage(chunk.imageNames, stem, parsed.imageId);
       const imageFile = imageName ? join(chunk.imageStyleDir, imageName) : null;
-      pending.push({
+      storeLabel({
         labelFile,
         image: {
           key,
@@ -271,7 +293,7 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
     const chunk = queue.shift()!;
     const paths = chunk.fileNames.map((f) => join(chunk.labelStyleDir, f));
     consume(chunk, await chunk.results.catch(() => readLabelsInline(paths)));
-    if (pending.length + skipsToWrite.length >= BATCH) {
+    if (inBatch + skipsToWrite.length >= BATCH) {
       flush();
       opts.onProgress?.('scan', done, total, { files: done });
       // Yield to the event loop between transactions so a Ctrl-C or a cancel message can arrive.

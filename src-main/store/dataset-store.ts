@@ -201,6 +201,22 @@ export class DatasetStore {
     ensureScanIndexes(this.db);
   }
 
+  /**
+   * Opens the scan's write transaction unless one is open. It stays open across the scan's awaits
+   * until commitBatch (Note: scan batches in dataset/scan.ts); a kill loses only that batch.
+   */
+  beginBatch(): void {
+    if (!this.db.inTransaction) this.s.exec('scan.begin', 'BEGIN');
+  }
+
+  commitBatch(): void {
+    if (this.db.inTransaction) this.s.exec('scan.commit', 'COMMIT');
+  }
+
+  rollbackBatch(): void {
+    if (this.db.inTransaction) this.s.exec('scan.rollback', 'ROLLBACK');
+  }
+
   putSkipped(scanId: number, file: SkippedFile, styleFolder: string | null): void {
     this.insertSkipped.run(scanId, file.path, styleFolder, file.reason, file.detail);
   }
