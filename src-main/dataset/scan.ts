@@ -291,8 +291,8 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
    */
   const drainOne = async () => {
     const chunk = queue.shift()!;
-    const paths = chunk.fileNames.map((f) => join(chunk.labelStyleDir, f));
-    consume(chunk, await chunk.results.catch(() => readLabelsInline(paths)));
+    const again = () => readLabelsInline(chunk.fileNames.map((f) => join(chunk.labelStyleDir, f)));
+    consume(chunk, await chunk.results.catch(again));
     if (inBatch + skipsToWrite.length >= BATCH) {
       flush();
       opts.onProgress?.('scan', done, total, { files: done });
