@@ -110,7 +110,9 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
   const scanId = store.startScan(rootId);
   const fresh = store.counts().images === 0;
   // Nothing to update or look up in an empty workspace: load the rows first, index them after.
+  // Otherwise the upserts and deletes need the indexes, which a killed scan may have left missing.
   if (fresh) store.beginBulkLoad();
+  else store.endBulkLoad();
 
   const perStyle: Record<string, StyleCounts> = {};
   const skipped: SkippedFile[] = [];

@@ -12,7 +12,6 @@
  */
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from './migrations.ts';
-import { ensureScanIndexes } from './scan-indexes.ts';
 import { statements } from './statements.ts';
 
 export type Db = Database.Database;
@@ -34,11 +33,7 @@ export function openDatabase(file: string, options: { readonly?: boolean } = {})
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
-  if (!options.readonly) {
-    migrate(db);
-    // A scan killed while its indexes were down left them missing (Note: Scan indexes).
-    ensureScanIndexes(db);
-  }
+  if (!options.readonly) migrate(db);
   return db;
 }
 

@@ -7,10 +7,12 @@
  * exactly migration 1's, so a workspace looks the same after a scan whichever way it was written.
  *
  * A scan killed between the drop and the rebuild leaves the tables without them. Rows stay correct
- * (the indexes only speed up lookups and the cascades of deletes), and every read-write open of a
- * workspace, the next scan included, builds whatever is missing before anything else runs.
+ * (the indexes only speed up lookups, mostly the scan's own, and the cascades of deletes): every scan
+ * over stored rows builds whatever is missing before its first row, and so does opening the workspace
+ * when no writer holds it (repairScanIndexes).
  */
 import type { Db } from './database.ts';
+import { lockHolder } from './workspace-lock.ts';
 
 export const SCAN_INDEXES: readonly { name: string; sql: string }[] = [
   { name: 'images_root_style', sql: 'CREATE INDEX images_root_style ON images(root_id, style_folder)' },
@@ -42,6 +44,21 @@ export function ensureScanIndexes(db: Db): number {
     for (const i of SCAN_INDEXES) if (missing.has(i.name)) db.exec(i.sql);
   })();
   return missing.size;
+}
+
+/**
+ * On opening a workspace: builds the scan indexes a killed scan left missing, unless a live process
+ * holds the workspace's writer lock (a scan loading rows without them right now: it builds them at its
+ * end, and building them here would wait on its write lock). Never fails the open: when the database
+ * is busy anyway, the next open or scan builds them.
+ */
+export function repairScanIndexes(db: Db, workspaceRoot: string): void {
+  if (missingScanIndexes(db).length === 0 || lockHolder(workspaceRoot) !== null) return;
+  try {
+    ensureScanIndexes(db);
+  } catch (e) {
+    if (!(e instanceof Error && 'code' in e && String(e.code).startsWith('SQLITE_BUSY'))) throw e;
+  }
 }
 
 /** Drops the scan indexes (in the caller's transaction, when there is one). */

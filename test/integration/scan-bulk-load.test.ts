@@ -12,6 +12,7 @@ import { scanDataset } from '../../src-main/dataset/scan.ts';
 import { DatasetStore } from '../../src-main/store/dataset-store.ts';
 import { missingScanIndexes, SCAN_INDEXES } from '../../src-main/store/scan-indexes.ts';
 import { Workspace } from '../../src-main/store/workspace.ts';
+import { acquireWriterLock } from '../../src-main/store/workspace-lock.ts';
 import { tempDir } from '../helpers/kfashion-fixture.ts';
 
 const dir = tempDir('kf-scan-bulk-');
@@ -70,6 +71,27 @@ it('a workspace left without them (a scan killed mid-load) gets them back when i
     const report = await scanDataset(ws, { data });
     expect(report.total.labels).toBe(30);
     expect(indexSql(ws)).toEqual(sql);
+  } finally {
+    ws.close();
+  }
+});
+
+it('leaves them to the scan while a live writer holds the workspace (it would wait on its write lock)', () => {
+  const root = join(dir, 'ws-c');
+  let ws = Workspace.open(root);
+  new DatasetStore(ws.db).beginBulkLoad();
+  ws.close();
+  const lock = acquireWriterLock(root, 'scan');
+  try {
+    ws = Workspace.open(root);
+    expect(missingScanIndexes(ws.db)).toHaveLength(SCAN_INDEXES.length);
+    ws.close();
+  } finally {
+    lock.release();
+  }
+  ws = Workspace.open(root);
+  try {
+    expect(missingScanIndexes(ws.db)).toEqual([]);
   } finally {
     ws.close();
   }
