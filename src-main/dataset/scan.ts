@@ -144,7 +144,16 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
   const storeLabel = (p: Pending) => {
     store.beginBatch();
     inBatch++;
-    if (store.putLabel(scanId, p.image, p.items, p.excluded, fresh)) {
+    let stored: boolean;
+    try {
+      stored = store.putLabel(scanId, p.image, p.items, p.excluded, fresh);
+    } catch (e) {
+      // Never commit a label half-written (its image without all its garments): the batch goes.
+      store.rollbackBatch();
+      inBatch = 0;
+      throw e;
+    }
+    if (stored) {
       const c = countsFor(p.image.styleFolder);
       c.labels++;
       if (p.image.imagePath !== null) c.images++;

@@ -96,3 +96,27 @@ it('leaves them to the scan while a live writer holds the workspace (it would wa
     ws.close();
   }
 });
+
+it('a label whose rows fail to write takes its open batch with it, never half a label', async () => {
+  const data = join(dir, 'd');
+  writeBenchTree(data, 2500);
+  const ws = Workspace.open(join(dir, 'ws-d'));
+  try {
+    // Once 3,001 garments are in (the second batch of 1,000 files is open), the next one, the second
+    // garment of a label whose image and first garment are already written, cannot be.
+    ws.db.exec(`CREATE TRIGGER refuse BEFORE INSERT ON items WHEN (SELECT COUNT(*) FROM items) >= 3001
+                BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`);
+    await expect(scanDataset(ws, { data })).rejects.toThrow('refused by the test');
+    const q = (sql: string) => ws.db.prepare(sql).pluck().get() as number;
+    // What was committed is whole: every image has both of its garments.
+    expect(q('SELECT COUNT(*) FROM images')).toBeGreaterThan(0);
+    expect(
+      q('SELECT COUNT(*) FROM images im WHERE (SELECT COUNT(*) FROM items WHERE image_key = im.key) <> 2'),
+    ).toBe(0);
+    expect(q('SELECT COUNT(*) FROM images')).toBeLessThan(1501);
+    expect(ws.db.prepare('SELECT status FROM scans ORDER BY id DESC').pluck().get()).toBe('failed');
+    expect(missingScanIndexes(ws.db)).toEqual([]);
+  } finally {
+    ws.close();
+  }
+});
