@@ -8,7 +8,7 @@ import { embedBench } from './embed-bench.ts';
 import { labelFuzz } from './label-fuzz.ts';
 import { qualityBench } from './quality-bench.ts';
 import { scaleBench, scaleSearchChild, scaleTrainChild, scaleValidateChild } from './scale-bench.ts';
-import { type FloorMode, floorOnce, floorWorker, scanBench, scanOnce } from './scan-bench.ts';
+import { type FloorMode, floorOnce, floorWorker, scanBench, scanOnce, writeBenchTree } from './scan-bench.ts';
 import { searchBench } from './search-bench.ts';
 import { serveBench } from './serve-bench.ts';
 import { trainBench } from './train-bench.ts';
@@ -31,6 +31,9 @@ if (!isMainThread && workerData?.scanFloorWorker) {
   floorWorker();
 } else if (name === 'scan-once') {
   await scanOnce(args[0]!, args[1]!, args[2] ?? 'workers');
+} else if (name === 'scan-tree') {
+  // A bench tree kept on disk, for profiling one scan by hand (`scan-once DATA WS`).
+  writeBenchTree(args[0]!, Number(args[1] ?? 10_000));
 } else if (name === 'scan-floor') {
   await floorOnce(args[0]!, args[1] as FloorMode);
 } else if (name === 'fuzz' && args[0] === 'labels') {
@@ -57,6 +60,9 @@ if (!isMainThread && workerData?.scanFloorWorker) {
   );
   console.error(
     '  scan [--files N] [--rounds R]   parse + store N and 3N generated label files (default N = 10000), beside the read + JSON.parse floor on all cores, R interleaved rounds (default 3)',
+  );
+  console.error(
+    '  scan-tree DIR [N]; scan-once DIR WORKSPACE [workers|inline]   keep a bench tree, then time one scan of it (one JSON line: files, CPU, writer CPU, peak RSS and heap)',
   );
   console.error(
     '  train [--steps N] [--warmup N] [--batch 64,256] [--backend B] [--no-reference]   JSON encoder training step vs PyTorch',

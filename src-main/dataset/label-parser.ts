@@ -346,7 +346,10 @@ export function readPolygon(
   const ys: number[] = [];
   let last = -1;
   let wild: string | null = null;
-  for (const key of Object.keys(obj)) {
+  // for-in, not Object.keys: `obj` comes from JSON.parse, a plain object whose prototype chain has
+  // no enumerable property, so for-in visits exactly its own keys in Object.keys' order, without
+  // allocating the list of a polygon's keys (a sixth of the label check's time).
+  for (const key in obj) {
     const axis = key.charCodeAt(0);
     if ((axis !== 88 /* X */ && axis !== 89) /* Y */ || !key.startsWith('좌표', 1)) continue;
     const v = obj[key];

@@ -12,6 +12,25 @@ const KNOWN = new Set(Object.values(KNOWN_VALUES).flat());
  * has a space (`헤어 니트`) keeps it. Returns '' for a value that is only whitespace.
  */
 export function normalizeValue(raw: string): string {
+  let n = normalized.get(raw);
+  if (n === undefined) {
+    n = normalizeUncached(raw);
+    // Bounded: a hostile label with thousands of distinct values must not grow it without end.
+    if (normalized.size >= MAX_CACHED_VALUES) normalized.clear();
+    normalized.set(raw, n);
+  }
+  return n;
+}
+
+/**
+ * Raw value → normalizeValue's answer. A scan normalises a dozen values per garment, nearly all of
+ * them the same few hundred words; a lookup replaces an NFC pass, a regular expression and two set
+ * probes per value (a parse worker's largest cost after JSON.parse and the polygons).
+ */
+const normalized = new Map<string, string>();
+const MAX_CACHED_VALUES = 4096;
+
+function normalizeUncached(raw: string): string {
   const folded = raw.normalize('NFC').replace(WHITESPACE, ' ').trim();
   const aliased = VALUE_ALIASES[folded] ?? folded;
   if (KNOWN.has(aliased) || !aliased.includes(' ')) return aliased;

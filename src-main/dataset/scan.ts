@@ -86,7 +86,9 @@ interface Pending {
   image: ImageRow;
   items: ItemRow[];
   excluded: ParsedLabel['excluded'];
-  labelFile: string;
+  /** The label file's folder and name: joined only for a report line (path.join per file was 2 %). */
+  labelDir: string;
+  fileName: string;
 }
 
 export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<ScanReport> {
@@ -109,6 +111,10 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
   const rootId = store.rootId(layout.root, synthetic);
   const scanId = store.startScan(rootId);
   const fresh = store.counts().images === 0;
+  // Nothing to update or look up in an empty workspace: load the rows first, index them after.
+  // Otherwise the upserts and deletes need the indexes, which a killed scan may have left missing.
+  if (fresh) store.beginBulkLoad();
+  else store.endBulkLoad();
 
   const perStyle: Record<string, StyleCounts> = {};
   const skipped: SkippedFile[] = [];
@@ -118,7 +124,8 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
   // Every skip and exclusion, for results/scan_report.json and .csv (Note: report spooling).
   const reportFiles = new ScanReportWriter();
   let done = 0;
-  let pending: Pending[] = [];
+  /** Label files written since the last commit (Note: scan batches). */
+  let inBatch = 0;
   const skipsToWrite: { file: SkippedFile; style: string; key: string | null }[] = [];
   let keptFromPreviousScan = 0;
 
@@ -126,53 +133,83 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
     perStyle[style] ??= emptyCounts();
     return perStyle[style];
   };
-  const flush = ws.db.transaction(() => {
-    for (const p of pending) {
-      if (store.putLabel(scanId, p.image, p.items, p.excluded, fresh)) {
-        const c = countsFor(p.image.styleFolder);
-        c.labels++;
-        if (p.image.imagePath !== null) c.images++;
-        c.garments += p.items.length;
-        c.excluded += p.excluded.length;
-        for (const e of p.excluded) {
-          c.excludedByReason[e.reason] = (c.excludedByReason[e.reason] ?? 0) + 1;
-          reportFiles.excludedGarment({
-            path: p.labelFile,
-            style: p.image.styleFolder,
-            item: `${p.image.key}/${e.part}`,
-            reason: e.reason,
-            detail: e.detail ?? EXCLUSION_TEXT[e.reason],
-          });
-        }
-      } else {
-        const first = store.labelPathOf(p.image.key);
-        skip(
-          {
-            path: p.labelFile,
-            reason: 'duplicate-id',
-            detail: `${p.image.key} was already read from ${first !== null ? join(layout.root, first) : 'another label file'} in this scan`,
-          },
-          p.image.styleFolder,
-          null,
-        );
-      }
+  /**
+   * [Note: scan batches]
+   * Each label is written as soon as its chunk arrives, into a transaction that stays open until a
+   * batch's worth is written (BATCH files: one commit per file costs several times the insert). The
+   * rows of a file are garbage right after its insert; when they waited in a list for the commit, most
+   * outlived two young-generation collections and were promoted, so the writing thread's heap filled
+   * with dead rows up to V8's next full collection (its peak grew with the number of files).
+   */
+  const storeLabel = (p: Pending) => {
+    store.beginBatch();
+    inBatch++;
+    let stored: boolean;
+    try {
+      stored = store.putLabel(scanId, p.image, p.items, p.excluded, fresh);
+    } catch (e) {
+      // Never commit a label half-written (its image without all its garments): the batch goes.
+      store.rollbackBatch();
+      inBatch = 0;
+      throw e;
     }
+    if (stored) {
+      const c = countsFor(p.image.styleFolder);
+      c.labels++;
+      if (p.image.imagePath !== null) c.images++;
+      c.garments += p.items.length;
+      c.excluded += p.excluded.length;
+      for (const e of p.excluded) {
+        c.excludedByReason[e.reason] = (c.excludedByReason[e.reason] ?? 0) + 1;
+        reportFiles.excludedGarment({
+          path: join(p.labelDir, p.fileName),
+          style: p.image.styleFolder,
+          item: `${p.image.key}/${e.part}`,
+          reason: e.reason,
+          detail: e.detail ?? EXCLUSION_TEXT[e.reason],
+        });
+      }
+    } else {
+      const first = store.labelPathOf(p.image.key);
+      skip(
+        {
+          path: join(p.labelDir, p.fileName),
+          reason: 'duplicate-id',
+          detail: `${p.image.key} was already read from ${first !== null ? join(layout.root, first) : 'another label file'} in this scan`,
+        },
+        p.image.styleFolder,
+        null,
+      );
+    }
+  };
+  /** Writes the skips in hand and commits the open batch; a failed commit rolls the batch back. */
+  const flush = () => {
+    store.beginBatch();
+    try {
+      writeSkips();
+      store.commitBatch();
+    } catch (e) {
+      store.rollbackBatch();
+      throw e;
+    }
+    inBatch = 0;
+    foldersToWrite.length = 0;
+    skipsToWrite.length = 0;
+  };
+  const writeSkips = () => {
     for (const f of foldersToWrite) {
       store.putSkipped(scanId, f.file, f.style);
       // A folder unreadable today (a share offline, permissions changed) keeps what an earlier scan
       // stored from it, like an unreadable label file.
       if (f.keep) keptFromPreviousScan += store.keepStyleFolder(scanId, rootId, f.style, f.splitFolder);
     }
-    foldersToWrite.length = 0;
     for (const s of skipsToWrite) {
       store.putSkipped(scanId, s.file, s.style);
       // A label that cannot be read now (locked by a sync tool, half-written) keeps what an earlier
       // scan stored for it, instead of losing its items, crops and embeddings as "stale".
       if (s.key !== null && store.keepImage(scanId, s.key)) keptFromPreviousScan++;
     }
-    pending = [];
-    skipsToWrite.length = 0;
-  });
+  };
   function skip(file: SkippedFile, style: string, key: string | null) {
     countsFor(style).skippedFiles++;
     if (skipped.length < MAX_LISTED_SKIPS) skipped.push(file);
@@ -212,19 +249,22 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
     const labelDirPath = portableUnder(layout.root, chunk.labelStyleDir);
     const imageDirPath = portableUnder(layout.root, chunk.imageStyleDir);
     chunk.fileNames.forEach((fileName, i) => {
-      const labelFile = join(chunk.labelStyleDir, fileName);
       const r = results[i]!;
       const stem = normalizeName(fileName.slice(0, -'.json'.length));
       const key = `${chunk.style}/${stem}`;
       if (!r.ok) {
-        skip({ path: labelFile, reason: r.reason, detail: r.detail }, chunk.style, key);
+        skip(
+          { path: join(chunk.labelStyleDir, fileName), reason: r.reason, detail: r.detail },
+          chunk.style,
+          key,
+        );
         return;
       }
       const parsed = r.label;
       const imageName = findImage(chunk.imageNames, stem, parsed.imageId);
-      const imageFile = imageName ? join(chunk.imageStyleDir, imageName) : null;
-      pending.push({
-        labelFile,
+      storeLabel({
+        labelDir: chunk.labelStyleDir,
+        fileName,
         image: {
           key,
           rootId,
@@ -233,11 +273,11 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
           splitFolder: chunk.splitFolder,
           labelPath: labelDirPath
             ? `${labelDirPath}/${fileName}`
-            : toPortable(relative(layout.root, labelFile)),
-          imagePath: imageFile
+            : toPortable(relative(layout.root, join(chunk.labelStyleDir, fileName))),
+          imagePath: imageName
             ? imageDirPath
               ? `${imageDirPath}/${imageName}`
-              : toPortable(relative(layout.root, imageFile))
+              : toPortable(relative(layout.root, join(chunk.imageStyleDir, imageName)))
             : null,
           imageId: parsed.imageId,
           shopFile: parsed.shopFileName,
@@ -267,9 +307,9 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
    */
   const drainOne = async () => {
     const chunk = queue.shift()!;
-    const paths = chunk.fileNames.map((f) => join(chunk.labelStyleDir, f));
-    consume(chunk, await chunk.results.catch(() => readLabelsInline(paths)));
-    if (pending.length + skipsToWrite.length >= BATCH) {
+    const again = () => readLabelsInline(chunk.fileNames.map((f) => join(chunk.labelStyleDir, f)));
+    consume(chunk, await chunk.results.catch(again));
+    if (inBatch + skipsToWrite.length >= BATCH) {
       flush();
       opts.onProgress?.('scan', done, total, { files: done });
       // Yield to the event loop between transactions so a Ctrl-C or a cancel message can arrive.
@@ -391,6 +431,7 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
     }
     while (queue.length > 0) await drainOne();
     flush();
+    store.endBulkLoad();
     opts.onProgress?.('scan', done, total, { files: done });
     checkCancel();
   } catch (e) {
@@ -400,6 +441,7 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
       if (results) consume(chunk, results);
     }
     flush();
+    store.endBulkLoad();
     const status = e instanceof CancelledError ? 'cancelled' : 'failed';
     try {
       reportFiles.write(join(ws.root, 'results'), {

@@ -10,6 +10,7 @@ import type {
 } from '../../src-shared/dataset.ts';
 import type { GarmentAttributes, GarmentPart } from '../../src-shared/fields.ts';
 import type { Db } from './database.ts';
+import { dropScanIndexes, ensureScanIndexes } from './scan-indexes.ts';
 import { type Statements, statements } from './statements.ts';
 
 export interface ImageRow {
@@ -184,6 +185,36 @@ export class DatasetStore {
     }
     for (const e of excluded) this.insertExcluded.run(image.key, e.part, e.reason);
     return true;
+  }
+
+  /**
+   * Before a scan into an empty workspace: drops the secondary indexes of images and items, to be built
+   * once over the loaded rows by `endBulkLoad` (Note: Scan indexes). Its own transaction, so the drop
+   * is durable before any row is.
+   */
+  beginBulkLoad(): void {
+    this.db.transaction(() => dropScanIndexes(this.db))();
+  }
+
+  /** After a scan's last row: builds the indexes `beginBulkLoad` dropped (none when none are missing). */
+  endBulkLoad(): void {
+    ensureScanIndexes(this.db);
+  }
+
+  /**
+   * Opens the scan's write transaction unless one is open. It stays open across the scan's awaits
+   * until commitBatch (Note: scan batches in dataset/scan.ts); a kill loses only that batch.
+   */
+  beginBatch(): void {
+    if (!this.db.inTransaction) this.s.exec('scan.begin', 'BEGIN');
+  }
+
+  commitBatch(): void {
+    if (this.db.inTransaction) this.s.exec('scan.commit', 'COMMIT');
+  }
+
+  rollbackBatch(): void {
+    if (this.db.inTransaction) this.s.exec('scan.rollback', 'ROLLBACK');
   }
 
   putSkipped(scanId: number, file: SkippedFile, styleFolder: string | null): void {

@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type Db, openDatabase } from './database.ts';
+import { repairScanIndexes } from './scan-indexes.ts';
 
 export interface WorkspacePaths {
   root: string;
@@ -59,7 +60,10 @@ export class Workspace {
     for (const d of [paths.root, paths.crops, paths.checkpoints, paths.results, paths.tempLogs]) {
       mkdirSync(d, { recursive: true });
     }
-    return new Workspace(paths, openDatabase(paths.database));
+    const db = openDatabase(paths.database);
+    // A scan killed while its indexes were down left them missing (Note: Scan indexes).
+    repairScanIndexes(db, paths.root);
+    return new Workspace(paths, db);
   }
 
   /**
