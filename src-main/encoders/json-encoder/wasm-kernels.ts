@@ -401,8 +401,8 @@ const DROPOUT: WasmFunction = (() => {
 })();
 
 /** The kernels that work on a model's shared parameter memory (adamw.ts's WasmAdamW). */
-export function parameterKernelBytes(pages: number): Uint8Array {
-  return moduleBytes({ shared: true, minPages: pages, maxPages: pages }, [ADAMW, TRANSPOSE]);
+export function parameterKernelBytes(pages: number, shared = true): Uint8Array {
+  return moduleBytes({ shared, minPages: pages, maxPages: pages }, [ADAMW, TRANSPOSE]);
 }
 
 /** The dropout kernel, on a private memory of its own (grown by the caller as batches grow). */

@@ -6,6 +6,7 @@
  * checkpoints, so a resumed run draws the same masks as an uninterrupted one and results do not
  * depend on threads. Masks are drawn on the main thread in a fixed order (layer by layer, row-major).
  */
+import type { OnnxGraph } from '../onnx-graph.ts';
 import type { Arr } from './arrays.ts';
 
 /** Fills `mask` (n values of 0 or 1/(1−p)) and returns the generator's next state. */
@@ -36,4 +37,16 @@ export function dropoutForward(out: Arr, inp: Arr, mask: Arr | null, n: number):
 export function dropoutBackward(dinp: Arr, dout: Arr, mask: Arr | null, n: number): void {
   if (!mask) for (let i = 0; i < n; i++) dinp[i]! += dout[i]!;
   else for (let i = 0; i < n; i++) dinp[i]! += dout[i]! * mask[i]!;
+}
+
+// ---- ONNX emission (the ONNX Runtime training engine, ort-step.ts) ---------------------------------
+// The mask is an input of the graph, drawn by dropoutMask on the JS side in the same order as the JS
+// engine draws it, so both engines see the same masks from the same seed.
+
+export function emitDropoutForward(g: OnnxGraph, x: string, mask: string | null): string {
+  return mask ? g.mul(x, mask) : x;
+}
+
+export function emitDropoutBackward(g: OnnxGraph, dout: string, mask: string | null): string {
+  return mask ? g.mul(dout, mask) : dout;
 }

@@ -9,6 +9,7 @@
  * declarations against a counting `take` first.
  */
 import type { Rng } from '../../../dataset/rng.ts';
+import type { EmitContext, OnnxGraph } from '../onnx-graph.ts';
 import type { Arr } from './arrays.ts';
 
 export interface Param {
@@ -55,6 +56,13 @@ export interface Module {
   forward(inp: Arr, ctx: StepContext): Arr;
   /** Accumulates into `dinp` (null when the input needs no gradient) from `this.dout`. */
   backward(dinp: Arr | null, ctx: StepContext): void;
+  /**
+   * The same forward pass as ONNX nodes appended to `g` (the ONNX Runtime training engine, ort-step.ts);
+   * returns the output's value name. Absent: the layer has no emission and that engine refuses the shape.
+   */
+  emitForward?(g: OnnxGraph, x: string, ctx: EmitContext): string;
+  /** The backward pass as nodes, from the output gradient `dout`; returns dx (null unless `needDx`). */
+  emitBackward?(g: OnnxGraph, dout: string, needDx: boolean, ctx: EmitContext): string | null;
 }
 
 export function param(name: string, shape: number[], init: Param['init']): Param {
