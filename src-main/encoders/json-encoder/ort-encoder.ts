@@ -14,13 +14,14 @@
  * Evaluation and inference load the checkpoint with the layered model's weights-only path, as for the
  * layered engine: this class only trains.
  */
+
+import { JsonEncoderConfigError } from './json-encoder-config.ts';
 import type {
+  EncoderInputs,
   JsonEncoderConfig,
   OptimizerSettings,
   SoftTargets,
-  EncoderInputs,
 } from './json-encoder-types.ts';
-import { JsonEncoderConfigError } from './json-encoder-config.ts';
 import { LayeredJsonEncoder } from './layered-encoder.ts';
 import { adamwStep } from './optimizer.ts';
 import { OrtTrainStep, ortCanTrain } from './ort-step.ts';
