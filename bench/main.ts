@@ -59,7 +59,7 @@ if (!isMainThread && workerData?.scanFloorWorker) {
     '  scan [--files N] [--rounds R]   parse + store N and 3N generated label files (default N = 10000), beside the read + JSON.parse floor on all cores, R interleaved rounds (default 3)',
   );
   console.error(
-    '  train [--steps N] [--warmup N] [--batch 64,256] [--backend B] [--no-reference]   JSON encoder training step vs PyTorch',
+    '  train [--steps N] [--warmup N] [--batch 64,256] [--backend B] [--no-reference] [--only interleaved]   JSON encoder training step vs PyTorch (--only interleaved: just the ONNX Runtime engine, PyTorch and the tfjs model in alternating rounds)',
     '  train --memory-epochs 100 [--epoch-items 2048] [--batch 64]   RSS, heap and tfjs tensors at epochs 1 and N of a long run, both engines (node --expose-gc for exact heap figures)',
   );
   console.error(
