@@ -111,7 +111,7 @@ export class LayeredJsonEncoder implements JsonEncoderModel {
     this.checkBatch(inputs, images, temperature);
     validateOptimizer(opt);
     const loss = this.lossAndGrads(inputs, images, temperature, targets);
-    const gradNorm = globalNorm(this.net.gradArena);
+    const gradNorm = this.gradNorm();
     this.step++;
     this.update(gradNorm, opt);
     return { loss, gradNorm };
@@ -125,6 +125,11 @@ export class LayeredJsonEncoder implements JsonEncoderModel {
     targets?: SoftTargets,
   ): number {
     return this.net.lossAndGrads(inputs, this.imagesIn(images), temperature, true, targets);
+  }
+
+  /** The global gradient norm of the last lossAndGrads (clip_grad_norm_'s total norm). */
+  protected gradNorm(): number {
+    return globalNorm(this.net.gradArena);
   }
 
   /** One AdamW step (this.step already counts it) with the gradients clipped to `opt.clipNorm`. */

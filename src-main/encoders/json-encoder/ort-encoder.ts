@@ -84,8 +84,21 @@ export class OrtJsonEncoder extends LayeredJsonEncoder {
     const step = this.stepFor(B, temperature);
     const x = this.net.embed(inputs, B);
     const loss = step.run(x, images, targets);
+    this.lastStep = step;
     this.net.embedBackward(inputs, step.dx, B);
     return loss;
+  }
+
+  private lastStep: OrtTrainStep | null = null;
+
+  /** The MLP's Σ g² from the graph, plus the embedding tables' in JS (a few thousand rows at most). */
+  protected override gradNorm(): number {
+    let s = this.lastStep?.gradSumSquares ?? 0;
+    for (const f of this.net.fields) {
+      const g = f.table.grad;
+      for (let i = 0; i < g.length; i++) s += g[i]! * g[i]!;
+    }
+    return Math.sqrt(s);
   }
 
   /** AdamW as one SIMD pass over the whole arena when the wasm kernel is there, else the JS loop. */

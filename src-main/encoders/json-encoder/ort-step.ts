@@ -8,7 +8,8 @@
  *   inputs   x [B, fields·embedDim] (the concatenated field embeddings), images [B, 512], the
  *            InfoNCE targets (info-nce.ts emitInfoNce), every MLP parameter, one dropout mask per
  *            Dropout layer (drawn in JS from the model's generator, in the JS engine's order)
- *   outputs  loss [1, 1], dx [B, fields·embedDim], grad.<parameter name> for every MLP parameter
+ *   outputs  loss [1, 1], dx [B, fields·embedDim], grad.<parameter name> for every MLP parameter,
+ *            grad_sumsq [] (Σ g² over those gradients, for the clip norm)
  *
  * [Note: no copies into ONNX Runtime] The Node binding wraps an input's typed array without copying it
  * (measured: a 128 MB input costs the same as a 16-byte one), and writes a pre-allocated output
@@ -87,6 +88,7 @@ export class OrtTrainStep {
     colOn: Float32Array;
   };
   private readonly loss = new Float32Array(1);
+  private readonly sumsq = new Float32Array(1);
   readonly dx: Float32Array;
   /** Wall time of the last `run` call (the native step plus the binding's work), ms. */
   lastRunMs = 0;
@@ -109,6 +111,7 @@ export class OrtTrainStep {
       colOn: g.input('target_col_on', [1, B]),
     };
     const declared = new Set<Param>();
+    const gradValues: string[] = [];
     const ctx: EmitContext = {
       B,
       param: (p) => {
@@ -119,7 +122,10 @@ export class OrtTrainStep {
         }
         return p.name;
       },
-      grad: (p, value) => g.output(value, `grad.${p.name}`, p.shape),
+      grad: (p, value) => {
+        g.output(value, `grad.${p.name}`, p.shape);
+        gradValues.push(value);
+      },
       mask: (width, p) => {
         const name = `dropout_mask.${this.masks.length}`;
         this.masks.push({ name, width, p, data: new Float32Array(B * width) });
@@ -132,6 +138,10 @@ export class OrtTrainStep {
     const dy = emitL2NormaliseBackward(g, nce.dz, z.out, z.norm);
     const dx = chainEmitBackward(g, net.mlp, dy, true, ctx)!;
     g.output(nce.loss, 'loss', [1, 1]);
+    // Σ g² over the MLP's gradients, so the clip norm needs no JS pass over them (the embedding
+    // tables' part is added in JS). float32 sums, like torch's clip_grad_norm_ on float32 tensors.
+    const squares = gradValues.map((v) => g.op('ReduceSumSquare', [v], { keepdims: 0 }));
+    g.output(squares.length === 1 ? squares[0]! : g.op('Sum', squares), 'grad_sumsq', []);
     g.output(dx, 'dx', [B, this.inWidth]);
     this.dx = new Float32Array(B * this.inWidth);
     this.targets = {
@@ -181,6 +191,7 @@ export class OrtTrainStep {
     };
     const fetches: Record<string, OrtTensor> = {
       loss: f32(this.loss, [1, 1]),
+      grad_sumsq: f32(this.sumsq, []),
       dx: f32(this.dx, [B, this.inWidth]),
     };
     for (const p of this.params) {
@@ -192,6 +203,11 @@ export class OrtTrainStep {
     this.session.run(feeds, fetches, {});
     this.lastRunMs = performance.now() - t0;
     return this.loss[0]!;
+  }
+
+  /** Σ g² over the MLP parameters' gradients of the last run. */
+  get gradSumSquares(): number {
+    return this.sumsq[0]!;
   }
 
   dispose(): void {
