@@ -69,17 +69,71 @@ export function ortCanTrain(net: LayeredNetwork): boolean {
   return canEmit(net.mlp);
 }
 
-interface MaskSlot {
+export interface MaskSlot {
   name: string;
   width: number;
   p: number;
   data: Float32Array;
 }
 
+/** The step's graph for `net` at batch size B: ONNX bytes, the parameters it reads and its mask inputs. */
+export function stepGraph(
+  net: LayeredNetwork,
+  B: number,
+  temperature: number,
+): { bytes: Uint8Array; params: Param[]; masks: MaskSlot[]; inWidth: number } {
+  const g = new OnnxGraph();
+  const params: Param[] = [];
+  const masks: MaskSlot[] = [];
+  const inWidth = net.fields.length * net.shape.embedDim;
+  const x = g.input('x', [B, inWidth]);
+  const images = g.input('images', [B, OUTPUT_DIM]);
+  const t = {
+    rows: g.input('target_rows', [B, B]),
+    cols: g.input('target_cols', [B, B]),
+    rowOn: g.input('target_row_on', [B, 1]),
+    colOn: g.input('target_col_on', [1, B]),
+  };
+  const declared = new Set<Param>();
+  const gradValues: string[] = [];
+  const ctx: EmitContext = {
+    B,
+    param: (p) => {
+      if (!declared.has(p)) {
+        declared.add(p);
+        params.push(p);
+        g.input(p.name, p.shape);
+      }
+      return p.name;
+    },
+    grad: (p, value) => {
+      g.output(value, `grad.${p.name}`, p.shape);
+      gradValues.push(value);
+    },
+    mask: (width, p) => {
+      const name = `dropout_mask.${masks.length}`;
+      masks.push({ name, width, p, data: new Float32Array(B * width) });
+      return g.input(name, [B, width]);
+    },
+  };
+  const y = chainEmitForward(g, net.mlp, x, ctx);
+  const z = emitL2NormaliseForward(g, y);
+  const nce = emitInfoNce(g, z.out, images, t, B, temperature);
+  const dy = emitL2NormaliseBackward(g, nce.dz, z.out, z.norm);
+  const dx = chainEmitBackward(g, net.mlp, dy, true, ctx)!;
+  g.output(nce.loss, 'loss', [1, 1]);
+  // Σ g² over the MLP's gradients, so the clip norm needs no JS pass over them (the embedding
+  // tables' part is added in JS). float32 sums, like torch's clip_grad_norm_ on float32 tensors.
+  const squares = gradValues.map((v) => g.op('ReduceSumSquare', [v], { keepdims: 0 }));
+  g.output(squares.length === 1 ? squares[0]! : g.op('Sum', squares), 'grad_sumsq', []);
+  g.output(dx, 'dx', [B, inWidth]);
+  return { bytes: g.model('json-encoder-train-step'), params, masks, inWidth };
+}
+
 export class OrtTrainStep {
   private readonly session: NativeSession;
-  private readonly masks: MaskSlot[] = [];
-  private readonly params: Param[] = [];
+  private readonly masks: MaskSlot[];
+  private readonly params: Param[];
   private readonly inWidth: number;
   private readonly targets: {
     rows: Float32Array;
@@ -100,57 +154,17 @@ export class OrtTrainStep {
     threads: number,
   ) {
     const { binding } = loadBinding();
-    const g = new OnnxGraph();
-    this.inWidth = net.fields.length * net.shape.embedDim;
-    const x = g.input('x', [B, this.inWidth]);
-    const images = g.input('images', [B, OUTPUT_DIM]);
-    const t = {
-      rows: g.input('target_rows', [B, B]),
-      cols: g.input('target_cols', [B, B]),
-      rowOn: g.input('target_row_on', [B, 1]),
-      colOn: g.input('target_col_on', [1, B]),
-    };
-    const declared = new Set<Param>();
-    const gradValues: string[] = [];
-    const ctx: EmitContext = {
-      B,
-      param: (p) => {
-        if (!declared.has(p)) {
-          declared.add(p);
-          this.params.push(p);
-          g.input(p.name, p.shape);
-        }
-        return p.name;
-      },
-      grad: (p, value) => {
-        g.output(value, `grad.${p.name}`, p.shape);
-        gradValues.push(value);
-      },
-      mask: (width, p) => {
-        const name = `dropout_mask.${this.masks.length}`;
-        this.masks.push({ name, width, p, data: new Float32Array(B * width) });
-        return g.input(name, [B, width]);
-      },
-    };
-    const y = chainEmitForward(g, net.mlp, x, ctx);
-    const z = emitL2NormaliseForward(g, y);
-    const nce = emitInfoNce(g, z.out, images, t, B, temperature);
-    const dy = emitL2NormaliseBackward(g, nce.dz, z.out, z.norm);
-    const dx = chainEmitBackward(g, net.mlp, dy, true, ctx)!;
-    g.output(nce.loss, 'loss', [1, 1]);
-    // Σ g² over the MLP's gradients, so the clip norm needs no JS pass over them (the embedding
-    // tables' part is added in JS). float32 sums, like torch's clip_grad_norm_ on float32 tensors.
-    const squares = gradValues.map((v) => g.op('ReduceSumSquare', [v], { keepdims: 0 }));
-    g.output(squares.length === 1 ? squares[0]! : g.op('Sum', squares), 'grad_sumsq', []);
-    g.output(dx, 'dx', [B, this.inWidth]);
-    this.dx = new Float32Array(B * this.inWidth);
+    const { bytes, params, masks, inWidth } = stepGraph(net, B, temperature);
+    this.params = params;
+    this.masks = masks;
+    this.inWidth = inWidth;
+    this.dx = new Float32Array(B * inWidth);
     this.targets = {
       rows: new Float32Array(B * B),
       cols: new Float32Array(B * B),
       rowOn: new Float32Array(B),
       colOn: new Float32Array(B),
     };
-    const bytes = g.model('json-encoder-train-step');
     this.session = new binding.InferenceSession();
     this.session.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, {
       // [Note: fixed threads, no spinning] The thread count is the caller's, fixed for the session;
