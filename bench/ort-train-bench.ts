@@ -7,9 +7,10 @@
  * Medians over all rounds; the load average is printed with each line.
  *
  * Also per line: the share of an ort step spent inside the binding's run() (native graph + binding),
- * the JS side (gathers, scatter-add, gradient norm, AdamW) and the binding's copies: its fixed per-call
- * cost (a one-value graph with as many inputs and outputs) and the copy it returns of every output
- * (measured as a copy of the same bytes) ([Note: no copies into ONNX Runtime] in ort-step.ts).
+ * the JS side (gathers, scatter-add, gradient norm, AdamW) and the binding's costs: its fixed per-call
+ * cost (a one-value graph with 20 inputs and outputs) and what the step's outputs cost it (the
+ * gradients and dx: the same number of values output by a graph, minus that graph reduced to one
+ * value) ([Note: no copies into ONNX Runtime] in ort-step.ts). Inputs cost nothing: they are wrapped.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -102,17 +103,39 @@ async function bindingCallMs(n: number): Promise<number> {
   return median(t);
 }
 
-/** The binding's copy of the outputs: the same bytes copied into a fresh array, ms. */
-function outputCopyMs(floats: number): number {
-  const src = new Float32Array(floats).fill(1);
-  const t: number[] = [];
-  for (let i = 0; i < 20; i++) {
-    const t0 = performance.now();
-    const copy = src.slice();
-    t.push(performance.now() - t0);
-    if (copy[0] !== 1) throw new Error('unreachable');
-  }
-  return median(t);
+/**
+ * What `floats` values of output cost the binding beyond the graph: a Relu over them written into a
+ * pre-allocated output (as the gradients are), minus the same Relu reduced to one value, ms.
+ */
+async function outputCostMs(floats: number): Promise<number> {
+  const session = async (big: boolean) =>
+    ort.InferenceSession.create(
+      onnxModel({
+        inputs: [{ name: 'x', type: 'float', dims: [floats] }],
+        outputs: [{ name: 'y', type: 'float', dims: big ? [floats] : [] }],
+        nodes: big
+          ? [{ op: 'Relu', inputs: ['x'], outputs: ['y'] }]
+          : [
+              { op: 'Relu', inputs: ['x'], outputs: ['r'] },
+              { op: 'ReduceSum', inputs: ['r'], outputs: ['y'], attrs: { keepdims: 0 } },
+            ],
+        initializers: [],
+      }),
+      { intraOpNumThreads: 1 },
+    );
+  const x = new ort.Tensor('float32', new Float32Array(floats).fill(1), [floats]);
+  const y = new ort.Tensor('float32', new Float32Array(floats), [floats]);
+  const time = async (s: ort.InferenceSession, fetches?: Record<string, ort.Tensor>) => {
+    const t: number[] = [];
+    for (let i = 0; i < 15; i++) {
+      const t0 = performance.now();
+      await (fetches ? s.run({ x }, fetches) : s.run({ x }));
+      if (i >= 3) t.push(performance.now() - t0);
+    }
+    await s.release();
+    return median(t);
+  };
+  return (await time(await session(true), { y })) - (await time(await session(false)));
 }
 
 export async function ortTrainBench(
@@ -226,7 +249,9 @@ export async function ortTrainBench(
           ortRunMs: +run.toFixed(2),
           ortJsSideMs: +(o2 - run).toFixed(2),
           bindingCallMs: +callMs.toFixed(3),
-          outputCopyMs: +outputCopyMs(gradFloats + B * config.fields.length * config.embedDim).toFixed(3),
+          outputCostMs: +(
+            await outputCostMs(gradFloats + B * config.fields.length * config.embedDim)
+          ).toFixed(3),
         });
       }
       ort2.dispose();
