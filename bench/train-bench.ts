@@ -15,6 +15,7 @@ import type { EncoderInputs } from '../src-main/encoders/json-encoder/json-encod
 import { LayeredJsonEncoder } from '../src-main/encoders/json-encoder/layered-encoder.ts';
 import { useMatmulThreads } from '../src-main/encoders/json-encoder/layered-factory.ts';
 import { startMatmulEngine } from '../src-main/encoders/json-encoder/matmul-engine.ts';
+import { OrtJsonEncoder } from '../src-main/encoders/json-encoder/ort-encoder.ts';
 import { ShardWorker } from '../src-main/encoders/json-encoder/shard-worker.ts';
 import { BACKEND_CHOICES, type BackendChoice } from '../src-main/encoders/tf-backend.ts';
 import { FIELDS } from '../src-shared/fields.ts';
@@ -129,6 +130,10 @@ export async function trainBench(args: string[]): Promise<void> {
             await useMatmulThreads(2);
             return new LayeredJsonEncoder(config, { seed: 0 });
           },
+        },
+        {
+          name: 'ort (layered model, ONNX Runtime step)',
+          make: async () => new OrtJsonEncoder(config, { seed: 0, threads: 2 }),
         },
       ],
       (B, seed) => benchInputs(B, vocab, seed),
