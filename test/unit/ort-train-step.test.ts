@@ -171,7 +171,7 @@ describe('ONNX Runtime training engine: whole steps', () => {
       onnx.dispose();
     });
 
-  it('soft targets (MixUp) give the layered engine’s loss and gradients', () => {
+  it('soft targets (MixUp), then hard ones, give the layered engine’s loss and gradients', () => {
     const config = makeJsonEncoderConfig(VOCAB, { embedDim: 8, hiddenDim: 32 });
     const B = 8;
     const inputs = tinyInputs(config, B, 4);
@@ -182,12 +182,16 @@ describe('ONNX Runtime training engine: whole steps', () => {
       targets[i * B + ((i + 1) % B)] = 0.3;
     }
     targets.fill(0, 2 * B, 3 * B); // a row without any target is skipped by both
-    const a = new LayeredJsonEncoder(config, { seed: 3 }).gradients(inputs, images, 0.1, targets);
+    const js = new LayeredJsonEncoder(config, { seed: 3 });
     const onnx = new OrtJsonEncoder(config, { seed: 3, threads: 1 });
-    const b = onnx.gradients(inputs, images, 0.1, targets);
-    expect(Math.abs(a.loss - b.loss)).toBeLessThan(1e-5);
-    for (const [name, t] of Object.entries(a.grads))
-      expect(maxAbsDiff(t.data, b.grads[name]!.data), name).toBeLessThan(1e-5);
+    // Soft, then hard targets again: the hard-target inputs are refilled after a soft step.
+    for (const t of [targets, undefined, targets]) {
+      const a = js.gradients(inputs, images, 0.1, t);
+      const b = onnx.gradients(inputs, images, 0.1, t);
+      expect(Math.abs(a.loss - b.loss)).toBeLessThan(1e-5);
+      for (const [name, g] of Object.entries(a.grads))
+        expect(maxAbsDiff(g.data, b.grads[name]!.data), name).toBeLessThan(1e-5);
+    }
     onnx.dispose();
   });
 

@@ -143,6 +143,7 @@ export class OrtTrainStep {
   };
   private readonly loss = new Float32Array(1);
   private readonly sumsq = new Float32Array(1);
+  private hardTargets = false;
   readonly dx: Float32Array;
   /** Wall time of the last `run` call (the native step plus the binding's work), ms. */
   lastRunMs = 0;
@@ -193,7 +194,9 @@ export class OrtTrainStep {
     const { Tensor } = loadBinding();
     const B = this.B;
     this.drawMasks();
-    infoNceTargetInputs(B, targets, this.targets);
+    // Hard targets are the same identity every step: filled once, refilled only after soft ones.
+    if (targets || !this.hardTargets) infoNceTargetInputs(B, targets, this.targets);
+    this.hardTargets = !targets;
     const f32 = (a: Arr, dims: number[]) => new Tensor('float32', a as Float32Array, dims);
     const feeds: Feeds = {
       x: f32(x.subarray(0, B * this.inWidth), [B, this.inWidth]),
