@@ -15,6 +15,7 @@ import { dropoutMask } from '../../src-main/encoders/json-encoder/layers/dropout
 import {
   carve,
   countingTake,
+  type EmitContext,
   type Module,
   type StepContext,
 } from '../../src-main/encoders/json-encoder/layers/module.ts';
@@ -25,7 +26,7 @@ import {
   LinearModule,
 } from '../../src-main/encoders/json-encoder/layers/modules.ts';
 import { ResidualBlock } from '../../src-main/encoders/json-encoder/layers/residual-block.ts';
-import { type EmitContext, OnnxGraph } from '../../src-main/encoders/json-encoder/onnx-graph.ts';
+import { OnnxGraph } from '../../src-main/encoders/json-encoder/onnx-graph.ts';
 import { OrtJsonEncoder } from '../../src-main/encoders/json-encoder/ort-encoder.ts';
 import { tinyInputs } from '../helpers/encoder-inputs.ts';
 

@@ -13,20 +13,8 @@ import {
   type TensorSpec,
   type ValueSpec,
 } from '../onnx-model-writer.ts';
-import type { Param } from './layers/module.ts';
 
 export const STEP_OPSET = 17;
-
-/** What a layer's emission needs from the graph being built beyond nodes: its parameters and inputs. */
-export interface EmitContext {
-  B: number;
-  /** The graph input carrying a parameter's current values (declared once per parameter). */
-  param(p: Param): string;
-  /** Declares `value` as the graph output that is the parameter's gradient (written into `p.grad`). */
-  grad(p: Param, value: string): void;
-  /** A dropout mask input [B, width] drawn by the caller before each run (see DropoutModule). */
-  mask(width: number, p: number): string;
-}
 
 export class OnnxGraph {
   readonly nodes: NodeSpec[] = [];

@@ -31,10 +31,10 @@ import { OUTPUT_DIM } from './json-encoder-config.ts';
 import type { Arr } from './layers/arrays.ts';
 import { emitInfoNce, infoNceTargetInputs } from './layers/info-nce.ts';
 import { emitL2NormaliseBackward, emitL2NormaliseForward } from './layers/l2-normalise.ts';
-import type { Param } from './layers/module.ts';
+import type { EmitContext, Param } from './layers/module.ts';
 import { canEmit, chainEmitBackward, chainEmitForward } from './layers/modules.ts';
 import type { LayeredNetwork } from './model.ts';
-import { type EmitContext, OnnxGraph } from './onnx-graph.ts';
+import { OnnxGraph } from './onnx-graph.ts';
 
 type Feeds = Record<string, OrtTensor>;
 interface NativeSession {

@@ -9,7 +9,7 @@
  * declarations against a counting `take` first.
  */
 import type { Rng } from '../../../dataset/rng.ts';
-import type { EmitContext, OnnxGraph } from '../onnx-graph.ts';
+import type { OnnxGraph } from '../onnx-graph.ts';
 import type { Arr } from './arrays.ts';
 
 export interface Param {
@@ -37,6 +37,17 @@ export interface StepContext {
   grads: boolean;
   /** Draws a dropout mask of n values with drop probability p (deterministic, see dropout.ts). */
   mask(mask: Arr, n: number, p: number): void;
+}
+
+/** What a layer's emission needs from the graph being built beyond nodes: its parameters and inputs. */
+export interface EmitContext {
+  B: number;
+  /** The graph input carrying a parameter's current values (declared once per parameter). */
+  param(p: Param): string;
+  /** Declares `value` as the graph output that is the parameter's gradient (written into `p.grad`). */
+  grad(p: Param, value: string): void;
+  /** A dropout mask input [B, width] drawn by the caller before each run (see DropoutModule). */
+  mask(width: number, p: number): string;
 }
 
 export type Take = (n: number) => Arr;

@@ -3,7 +3,7 @@
  */
 
 import type { FrozenWeight } from '../matmul.ts';
-import type { EmitContext, OnnxGraph } from '../onnx-graph.ts';
+import type { OnnxGraph } from '../onnx-graph.ts';
 import {
   type Activation,
   activationBackward,
@@ -24,6 +24,7 @@ import { emitLinearBackward, emitLinearForward, linearBackward, linearForward } 
 import {
   type Buffer,
   constant,
+  type EmitContext,
   type Module,
   type Param,
   param,

@@ -3,10 +3,10 @@
  * PyTorch names: `<prefix>.linear.*`, `<prefix>.norm.*` (module order: linear, norm, act, dropout).
  * Backward: the skip sends dout straight to dx; the branch adds its own gradient.
  */
-import type { EmitContext, OnnxGraph } from '../onnx-graph.ts';
+import type { OnnxGraph } from '../onnx-graph.ts';
 import type { Activation } from './activation.ts';
 import type { Arr } from './arrays.ts';
-import type { Buffer, Module, Param, StepContext, Take } from './module.ts';
+import type { Buffer, EmitContext, Module, Param, StepContext, Take } from './module.ts';
 import {
   ActivationModule,
   BatchNormModule,
