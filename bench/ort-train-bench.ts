@@ -26,6 +26,7 @@ import type {
   JsonEncoderModel,
 } from '../src-main/encoders/json-encoder/json-encoder-types.ts';
 import { OrtJsonEncoder } from '../src-main/encoders/json-encoder/ort-encoder.ts';
+import { loadBinding } from '../src-main/encoders/json-encoder/ort-step.ts';
 import { PYTORCH_MODULE_SOURCE } from '../src-main/encoders/json-encoder/pytorch-module.ts';
 import { onnxModel } from '../src-main/encoders/onnx-model-writer.ts';
 import { emit } from './machine.ts';
@@ -104,38 +105,42 @@ async function bindingCallMs(n: number): Promise<number> {
 }
 
 /**
- * What `floats` values of output cost the binding beyond the graph: a Relu over them written into a
- * pre-allocated output (as the gradients are), minus the same Relu reduced to one value, ms.
+ * What `floats` values of output cost the binding beyond the graph, through the engine's own
+ * synchronous call (ort-step.ts loadBinding): a Relu over them written into a pre-allocated output (as
+ * the gradients are), minus the same Relu reduced to one value, warm, ms.
  */
-async function outputCostMs(floats: number): Promise<number> {
-  const session = async (big: boolean) =>
-    ort.InferenceSession.create(
-      onnxModel({
-        inputs: [{ name: 'x', type: 'float', dims: [floats] }],
-        outputs: [{ name: 'y', type: 'float', dims: big ? [floats] : [] }],
-        nodes: big
-          ? [{ op: 'Relu', inputs: ['x'], outputs: ['y'] }]
-          : [
-              { op: 'Relu', inputs: ['x'], outputs: ['r'] },
-              { op: 'ReduceSum', inputs: ['r'], outputs: ['y'], attrs: { keepdims: 0 } },
-            ],
-        initializers: [],
-      }),
-      { intraOpNumThreads: 1 },
-    );
-  const x = new ort.Tensor('float32', new Float32Array(floats).fill(1), [floats]);
-  const y = new ort.Tensor('float32', new Float32Array(floats), [floats]);
-  const time = async (s: ort.InferenceSession, fetches?: Record<string, ort.Tensor>) => {
+function outputCostMs(floats: number): number {
+  const { binding, Tensor } = loadBinding();
+  const session = (big: boolean) => {
+    const bytes = onnxModel({
+      inputs: [{ name: 'x', type: 'float', dims: [floats] }],
+      outputs: [{ name: 'y', type: 'float', dims: big ? [floats] : [] }],
+      nodes: big
+        ? [{ op: 'Relu', inputs: ['x'], outputs: ['y'] }]
+        : [
+            { op: 'Relu', inputs: ['x'], outputs: ['r'] },
+            { op: 'ReduceSum', inputs: ['r'], outputs: ['y'], attrs: { keepdims: 0 } },
+          ],
+      initializers: [],
+    });
+    const s = new binding.InferenceSession();
+    s.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, { intraOpNumThreads: 1 });
+    return s;
+  };
+  const x = new Tensor('float32', new Float32Array(floats).fill(1), [floats]);
+  const y = new Float32Array(floats);
+  const time = (big: boolean) => {
+    const s = session(big);
     const t: number[] = [];
-    for (let i = 0; i < 15; i++) {
+    for (let i = 0; i < 25; i++) {
       const t0 = performance.now();
-      await (fetches ? s.run({ x }, fetches) : s.run({ x }));
-      if (i >= 3) t.push(performance.now() - t0);
+      s.run({ x }, { y: big ? new Tensor('float32', y, [floats]) : null }, {});
+      if (i >= 5) t.push(performance.now() - t0);
     }
-    await s.release();
+    s.dispose();
     return median(t);
   };
-  return (await time(await session(true), { y })) - (await time(await session(false)));
+  return time(true) - time(false);
 }
 
 export async function ortTrainBench(

@@ -48,8 +48,8 @@ interface Binding {
 
 let loaded: { binding: Binding; Tensor: typeof OrtTensor } | null = null;
 
-/** The binding's synchronous session class ([Note: the synchronous run]). */
-function loadBinding(): { binding: Binding; Tensor: typeof OrtTensor } {
+/** The binding's synchronous session class ([Note: the synchronous run]); the bench times it too. */
+export function loadBinding(): { binding: Binding; Tensor: typeof OrtTensor } {
   if (loaded) return loaded;
   const require = createRequire(import.meta.url);
   const where = 'onnxruntime-node/dist/binding.js';
