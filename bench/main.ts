@@ -65,7 +65,7 @@ if (!isMainThread && workerData?.scanFloorWorker) {
     '  scan-tree DIR [N]; scan-once DIR WORKSPACE [workers|inline]   keep a bench tree, then time one scan of it (one JSON line: files, CPU, writer CPU, peak RSS and heap)',
   );
   console.error(
-    '  train [--steps N] [--warmup N] [--batch 64,256] [--backend B] [--no-reference]   JSON encoder training step vs PyTorch',
+    '  train [--steps N] [--warmup N] [--batch 64,256] [--backend B] [--no-reference] [--only interleaved]   JSON encoder training step vs PyTorch (--only interleaved: just the ONNX Runtime engine, PyTorch and the tfjs model in alternating rounds)',
     '  train --memory-epochs 100 [--epoch-items 2048] [--batch 64]   RSS, heap and tfjs tensors at epochs 1 and N of a long run, both engines (node --expose-gc for exact heap figures)',
   );
   console.error(

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- train [--steps N] [--warmup N] [--batch 64,256] [--backend B] [--no-reference]`:
+ * `npm run bench -- train [--steps N] [--warmup N] [--batch 64,256] [--backend B] [--no-reference] [--only interleaved]`:
  * ms per training step of the JSON encoder (5 fields × 128-d → 1024 → 512, symmetric InfoNCE, AdamW,
  * clipping) at each batch size, the median of N steps after a warm-up, with backend and threads.
  * Target (PERFORMANCE.md): within 2× of PyTorch CPU measured side by side; the PyTorch reference
@@ -15,11 +15,13 @@ import type { EncoderInputs } from '../src-main/encoders/json-encoder/json-encod
 import { LayeredJsonEncoder } from '../src-main/encoders/json-encoder/layered-encoder.ts';
 import { useMatmulThreads } from '../src-main/encoders/json-encoder/layered-factory.ts';
 import { startMatmulEngine } from '../src-main/encoders/json-encoder/matmul-engine.ts';
+import { OrtJsonEncoder } from '../src-main/encoders/json-encoder/ort-encoder.ts';
 import { ShardWorker } from '../src-main/encoders/json-encoder/shard-worker.ts';
 import { BACKEND_CHOICES, type BackendChoice } from '../src-main/encoders/tf-backend.ts';
 import { FIELDS } from '../src-shared/fields.ts';
 import { layeredTrainBench } from './layered-train-bench.ts';
 import { emit } from './machine.ts';
+import { ortTrainBench } from './ort-train-bench.ts';
 import { runReference } from './pytorch-reference.ts';
 import { trainMemoryBench } from './train-memory-bench.ts';
 
@@ -129,6 +131,10 @@ export async function trainBench(args: string[]): Promise<void> {
             return new LayeredJsonEncoder(config, { seed: 0 });
           },
         },
+        {
+          name: 'ort (layered model, ONNX Runtime step)',
+          make: async () => new OrtJsonEncoder(config, { seed: 0, threads: 2 }),
+        },
       ],
       (B, seed) => benchInputs(B, vocab, seed),
       benchImages,
@@ -150,6 +156,17 @@ export async function trainBench(args: string[]): Promise<void> {
         ]
       : [{ mode: 'one-thread', model: product }];
   const opt = { lr: 1e-4, weightDecay: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, clipNorm: 1 };
+  const tfjsAlongside = models.map(({ mode, model }) => ({
+    label: mode === 'helper-thread' ? 'tfjs' : 'tfjsOneThread',
+    model,
+  }));
+  const benchOpts = { steps, warmup, batches, reference: !args.includes('--no-reference') };
+  if (option(args, '--only') === 'interleaved') {
+    // The ONNX Runtime engine beside PyTorch and the tfjs model, interleaved (ort-train-bench.ts).
+    await ortTrainBench(benchOpts, benchInputs, benchImages, tfjsAlongside);
+    for (const { model } of models) model.dispose();
+    return;
+  }
 
   const reference = args.includes('--no-reference')
     ? { error: 'skipped (--no-reference)' }
@@ -218,11 +235,7 @@ export async function trainBench(args: string[]): Promise<void> {
       });
   }
   const oneThread = models.find((m) => m.mode === 'one-thread')?.model;
-  await layeredTrainBench(
-    { steps, warmup, batches, reference: !args.includes('--no-reference') },
-    benchInputs,
-    benchImages,
-    oneThread,
-  );
+  await layeredTrainBench(benchOpts, benchInputs, benchImages, oneThread);
+  await ortTrainBench(benchOpts, benchInputs, benchImages, tfjsAlongside);
   for (const { model } of models) model.dispose();
 }

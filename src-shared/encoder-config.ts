@@ -87,14 +87,14 @@ export const encoderOptimSchema = z.object({
     .describe('step / exponential: factor per decay (step) or per epoch (exponential)'),
 });
 
-export const ENGINES = ['tfjs', 'layered'] as const;
+export const ENGINES = ['tfjs', 'layered', 'ort'] as const;
 
 export const encoderSettingsSchema = encoderShapeSchema.extend(encoderOptimSchema.shape).extend({
   engine: z
     .enum(ENGINES, { error: `must be one of ${ENGINES.join(', ')}` })
     .default('tfjs')
     .describe(
-      'JSON encoder implementation: tfjs (the earlier fixed-shape model) or layered (every shape; chosen automatically for --depth > 1, --residual, --norm, silu)',
+      'JSON encoder implementation: tfjs (the earlier fixed-shape model), layered (every shape; chosen automatically for --depth > 1, --residual, --norm, silu) or ort (the layered model trained in ONNX Runtime; every shape but --norm batch)',
     ),
 });
 

@@ -95,6 +95,10 @@ export type EncoderFactory = (
  * so tests that bring their own model never start tfjs.
  */
 export const defaultEncoderFactory: EncoderFactory = async (config, opts) => {
+  if (config.engine === 'ort') {
+    const { ortEncoderFactory } = await import('../encoders/json-encoder/layered-factory.ts');
+    return ortEncoderFactory(config, opts);
+  }
   if (usesLayeredEngine(config)) {
     const { layeredEncoderFactory } = await import('../encoders/json-encoder/layered-factory.ts');
     return layeredEncoderFactory(config, opts);
@@ -103,9 +107,12 @@ export const defaultEncoderFactory: EncoderFactory = async (config, opts) => {
   return jsonEncoderFactory(config, opts);
 };
 
-/** The layered model when asked for, or when the shape is one the tfjs model cannot build. */
+/**
+ * The layered model (trained by the layered or the ONNX Runtime engine: one checkpoint format) when
+ * asked for, or when the shape is one the tfjs model cannot build.
+ */
 export function usesLayeredEngine(c: JsonEncoderConfig): boolean {
-  if (c.engine) return c.engine === 'layered';
+  if (c.engine) return c.engine === 'layered' || c.engine === 'ort';
   return (
     (c.depth ?? 1) !== 1 || c.residual === true || (c.norm ?? 'none') !== 'none' || c.activation === 'silu'
   );

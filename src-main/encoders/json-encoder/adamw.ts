@@ -192,18 +192,24 @@ export class WasmAdamW {
     return dst;
   }
 
-  /** A memory for `floats` values (plus alignment), or null where wasm SIMD or shared memory is missing. */
-  static create(floats: number): WasmAdamW | null {
+  /**
+   * A memory for `floats` values (plus alignment), or null where wasm SIMD or shared memory is missing.
+   * `shared: false` gives an ordinary (unshared) memory: no helper thread can see it, but its views are
+   * plain ArrayBuffer views that native code (ONNX Runtime's binding) accepts without a copy.
+   */
+  static create(floats: number, opts: { shared?: boolean } = {}): WasmAdamW | null {
     const pages = Math.ceil((floats * 4 + 64 * 1024) / 65536);
+    const shared = opts.shared ?? true;
     try {
       // The module declares its memory's size, so it is compiled per size (cached for the common one).
-      const bytes = parameterKernelBytes(pages);
-      if (wasmModule === undefined || WasmAdamW.modulePages !== pages) {
+      const bytes = parameterKernelBytes(pages, shared);
+      if (wasmModule === undefined || WasmAdamW.modulePages !== pages || WasmAdamW.moduleShared !== shared) {
         wasmModule = WA.validate(bytes) ? new WA.Module(bytes) : null;
         WasmAdamW.modulePages = pages;
+        WasmAdamW.moduleShared = shared;
       }
       if (!wasmModule) return null;
-      const memory = new WA.Memory({ initial: pages, maximum: pages, shared: true });
+      const memory = new WA.Memory({ initial: pages, maximum: pages, shared });
       return new WasmAdamW(memory, wasmModule);
     } catch {
       return null;
@@ -211,6 +217,7 @@ export class WasmAdamW {
   }
 
   private static modulePages = 0;
+  private static moduleShared = true;
 
   /** A zeroed view of `n` floats in the memory, 16-byte aligned. */
   alloc(n: number): Float32Array {

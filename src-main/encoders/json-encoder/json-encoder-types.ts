@@ -30,8 +30,11 @@ export interface JsonEncoderConfig {
   depth?: number;
   residual?: boolean;
   norm?: 'none' | 'layer' | 'batch';
-  /** Which implementation trains it: 'tfjs' (json-encoder.ts, default shape only) or 'layered' (model.ts). */
-  engine?: 'tfjs' | 'layered';
+  /**
+   * Which implementation trains it: 'tfjs' (json-encoder.ts, default shape only), 'layered' (model.ts)
+   * or 'ort' (model.ts's layered model, its MLP's step run by ONNX Runtime: ort-encoder.ts).
+   */
+  engine?: 'tfjs' | 'layered' | 'ort';
 }
 
 /**

@@ -33,15 +33,16 @@ const ENCODE_CHUNK = 1024;
 
 export class LayeredJsonEncoder implements JsonEncoderModel {
   readonly net: LayeredNetwork;
-  private readonly m: Arr;
-  private readonly v: Arr;
-  private step = 0;
+  protected readonly m: Arr;
+  protected readonly v: Arr;
+  protected step = 0;
   private disposed = false;
-  private readonly wasm: WasmAdamW | null;
+  protected readonly wasm: WasmAdamW | null;
 
+  /** `sharedMemory` false: the arenas live in an unshared wasm memory (see adamw.ts WasmAdamW.create). */
   constructor(
     readonly config: JsonEncoderConfig,
-    opts: { seed: number; dtype?: Dtype },
+    opts: { seed: number; dtype?: Dtype; sharedMemory?: boolean },
   ) {
     if (!Number.isInteger(opts.seed))
       throw new JsonEncoderConfigError(`seed must be a whole number, got ${opts.seed}`);
@@ -49,7 +50,10 @@ export class LayeredJsonEncoder implements JsonEncoderModel {
     // Parameters, gradients and both moments in the SIMD AdamW kernel's memory when it is available
     // (adamw.ts [Note: AdamW in WebAssembly SIMD]): the update is then one f32x4 pass over the arena.
     const count = parameterCount(this.config);
-    this.wasm = opts.dtype === 'float64' ? null : WasmAdamW.create(4 * count + 64);
+    this.wasm =
+      opts.dtype === 'float64'
+        ? null
+        : WasmAdamW.create(4 * count + 64, { shared: opts.sharedMemory ?? true });
     const wasm = this.wasm;
     const alloc = wasm ? (n: number) => wasm.alloc(n) : undefined;
     this.net = new LayeredNetwork(this.config, {
@@ -67,11 +71,11 @@ export class LayeredJsonEncoder implements JsonEncoderModel {
     return matmulEngine();
   }
 
-  private alive(): void {
+  protected alive(): void {
     if (this.disposed) throw new Error('JSON encoder: used after dispose()');
   }
 
-  private checkBatch(inputs: EncoderInputs, images: Float32Array, temperature: number): number {
+  protected checkBatch(inputs: EncoderInputs, images: Float32Array, temperature: number): number {
     const B = validateInputs(this.config, inputs);
     if (B < 2)
       throw new JsonEncoderConfigError(
@@ -106,9 +110,30 @@ export class LayeredJsonEncoder implements JsonEncoderModel {
     this.alive();
     this.checkBatch(inputs, images, temperature);
     validateOptimizer(opt);
-    const loss = this.net.lossAndGrads(inputs, this.imagesIn(images), temperature, true, targets);
-    const gradNorm = globalNorm(this.net.gradArena);
+    const loss = this.lossAndGrads(inputs, images, temperature, targets);
+    const gradNorm = this.gradNorm();
     this.step++;
+    this.update(gradNorm, opt);
+    return { loss, gradNorm };
+  }
+
+  /** The training-mode loss with every gradient in the network's gradient arena. */
+  protected lossAndGrads(
+    inputs: EncoderInputs,
+    images: Float32Array,
+    temperature: number,
+    targets?: SoftTargets,
+  ): number {
+    return this.net.lossAndGrads(inputs, this.imagesIn(images), temperature, true, targets);
+  }
+
+  /** The global gradient norm of the last lossAndGrads (clip_grad_norm_'s total norm). */
+  protected gradNorm(): number {
+    return globalNorm(this.net.gradArena);
+  }
+
+  /** One AdamW step (this.step already counts it) with the gradients clipped to `opt.clipNorm`. */
+  protected update(gradNorm: number, opt: OptimizerSettings): void {
     adamwStep(
       this.net.paramArena,
       this.net.gradArena,
@@ -124,11 +149,10 @@ export class LayeredJsonEncoder implements JsonEncoderModel {
         weightDecay: opt.weightDecay,
       },
     );
-    return { loss, gradNorm };
   }
 
   /** Images in the network's precision (float64 models take a float64 copy). */
-  private imagesIn(images: Float32Array): Arr {
+  protected imagesIn(images: Float32Array): Arr {
     return this.net.dtype === 'float64' ? Float64Array.from(images) : images;
   }
 
@@ -141,7 +165,7 @@ export class LayeredJsonEncoder implements JsonEncoderModel {
   ): { loss: number; grads: Record<string, NamedTensor> } {
     this.alive();
     this.checkBatch(inputs, images, temperature);
-    const loss = this.net.lossAndGrads(inputs, this.imagesIn(images), temperature, true, targets);
+    const loss = this.lossAndGrads(inputs, images, temperature, targets);
     const grads: Record<string, NamedTensor> = {};
     for (const p of this.net.params) grads[p.name] = { shape: [...p.shape], data: Float32Array.from(p.grad) };
     return { loss, grads };

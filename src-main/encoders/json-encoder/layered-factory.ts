@@ -10,6 +10,7 @@ import { LayeredJsonEncoder } from './layered-encoder.ts';
 import { setRowBlockRunner } from './matmul.ts';
 import { startMatmulEngine } from './matmul-engine.ts';
 import { RowBlockThreads } from './matmul-threads.ts';
+import { OrtJsonEncoder } from './ort-encoder.ts';
 
 let helper: Promise<RowBlockThreads | null> | null = null;
 
@@ -38,5 +39,25 @@ export async function layeredEncoderFactory(
     model,
     backend: `layered ${engine} (${threads} thread${threads === 1 ? '' : 's'})`,
     backendDetail: `layered model (model.ts) on ${engine}${threads > 1 ? ', products split in two fixed row blocks with a helper thread' : wanted > 1 ? '; helper thread not available (matmul-worker.js not found beside the bundle)' : ''}`,
+  };
+}
+
+/**
+ * The layered model trained by ONNX Runtime (ort-encoder.ts). Threads: ONNX Runtime's intra-op pool,
+ * fixed per session (results are bitwise the same with 1 or 2); KFASHION_THREADS=1 or `threads: 1`
+ * keeps it to one. No helper thread: the products all run inside ONNX Runtime.
+ */
+export async function ortEncoderFactory(
+  config: JsonEncoderConfig,
+  opts: { seed: number; threads?: number },
+): Promise<{ model: OrtJsonEncoder; backend: string; backendDetail: string }> {
+  const threads =
+    opts.threads ?? (process.env.KFASHION_THREADS === '1' ? 1 : Math.min(2, availableParallelism()));
+  const model = new OrtJsonEncoder(config, { seed: opts.seed, threads });
+  return {
+    model,
+    backend: `layered onnxruntime (${threads} thread${threads === 1 ? '' : 's'})`,
+    backendDetail:
+      'layered model (model.ts), its MLP step (forward, InfoNCE, backward) one ONNX Runtime graph per batch size; embeddings and AdamW in JS/wasm',
   };
 }

@@ -265,18 +265,7 @@ export class LayeredNetwork {
     this.lastB = B;
     const ctx = this.context(B, train);
     if (this.projected && !train) return this.forwardProjected(inputs, start, B, ctx);
-    const d = this.shape.embedDim;
-    for (const f of this.fields) {
-      const { indices, slots } = inputs.fields[f.name]!;
-      fieldEmbeddingForward(f.out, f.table.data, indices.subarray(start * slots), slots, B, d);
-    }
-    concatForward(
-      this.concatOut,
-      this.fields.map((f) => f.out),
-      this.fields.map(() => d),
-      B,
-    );
-    const y = chainForward(this.mlp, this.concatOut, ctx);
+    const y = chainForward(this.mlp, this.embedRows(inputs, start, B), ctx);
     l2NormaliseForward(this.z, this.norms, y, B, OUTPUT_DIM);
     return this.z.subarray(0, B * OUTPUT_DIM);
   }
@@ -330,6 +319,55 @@ export class LayeredNetwork {
     const B = inputs.batchSize;
     const z = this.forward(inputs, 0, B, false);
     return infoNceForwardBackward(null, z, images, B, OUTPUT_DIM, temperature, undefined, targets);
+  }
+
+  private embedRows(inputs: EncoderInputs, start: number, B: number): Arr {
+    const d = this.shape.embedDim;
+    for (const f of this.fields) {
+      const { indices, slots } = inputs.fields[f.name]!;
+      fieldEmbeddingForward(f.out, f.table.data, indices.subarray(start * slots), slots, B, d);
+    }
+    concatForward(
+      this.concatOut,
+      this.fields.map((f) => f.out),
+      this.fields.map(() => d),
+      B,
+    );
+    return this.concatOut;
+  }
+
+  /**
+   * The MLP's input for items [0, B): the field embeddings, concatenated [B, fields·embedDim] (a view
+   * valid until the next call). The ONNX Runtime engine (ort-encoder.ts) runs the MLP itself.
+   */
+  embed(inputs: EncoderInputs, B: number): Arr {
+    this.ensureCapacity(B);
+    this.lastB = B;
+    return this.embedRows(inputs, 0, B);
+  }
+
+  /** The tables' gradients (written, not added) from the MLP input's gradient `dx` [B, fields·embedDim]. */
+  embedBackward(inputs: EncoderInputs, dx: Arr, B: number): void {
+    const d = this.shape.embedDim;
+    for (const f of this.fields) {
+      f.table.grad.fill(0);
+      f.dout.fill(0, 0, B * d);
+    }
+    concatBackward(
+      this.fields.map((f) => f.dout),
+      dx,
+      this.fields.map(() => d),
+      B,
+    );
+    for (const f of this.fields) {
+      const { indices, slots } = inputs.fields[f.name]!;
+      fieldEmbeddingBackward(f.table.grad, f.dout, indices, slots, B, d);
+    }
+  }
+
+  /** Draws a dropout mask from the model's generator (what the JS engine's Dropout layers do). */
+  dropMask(mask: Arr, n: number, p: number): void {
+    this.dropoutState = dropoutMask(mask, n, p, this.dropoutState);
   }
 
   get batchInLastForward(): number {

@@ -400,14 +400,93 @@ const DROPOUT: WasmFunction = (() => {
   };
 })();
 
+/**
+ * dropout32(dst: byte offset, n: floats (multiple of 4), state0..state3: the generator's state after
+ * draws 1..4 (i32), threshold (u32 as i32), keep (f32)): the layered model's mask (layers/dropout.ts
+ * `dropoutMask`): one 32-bit draw per value, kept (keep) where the draw is ≥ threshold as an unsigned
+ * number, else 0. Four lanes step by 4K as in `dropout` below; one f32x4 store per four draws.
+ */
+const DROPOUT32: WasmFunction = (() => {
+  // params 0 dst, 1 n, 2 s0, 3 s1, 4 s2, 5 s3, 6 threshold, 7 keep; locals 8 off, 9 end (i32);
+  // 10 states, 11 step, 12 t, 13 thresholds, 14 keeps (v128).
+  const t = get(12);
+  return {
+    name: 'dropout32',
+    params: [I32, I32, I32, I32, I32, I32, I32, F32],
+    locals: [
+      [2, I32],
+      [5, V128],
+    ],
+    body: [
+      ...[get(1), i32(2), shl, set(9)].flat(),
+      ...get(2),
+      ...v.i32splat,
+      ...[3, 4, 5].flatMap((p, k) => [...get(p), ...simd(0x1c), k + 1]),
+      ...set(10),
+      ...[i32(Math.imul(4, MULBERRY_INCREMENT)), v.i32splat, set(11)].flat(),
+      ...[get(6), v.i32splat, set(13), get(7), v.f32splat, set(14)].flat(),
+      ...block([
+        ...get(9),
+        ...eqz,
+        0x0d,
+        0,
+        ...loop([
+          ...[
+            get(10),
+            get(10),
+            i32(15),
+            v.shrU,
+            v.xor,
+            get(10),
+            i32(1),
+            v.i32splat,
+            v.or,
+            v.imul,
+            set(12),
+          ].flat(),
+          ...[
+            t,
+            t,
+            t,
+            t,
+            i32(7),
+            v.shrU,
+            v.xor,
+            t,
+            i32(61),
+            v.i32splat,
+            v.or,
+            v.imul,
+            v.iadd,
+            v.xor,
+            set(12),
+          ].flat(),
+          ...[t, t, i32(14), v.shrU, v.xor, set(12)].flat(),
+          ...[get(0), get(8), add, t, get(13), v.geU, get(14), v.and, store].flat(),
+          ...[get(10), get(11), v.iadd, set(10)].flat(),
+          ...get(8),
+          ...i32(16),
+          ...add,
+          0x22,
+          8,
+          ...get(9),
+          ...ltU,
+          0x0d,
+          0, // off += 16 while off < end
+        ]),
+      ]),
+    ],
+  };
+})();
+
 /** The kernels that work on a model's shared parameter memory (adamw.ts's WasmAdamW). */
-export function parameterKernelBytes(pages: number): Uint8Array {
-  return moduleBytes({ shared: true, minPages: pages, maxPages: pages }, [ADAMW, TRANSPOSE]);
+export function parameterKernelBytes(pages: number, shared = true): Uint8Array {
+  return moduleBytes({ shared, minPages: pages, maxPages: pages }, [ADAMW, TRANSPOSE]);
 }
 
 /** The dropout kernel, on a private memory of its own (grown by the caller as batches grow). */
 export function dropoutKernelBytes(): Uint8Array {
-  return moduleBytes({ shared: false, minPages: 1 }, [DROPOUT]);
+  return moduleBytes({ shared: false, minPages: 1 }, [DROPOUT, DROPOUT32]);
 }
 
 // The project's TypeScript libs (ES2023 + @types/node) do not declare WebAssembly's JS API.
@@ -454,6 +533,7 @@ export class WasmDropout {
   private constructor(
     private readonly memory: WasmMemory,
     private readonly fn: (...args: number[]) => void,
+    private readonly fn32: (...args: number[]) => void,
   ) {}
 
   static create(): WasmDropout | null {
@@ -462,10 +542,24 @@ export class WasmDropout {
       if (!WA.validate(bytes)) return null;
       const memory = new WA.Memory({ initial: 1 });
       const inst = new WA.Instance(new WA.Module(bytes), { env: { mem: memory } });
-      return new WasmDropout(memory, inst.exports.dropout as (...args: number[]) => void);
+      return new WasmDropout(
+        memory,
+        inst.exports.dropout as (...args: number[]) => void,
+        inst.exports.dropout32 as (...args: number[]) => void,
+      );
     } catch {
       return null;
     }
+  }
+
+  /** dropout32's first `n4` values (a multiple of 4) copied into `dst`. */
+  fill32Into(dst: Float32Array, n4: number, state: number, threshold: number, keep: number): void {
+    const bytes = n4 * 4;
+    const have = this.memory.buffer.byteLength;
+    if (have < bytes) this.memory.grow(Math.ceil((bytes - have) / 65536));
+    const s = (j: number) => (state + Math.imul(j, MULBERRY_INCREMENT)) | 0;
+    this.fn32(0, n4, s(1), s(2), s(3), s(4), threshold | 0, keep);
+    dst.set(new Float32Array(this.memory.buffer, 0, n4));
   }
 
   /**

@@ -8,6 +8,7 @@
  * otherwise measure the approximation instead of the derivative. The backward pass uses the same
  * erf as the forward pass of its precision, plus the exact density.
  */
+import type { OnnxGraph } from '../onnx-graph.ts';
 import type { Arr } from './arrays.ts';
 
 export const ACTIVATIONS = ['relu', 'gelu', 'silu'] as const;
@@ -99,5 +100,39 @@ export function activationBackward(dinp: Arr, inp: Arr, dout: Arr, n: number, ki
         dinp[i]! += dout[i]! * s * (1 + x * (1 - s));
       }
       return;
+  }
+}
+
+// ---- ONNX emission (the ONNX Runtime training engine, ort-step.ts) ---------------------------------
+// GELU uses ONNX Runtime's own Erf (exact to float32), so the two engines agree to ~1e-7, not bitwise.
+
+export function emitActivationForward(g: OnnxGraph, x: string, kind: Activation): string {
+  switch (kind) {
+    case 'relu':
+      return g.op('Relu', [x]);
+    case 'gelu': {
+      const erf = g.op('Erf', [g.mul(x, g.scalar(INV_SQRT2))]);
+      return g.mul(g.mul(x, g.scalar(0.5)), g.add(erf, g.scalar(1)));
+    }
+    case 'silu':
+      return g.mul(x, g.op('Sigmoid', [x]));
+  }
+}
+
+/** dx = f'(x)·dout. */
+export function emitActivationBackward(g: OnnxGraph, x: string, dout: string, kind: Activation): string {
+  switch (kind) {
+    case 'relu':
+      return g.op('Where', [g.op('Greater', [x, g.scalar(0)]), dout, g.scalar(0)]);
+    case 'gelu': {
+      const cdf = g.mul(g.add(g.op('Erf', [g.mul(x, g.scalar(INV_SQRT2))]), g.scalar(1)), g.scalar(0.5));
+      const pdf = g.mul(g.op('Exp', [g.mul(g.mul(x, x), g.scalar(-0.5))]), g.scalar(INV_SQRT_2PI));
+      return g.mul(dout, g.add(cdf, g.mul(x, pdf)));
+    }
+    case 'silu': {
+      const s = g.op('Sigmoid', [x]);
+      const oneMinus = g.sub(g.scalar(1), s);
+      return g.mul(g.mul(dout, s), g.add(g.scalar(1), g.mul(x, oneMinus)));
+    }
   }
 }

@@ -5,6 +5,7 @@
  * Backward, with x̂ = (x − μ)·rstd and g = dout·w:
  *   dx = rstd · (g − mean(g) − x̂ · mean(g · x̂)),  dw += Σ_b dout·x̂,  db += Σ_b dout.
  */
+import type { OnnxGraph } from '../onnx-graph.ts';
 import type { Arr } from './arrays.ts';
 
 export const LAYERNORM_EPS = 1e-5;
@@ -71,4 +72,35 @@ export function layerNormBackward(
       dinp[o + i]! += s * (weight[i]! * d - gMean - xhat * gxMean);
     }
   }
+}
+
+// ---- ONNX emission (the ONNX Runtime training engine, ort-step.ts) ---------------------------------
+
+/** The forward pass; returns the output and what the backward pass reuses (x̂ and rstd). */
+export function emitLayerNormForward(
+  g: OnnxGraph,
+  x: string,
+  weight: string,
+  bias: string,
+): { out: string; xhat: string; rstd: string } {
+  const xc = g.sub(x, g.meanLast(x));
+  const variance = g.meanLast(g.mul(xc, xc));
+  const rstd = g.op('Reciprocal', [g.op('Sqrt', [g.add(variance, g.scalar(LAYERNORM_EPS))])]);
+  const xhat = g.mul(xc, rstd);
+  return { out: g.add(g.mul(xhat, weight), bias), xhat, rstd };
+}
+
+export function emitLayerNormBackward(
+  g: OnnxGraph,
+  dout: string,
+  saved: { xhat: string; rstd: string },
+  weight: string,
+): { dx: string; dweight: string; dbias: string } {
+  const gw = g.mul(dout, weight);
+  const inner = g.sub(g.sub(gw, g.meanLast(gw)), g.mul(saved.xhat, g.meanLast(g.mul(gw, saved.xhat))));
+  return {
+    dx: g.mul(inner, saved.rstd),
+    dweight: g.sumRows(g.mul(dout, saved.xhat)),
+    dbias: g.sumRows(dout),
+  };
 }

@@ -3,6 +3,7 @@
  * Backward accumulates (llm.c style: gradients are zeroed once per step, then every use adds).
  */
 import { matmul } from '../matmul.ts';
+import type { OnnxGraph } from '../onnx-graph.ts';
 import type { Arr } from './arrays.ts';
 
 export function linearForward(
@@ -44,4 +45,26 @@ export function linearBackward(
       const o = b * OC;
       for (let j = 0; j < OC; j++) dbias[j]! += dout[o + j]!;
     }
+}
+
+// ---- ONNX emission (the ONNX Runtime training engine, ort-step.ts) ---------------------------------
+
+/** out = x·Wᵀ + b as one Gemm. */
+export function emitLinearForward(g: OnnxGraph, x: string, weight: string, bias: string): string {
+  return g.op('Gemm', [x, weight, bias], { transB: 1 }, 'linear');
+}
+
+/** dW = doutᵀ·x, db = Σ_b dout, and dx = dout·W when the input needs a gradient. */
+export function emitLinearBackward(
+  g: OnnxGraph,
+  dout: string,
+  x: string,
+  weight: string,
+  needDx: boolean,
+): { dx: string | null; dweight: string; dbias: string } {
+  return {
+    dweight: g.op('Gemm', [dout, x], { transA: 1 }, 'dweight'),
+    dbias: g.sumRows(dout),
+    dx: needDx ? g.op('MatMul', [dout, weight], undefined, 'dx') : null,
+  };
 }

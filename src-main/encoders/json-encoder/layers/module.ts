@@ -9,6 +9,7 @@
  * declarations against a counting `take` first.
  */
 import type { Rng } from '../../../dataset/rng.ts';
+import type { OnnxGraph } from '../onnx-graph.ts';
 import type { Arr } from './arrays.ts';
 
 export interface Param {
@@ -38,6 +39,17 @@ export interface StepContext {
   mask(mask: Arr, n: number, p: number): void;
 }
 
+/** What a layer's emission needs from the graph being built beyond nodes: its parameters and inputs. */
+export interface EmitContext {
+  B: number;
+  /** The graph input carrying a parameter's current values (declared once per parameter). */
+  param(p: Param): string;
+  /** Declares `value` as the graph output that is the parameter's gradient (written into `p.grad`). */
+  grad(p: Param, value: string): void;
+  /** A dropout mask input [B, width] drawn by the caller before each run (see DropoutModule). */
+  mask(width: number, p: number): string;
+}
+
 export type Take = (n: number) => Arr;
 
 export interface Module {
@@ -55,6 +67,13 @@ export interface Module {
   forward(inp: Arr, ctx: StepContext): Arr;
   /** Accumulates into `dinp` (null when the input needs no gradient) from `this.dout`. */
   backward(dinp: Arr | null, ctx: StepContext): void;
+  /**
+   * The same forward pass as ONNX nodes appended to `g` (the ONNX Runtime training engine, ort-step.ts);
+   * returns the output's value name. Absent: the layer has no emission and that engine refuses the shape.
+   */
+  emitForward?(g: OnnxGraph, x: string, ctx: EmitContext): string;
+  /** The backward pass as nodes, from the output gradient `dout`; returns dx (null unless `needDx`). */
+  emitBackward?(g: OnnxGraph, dout: string, needDx: boolean, ctx: EmitContext): string | null;
 }
 
 export function param(name: string, shape: number[], init: Param['init']): Param {

@@ -3,15 +3,28 @@
  */
 
 import type { FrozenWeight } from '../matmul.ts';
-import { type Activation, activationBackward, activationForward } from './activation.ts';
+import type { OnnxGraph } from '../onnx-graph.ts';
+import {
+  type Activation,
+  activationBackward,
+  activationForward,
+  emitActivationBackward,
+  emitActivationForward,
+} from './activation.ts';
 import type { Arr } from './arrays.ts';
 import { type BatchNormRunning, batchNormBackward, batchNormForward } from './batchnorm.ts';
-import { dropoutBackward, dropoutForward } from './dropout.ts';
-import { layerNormBackward, layerNormForward } from './layernorm.ts';
-import { linearBackward, linearForward } from './linear.ts';
+import { dropoutBackward, dropoutForward, emitDropoutBackward, emitDropoutForward } from './dropout.ts';
+import {
+  emitLayerNormBackward,
+  emitLayerNormForward,
+  layerNormBackward,
+  layerNormForward,
+} from './layernorm.ts';
+import { emitLinearBackward, emitLinearForward, linearBackward, linearForward } from './linear.ts';
 import {
   type Buffer,
   constant,
+  type EmitContext,
   type Module,
   type Param,
   param,
@@ -82,6 +95,17 @@ export class LinearModule extends Base {
       this.outWidth,
     );
   }
+  private onnxIn = '';
+  emitForward(g: OnnxGraph, x: string, ctx: EmitContext): string {
+    this.onnxIn = x;
+    return emitLinearForward(g, x, ctx.param(this.weight), ctx.param(this.bias));
+  }
+  emitBackward(g: OnnxGraph, dout: string, needDx: boolean, ctx: EmitContext): string | null {
+    const r = emitLinearBackward(g, dout, this.onnxIn, ctx.param(this.weight), needDx);
+    ctx.grad(this.weight, r.dweight);
+    ctx.grad(this.bias, r.dbias);
+    return r.dx;
+  }
 }
 
 export class ActivationModule extends Base {
@@ -98,6 +122,14 @@ export class ActivationModule extends Base {
   }
   backward(dinp: Arr | null, ctx: StepContext): void {
     if (dinp) activationBackward(dinp, this.inp, this.dout, ctx.B * this.outWidth, this.kind);
+  }
+  private onnxIn = '';
+  emitForward(g: OnnxGraph, x: string): string {
+    this.onnxIn = x;
+    return emitActivationForward(g, x, this.kind);
+  }
+  emitBackward(g: OnnxGraph, dout: string, needDx: boolean): string | null {
+    return needDx ? emitActivationBackward(g, this.onnxIn, dout, this.kind) : null;
   }
 }
 
@@ -123,6 +155,15 @@ export class DropoutModule extends Base {
   }
   backward(dinp: Arr | null, ctx: StepContext): void {
     if (dinp) dropoutBackward(dinp, this.dout, this.masked ? this.mask : null, ctx.B * this.outWidth);
+  }
+  /** The emitted graph is a training step: its mask is an input drawn before each run. */
+  private onnxMask: string | null = null;
+  emitForward(g: OnnxGraph, x: string, ctx: EmitContext): string {
+    this.onnxMask = this.p > 0 ? ctx.mask(this.outWidth, this.p) : null;
+    return emitDropoutForward(g, x, this.onnxMask);
+  }
+  emitBackward(g: OnnxGraph, dout: string, needDx: boolean): string | null {
+    return needDx ? emitDropoutBackward(g, dout, this.onnxMask) : null;
   }
 }
 
@@ -164,6 +205,18 @@ export class LayerNormModule extends Base {
       ctx.B,
       this.outWidth,
     );
+  }
+  private onnxSaved = { xhat: '', rstd: '' };
+  emitForward(g: OnnxGraph, x: string, ctx: EmitContext): string {
+    const r = emitLayerNormForward(g, x, ctx.param(this.weight), ctx.param(this.bias));
+    this.onnxSaved = r;
+    return r.out;
+  }
+  emitBackward(g: OnnxGraph, dout: string, needDx: boolean, ctx: EmitContext): string | null {
+    const r = emitLayerNormBackward(g, dout, this.onnxSaved, ctx.param(this.weight));
+    ctx.grad(this.weight, r.dweight);
+    ctx.grad(this.bias, r.dbias);
+    return needDx ? r.dx : null;
   }
 }
 
@@ -247,4 +300,34 @@ export function chainForward(mods: readonly Module[], inp: Arr, ctx: StepContext
 
 export function chainBackward(mods: readonly Module[], dinp: Arr | null, ctx: StepContext): void {
   for (let i = mods.length - 1; i >= 0; i--) mods[i]!.backward(i > 0 ? mods[i - 1]!.dout : dinp, ctx);
+}
+
+/** Whether every module (and every module inside a block) has an ONNX emission. */
+export function canEmit(mods: readonly Module[]): boolean {
+  return mods.every((m) =>
+    'body' in m
+      ? canEmit((m as { body: Module[] }).body)
+      : typeof m.emitForward === 'function' && typeof m.emitBackward === 'function',
+  );
+}
+
+/** chainForward as ONNX nodes. */
+export function chainEmitForward(g: OnnxGraph, mods: readonly Module[], x: string, ctx: EmitContext): string {
+  let v = x;
+  for (const m of mods) v = m.emitForward!(g, v, ctx);
+  return v;
+}
+
+/** chainBackward as ONNX nodes: returns the chain's input gradient (null unless `needDx`). */
+export function chainEmitBackward(
+  g: OnnxGraph,
+  mods: readonly Module[],
+  dout: string,
+  needDx: boolean,
+  ctx: EmitContext,
+): string | null {
+  let d: string | null = dout;
+  for (let i = mods.length - 1; i >= 0 && d !== null; i--)
+    d = mods[i]!.emitBackward!(g, d, i > 0 || needDx, ctx);
+  return d;
 }

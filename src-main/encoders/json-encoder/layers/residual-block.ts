@@ -3,13 +3,16 @@
  * PyTorch names: `<prefix>.linear.*`, `<prefix>.norm.*` (module order: linear, norm, act, dropout).
  * Backward: the skip sends dout straight to dx; the branch adds its own gradient.
  */
+import type { OnnxGraph } from '../onnx-graph.ts';
 import type { Activation } from './activation.ts';
 import type { Arr } from './arrays.ts';
-import type { Buffer, Module, Param, StepContext, Take } from './module.ts';
+import type { Buffer, EmitContext, Module, Param, StepContext, Take } from './module.ts';
 import {
   ActivationModule,
   BatchNormModule,
   chainBackward,
+  chainEmitBackward,
+  chainEmitForward,
   chainForward,
   DropoutModule,
   LayerNormModule,
@@ -79,5 +82,13 @@ export class ResidualBlock implements Module {
     last.dout.set(this.dout.subarray(0, n));
     if (dinp) for (let i = 0; i < n; i++) dinp[i]! += this.dout[i]!;
     chainBackward(this.body, dinp, ctx);
+  }
+  emitForward(g: OnnxGraph, x: string, ctx: EmitContext): string {
+    return g.add(x, chainEmitForward(g, this.body, x, ctx));
+  }
+  /** The skip sends dout to dx; the branch adds its own gradient (one Add, as backward's +=). */
+  emitBackward(g: OnnxGraph, dout: string, needDx: boolean, ctx: EmitContext): string | null {
+    const branch = chainEmitBackward(g, this.body, dout, needDx, ctx);
+    return needDx && branch ? g.add(dout, branch) : null;
   }
 }
