@@ -13,7 +13,8 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const LEAK = join(ROOT, 'test', 'fixtures', 'leak-preload.mjs');
 // malloc_trim through gdb where gdb exists (see the note; where it cannot attach, the fuzzer judges
 // the bare quiet RSS).
-const TRIM = process.platform === 'linux' && spawnSync('gdb', ['--version'], { stdio: 'ignore' }).status === 0;
+const TRIM =
+  process.platform === 'linux' && spawnSync('gdb', ['--version'], { stdio: 'ignore' }).status === 0;
 
 interface FuzzLine {
   verdict: string;
