@@ -276,7 +276,9 @@ export async function apiFuzz(args: string[]): Promise<void> {
       const s = rest ? merge(first, rest) : first;
       // The verdict reads the quiet samples ([Note: Quiet RSS]): after the trim when --trim could
       // trim, else as they are.
-      const judged = quiet.map((q) => q.rssTrimmedMb ?? q.rssMb);
+      // Trimmed only when every sample could be trimmed: a series mixing both would read as a trend.
+      const trimmed = quiet.every((q) => q.rssTrimmedMb !== null);
+      const judged = quiet.map((q) => (trimmed ? q.rssTrimmedMb : q.rssMb));
       const trend = rssTrend(judged);
       const grew = trend !== null && trend.late > trend.early * 1.34;
       const stuck = quiet.some((q) => q.jobsStillRunning > 0);
@@ -300,9 +302,9 @@ export async function apiFuzz(args: string[]): Promise<void> {
         rssMb: { start: rssStart, afterWarmup: rssWarm, end: rssEnd, busyEvery1000: series },
         quiet,
         memoryVerdict: {
-          measured: trim
+          measured: trimmed
             ? 'RSS at quiet points (running jobs cancelled and ended, then 3 s idle), after glibc malloc_trim(0) called through gdb'
-            : 'RSS at quiet points (running jobs cancelled and ended, then 3 s idle)',
+            : `RSS at quiet points (running jobs cancelled and ended, then 3 s idle)${trim ? '; --trim asked but gdb could not call malloc_trim' : ''}`,
           judged,
           trend,
           limit: 'median of the late third of the quiet samples <= 1.34 x the early third',
