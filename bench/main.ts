@@ -56,7 +56,7 @@ if (!isMainThread && workerData?.scanFloorWorker) {
     '       npm run fuzz -- labels [--files N] [--seed S]   hostile label files through the real CLI scan (default N = 10000)',
   );
   console.error(
-    '       npm run fuzz -- api [--requests N] [--seed S] [--concurrency C]   hostile requests to the real web and serve (default N = 10000; RSS before/after)',
+    '       npm run fuzz -- api [--requests N] [--seed S] [--concurrency C] [--quiet-every N] [--trim] [--servers web,serve]   hostile requests to the real web and serve (default N = 10000); memory judged at quiet points (jobs ended; --trim: after malloc_trim through gdb)',
   );
   console.error(
     '  scan [--files N] [--rounds R]   parse + store N and 3N generated label files (default N = 10000), beside the read + JSON.parse floor on all cores, R interleaved rounds (default 3)',
