@@ -94,7 +94,7 @@ export const encoderSettingsSchema = encoderShapeSchema.extend(encoderOptimSchem
     .enum(ENGINES, { error: `must be one of ${ENGINES.join(', ')}` })
     .default('tfjs')
     .describe(
-      'JSON encoder implementation: tfjs (the earlier fixed-shape model), layered (every shape; chosen automatically for --depth > 1, --residual, --norm, silu) or ort (the layered model trained in ONNX Runtime; every shape but --norm batch)',
+      "JSON encoder implementation: ort (the layered model trained in ONNX Runtime; every shape but --norm batch; a new run's default, recorded in its config), tfjs (the earlier fixed-shape model; the default when --backend is given, e.g. the GPU path, and for configs recorded without an engine) or layered (every shape, in JS/wasm; chosen for --norm batch)",
     ),
 });
 

@@ -10,7 +10,7 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(fixture.root, { recursive: true, force: true }));
 
-describe('kfashion train (tfjs JSON encoder, demo data)', () => {
+describe('kfashion train (demo data)', () => {
   it('--quick trains end to end in seconds, says SYNTHETIC, the backend and the files written', () => {
     const r = kfashion(['train', '--workspace', fixture.workspace, '--quick'], { timeoutMs: 120_000 });
     expect(r.stderr + r.stdout).not.toContain('Error:');
@@ -19,7 +19,8 @@ describe('kfashion train (tfjs JSON encoder, demo data)', () => {
     expect(r.stderr).toMatch(/epoch 2\/2 100%\|█+\| \d+\/\d+ \[/);
     expect(r.stdout).toContain('SYNTHETIC: trained against "synthetic-demo"');
     expect(r.stdout).toMatch(
-      /2 of 2 epochs\.\nBackend (wasm|cpu|node|node-gpu) \(\d+ threads?\); \d+ train \/ \d+ val pairs, batch 4/,
+      // A new run's default engine: the layered model on ONNX Runtime ([Note: default engine]).
+      /2 of 2 epochs\.\nBackend layered onnxruntime \(\d+ threads?\); \d+ train \/ \d+ val pairs, batch 4/,
     );
     expect(r.stdout).toMatch(/Top-5\s+\d+\.\d %/);
     // The current run's files at the seed's paths; the run's own (with last.*) in runs/<id>/.

@@ -41,6 +41,9 @@ describe('kfashion train (layered encoder)', () => {
         '1',
         '--gamma',
         '0.5',
+        // The layered engine by name: a new run's default engine is ort ([Note: default engine]).
+        '--engine',
+        'layered',
         '--json',
       ],
       { timeoutMs: 180_000 },
@@ -54,6 +57,7 @@ describe('kfashion train (layered encoder)', () => {
       norm: 'layer',
       activation: 'gelu',
       scheduler: 'step',
+      engine: 'layered',
     });
     const names = [
       ...readSafetensors(join(fixture.workspace, 'checkpoints', 'best_model.safetensors')).tensors.keys(),

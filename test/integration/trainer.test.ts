@@ -235,7 +235,7 @@ describe('trainer', () => {
   it('resumes the tfjs JSON encoder exactly too (weights, AdamW moments, dropout RNG)', async () => {
     const straight = fresh();
     const interrupted = fresh();
-    const config = small({ hiddenDim: 64, embedDim: 16 });
+    const config = small({ hiddenDim: 64, embedDim: 16, engine: 'tfjs' });
     const a = await withWs(straight, (ws) => train(ws, config, { createEncoder: defaultEncoderFactory }));
     expect(a.backend).toMatch(/^(wasm|cpu|node|node-gpu) \(\d+ threads?\)$/);
     const abort = new AbortController();

@@ -49,6 +49,23 @@ describe('training config', () => {
     });
   });
 
+  it("records ort as a new run's engine, keeps the earlier rule for a tfjs backend, BatchNorm and saved configs", () => {
+    expect(resolveTrainConfig().engine).toBe('ort');
+    expect(resolveTrainConfig({ quick: true, overrides: { depth: 3, residual: true } }).engine).toBe('ort');
+    // A tfjs backend (the GPU path) and BatchNorm: no engine recorded, the earlier automatic choice.
+    expect(resolveTrainConfig({ overrides: { backend: 'node-gpu' } }).engine).toBeUndefined();
+    expect(resolveTrainConfig({ overrides: { norm: 'batch', depth: 2 } }).engine).toBeUndefined();
+    expect(resolveTrainConfig({ overrides: { engine: 'tfjs' } }).engine).toBe('tfjs');
+    // A saved config recorded without an engine replays and resumes without one (on tfjs, as trained).
+    const legacy = parseTrainConfig({ ...DEFAULT_TRAIN_CONFIG });
+    expect(resolveTrainConfig({ base: legacy }).engine).toBeUndefined();
+    expect(resolveTrainConfig({ base: legacy, overrides: { epochs: 40 } }).engine).toBeUndefined();
+    // A study's base names ort; a trial asking for BatchNorm gets the engine that builds it.
+    const study = resolveTrainConfig({ quick: true });
+    expect(resolveTrainConfig({ base: study, overrides: { norm: 'batch' } }).engine).toBe('layered');
+    expect(resolveTrainConfig({ base: study, overrides: { norm: 'layer' } }).engine).toBe('ort');
+  });
+
   it('rejects bad values naming the setting, its flag, what was expected and what it got', () => {
     const bad = (o: Record<string, unknown>) => () => resolveTrainConfig({ overrides: o });
     expect(bad({ lr: -0.001 })).toThrow(TrainConfigError);
