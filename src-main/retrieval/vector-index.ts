@@ -55,6 +55,13 @@ import { availableParallelism } from 'node:os';
 import type ort from 'onnxruntime-node';
 import { onnxModel } from '../encoders/onnx-model-writer.ts';
 import { createSessionHost } from '../encoders/onnx-session-host.ts';
+import {
+  type ChunkSource,
+  Int8Scan,
+  type Int8ScanStats,
+  loadUsearchExact,
+  quantiseGallery,
+} from './int8-scan.ts';
 import { scoreMatrix } from './score-matrix.ts';
 import { topK } from './top-k.ts';
 
@@ -86,6 +93,31 @@ export interface VectorIndexOptions {
    * rows, 8,192 rows per block above. Tests set it to exercise the block merge on small data.
    */
   blockRows?: number;
+  /**
+   * How a query of a small call (up to 4 queries) scans the gallery; see [Note: int8 scan switch].
+   * 'auto' (default): an int8 copy plus an exact float32 re-score from `minInt8Rows` rows up when
+   * usearch loads; 'float32': always ONNX Runtime's float32 MatMul; 'int8': the int8 scan whenever
+   * ONNX Runtime serves the index (tests, benchmarks).
+   */
+  scan?: 'auto' | 'int8' | 'float32';
+  /** Smallest gallery for which 'auto' adds the int8 scan (default 32,768). */
+  minInt8Rows?: number;
+  /** Largest int8 candidate list before a query falls back to the float32 scan (tests lower it). */
+  int8MaxCandidates?: number;
+}
+
+/** Calls of at most this many queries take the int8 scan (one query per scan); larger ones ORT's GEMM. */
+const INT8_MAX_QUERIES = 4;
+/** Larger k takes the float32 scan: re-scoring k or more rows one at a time gains nothing. */
+const INT8_MAX_K = 1024;
+const MIN_INT8_ROWS = 32_768;
+
+/** Whether an index served by ONNX Runtime also gets the int8 scan ([Note: int8 scan switch]). */
+function wantsInt8(n: number, opts: VectorIndexOptions): boolean {
+  const scan = opts.scan ?? 'auto';
+  if (scan === 'float32') return false;
+  if (scan === 'auto' && n < (opts.minInt8Rows ?? MIN_INT8_ROWS)) return false;
+  return loadUsearchExact() !== null;
 }
 
 /** Whether a gallery of n rows is searched with ONNX Runtime (the 'auto' backend from minOrtRows on). */
@@ -262,6 +294,7 @@ export class VectorIndex {
       fallbackReason: string | null;
       maxScoreFloats: number;
       layout: BlockLayout | null;
+      int8?: Int8Scan | null;
     },
   ) {
     this.size = ids.length;
@@ -272,6 +305,17 @@ export class VectorIndex {
     this.fallbackReason = opts.fallbackReason;
     this.maxScoreFloats = opts.maxScoreFloats;
     this.layout = opts.layout;
+    this.int8 = opts.int8 ?? null;
+    this.scan = this.int8 ? 'int8' : 'float32';
+  }
+
+  /** How a small call scans the gallery: 'int8' (plus the exact re-score) or 'float32'. */
+  readonly scan: 'int8' | 'float32';
+  private readonly int8: Int8Scan | null;
+
+  /** The int8 scan's counters (null without one). */
+  get int8Stats(): Readonly<Int8ScanStats> | null {
+    return this.int8?.stats ?? null;
   }
 
   /** How the ORT path's gallery copy is cut into blocks (null on the JS path). */
@@ -322,16 +366,34 @@ export class VectorIndex {
     rowMajor: () => Float32Array,
   ): Promise<VectorIndex> {
     const common = commonOptions(opts);
+    if (opts.scan === 'int8' && !loadUsearchExact()) {
+      throw new VectorIndexError("scan 'int8' needs the usearch package, which cannot load");
+    }
+    const int8 = wantsInt8(ids.length, opts);
     try {
+      // With the int8 scan the blocked copy stays on this thread for the re-score, so the session
+      // runs here too ([Note: int8 scan switch]).
       const runner = await sessionRunner(
         blocked,
         layout,
         dim,
         common.threads,
-        common.thread,
+        int8 ? 'main' : common.thread,
         opts.onnxruntimePath,
       );
-      return new VectorIndex(ids, dim, null, runner, { ...common, fallbackReason: null, layout });
+      const scan = int8
+        ? new Int8Scan(
+            quantiseGallery(ids.length, dim, blockedChunks(blocked, layout, dim)),
+            blockedRowScorer(blocked, layout, dim),
+            {
+              threads: common.threads,
+              ...(opts.int8MaxCandidates ? { maxCandidates: opts.int8MaxCandidates } : {}),
+            },
+            loadUsearchExact()!,
+            INT8_MAX_K,
+          )
+        : null;
+      return new VectorIndex(ids, dim, null, runner, { ...common, fallbackReason: null, layout, int8: scan });
     } catch (e) {
       // First line only: Node appends the whole require stack to a missing-module error.
       const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
@@ -400,7 +462,26 @@ export class VectorIndex {
     if (q === 0) return [];
     if (kk === 0) return Array.from({ length: q }, () => []);
     const unit = normaliseQueries(queries, this.dim);
+    if (this.int8 && q <= INT8_MAX_QUERIES && kk <= INT8_MAX_K)
+      return this.searchInt8(this.int8, unit, q, kk);
     return this.runner ? this.searchOrt(this.runner, unit, q, kk) : this.searchJs(this.vectors!, unit, q, kk);
+  }
+
+  /** One int8 scan per query; a query whose bound is not met within the candidate limit scans in float32. */
+  private async searchInt8(
+    scan: Int8Scan,
+    queries: Float32Array,
+    q: number,
+    k: number,
+  ): Promise<SearchHit[][]> {
+    const out: SearchHit[][] = [];
+    for (let r = 0; r < q; r++) {
+      const one = queries.subarray(r * this.dim, (r + 1) * this.dim);
+      const hits = scan.search(one, k);
+      if (hits) out.push(hits.map((h) => ({ index: h.index, id: this.ids[h.index]!, score: h.score })));
+      else out.push((await this.searchOrt(this.runner!, one.slice(), 1, k))[0]!);
+    }
+    return out;
   }
 
   async close(): Promise<void> {
@@ -487,6 +568,45 @@ export class VectorIndex {
     }
     return out;
   }
+}
+
+/**
+ * The exact float32 score of one gallery row read from the blocked copy, summed exactly as the JS
+ * scorer sums (score-matrix.ts, [Note: score summation order]: products in dim order in a double,
+ * stored as float32), so the int8 path's hits and scores are the JS path's, bit for bit. The row's
+ * dims are `rows` floats apart: one cache line each, but only for the few re-scored rows.
+ */
+function blockedRowScorer(blocked: Float32Array, layout: BlockLayout, dim: number) {
+  const { rows, blocks } = layout;
+  return (row: number, q: Float32Array): number => {
+    const b = Math.min(Math.floor(row / rows), blocks - 1);
+    const o = b * dim * rows + (row - blockStart(layout, b));
+    let s = 0;
+    for (let j = 0; j < dim; j++) s += q[j]! * blocked[o + j * rows]!;
+    return Math.fround(s);
+  };
+}
+
+/** The blocked copy as row-major chunks of 1,024 rows (each row once), for quantising it. */
+function blockedChunks(blocked: Float32Array, layout: BlockLayout, dim: number): ChunkSource {
+  const { rows, blocks } = layout;
+  const T = Math.min(1024, rows);
+  const scratch = new Float32Array(T * dim);
+  return (visit) => {
+    for (let b = 0; b < blocks; b++) {
+      const start = blockStart(layout, b);
+      const base = b * dim * rows;
+      // The last block overlaps its neighbour: its first rows were visited already.
+      for (let c0 = b * rows - start; c0 < rows; c0 += T) {
+        const count = Math.min(T, rows - c0);
+        for (let j = 0; j < dim; j++) {
+          const src = base + j * rows + c0;
+          for (let c = 0; c < count; c++) scratch[c * dim + j] = blocked[src + c]!;
+        }
+        visit(start + c0, count, scratch);
+      }
+    }
+  };
 }
 
 /**
