@@ -26,8 +26,8 @@
  * ε_j = z_j − t Y_j (all known per query). The approximate score is a_i = t (X_i · Y), and
  *     x_i·y = t X_i·Y + X_i·ε + δ_i·y,   so   |x_i·y − a_i| ≤ |X_i·ε| + |δ_i·y| ≤ E, where
  *     |X_i·ε| ≤ min(R ‖ε‖₂, 127 ‖ε‖₁)        (Cauchy–Schwarz with R = max_i ‖X_i‖₂; |X_ij| ≤ 127)
- *     |δ_i·y| ≤ min(D, Σ_j m_j |y_j|)          (D = max_i ‖δ_i‖₂ since ‖y‖ = 1; m_j = max_i |δ_ij|)
- * R, D and m are measured once when the copy is built; E is computed per query, then widened by a
+ *     |δ_i·y| ≤ min(D, Σ_j m_j |y_j|)          (D = max_i ‖δ_i‖₂ since ‖y‖ = 1; m_j = s_j / 2 ≥ |δ_ij|)
+ * R and D are measured once when the copy is built; E is computed per query, then widened by a
  * relative 1e-9 and an absolute 2e-7, which covers the float32 rounding of a reported score
  * (≤ 6e-8 at |score| ≤ 1) and the double rounding in computing E and a_i.
  * The scan returns the C best rows by a_i, best first. Re-scoring them in that order, with s_k the
@@ -76,7 +76,7 @@ export interface Int8Gallery {
   codes: Int8Array;
   /** s_j per dimension. */
   scales: Float64Array;
-  /** m_j = max_i |δ_ij| per dimension. */
+  /** m_j ≥ max_i |δ_ij| per dimension (s_j / 2, widened). */
   maxResidual: Float64Array;
   /** D = max_i ‖δ_i‖₂. */
   maxResidualNorm: number;
@@ -88,23 +88,21 @@ export interface Int8Gallery {
 export type ChunkSource = (visit: (first: number, count: number, rows: Float32Array) => void) => void;
 
 /**
- * Quantises a gallery that `chunks` visits (every row once): two passes, the scales, then the codes
- * and the maxima the bound needs. Built once per vector set, when the index is built or loaded.
+ * Quantises a gallery that `chunks` visits (every row once), given each dimension's largest
+ * magnitude over all rows (the caller's first pass, over whatever layout it holds): the codes and the
+ * maxima the bound needs. Built once per vector set, when the index is built or loaded.
  */
-export function quantiseGallery(n: number, dim: number, chunks: ChunkSource): Int8Gallery {
-  const absMax = new Float64Array(dim);
-  chunks((_first, count, rows) => {
-    for (let i = 0, o = 0; i < count; i++, o += dim) {
-      for (let j = 0; j < dim; j++) {
-        const a = Math.abs(rows[o + j]!);
-        if (a > absMax[j]!) absMax[j] = a;
-      }
-    }
-  });
+export function quantiseGallery(
+  n: number,
+  dim: number,
+  absMax: Float64Array,
+  chunks: ChunkSource,
+): Int8Gallery {
   const scales = absMax.map((m) => m / 127);
   const inv = scales.map((s) => (s > 0 ? 1 / s : 0));
   const codes = new Int8Array(n * dim);
-  const maxResidual = new Float64Array(dim);
+  // |δ_ij| ≤ s_j / 2 by rounding to the nearest code; the factor covers the rounding of x · (1/s_j).
+  const maxResidual = scales.map((s) => s * (0.5 + 1e-9));
   let maxResidualNorm2 = 0;
   let maxCodeNorm2 = 0;
   chunks((first, count, rows) => {
@@ -112,13 +110,12 @@ export function quantiseGallery(n: number, dim: number, chunks: ChunkSource): In
       const co = (first + i) * dim;
       let r2 = 0;
       let c2 = 0;
+      // Branch-free on purpose: the signs are random, and a branch per value cost 2x here.
       for (let j = 0; j < dim; j++) {
         const x = rows[o + j]!;
-        const c = Math.max(-127, Math.min(127, Math.round(x * inv[j]!)));
+        const c = Math.round(x * inv[j]!); // |c| ≤ 127 (to a rounding) since inv = 127 / max |x|
         codes[co + j] = c;
         const d = x - scales[j]! * c;
-        const ad = Math.abs(d);
-        if (ad > maxResidual[j]!) maxResidual[j] = ad;
         r2 += d * d;
         c2 += c * c;
       }
@@ -135,6 +132,20 @@ export function quantiseGallery(n: number, dim: number, chunks: ChunkSource): In
     maxResidualNorm: Math.sqrt(maxResidualNorm2),
     maxCodeNorm: Math.sqrt(maxCodeNorm2),
   };
+}
+
+/** Each dimension's largest magnitude over the rows `chunks` visits. */
+export function columnAbsMax(dim: number, chunks: ChunkSource): Float64Array {
+  const absMax = new Float64Array(dim);
+  chunks((_first, count, rows) => {
+    for (let i = 0, o = 0; i < count; i++, o += dim) {
+      for (let j = 0; j < dim; j++) {
+        const a = Math.abs(rows[o + j]!);
+        if (a > absMax[j]!) absMax[j] = a;
+      }
+    }
+  });
+  return absMax;
 }
 
 /** Counters of the scans so far (the benchmark prints them). */

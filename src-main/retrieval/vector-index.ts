@@ -57,6 +57,7 @@ import { onnxModel } from '../encoders/onnx-model-writer.ts';
 import { createSessionHost } from '../encoders/onnx-session-host.ts';
 import {
   type ChunkSource,
+  columnAbsMax,
   Int8Scan,
   type Int8ScanStats,
   loadUsearchExact,
@@ -350,7 +351,15 @@ export class VectorIndex {
       });
     }
     const layout = blockLayout(ids.length, checkedBlockRows(opts));
-    return VectorIndex.withSession(ids, dim, blockColumns(vectors, layout, dim), layout, opts, () => vectors);
+    return VectorIndex.withSession(
+      ids,
+      dim,
+      blockColumns(vectors, layout, dim),
+      layout,
+      opts,
+      () => vectors,
+      rowMajorChunks(vectors, ids.length, dim),
+    );
   }
 
   /**
@@ -364,6 +373,8 @@ export class VectorIndex {
     layout: BlockLayout,
     opts: VectorIndexOptions,
     rowMajor: () => Float32Array,
+    /** The rows in row-major chunks for the int8 copy: the caller's matrix if it has one (no transpose). */
+    chunks: ChunkSource = blockedChunks(blocked, layout, dim),
   ): Promise<VectorIndex> {
     const common = commonOptions(opts);
     if (opts.scan === 'int8' && !loadUsearchExact()) {
@@ -383,7 +394,7 @@ export class VectorIndex {
       );
       const scan = int8
         ? new Int8Scan(
-            quantiseGallery(ids.length, dim, blockedChunks(blocked, layout, dim)),
+            quantiseGallery(ids.length, dim, columnAbsMax(dim, chunks), chunks),
             blockedRowScorer(blocked, layout, dim),
             {
               threads: common.threads,
@@ -584,6 +595,16 @@ function blockedRowScorer(blocked: Float32Array, layout: BlockLayout, dim: numbe
     let s = 0;
     for (let j = 0; j < dim; j++) s += q[j]! * blocked[o + j * rows]!;
     return Math.fround(s);
+  };
+}
+
+/** A row-major matrix as chunks of 8,192 rows (views, no copy). */
+function rowMajorChunks(m: Float32Array, n: number, dim: number): ChunkSource {
+  return (visit) => {
+    for (let f = 0; f < n; f += READ_CHUNK_ROWS) {
+      const count = Math.min(READ_CHUNK_ROWS, n - f);
+      visit(f, count, m.subarray(f * dim, (f + count) * dim));
+    }
   };
 }
 
