@@ -12,6 +12,9 @@
  * - Plain JS (tiny galleries, or when onnxruntime-node cannot load): the product's one JS scorer
  *   (score-matrix.ts, as training validation and evaluation use) and a bounded selection. Also the
  *   reference the ORT path is tested against.
+ * - On top of the ORT path, for single queries on large galleries: an int8 scan for candidates and
+ *   an exact float32 re-score of them ([Note: int8 scan switch], int8-scan.ts), whose hits and scores
+ *   are the JS path's, bit for bit.
  *
  * [Note: gallery layout] The ORT path keeps ONE copy of the gallery, in column blocks, and does not
  * hold on to the caller's matrix (which the caller may then drop). Rows are cut into NB blocks of B
@@ -32,15 +35,35 @@
  * SharedArrayBuffer's memory, "Invalid argument".)
  *
  * [Note: reduced-precision scan] A single query only streams the gallery, so a float16 or int8 copy
- * (2-4x fewer bytes) scanned for candidates and re-scored exactly in float32 could beat the float32
+ * (2-4x fewer bytes) scanned for candidates and re-scored exactly in float32 beats the float32
  * GEMV. ONNX Runtime cannot do that scan here: one query against 100k x 512 rows, 2 threads, TopK 256,
  * 40 interleaved runs on this machine (2-core Zen 4, load average 5-7) took p50 36 ms (min 18) with
  * float32 MatMul, 185 ms (min 124) with int8 MatMulInteger over a gallery input, 209 ms (min 43)
  * with the int8 gallery as an initializer (prepacked by MLAS) against 39 ms (min 15) float32 in the
- * same run, and 87 ms (min 48) with float16 MatMul. MLAS's
- * integer GEMM is built for many rows of A, not one. So the float32 MatMul stays the engine of every
- * query; a reduced-precision scan would need a hand-written streaming kernel (WASM SIMD int8 dot
- * products on both cores over a shared copy), which this module does not have.
+ * same run, and 87 ms (min 48) with float16 MatMul. MLAS's integer GEMM is built for many rows of A,
+ * not one. usearch's `exactSearch` over an Int8Array does it (int8-scan.ts: VNNI kernels on both
+ * cores, and the proof that the re-scored top k is exact). Side by side with PyTorch in alternating
+ * rounds (`npm run bench -- search --sizes 100000,1000000 --no-ann`, load average ~7):
+ * 100k: int8 7.9 ms, float32 MatMul 33.7 ms, PyTorch 20.0 ms p50; 1M: int8 38.4 ms, float32 154.7 ms,
+ * PyTorch 107.6 ms (about 25 rows re-scored per query on these uniform vectors, no retry). The int8
+ * scan streams 13 GB/s of codes at 1M there, 0.62 of the bandwidth measured on both cores. usearch
+ * supports float16 too, but its Node binding's `exactSearch` takes only Float32/Float64/Int8 arrays,
+ * and a hand-written WASM int8 kernel would have to build its own threads to use both cores; so usearch.
+ *
+ * [Note: int8 scan switch] The int8 copy (a quarter of the float32 gallery's bytes: 0.5 KB a row at
+ * 512 dims, 488 MB at 1M) is built once per vector set, when the index is built or loaded, from
+ * `minInt8Rows` (32,768) rows up, when usearch loads (scan 'auto'). It serves calls of up to
+ * INT8_MAX_QUERIES (4) queries with k ≤ INT8_MAX_K: a batch is compute-bound, and there ORT's GEMM
+ * reads the float32 gallery once for all queries, where the int8 scan would stream the codes once per
+ * query. Below the threshold the float32 MatMul is already fast (10k rows: well under 1 ms), and the
+ * copy's build time and memory would buy nothing. A query whose bound is not met within
+ * `int8MaxCandidates` candidates (near-duplicates by the thousand) is answered by the float32 scan
+ * instead, exactly as before (ORT's scores, which may differ from the JS sum in the last bit).
+ * The re-score reads the blocked float32 copy, so with the int8 scan that copy stays on the calling
+ * thread and ORT's session runs there too (`thread` says 'main'): usearch's call is synchronous
+ * anyway, so a single query holds the event loop for its scan (~8 ms at 100k, ~40 ms at 1M under
+ * load), and a batch now holds it for its GEMM. Moving both into the search worker needs that worker
+ * to run non-ORT code; not done.
  *
  * [Note: search thread] onnxruntime-node runs a session synchronously on the calling thread (a
  * 300k-row batch held the event loop for 0.5 s: one timer tick). The ORT path therefore runs in a
@@ -612,8 +635,8 @@ function rowMajorChunks(m: Float32Array, n: number, dim: number): ChunkSource {
 function blockedChunks(blocked: Float32Array, layout: BlockLayout, dim: number): ChunkSource {
   const { rows, blocks } = layout;
   const T = Math.min(1024, rows);
-  const scratch = new Float32Array(T * dim);
   return (visit) => {
+    const scratch = new Float32Array(T * dim);
     for (let b = 0; b < blocks; b++) {
       const start = blockStart(layout, b);
       const base = b * dim * rows;
