@@ -198,33 +198,11 @@ export class Int8Scan {
    * lower row; null when the bound was not met within maxCandidates (the caller scans in float32).
    */
   search(query: Float32Array, k: number): { index: number; score: number }[] | null {
-    const { n, dim, scales, maxResidual } = this.g;
+    const { n, dim } = this.g;
     const kk = Math.min(k, n);
     if (kk > this.bestScore.length) throw new Error(`int8 scan: k ${kk} above its ${this.bestScore.length}`);
     this.stats.queries++;
-    // Query codes and the bound E ([Note: int8 exactness]).
-    const z = this.z;
-    let zMax = 0;
-    let deltaL1 = 0;
-    for (let j = 0; j < dim; j++) {
-      z[j] = scales[j]! * query[j]!;
-      zMax = Math.max(zMax, Math.abs(z[j]!));
-      deltaL1 += maxResidual[j]! * Math.abs(query[j]!);
-    }
-    const t = zMax / 127;
-    let e1 = 0;
-    let e2 = 0;
-    for (let j = 0; j < dim; j++) {
-      const c = t > 0 ? Math.max(-127, Math.min(127, Math.round(z[j]! / t))) : 0;
-      this.qCodes[j] = c;
-      const e = z[j]! - t * c;
-      e1 += Math.abs(e);
-      e2 += e * e;
-    }
-    const bound =
-      (Math.min(this.g.maxCodeNorm * Math.sqrt(e2), 127 * e1) + Math.min(this.g.maxResidualNorm, deltaL1)) *
-        (1 + 1e-9) +
-      2e-7;
+    const { t, bound } = this.prepare(query);
 
     const maxC = Math.max(kk, this.opts.maxCandidates ?? 32_768);
     let c = Math.min(n, maxC, Math.max(this.opts.firstCandidates ?? 1024, 8 * kk));
@@ -269,6 +247,42 @@ export class Int8Scan {
       this.stats.retries++;
       c = Math.min(n, maxC, c * 8);
     }
+  }
+
+  /**
+   * Fills the query's int8 codes (`queryCodes`) and returns the scale t of its approximate scores
+   * (a_i = t · X_i·Y) and the bound E on |x_i·y − a_i| for every row ([Note: int8 exactness]).
+   */
+  prepare(query: Float32Array): { t: number; bound: number } {
+    const { dim, scales, maxResidual } = this.g;
+    const z = this.z;
+    let zMax = 0;
+    let deltaL1 = 0;
+    for (let j = 0; j < dim; j++) {
+      z[j] = scales[j]! * query[j]!;
+      zMax = Math.max(zMax, Math.abs(z[j]!));
+      deltaL1 += maxResidual[j]! * Math.abs(query[j]!);
+    }
+    const t = zMax / 127;
+    let e1 = 0;
+    let e2 = 0;
+    for (let j = 0; j < dim; j++) {
+      const c = t > 0 ? Math.max(-127, Math.min(127, Math.round(z[j]! / t))) : 0;
+      this.qCodes[j] = c;
+      const e = z[j]! - t * c;
+      e1 += Math.abs(e);
+      e2 += e * e;
+    }
+    const bound =
+      (Math.min(this.g.maxCodeNorm * Math.sqrt(e2), 127 * e1) + Math.min(this.g.maxResidualNorm, deltaL1)) *
+        (1 + 1e-9) +
+      2e-7;
+    return { t, bound };
+  }
+
+  /** The last prepared query's int8 codes. */
+  get queryCodes(): Readonly<Int8Array> {
+    return this.qCodes;
   }
 
   /** Inserts (row, s) into the sorted best list of `have` entries (capacity k), if it belongs. */

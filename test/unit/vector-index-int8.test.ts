@@ -1,6 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Rng } from '../../src-main/dataset/rng.ts';
-import { columnAbsMax, quantiseGallery } from '../../src-main/retrieval/int8-scan.ts';
+import {
+  columnAbsMax,
+  Int8Scan,
+  loadUsearchExact,
+  quantiseGallery,
+} from '../../src-main/retrieval/int8-scan.ts';
 import { VectorIndex } from '../../src-main/retrieval/vector-index.ts';
 
 // The int8 scan's results must be the float32 ranking's: the same rows in the same order with the
@@ -71,6 +76,44 @@ describe('VectorIndex int8 scan', () => {
       // The filter really filters: far fewer rows re-scored than a full scan would score.
       expect(stats.rescored / stats.queries).toBeLessThan(n / 2);
     }
+  });
+
+  it("bounds every row's approximate score error by the per-query E, and E is tight enough to filter", () => {
+    const rng = new Rng(61);
+    const [n, dim] = [4000, 256];
+    const g = rng.unitRows(n, dim);
+    // A few large outlier dimensions, as image embeddings have, and rows at the extremes.
+    for (let i = 0; i < n; i++) {
+      g[i * dim + 3]! *= 8;
+      g[i * dim + 100]! *= -5;
+      normalise(g, i, dim);
+    }
+    g.fill(0, 7 * dim, 8 * dim);
+    g[7 * dim + 3] = 1; // a row on one axis: the largest code of dimension 3
+    const whole = (visit: (first: number, count: number, rows: Float32Array) => void) => visit(0, n, g);
+    const q8 = quantiseGallery(n, dim, columnAbsMax(dim, whole), whole);
+    const scan = new Int8Scan(q8, () => 0, { threads: 1 }, loadUsearchExact()!, 10);
+    const queries = new Float32Array([...rng.unitRows(5, dim), ...g.subarray(7 * dim, 8 * dim)]);
+    let worst = 0;
+    for (let r = 0; r < 6; r++) {
+      const y = queries.subarray(r * dim, (r + 1) * dim);
+      const { t, bound } = scan.prepare(y);
+      const yc = scan.queryCodes;
+      expect(bound).toBeLessThan(0.1);
+      for (let i = 0; i < n; i++) {
+        let exact = 0;
+        let codes = 0;
+        for (let j = 0; j < dim; j++) {
+          exact += g[i * dim + j]! * y[j]!;
+          codes += q8.codes[i * dim + j]! * yc[j]!;
+        }
+        const err = Math.abs(exact - t * codes);
+        expect(err).toBeLessThanOrEqual(bound);
+        worst = Math.max(worst, err / bound);
+      }
+    }
+    // The bound is a bound, not a guess: the worst row uses a real part of it.
+    expect(worst).toBeGreaterThan(0.05);
   });
 
   it('buildFromRows quantises from its blocked copy and finds the same hits', async () => {
