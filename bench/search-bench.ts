@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- search [--sizes 10000,100000,1000000] [--k 10] [--queries N] [--batch 100] [--ann-sizes N,…] [--no-ann]
- * [--ann-ef 32,64,128] [--ann-cache DIR] [--batches N] [--threads N] [--thread worker|main] [--js] [--no-reference]`: exact cosine top-k
+ * [--ann-ef 32,64,128] [--ann-cache DIR] [--batches N] [--rounds 3] [--scan both|auto|float32] [--threads N]
+ * [--thread worker|main] [--js] [--no-reference]`: exact cosine top-k
  * over N synthetic unit vectors (512-d) with VectorIndex — per-query latency (one query per call,
  * p50/p95) and batched throughput (queries/s in calls of `--batch` queries). Target (PERFORMANCE.md):
  * N = 100k within 10 ms per query (p50) and ≥ 1,000 queries/s in batches of 100; N = 1M within
@@ -9,6 +10,13 @@
  * The reference is PyTorch (`mv` + `topk` for one query, `mm` + `topk` for batches;
  * bench/reference/search_pytorch.py) measured side by side when `import torch` works; otherwise
  * PERFORMANCE.md's PyTorch row, for context only (another day, another load: the machine is shared).
+ * Side by side means alternating: PyTorch runs as one long-lived process (`--serve`) holding its
+ * gallery, and per size `--rounds` rounds run PyTorch, then each of our indexes, each round a share
+ * of the queries and batches; the figures are medians over all rounds' samples, so both sides see
+ * the same load. Our indexes per size (`--scan`, default both): 'auto', what the product runs (the
+ * int8 scan plus exact re-score for single queries from 32,768 rows up), and 'float32', the ONNX
+ * Runtime MatMul alone (the figure before the int8 scan). Bytes/s streamed are of the copy a single
+ * query scans (int8 codes, or float32), against the memory bandwidth measured on every core.
  *
  * Vectors: uniform in [-1, 1)^512 then L2-normalised (a fast xorshift, since 512M Gaussian draws
  * would take longer than the benchmark). The cost of an exact search does not depend on the
