@@ -202,7 +202,7 @@ export class Int8Scan {
     const kk = Math.min(k, n);
     if (kk > this.bestScore.length) throw new Error(`int8 scan: k ${kk} above its ${this.bestScore.length}`);
     this.stats.queries++;
-    const { t, bound } = this.prepare(query);
+    const { t, bound } = this.quantiseQuery(query);
 
     const maxC = Math.max(kk, this.opts.maxCandidates ?? 32_768);
     let c = Math.min(n, maxC, Math.max(this.opts.firstCandidates ?? 1024, 8 * kk));
@@ -253,7 +253,7 @@ export class Int8Scan {
    * Fills the query's int8 codes (`queryCodes`) and returns the scale t of its approximate scores
    * (a_i = t · X_i·Y) and the bound E on |x_i·y − a_i| for every row ([Note: int8 exactness]).
    */
-  prepare(query: Float32Array): { t: number; bound: number } {
+  quantiseQuery(query: Float32Array): { t: number; bound: number } {
     const { dim, scales, maxResidual } = this.g;
     const z = this.z;
     let zMax = 0;
@@ -280,7 +280,7 @@ export class Int8Scan {
     return { t, bound };
   }
 
-  /** The last prepared query's int8 codes. */
+  /** The last quantised query's int8 codes. */
   get queryCodes(): Readonly<Int8Array> {
     return this.qCodes;
   }

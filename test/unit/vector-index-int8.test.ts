@@ -97,7 +97,7 @@ describe('VectorIndex int8 scan', () => {
     let worst = 0;
     for (let r = 0; r < 6; r++) {
       const y = queries.subarray(r * dim, (r + 1) * dim);
-      const { t, bound } = scan.prepare(y);
+      const { t, bound } = scan.quantiseQuery(y);
       const yc = scan.queryCodes;
       expect(bound).toBeLessThan(0.1);
       for (let i = 0; i < n; i++) {
