@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- search [--sizes 10000,100000,1000000] [--k 10] [--queries N] [--batch 100] [--ann-sizes N,…] [--no-ann]
- * [--ann-ef 32,64,128] [--ann-cache DIR] [--batches N] [--threads N] [--thread worker|main] [--js] [--no-reference]`: exact cosine top-k
+ * [--ann-ef 32,64,128] [--ann-cache DIR] [--batches N] [--rounds 3] [--scan both|auto|float32] [--threads N]
+ * [--thread worker|main] [--js] [--no-reference]`: exact cosine top-k
  * over N synthetic unit vectors (512-d) with VectorIndex — per-query latency (one query per call,
  * p50/p95) and batched throughput (queries/s in calls of `--batch` queries). Target (PERFORMANCE.md):
  * N = 100k within 10 ms per query (p50) and ≥ 1,000 queries/s in batches of 100; N = 1M within
@@ -9,6 +10,13 @@
  * The reference is PyTorch (`mv` + `topk` for one query, `mm` + `topk` for batches;
  * bench/reference/search_pytorch.py) measured side by side when `import torch` works; otherwise
  * PERFORMANCE.md's PyTorch row, for context only (another day, another load: the machine is shared).
+ * Side by side means alternating: PyTorch runs as one long-lived process (`--serve`) holding its
+ * gallery, and per size `--rounds` rounds run PyTorch, then each of our indexes, each round a share
+ * of the queries and batches; the figures are medians over all rounds' samples, so both sides see
+ * the same load. Our indexes per size (`--scan`, default both): 'auto', what the product runs (the
+ * int8 scan plus exact re-score for single queries from 32,768 rows up), and 'float32', the ONNX
+ * Runtime MatMul alone (the figure before the int8 scan). Bytes/s streamed are of the copy a single
+ * query scans (int8 codes, or float32), against the memory bandwidth measured on every core.
  *
  * Vectors: uniform in [-1, 1)^512 then L2-normalised (a fast xorshift, since 512M Gaussian draws
  * would take longer than the benchmark). The cost of an exact search does not depend on the
@@ -24,12 +32,14 @@
  * 128; the product's default is 128). `--ann-cache DIR` keeps the graphs (keyed by the vectors'
  * fingerprint) so a rerun loads instead of building. Target: 1M, p50 ≤ 2 ms at recall@10 ≥ 0.95 (clustered).
  */
-import { availableParallelism } from 'node:os';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { availableParallelism, loadavg } from 'node:os';
+import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import { AnnIndex, recallAt } from '../src-main/retrieval/ann-index.ts';
 import { VectorIndex, type VectorIndexOptions } from '../src-main/retrieval/vector-index.ts';
 import { emit } from './machine.ts';
-import { runReference } from './pytorch-reference.ts';
+import { findReferenceScript, findTorchPython, NO_TORCH } from './pytorch-reference.ts';
 
 const DIM = 512;
 /** PERFORMANCE.md, "Exact cosine top-10", PyTorch mm + topk (ms per single query; q/s batched). */
@@ -85,15 +95,6 @@ function percentile(xs: number[], p: number): number {
 }
 
 const round = (x: number, d = 2) => +x.toFixed(d);
-
-interface Figures {
-  p50: number;
-  p95: number;
-  batchQps: number;
-  buildMs: number;
-  /** One JS thread touching every cache line of the gallery once: the memory-bandwidth floor of one query. */
-  streamMs: number;
-}
 
 /**
  * Milliseconds for one thread to read the matrix once (one float per 64-byte line; median of 3).
@@ -167,51 +168,101 @@ async function memoryBandwidth(bytes = 512 * 2 ** 20): Promise<number> {
   }
 }
 
-async function measure(
-  n: number,
-  k: number,
-  queries: number,
-  batch: number,
-  batches: number,
-  opts: VectorIndexOptions,
-): Promise<Figures & { index: { backend: string; threads: number; thread: string } }> {
-  const ids = Array.from({ length: n }, (_, i) => `v${i}`);
-  let gallery: Float32Array | null = syntheticUnitRows(n, DIM, 12345 + n);
-  const streamMs = streamTime(gallery);
-  const t0 = performance.now();
-  const index = await VectorIndex.build(ids, gallery, DIM, opts);
-  const buildMs = performance.now() - t0;
-  // The ORT path keeps its own transposed copy; let the original go (as a service would).
-  if (index.backend === 'onnxruntime') gallery = null;
-  try {
-    const q = syntheticUnitRows(Math.max(queries, batch), DIM, 777);
-    await index.search(q.subarray(0, DIM), k); // warm-up: first-run allocations
-    const single: number[] = [];
-    for (let i = 0; i < queries; i++) {
-      const s = performance.now();
-      await index.search(q.subarray(i * DIM, (i + 1) * DIM), k);
-      single.push(performance.now() - s);
-    }
-    const qb = q.subarray(0, batch * DIM);
+/** One of our indexes in the side-by-side rounds. */
+interface Engine {
+  label: string;
+  index: VectorIndex;
+  single: number[];
+  batch: number[];
+  buildMs: number;
+}
+
+async function timeSingle(index: VectorIndex, q: Float32Array, count: number, offset: number, k: number) {
+  const out: number[] = [];
+  const nq = q.length / DIM;
+  for (let i = 0; i < count; i++) {
+    const r = (offset + i) % nq;
+    const s = performance.now();
+    await index.search(q.subarray(r * DIM, (r + 1) * DIM), k);
+    out.push(performance.now() - s);
+  }
+  return out;
+}
+
+async function timeBatches(index: VectorIndex, qb: Float32Array, count: number, k: number) {
+  const out: number[] = [];
+  for (let b = 0; b < count; b++) {
+    const s = performance.now();
     await index.search(qb, k);
-    const perBatch: number[] = [];
-    for (let b = 0; b < batches; b++) {
-      const s = performance.now();
-      await index.search(qb, k);
-      perBatch.push(performance.now() - s);
-    }
-    return {
-      p50: percentile(single, 0.5),
-      p95: percentile(single, 0.95),
-      batchQps: (batch * 1000) / percentile(perBatch, 0.5),
-      buildMs,
-      streamMs,
-      index: { backend: index.backend, threads: index.threads, thread: index.thread },
-    };
-  } finally {
-    await index.close();
+    out.push(performance.now() - s);
+  }
+  return out;
+}
+
+/** One round's answer from search_pytorch.py --serve. */
+interface TorchRound {
+  singleMs: number[];
+  batchMs: number[];
+  threads: number;
+  torch: string;
+}
+
+/**
+ * The PyTorch reference as one long-lived process (search_pytorch.py --serve) that answers rounds,
+ * so its rounds alternate with ours (A, B, A, B…) under the same machine load.
+ */
+class TorchRounds {
+  private waiting: ((line: string) => void)[] = [];
+  private failed: string | null = null;
+  private constructor(private readonly child: ChildProcessWithoutNullStreams) {
+    const lines = createInterface({ input: child.stdout });
+    lines.on('line', (l) => {
+      if (l.startsWith('{')) this.waiting.shift()?.(l);
+    });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => {
+      err = (err + d.toString()).slice(-300);
+    });
+    child.on('exit', (code) => {
+      this.failed = `search_pytorch.py exited (${code}): ${err.trim()}`;
+      for (const w of this.waiting.splice(0)) w('');
+    });
+  }
+
+  /** The running reference, or why it cannot run. */
+  static start(): TorchRounds | string {
+    const script = findReferenceScript('search_pytorch.py');
+    if (!script) return 'bench/reference/search_pytorch.py not found next to the bench';
+    const python = findTorchPython();
+    if (!python) return NO_TORCH;
+    const child = spawn(python, [script, '--serve'], {
+      env: { ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? '2' },
+    });
+    return new TorchRounds(child);
+  }
+
+  async round(req: {
+    n: number;
+    k: number;
+    batch: number;
+    single: number;
+    batches: number;
+  }): Promise<TorchRound> {
+    if (this.failed) throw new Error(this.failed);
+    const line = await new Promise<string>((resolve) => {
+      this.waiting.push(resolve);
+      this.child.stdin.write(`${JSON.stringify(req)}\n`);
+    });
+    if (!line) throw new Error(this.failed ?? 'search_pytorch.py gave no answer');
+    return JSON.parse(line) as TorchRound;
+  }
+
+  close(): void {
+    this.child.stdin.end();
   }
 }
+
+const median = (xs: number[]) => percentile(xs, 0.5);
 
 export async function searchBench(args: string[]): Promise<void> {
   const sizes = wholeNumbers(args, '--sizes', [10_000, 100_000, 1_000_000]);
@@ -222,32 +273,13 @@ export async function searchBench(args: string[]): Promise<void> {
   if (thread !== 'worker' && thread !== 'main') throw new Error('--thread expects worker or main');
   const queriesArg = option(args, '--queries');
   const batchesArg = option(args, '--batches');
+  const roundsArg = option(args, '--rounds');
 
-  let reference: Map<number, { single: number; batchQps: number; torch: string; threads: number }> | string =
-    'skipped (--no-reference)';
-  if (!args.includes('--no-reference')) {
-    const run = runReference('search_pytorch.py', [
-      '--sizes',
-      sizes.join(','),
-      '--k',
-      String(k),
-      '--batch',
-      String(batch),
-    ]);
-    if ('error' in run) reference = run.error;
-    else {
-      reference = new Map();
-      for (const l of run.lines) {
-        reference.set(l.n as number, {
-          single: l.msPerQuery as number,
-          batchQps: l.batchQps as number,
-          torch: l.torch as string,
-          threads: l.threads as number,
-        });
-        emit({ bench: 'search', engine: 'pytorch-reference', python: run.python, ...l });
-      }
-    }
-  }
+  const scanArg = option(args, '--scan') ?? 'both';
+  if (!['auto', 'float32', 'both'].includes(scanArg)) throw new Error('--scan expects auto, float32 or both');
+  const torch: TorchRounds | string = args.includes('--no-reference')
+    ? 'skipped (--no-reference)'
+    : TorchRounds.start();
 
   // Measured once, before the indexes exist, so that only the readers use memory meanwhile.
   const bandwidth = await memoryBandwidth();
@@ -258,60 +290,145 @@ export async function searchBench(args: string[]): Promise<void> {
     GBps: round(bandwidth / 1e9),
   });
 
-  for (const n of sizes) {
-    // Enough repetitions for a stable median without spending minutes at 1M.
-    const queries = queriesArg ? Number(queriesArg) : n >= 1_000_000 ? 15 : n >= 100_000 ? 60 : 200;
-    const batches = batchesArg ? Number(batchesArg) : n >= 1_000_000 ? 2 : n >= 100_000 ? 7 : 20;
-    const engines: VectorIndexOptions[] = [
-      { backend: 'onnxruntime', thread, ...(threads ? { threads: Number(threads) } : {}) },
-    ];
-    if (args.includes('--js')) engines.push({ backend: 'js' });
-    for (const opts of engines) {
-      const f = await measure(n, k!, queries, batch!, batches, opts);
-      const ref = typeof reference === 'string' ? undefined : reference.get(n);
-      const refSingle = ref?.single ?? PERFORMANCE_MD_PYTORCH.single[n];
-      const refQps = ref?.batchQps ?? PERFORMANCE_MD_PYTORCH.batch100qps[n];
-      emit({
-        bench: 'search',
-        engine: f.index.backend === 'onnxruntime' ? 'onnxruntime MatMul+TopK' : 'plain JS',
-        thread: f.index.thread,
-        threads: f.index.threads,
-        n,
-        dim: DIM,
-        k,
-        msPerQueryP50: round(f.p50),
-        msPerQueryP95: round(f.p95),
-        singleQueries: queries,
-        batch,
-        batchQueriesPerSecond: Math.round(f.batchQps),
-        batches,
-        buildMs: Math.round(f.buildMs),
-        galleryMB: Math.round((n * DIM * 4) / 2 ** 20),
-        oneThreadStreamMs: round(f.streamMs),
-        // One query reads the whole float32 gallery once: its bytes/s against the all-core bandwidth.
-        streamedGBpsP50: round((n * DIM * 4) / (f.p50 / 1000) / 1e9),
-        memoryBandwidthGBps: round(bandwidth / 1e9),
-        shareOfBandwidthP50: round((n * DIM * 4) / (f.p50 / 1000) / bandwidth),
-        reference: ref
-          ? `PyTorch ${ref.torch}, ${ref.threads} threads, side by side`
-          : `PERFORMANCE.md PyTorch row (not side by side: ${typeof reference === 'string' ? reference : 'no figure'})`,
-        ...(refSingle !== undefined
-          ? { pytorchMsPerQuery: refSingle, latencyVsPytorch: round(f.p50 / refSingle) }
-          : {}),
-        ...(refQps !== undefined && batch === 100
-          ? { pytorchBatchQps: refQps, throughputVsPytorch: round(f.batchQps / refQps) }
-          : {}),
-        ...(TARGET.single[n] !== undefined
-          ? { targetMsPerQuery: TARGET.single[n], meetsLatencyTarget: f.p50 <= TARGET.single[n]! }
-          : {}),
-        ...(TARGET.batch100qps[n] !== undefined && batch === 100
-          ? {
-              targetBatchQps: TARGET.batch100qps[n],
-              meetsThroughputTarget: f.batchQps >= TARGET.batch100qps[n]!,
+  try {
+    for (const n of sizes) {
+      // Enough repetitions for a stable median without spending minutes at 1M.
+      const queries = queriesArg ? Number(queriesArg) : n >= 1_000_000 ? 15 : n >= 100_000 ? 60 : 200;
+      const batches = batchesArg ? Number(batchesArg) : n >= 1_000_000 ? 2 : n >= 100_000 ? 7 : 20;
+      const rounds = roundsArg ? Number(roundsArg) : 3;
+      const perRound = Math.max(1, Math.ceil(queries / rounds));
+      const batchesPerRound = Math.max(1, Math.ceil(batches / rounds));
+      const common: VectorIndexOptions = {
+        backend: 'onnxruntime',
+        thread,
+        ...(threads ? { threads: Number(threads) } : {}),
+      };
+      const variants: [string, VectorIndexOptions][] = [];
+      // 'auto' is what the product runs (the int8 scan from its threshold up); 'float32' is the
+      // float32 MatMul alone, the figure before the int8 scan, in the same run.
+      if (scanArg !== 'float32') variants.push(['auto', { ...common, scan: 'auto' }]);
+      if (scanArg !== 'auto') variants.push(['float32', { ...common, scan: 'float32' }]);
+      if (args.includes('--js')) variants.push(['js', { backend: 'js' }]);
+      const ids = Array.from({ length: n }, (_, i) => `v${i}`);
+      const gallery = syntheticUnitRows(n, DIM, 12345 + n);
+      const streamMs = streamTime(gallery);
+      const engines: Engine[] = [];
+      for (const [label, opts] of variants) {
+        const t0 = performance.now();
+        const index = await VectorIndex.build(ids, gallery, DIM, opts);
+        engines.push({ label, index, single: [], batch: [], buildMs: performance.now() - t0 });
+      }
+      const q = syntheticUnitRows(Math.max(perRound * rounds, batch!), DIM, 777);
+      const qb = q.subarray(0, batch! * DIM);
+      const torchSingle: number[] = [];
+      const torchBatch: number[] = [];
+      let torchInfo: { threads: number; torch: string } | null = null;
+      let torchError = typeof torch === 'string' ? torch : null;
+      try {
+        for (const e of engines) {
+          await e.index.search(q.subarray(0, DIM), k!); // warm-up: first-run allocations
+          await e.index.search(qb, k!);
+        }
+        // Rounds: PyTorch, then each of ours, repeated; medians over all rounds' samples.
+        for (let r = 0; r < rounds; r++) {
+          if (typeof torch !== 'string' && !torchError) {
+            try {
+              const t = await torch.round({
+                n,
+                k: k!,
+                batch: batch!,
+                single: perRound,
+                batches: batchesPerRound,
+              });
+              torchSingle.push(...t.singleMs);
+              torchBatch.push(...t.batchMs);
+              torchInfo = { threads: t.threads, torch: t.torch };
+            } catch (err) {
+              torchError = err instanceof Error ? err.message : String(err);
             }
-          : {}),
-      });
+          }
+          for (const e of engines) {
+            e.single.push(...(await timeSingle(e.index, q, perRound, r * perRound, k!)));
+            e.batch.push(...(await timeBatches(e.index, qb, batchesPerRound, k!)));
+          }
+        }
+        const load = loadavg().map((x) => round(x, 1));
+        const torchP50 = torchSingle.length ? median(torchSingle) : undefined;
+        const torchQps = torchBatch.length ? (batch! * 1000) / median(torchBatch) : undefined;
+        for (const e of engines) {
+          const p50 = median(e.single);
+          const qps = (batch! * 1000) / median(e.batch);
+          const int8 = e.index.scan === 'int8';
+          // One query reads the whole scanned copy once: int8 codes (1 byte a value) or float32.
+          const bytes = n * DIM * (int8 ? 1 : 4);
+          const refSingle = torchP50 ?? PERFORMANCE_MD_PYTORCH.single[n];
+          const refQps = torchQps ?? PERFORMANCE_MD_PYTORCH.batch100qps[n];
+          const stats = e.index.int8Stats;
+          emit({
+            bench: 'search',
+            engine:
+              e.index.backend === 'js'
+                ? 'plain JS'
+                : int8
+                  ? 'int8 scan (usearch) + exact float32 re-score; batches: onnxruntime MatMul+TopK'
+                  : 'onnxruntime MatMul+TopK (float32)',
+            scanOption: e.label,
+            scan: e.index.scan,
+            thread: e.index.thread,
+            threads: e.index.threads,
+            n,
+            dim: DIM,
+            k,
+            msPerQueryP50: round(p50),
+            msPerQueryP95: round(percentile(e.single, 0.95)),
+            singleQueries: e.single.length,
+            batch,
+            batchQueriesPerSecond: Math.round(qps),
+            batches: e.batch.length,
+            rounds,
+            loadAverage: load,
+            buildMs: Math.round(e.buildMs),
+            galleryMB: Math.round((n * DIM * 4) / 2 ** 20),
+            ...(int8 ? { int8CopyMB: Math.round((n * DIM) / 2 ** 20) } : {}),
+            ...(stats
+              ? {
+                  int8RescoredPerQuery: round(stats.rescored / Math.max(1, stats.queries), 1),
+                  int8Retries: stats.retries,
+                  int8Fallbacks: stats.fallbacks,
+                }
+              : {}),
+            oneThreadStreamMs: round(streamMs),
+            // One query reads the scanned copy once: its bytes/s against the all-core bandwidth.
+            streamedGBpsP50: round(bytes / (p50 / 1000) / 1e9),
+            memoryBandwidthGBps: round(bandwidth / 1e9),
+            shareOfBandwidthP50: round(bytes / (p50 / 1000) / bandwidth),
+            reference:
+              torchP50 !== undefined && torchInfo
+                ? `PyTorch ${torchInfo.torch}, ${torchInfo.threads} threads, alternating rounds (${torchSingle.length} single queries, ${torchBatch.length} batches)`
+                : `PERFORMANCE.md PyTorch row (not side by side: ${torchError ?? 'no figure'})`,
+            ...(refSingle !== undefined
+              ? { pytorchMsPerQuery: round(refSingle), latencyVsPytorch: round(p50 / refSingle) }
+              : {}),
+            ...(refQps !== undefined && batch === 100
+              ? { pytorchBatchQps: Math.round(refQps), throughputVsPytorch: round(qps / refQps) }
+              : {}),
+            ...(TARGET.single[n] !== undefined
+              ? { targetMsPerQuery: TARGET.single[n], meetsLatencyTarget: p50 <= TARGET.single[n]! }
+              : {}),
+            ...(TARGET.batch100qps[n] !== undefined && batch === 100
+              ? {
+                  targetBatchQps: TARGET.batch100qps[n],
+                  meetsThroughputTarget: qps >= TARGET.batch100qps[n]!,
+                }
+              : {}),
+          });
+        }
+      } finally {
+        for (const e of engines) await e.index.close();
+      }
     }
+  } finally {
+    if (typeof torch !== 'string') torch.close();
   }
   if (!args.includes('--no-ann')) {
     for (const n of wholeNumbers(args, '--ann-sizes', [1_000_000])) {

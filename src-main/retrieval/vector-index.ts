@@ -12,6 +12,9 @@
  * - Plain JS (tiny galleries, or when onnxruntime-node cannot load): the product's one JS scorer
  *   (score-matrix.ts, as training validation and evaluation use) and a bounded selection. Also the
  *   reference the ORT path is tested against.
+ * - On top of the ORT path, for single queries on large galleries: an int8 scan for candidates and
+ *   an exact float32 re-score of them ([Note: int8 scan switch], int8-scan.ts), whose hits and scores
+ *   are the JS path's, bit for bit.
  *
  * [Note: gallery layout] The ORT path keeps ONE copy of the gallery, in column blocks, and does not
  * hold on to the caller's matrix (which the caller may then drop). Rows are cut into NB blocks of B
@@ -32,15 +35,35 @@
  * SharedArrayBuffer's memory, "Invalid argument".)
  *
  * [Note: reduced-precision scan] A single query only streams the gallery, so a float16 or int8 copy
- * (2-4x fewer bytes) scanned for candidates and re-scored exactly in float32 could beat the float32
+ * (2-4x fewer bytes) scanned for candidates and re-scored exactly in float32 beats the float32
  * GEMV. ONNX Runtime cannot do that scan here: one query against 100k x 512 rows, 2 threads, TopK 256,
  * 40 interleaved runs on this machine (2-core Zen 4, load average 5-7) took p50 36 ms (min 18) with
  * float32 MatMul, 185 ms (min 124) with int8 MatMulInteger over a gallery input, 209 ms (min 43)
  * with the int8 gallery as an initializer (prepacked by MLAS) against 39 ms (min 15) float32 in the
- * same run, and 87 ms (min 48) with float16 MatMul. MLAS's
- * integer GEMM is built for many rows of A, not one. So the float32 MatMul stays the engine of every
- * query; a reduced-precision scan would need a hand-written streaming kernel (WASM SIMD int8 dot
- * products on both cores over a shared copy), which this module does not have.
+ * same run, and 87 ms (min 48) with float16 MatMul. MLAS's integer GEMM is built for many rows of A,
+ * not one. usearch's `exactSearch` over an Int8Array does it (int8-scan.ts: VNNI kernels on both
+ * cores, and the proof that the re-scored top k is exact). Side by side with PyTorch in alternating
+ * rounds (`npm run bench -- search --sizes 100000,1000000 --no-ann`, load average ~7):
+ * 100k: int8 7.9 ms, float32 MatMul 33.7 ms, PyTorch 20.0 ms p50; 1M: int8 38.4 ms, float32 154.7 ms,
+ * PyTorch 107.6 ms (about 25 rows re-scored per query on these uniform vectors, no retry). The int8
+ * scan streams 13 GB/s of codes at 1M there, 0.62 of the bandwidth measured on both cores. usearch
+ * supports float16 too, but its Node binding's `exactSearch` takes only Float32/Float64/Int8 arrays,
+ * and a hand-written WASM int8 kernel would have to build its own threads to use both cores; so usearch.
+ *
+ * [Note: int8 scan switch] The int8 copy (a quarter of the float32 gallery's bytes: 0.5 KB a row at
+ * 512 dims, 488 MB at 1M) is built once per vector set, when the index is built or loaded, from
+ * `minInt8Rows` (32,768) rows up, when usearch loads (scan 'auto'). It serves calls of up to
+ * INT8_MAX_QUERIES (4) queries with k ≤ INT8_MAX_K: a batch is compute-bound, and there ORT's GEMM
+ * reads the float32 gallery once for all queries, where the int8 scan would stream the codes once per
+ * query. Below the threshold the float32 MatMul is already fast (10k rows: well under 1 ms), and the
+ * copy's build time and memory would buy nothing. A query whose bound is not met within
+ * `int8MaxCandidates` candidates (near-duplicates by the thousand) is answered by the float32 scan
+ * instead, exactly as before (ORT's scores, which may differ from the JS sum in the last bit).
+ * The re-score reads the blocked float32 copy, so with the int8 scan that copy stays on the calling
+ * thread and ORT's session runs there too (`thread` says 'main'): usearch's call is synchronous
+ * anyway, so a single query holds the event loop for its scan (~8 ms at 100k, ~40 ms at 1M under
+ * load), and a batch now holds it for its GEMM. Moving both into the search worker needs that worker
+ * to run non-ORT code; not done.
  *
  * [Note: search thread] onnxruntime-node runs a session synchronously on the calling thread (a
  * 300k-row batch held the event loop for 0.5 s: one timer tick). The ORT path therefore runs in a
@@ -55,6 +78,14 @@ import { availableParallelism } from 'node:os';
 import type ort from 'onnxruntime-node';
 import { onnxModel } from '../encoders/onnx-model-writer.ts';
 import { createSessionHost } from '../encoders/onnx-session-host.ts';
+import {
+  type ChunkSource,
+  columnAbsMax,
+  Int8Scan,
+  type Int8ScanStats,
+  loadUsearchExact,
+  quantiseGallery,
+} from './int8-scan.ts';
 import { scoreMatrix } from './score-matrix.ts';
 import { topK } from './top-k.ts';
 
@@ -86,6 +117,31 @@ export interface VectorIndexOptions {
    * rows, 8,192 rows per block above. Tests set it to exercise the block merge on small data.
    */
   blockRows?: number;
+  /**
+   * How a query of a small call (up to 4 queries) scans the gallery; see [Note: int8 scan switch].
+   * 'auto' (default): an int8 copy plus an exact float32 re-score from `minInt8Rows` rows up when
+   * usearch loads; 'float32': always ONNX Runtime's float32 MatMul; 'int8': the int8 scan whenever
+   * ONNX Runtime serves the index (tests, benchmarks).
+   */
+  scan?: 'auto' | 'int8' | 'float32';
+  /** Smallest gallery for which 'auto' adds the int8 scan (default 32,768). */
+  minInt8Rows?: number;
+  /** Largest int8 candidate list before a query falls back to the float32 scan (tests lower it). */
+  int8MaxCandidates?: number;
+}
+
+/** Calls of at most this many queries take the int8 scan (one query per scan); larger ones ORT's GEMM. */
+const INT8_MAX_QUERIES = 4;
+/** Larger k takes the float32 scan: re-scoring k or more rows one at a time gains nothing. */
+const INT8_MAX_K = 1024;
+const MIN_INT8_ROWS = 32_768;
+
+/** Whether an index served by ONNX Runtime also gets the int8 scan ([Note: int8 scan switch]). */
+function wantsInt8(n: number, opts: VectorIndexOptions): boolean {
+  const scan = opts.scan ?? 'auto';
+  if (scan === 'float32') return false;
+  if (scan === 'auto' && n < (opts.minInt8Rows ?? MIN_INT8_ROWS)) return false;
+  return loadUsearchExact() !== null;
 }
 
 /** Whether a gallery of n rows is searched with ONNX Runtime (the 'auto' backend from minOrtRows on). */
@@ -262,6 +318,7 @@ export class VectorIndex {
       fallbackReason: string | null;
       maxScoreFloats: number;
       layout: BlockLayout | null;
+      int8?: Int8Scan | null;
     },
   ) {
     this.size = ids.length;
@@ -272,6 +329,17 @@ export class VectorIndex {
     this.fallbackReason = opts.fallbackReason;
     this.maxScoreFloats = opts.maxScoreFloats;
     this.layout = opts.layout;
+    this.int8 = opts.int8 ?? null;
+    this.scan = this.int8 ? 'int8' : 'float32';
+  }
+
+  /** How a small call scans the gallery: 'int8' (plus the exact re-score) or 'float32'. */
+  readonly scan: 'int8' | 'float32';
+  private readonly int8: Int8Scan | null;
+
+  /** The int8 scan's counters (null without one). */
+  get int8Stats(): Readonly<Int8ScanStats> | null {
+    return this.int8?.stats ?? null;
   }
 
   /** How the ORT path's gallery copy is cut into blocks (null on the JS path). */
@@ -306,7 +374,15 @@ export class VectorIndex {
       });
     }
     const layout = blockLayout(ids.length, checkedBlockRows(opts));
-    return VectorIndex.withSession(ids, dim, blockColumns(vectors, layout, dim), layout, opts, () => vectors);
+    return VectorIndex.withSession(
+      ids,
+      dim,
+      blockColumns(vectors, layout, dim),
+      layout,
+      opts,
+      () => vectors,
+      rowMajorChunks(vectors, ids.length, dim),
+    );
   }
 
   /**
@@ -320,18 +396,38 @@ export class VectorIndex {
     layout: BlockLayout,
     opts: VectorIndexOptions,
     rowMajor: () => Float32Array,
+    /** The rows in row-major chunks for the int8 copy: the caller's matrix if it has one (no transpose). */
+    chunks: ChunkSource = blockedChunks(blocked, layout, dim),
   ): Promise<VectorIndex> {
     const common = commonOptions(opts);
+    if (opts.scan === 'int8' && !loadUsearchExact()) {
+      throw new VectorIndexError("scan 'int8' needs the usearch package, which cannot load");
+    }
+    const int8 = wantsInt8(ids.length, opts);
     try {
+      // With the int8 scan the blocked copy stays on this thread for the re-score, so the session
+      // runs here too ([Note: int8 scan switch]).
       const runner = await sessionRunner(
         blocked,
         layout,
         dim,
         common.threads,
-        common.thread,
+        int8 ? 'main' : common.thread,
         opts.onnxruntimePath,
       );
-      return new VectorIndex(ids, dim, null, runner, { ...common, fallbackReason: null, layout });
+      const scan = int8
+        ? new Int8Scan(
+            quantiseGallery(ids.length, dim, columnAbsMax(dim, chunks), chunks),
+            blockedRowScorer(blocked, layout, dim),
+            {
+              threads: common.threads,
+              ...(opts.int8MaxCandidates ? { maxCandidates: opts.int8MaxCandidates } : {}),
+            },
+            loadUsearchExact()!,
+            INT8_MAX_K,
+          )
+        : null;
+      return new VectorIndex(ids, dim, null, runner, { ...common, fallbackReason: null, layout, int8: scan });
     } catch (e) {
       // First line only: Node appends the whole require stack to a missing-module error.
       const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
@@ -400,7 +496,26 @@ export class VectorIndex {
     if (q === 0) return [];
     if (kk === 0) return Array.from({ length: q }, () => []);
     const unit = normaliseQueries(queries, this.dim);
+    if (this.int8 && q <= INT8_MAX_QUERIES && kk <= INT8_MAX_K)
+      return this.searchInt8(this.int8, unit, q, kk);
     return this.runner ? this.searchOrt(this.runner, unit, q, kk) : this.searchJs(this.vectors!, unit, q, kk);
+  }
+
+  /** One int8 scan per query; a query whose bound is not met within the candidate limit scans in float32. */
+  private async searchInt8(
+    scan: Int8Scan,
+    queries: Float32Array,
+    q: number,
+    k: number,
+  ): Promise<SearchHit[][]> {
+    const out: SearchHit[][] = [];
+    for (let r = 0; r < q; r++) {
+      const one = queries.subarray(r * this.dim, (r + 1) * this.dim);
+      const hits = scan.search(one, k);
+      if (hits) out.push(hits.map((h) => ({ index: h.index, id: this.ids[h.index]!, score: h.score })));
+      else out.push((await this.searchOrt(this.runner!, one.slice(), 1, k))[0]!);
+    }
+    return out;
   }
 
   async close(): Promise<void> {
@@ -487,6 +602,55 @@ export class VectorIndex {
     }
     return out;
   }
+}
+
+/**
+ * The exact float32 score of one gallery row read from the blocked copy, summed exactly as the JS
+ * scorer sums (score-matrix.ts, [Note: score summation order]: products in dim order in a double,
+ * stored as float32), so the int8 path's hits and scores are the JS path's, bit for bit. The row's
+ * dims are `rows` floats apart: one cache line each, but only for the few re-scored rows.
+ */
+function blockedRowScorer(blocked: Float32Array, layout: BlockLayout, dim: number) {
+  const { rows, blocks } = layout;
+  return (row: number, q: Float32Array): number => {
+    const b = Math.min(Math.floor(row / rows), blocks - 1);
+    const o = b * dim * rows + (row - blockStart(layout, b));
+    let s = 0;
+    for (let j = 0; j < dim; j++) s += q[j]! * blocked[o + j * rows]!;
+    return Math.fround(s);
+  };
+}
+
+/** A row-major matrix as chunks of 8,192 rows (views, no copy). */
+function rowMajorChunks(m: Float32Array, n: number, dim: number): ChunkSource {
+  return (visit) => {
+    for (let f = 0; f < n; f += READ_CHUNK_ROWS) {
+      const count = Math.min(READ_CHUNK_ROWS, n - f);
+      visit(f, count, m.subarray(f * dim, (f + count) * dim));
+    }
+  };
+}
+
+/** The blocked copy as row-major chunks of 1,024 rows (each row once), for quantising it. */
+function blockedChunks(blocked: Float32Array, layout: BlockLayout, dim: number): ChunkSource {
+  const { rows, blocks } = layout;
+  const T = Math.min(1024, rows);
+  return (visit) => {
+    const scratch = new Float32Array(T * dim);
+    for (let b = 0; b < blocks; b++) {
+      const start = blockStart(layout, b);
+      const base = b * dim * rows;
+      // The last block overlaps its neighbour: its first rows were visited already.
+      for (let c0 = b * rows - start; c0 < rows; c0 += T) {
+        const count = Math.min(T, rows - c0);
+        for (let j = 0; j < dim; j++) {
+          const src = base + j * rows + c0;
+          for (let c = 0; c < count; c++) scratch[c * dim + j] = blocked[src + c]!;
+        }
+        visit(start + c0, count, scratch);
+      }
+    }
+  };
 }
 
 /**

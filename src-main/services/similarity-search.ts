@@ -109,6 +109,9 @@ function engineOf(index: VectorIndex | AnnIndex): string {
     index.backend === 'onnxruntime'
       ? `onnxruntime MatMul+TopK, ${index.threads} thread${index.threads === 1 ? '' : 's'} (${index.thread === 'worker' ? 'search worker thread' : 'main thread'})`
       : 'plain JS loops';
+  if (index.scan === 'int8') {
+    return `int8 scan (usearch) + exact float32 re-score for up to 4 queries; larger batches: ${how}`;
+  }
   return index.fallbackReason ? `${how}; ${index.fallbackReason}` : how;
 }
 

@@ -1,0 +1,258 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Rng } from '../../src-main/dataset/rng.ts';
+import {
+  columnAbsMax,
+  Int8Scan,
+  loadUsearchExact,
+  quantiseGallery,
+} from '../../src-main/retrieval/int8-scan.ts';
+import { VectorIndex } from '../../src-main/retrieval/vector-index.ts';
+
+// The int8 scan's results must be the float32 ranking's: the same rows in the same order with the
+// same scores, bit for bit, as the plain JS path (the product's one exact scorer, score-matrix.ts),
+// whatever the gallery. See [Note: int8 exactness] in int8-scan.ts.
+
+const open: VectorIndex[] = [];
+async function build(...args: Parameters<typeof VectorIndex.build>): Promise<VectorIndex> {
+  const index = await VectorIndex.build(...args);
+  open.push(index);
+  return index;
+}
+afterEach(async () => {
+  for (const i of open.splice(0)) await i.close();
+});
+
+const ids = (n: number) => Array.from({ length: n }, (_, i) => `item-${i}`);
+
+function normalise(g: Float32Array, row: number, dim: number): void {
+  let s = 0;
+  for (let j = 0; j < dim; j++) s += g[row * dim + j]! ** 2;
+  const inv = 1 / Math.sqrt(s);
+  for (let j = 0; j < dim; j++) g[row * dim + j]! *= inv;
+}
+
+/** Every query's hits from the int8 index equal the JS index's, ids, rows and scores. */
+async function expectSameAsJs(
+  g: Float32Array,
+  n: number,
+  dim: number,
+  queries: Float32Array,
+  ks: readonly number[],
+  blockRows?: number,
+): Promise<VectorIndex> {
+  const js = await build(ids(n), g, dim, { backend: 'js' });
+  const i8 = await build(ids(n), g, dim, {
+    backend: 'onnxruntime',
+    thread: 'main',
+    scan: 'int8',
+    ...(blockRows ? { blockRows } : {}),
+  });
+  expect(i8.scan).toBe('int8');
+  const q = queries.length / dim;
+  for (const k of ks) {
+    // One query per call (the int8 path), and the whole set in one call when it is small enough.
+    for (let r = 0; r < q; r++) {
+      const one = queries.subarray(r * dim, (r + 1) * dim);
+      expect(await i8.search(one, k)).toEqual(await js.search(one, k));
+    }
+  }
+  return i8;
+}
+
+describe('VectorIndex int8 scan', () => {
+  it('equals the float32 ranking on random galleries at k 1, 10, 100, re-scoring only a few rows', async () => {
+    const rng = new Rng(41);
+    for (const [n, dim, blockRows] of [
+      [3000, 512, undefined],
+      [2500, 64, 512],
+      [1000, 128, 97],
+    ] as const) {
+      const g = rng.unitRows(n, dim);
+      const queries = new Float32Array([...rng.unitRows(4, dim), ...g.subarray(17 * dim, 18 * dim)]);
+      const i8 = await expectSameAsJs(g, n, dim, queries, [1, 10, 100], blockRows);
+      const stats = i8.int8Stats!;
+      expect(stats.queries).toBe(15);
+      expect(stats.fallbacks).toBe(0);
+      // The filter really filters: far fewer rows re-scored than a full scan would score.
+      expect(stats.rescored / stats.queries).toBeLessThan(n / 2);
+    }
+  });
+
+  it("bounds every row's approximate score error by the per-query E, and E is tight enough to filter", () => {
+    const rng = new Rng(61);
+    const [n, dim] = [4000, 256];
+    const g = rng.unitRows(n, dim);
+    // A few large outlier dimensions, as image embeddings have, and rows at the extremes.
+    for (let i = 0; i < n; i++) {
+      g[i * dim + 3]! *= 8;
+      g[i * dim + 100]! *= -5;
+      normalise(g, i, dim);
+    }
+    g.fill(0, 7 * dim, 8 * dim);
+    g[7 * dim + 3] = 1; // a row on one axis: the largest code of dimension 3
+    const whole = (visit: (first: number, count: number, rows: Float32Array) => void) => visit(0, n, g);
+    const q8 = quantiseGallery(n, dim, columnAbsMax(dim, whole), whole);
+    const scan = new Int8Scan(q8, () => 0, { threads: 1 }, loadUsearchExact()!, 10);
+    const queries = new Float32Array([...rng.unitRows(5, dim), ...g.subarray(7 * dim, 8 * dim)]);
+    let worst = 0;
+    for (let r = 0; r < 6; r++) {
+      const y = queries.subarray(r * dim, (r + 1) * dim);
+      const { t, bound } = scan.quantiseQuery(y);
+      const yc = scan.queryCodes;
+      expect(bound).toBeLessThan(0.1);
+      for (let i = 0; i < n; i++) {
+        let exact = 0;
+        let codes = 0;
+        for (let j = 0; j < dim; j++) {
+          exact += g[i * dim + j]! * y[j]!;
+          codes += q8.codes[i * dim + j]! * yc[j]!;
+        }
+        const err = Math.abs(exact - t * codes);
+        expect(err).toBeLessThanOrEqual(bound);
+        worst = Math.max(worst, err / bound);
+      }
+    }
+    // The bound is a bound, not a guess: the worst row uses a real part of it.
+    expect(worst).toBeGreaterThan(0.05);
+  });
+
+  it('buildFromRows quantises from its blocked copy and finds the same hits', async () => {
+    const rng = new Rng(59);
+    const [n, dim] = [1500, 96];
+    const g = rng.unitRows(n, dim);
+    const queries = rng.unitRows(3, dim);
+    const js = await build(ids(n), g, dim, { backend: 'js' });
+    for (const blockRows of [undefined, 97, 512] as const) {
+      const fromRows = await VectorIndex.buildFromRows(
+        ids(n),
+        dim,
+        (start, count) => g.slice(start * dim, (start + count) * dim),
+        { backend: 'onnxruntime', thread: 'main', scan: 'int8', ...(blockRows ? { blockRows } : {}) },
+      );
+      open.push(fromRows);
+      expect(fromRows.scan).toBe('int8');
+      for (let r = 0; r < 3; r++) {
+        const one = queries.subarray(r * dim, (r + 1) * dim);
+        for (const k of [1, 10, 100]) expect(await fromRows.search(one, k)).toEqual(await js.search(one, k));
+      }
+      expect(fromRows.int8Stats!.fallbacks).toBe(0);
+    }
+  });
+
+  it('equals the float32 ranking on adversarial near-tie galleries at k 1, 10, 100', async () => {
+    const dim = 64;
+    const n = 2000;
+    const rng = new Rng(43);
+    const g = rng.unitRows(n, dim);
+    const q = rng.unitRows(1, dim);
+    // 400 rows all but tied with one another: query + 1e-4 noise (cosines 1 - O(1e-8)), and 200
+    // within ~1e-6 of each other a little further away.
+    const noise = rng.unitRows(n, dim);
+    for (let i = 0; i < 600; i++) {
+      const eps = i < 400 ? 1e-4 : 3e-2;
+      for (let j = 0; j < dim; j++) g[i * dim + j] = q[j]! + eps * noise[i * dim + j]!;
+      normalise(g, i, dim);
+    }
+    // Exact duplicates, also across blocks and in the last block's overlap.
+    for (const [from, to] of [
+      [3, 1650],
+      [3, 1999],
+      [10, 1400],
+      [10, 11],
+      [450, 1990],
+    ] as const)
+      g.copyWithin(to * dim, from * dim, (from + 1) * dim);
+    // Rows differing from another only in the lowest mantissa bit of one coordinate.
+    const bits = new Uint32Array(g.buffer);
+    for (const [from, to] of [
+      [20, 1500],
+      [21, 1660],
+      [420, 1700],
+    ] as const) {
+      g.copyWithin(to * dim, from * dim, (from + 1) * dim);
+      bits[to * dim + 7]! ^= 1;
+    }
+    // Rows whose int8 codes equal another row's but whose float32 values differ: a nudge far below
+    // the quantisation step (checked below).
+    const twins = [
+      [30, 1800],
+      [31, 1801],
+      [500, 1802],
+    ] as const;
+    for (const [from, to] of twins) {
+      g.copyWithin(to * dim, from * dim, (from + 1) * dim);
+      for (let j = 0; j < dim; j += 5) g[to * dim + j]! *= 1 + 1e-5;
+      normalise(g, to, dim);
+    }
+    const whole = (visit: (first: number, count: number, rows: Float32Array) => void) => visit(0, n, g);
+    const codes = quantiseGallery(n, dim, columnAbsMax(dim, whole), whole).codes;
+    let floatDiffer = 0;
+    for (const [from, to] of twins) {
+      expect(codes.subarray(to * dim, (to + 1) * dim)).toEqual(codes.subarray(from * dim, (from + 1) * dim));
+      if (g.subarray(to * dim, (to + 1) * dim).some((v, j) => v !== g[from * dim + j])) floatDiffer++;
+    }
+    expect(floatDiffer).toBe(twins.length);
+
+    const queries = new Float32Array([
+      ...q,
+      ...g.subarray(450 * dim, 451 * dim),
+      ...g.subarray(30 * dim, 31 * dim),
+    ]);
+    for (const blockRows of [undefined, 256, 333] as const) {
+      await expectSameAsJs(g, n, dim, queries, [1, 10, 100], blockRows);
+    }
+    // The near ties really are ties in float32, or the test would be weak.
+    const js = await build(ids(n), g, dim, { backend: 'js' });
+    const [top] = await js.search(q, 400);
+    expect(new Set(top!.map((h) => h.score)).size).toBeLessThan(200);
+  });
+
+  it('falls back to the float32 scan when the bound is not met within the candidate limit', async () => {
+    const dim = 32;
+    const n = 1200;
+    const rng = new Rng(47);
+    const g = rng.unitRows(n, dim);
+    const q = rng.unitRows(1, dim);
+    const noise = rng.unitRows(n, dim);
+    // 300 rows within the quantisation error of one another: the proof needs them all re-scored.
+    for (let i = 0; i < 300; i++) {
+      for (let j = 0; j < dim; j++) g[i * dim + j] = q[j]! + 1e-3 * noise[i * dim + j]!;
+      normalise(g, i, dim);
+    }
+    const f32 = await build(ids(n), g, dim, { backend: 'onnxruntime', thread: 'main', scan: 'float32' });
+    const small = await build(ids(n), g, dim, {
+      backend: 'onnxruntime',
+      thread: 'main',
+      scan: 'int8',
+      int8MaxCandidates: 64,
+    });
+    const [a] = await small.search(q, 10);
+    const [b] = await f32.search(q, 10);
+    expect(small.int8Stats!.fallbacks).toBe(1);
+    expect(a).toEqual(b);
+  });
+
+  it("switches: 'auto' adds the int8 scan from minInt8Rows up; batches of more than 4 take the float32 GEMM", async () => {
+    const dim = 16;
+    const n = 600;
+    const rng = new Rng(53);
+    const g = rng.unitRows(n, dim);
+    const below = await build(ids(n), g, dim, { backend: 'onnxruntime', thread: 'main' });
+    expect(below.scan).toBe('float32');
+    expect(below.int8Stats).toBeNull();
+    const above = await build(ids(n), g, dim, { backend: 'onnxruntime', thread: 'worker', minInt8Rows: 500 });
+    expect(above.scan).toBe('int8');
+    // The re-score reads the blocked copy on this thread, so ONNX Runtime's session runs here too.
+    expect(above.thread).toBe('main');
+    const js = await build(ids(n), g, dim, { backend: 'js' });
+    const queries = rng.unitRows(6, dim);
+    const few = queries.subarray(0, 4 * dim);
+    expect(await above.search(few, 5)).toEqual(await js.search(few, 5));
+    expect(above.int8Stats!.queries).toBe(4);
+    const many = await above.search(queries, 5);
+    expect(above.int8Stats!.queries).toBe(4);
+    const ref = await js.search(queries, 5);
+    expect(many.map((h) => h.map((x) => x.index))).toEqual(ref.map((h) => h.map((x) => x.index)));
+    expect((await build(ids(n), g, dim, { backend: 'js', scan: 'int8' })).scan).toBe('float32');
+  });
+});
