@@ -72,7 +72,7 @@ if (!isMainThread && workerData?.scanFloorWorker) {
     '  embed [--model vit|tiny] [--threads N] [--batches 1,8,32] [--items val|all] [--repeat N]   image-embedding pipeline vs bare ONNX Runtime',
   );
   console.error(
-    '  search [--sizes 10000,100000,1000000] [--k 10] [--batch 100] [--rounds 3] [--scan both|auto|float32] [--thread worker|main] [--js] [--no-reference] [--ann-sizes 1000000] [--ann-ef 32,64,128] [--ann-cache DIR] [--no-ann]   exact cosine top-k latency and queries/s vs PyTorch in alternating rounds (int8 scan and float32 MatMul); ANN (HNSW) p50 and recall@10 beside it on clustered and uniform vectors',
+    '  search [--sizes 10000,100000,1000000] [--k 10] [--batch 100] [--rounds 3] [--scan both|int8|float32] [--thread worker|main] [--js] [--no-reference] [--ann-sizes 1000000] [--ann-ef 32,64,128] [--ann-cache DIR] [--no-ann]   exact cosine top-k latency and queries/s vs PyTorch in alternating rounds (int8 scan and float32 MatMul); ANN (HNSW) p50 and recall@10 beside it on clustered and uniform vectors',
   );
   console.error(
     '  serve [--products 10000] [--duration 10] [--connections 10] [--upload-connections N] [--encoder vit|standin] [--log-keep-rows N] [--log-keep-days N]   customer_input requests/s and p50/p99 over HTTP, database growth per 100k requests',

@@ -141,6 +141,13 @@ function wantsInt8(n: number, opts: VectorIndexOptions): boolean {
   const scan = opts.scan ?? 'auto';
   if (scan === 'float32') return false;
   if (scan === 'auto' && n < (opts.minInt8Rows ?? MIN_INT8_ROWS)) return false;
+  // [Note: int8 scan off the event loop] The int8 scan and its re-score run on the calling thread
+  // (see [Note: int8 scan switch]), so 'auto' takes it only where the caller asked for the calling
+  // thread (`thread: 'main'`: benchmarks, one-shot work that blocks nothing). An index on the default
+  // search worker keeps the float32 scan there, so a server or the desktop app is never held by a
+  // 1M-row search (45 ms for one query, seconds for a batch's product) until the scan moves into
+  // that worker; 'int8' asks for it regardless.
+  if (scan === 'auto' && (opts.thread ?? 'worker') !== 'main') return false;
   return loadUsearchExact() !== null;
 }
 

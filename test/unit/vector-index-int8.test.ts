@@ -240,7 +240,16 @@ describe('VectorIndex int8 scan', () => {
     const below = await build(ids(n), g, dim, { backend: 'onnxruntime', thread: 'main' });
     expect(below.scan).toBe('float32');
     expect(below.int8Stats).toBeNull();
-    const above = await build(ids(n), g, dim, { backend: 'onnxruntime', thread: 'worker', minInt8Rows: 500 });
+    // On the default search worker 'auto' keeps the float32 scan there ([Note: int8 scan off the event
+    // loop]); on the calling thread it adds the int8 scan.
+    const onWorker = await build(ids(n), g, dim, {
+      backend: 'onnxruntime',
+      thread: 'worker',
+      minInt8Rows: 500,
+    });
+    expect(onWorker.scan).toBe('float32');
+    await onWorker.close();
+    const above = await build(ids(n), g, dim, { backend: 'onnxruntime', thread: 'main', minInt8Rows: 500 });
     expect(above.scan).toBe('int8');
     // The re-score reads the blocked copy on this thread, so ONNX Runtime's session runs here too.
     expect(above.thread).toBe('main');
