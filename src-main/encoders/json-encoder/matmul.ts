@@ -2,6 +2,9 @@
  * The one matrix product under every layer: out [M, N] (=|+=) op(a) · op(b), op = optional transpose.
  *
  * [Note: why tfjs-wasm (XNNPACK) is the engine]
+ * (This is the `layered` engine's product. Training's default engine, `ort`, runs the whole step as one
+ * ONNX Runtime graph instead, through the binding's synchronous run: see ort-step.ts and ort-encoder.ts.
+ * The reasons below hold for a product called one at a time from JS, which is what this file serves.)
  * Figures from PERFORMANCE.md (measured on this machine kind): a plain XNNPACK product runs at ~25-28
  * GFLOP/s on one core and is synchronous; ONNX Runtime's CPU GEMM reaches 80-130 GFLOP/s, but
  * onnxruntime-node only offers an asynchronous `run` (a training step would become a chain of awaits,
