@@ -23,7 +23,7 @@ import type {
   SoftTargets,
 } from './json-encoder-types.ts';
 import { LayeredJsonEncoder } from './layered-encoder.ts';
-import { adamwStep } from './optimizer.ts';
+import { adamwStep, clipScale } from './optimizer.ts';
 import { OrtTrainStep, ortCanTrain } from './ort-step.ts';
 
 /** Sessions kept (one per batch size; the last batch of an epoch may be smaller). */
@@ -113,7 +113,7 @@ export class OrtJsonEncoder extends LayeredJsonEncoder {
       weightDecay: opt.weightDecay,
       step: this.step,
     };
-    const scale = opt.clipNorm > 0 ? Math.min(1, opt.clipNorm / (gradNorm + 1e-6)) : 1;
+    const scale = clipScale(gradNorm, opt.clipNorm);
     if (this.wasm) {
       const slot = { p, m: this.m as Float32Array, v: this.v as Float32Array, rows: 1, cols: p.length };
       this.wasm.updateFrom(slot, g, scale, h);

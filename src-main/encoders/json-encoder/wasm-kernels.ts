@@ -300,6 +300,51 @@ const TRANSPOSE: WasmFunction = (() => {
 export const MULBERRY_INCREMENT = 0x6d2b79f5;
 
 /**
+ * One mulberry32 draw in each of four lanes: from the states in v128 local `state`, the output words
+ * left in v128 local `out` (the states themselves are stepped by the caller). Shared by both dropout
+ * kernels, whose masks must be the scalar generator's numbers.
+ */
+function mulberryDraw(state: number, out: number): number[] {
+  const t = get(out);
+  return [
+    // t = imul(s ^ s >>> 15, s | 1)
+    ...[
+      get(state),
+      get(state),
+      i32(15),
+      v.shrU,
+      v.xor,
+      get(state),
+      i32(1),
+      v.i32splat,
+      v.or,
+      v.imul,
+      set(out),
+    ].flat(),
+    // t ^= t + imul(t ^ t >>> 7, t | 61)
+    ...[
+      t,
+      t,
+      t,
+      t,
+      i32(7),
+      v.shrU,
+      v.xor,
+      t,
+      i32(61),
+      v.i32splat,
+      v.or,
+      v.imul,
+      v.iadd,
+      v.xor,
+      set(out),
+    ].flat(),
+    // r = t ^ t >>> 14 (left in t)
+    ...[t, t, i32(14), v.shrU, v.xor, set(out)].flat(),
+  ];
+}
+
+/**
  * dropout(dst: byte offset, n: floats (multiple of 8), state0..state3: the generator's state after
  * draws 1..4 (i32), threshold (i32, 16-bit), keep (f32)): the mask of the JS twin `fillDropoutMask`
  * below — draw j decides values 2j (its low 16 bits) and 2j+1 (its high 16 bits): keep
@@ -344,40 +389,7 @@ const DROPOUT: WasmFunction = (() => {
         0x0d,
         0,
         ...loop([
-          // t = imul(s ^ s >>> 15, s | 1)
-          ...[
-            get(10),
-            get(10),
-            i32(15),
-            v.shrU,
-            v.xor,
-            get(10),
-            i32(1),
-            v.i32splat,
-            v.or,
-            v.imul,
-            set(12),
-          ].flat(),
-          // t ^= t + imul(t ^ t >>> 7, t | 61)
-          ...[
-            t,
-            t,
-            t,
-            t,
-            i32(7),
-            v.shrU,
-            v.xor,
-            t,
-            i32(61),
-            v.i32splat,
-            v.or,
-            v.imul,
-            v.iadd,
-            v.xor,
-            set(12),
-          ].flat(),
-          // r = t ^ t >>> 14 (left in t)
-          ...[t, t, i32(14), v.shrU, v.xor, set(12)].flat(),
+          ...mulberryDraw(10, 12),
           // low 16 bits, high 16 bits → keep where ≥ threshold
           ...[t, i32(0xffff), v.i32splat, v.and, get(13), v.geU, get(14), v.and, set(15)].flat(),
           ...[t, i32(16), v.shrU, get(13), v.geU, get(14), v.and, set(16)].flat(),
@@ -431,37 +443,7 @@ const DROPOUT32: WasmFunction = (() => {
         0x0d,
         0,
         ...loop([
-          ...[
-            get(10),
-            get(10),
-            i32(15),
-            v.shrU,
-            v.xor,
-            get(10),
-            i32(1),
-            v.i32splat,
-            v.or,
-            v.imul,
-            set(12),
-          ].flat(),
-          ...[
-            t,
-            t,
-            t,
-            t,
-            i32(7),
-            v.shrU,
-            v.xor,
-            t,
-            i32(61),
-            v.i32splat,
-            v.or,
-            v.imul,
-            v.iadd,
-            v.xor,
-            set(12),
-          ].flat(),
-          ...[t, t, i32(14), v.shrU, v.xor, set(12)].flat(),
+          ...mulberryDraw(10, 12),
           ...[get(0), get(8), add, t, get(13), v.geU, get(14), v.and, store].flat(),
           ...[get(10), get(11), v.iadd, set(10)].flat(),
           ...get(8),
