@@ -3,13 +3,14 @@
  * stand-in embeddings imported as model `synthetic-demo` (what `kfashion demo --workspace` does once
  * the embed import lands). Made once per test file and copied per test, since a scan takes a moment.
  */
-import { cpSync, readFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scanDataset } from '../../src-main/dataset/scan.ts';
 import { generateDemoDataset } from '../../src-main/dataset/synthetic/generate-demo.ts';
 import { EmbeddingStore } from '../../src-main/store/embedding-store.ts';
 import { readNpy } from '../../src-main/store/npy.ts';
 import { Workspace } from '../../src-main/store/workspace.ts';
+import { readSafetensors } from '../../src-main/training/safetensors.ts';
 import { tempDir } from './kfashion-fixture.ts';
 
 export async function importDemoEmbeddings(
@@ -54,4 +55,31 @@ export async function buildDemoTrainingWorkspace(
 export function copyWorkspace(from: string, to: string): string {
   cpSync(from, to, { recursive: true });
   return to;
+}
+
+/** Runs `fn` on the workspace at `dir`, closing it afterwards. */
+export async function withWs<T>(dir: string, fn: (ws: Workspace) => Promise<T>): Promise<T> {
+  const ws = Workspace.open(dir, { create: false });
+  try {
+    return await fn(ws);
+  } finally {
+    ws.close();
+  }
+}
+
+/** The checkpoints folder of the workspace's newest run (runs/<id>/checkpoints). */
+export function newestRunCheckpoints(dir: string): string {
+  const runs = readdirSync(join(dir, 'runs'))
+    .map(
+      (id) =>
+        JSON.parse(readFileSync(join(dir, 'runs', id, 'run.json'), 'utf8')) as { seq: number; runId: string },
+    )
+    .sort((a, b) => a.seq - b.seq);
+  return join(dir, 'runs', runs.at(-1)!.runId, 'checkpoints');
+}
+
+/** The newest run's last.safetensors as plain arrays by tensor name (to compare runs exactly). */
+export function lastParams(dir: string): Record<string, number[]> {
+  const file = join(newestRunCheckpoints(dir), 'last.safetensors');
+  return Object.fromEntries([...readSafetensors(file).tensors].map(([k, t]) => [k, Array.from(t.data)]));
 }

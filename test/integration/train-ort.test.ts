@@ -4,15 +4,19 @@
  * loads for evaluation with weights only, and a run killed mid-epoch resumes to exactly the weights of
  * the uninterrupted run (weights, AdamW moments and the dropout generator come back from `last.*`).
  */
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Workspace } from '../../src-main/store/workspace.ts';
 import { readSafetensors } from '../../src-main/training/safetensors.ts';
 import { resolveTrainConfig } from '../../src-main/training/train-config.ts';
 import { defaultEncoderFactory, train } from '../../src-main/training/trainer.ts';
 import { kfashion } from '../helpers/run-cli.ts';
-import { buildDemoTrainingWorkspace, copyWorkspace } from '../helpers/training-fixture.ts';
+import {
+  buildDemoTrainingWorkspace,
+  copyWorkspace,
+  lastParams,
+  withWs,
+} from '../helpers/training-fixture.ts';
 
 let fixture: { root: string; workspace: string; data: string };
 let n = 0;
@@ -21,26 +25,6 @@ beforeAll(async () => {
   fixture = await buildDemoTrainingWorkspace();
 });
 afterAll(() => rmSync(fixture.root, { recursive: true, force: true }));
-
-async function withWs<T>(dir: string, fn: (ws: Workspace) => Promise<T>): Promise<T> {
-  const ws = Workspace.open(dir, { create: false });
-  try {
-    return await fn(ws);
-  } finally {
-    ws.close();
-  }
-}
-
-const lastParams = (dir: string) => {
-  const runs = readdirSync(join(dir, 'runs'))
-    .map(
-      (id) =>
-        JSON.parse(readFileSync(join(dir, 'runs', id, 'run.json'), 'utf8')) as { seq: number; runId: string },
-    )
-    .sort((a, b) => a.seq - b.seq);
-  const file = join(dir, 'runs', runs.at(-1)!.runId, 'checkpoints', 'last.safetensors');
-  return Object.fromEntries([...readSafetensors(file).tensors].map(([k, t]) => [k, Array.from(t.data)]));
-};
 
 describe('ONNX Runtime training engine in the trainer', () => {
   it('resumes a run cancelled mid-epoch to exactly the uninterrupted run’s weights', async () => {
