@@ -26,6 +26,14 @@ export interface AdamWHyper {
   step: number;
 }
 
+/** The hyper-parameters of step `step` (counted from 1) from the trainer's optimiser settings. */
+export function adamwHyper(
+  opt: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number },
+  step: number,
+): AdamWHyper {
+  return { lr: opt.lr, beta1: opt.beta1, beta2: opt.beta2, eps: opt.eps, weightDecay: opt.weightDecay, step };
+}
+
 /** A parameter with its moments. Row-major [rows, cols]; `pT` (optional) mirrors p as [cols, rows]. */
 export interface AdamWSlot {
   p: Float32Array;

@@ -41,7 +41,14 @@ import * as tf from '@tensorflow/tfjs';
 import type { FieldName } from '../../../src-shared/fields.ts';
 import { hashSeed, Rng } from '../../dataset/rng.ts';
 import { type BackendChoice, type BackendInfo, describeBackend, initTfBackend } from '../tf-backend.ts';
-import { type AdamWSlot, adamwUpdate, clipCoefficient, transposeInto, WasmAdamW } from './adamw.ts';
+import {
+  type AdamWSlot,
+  adamwHyper,
+  adamwUpdate,
+  clipCoefficient,
+  transposeInto,
+  WasmAdamW,
+} from './adamw.ts';
 import {
   readInto,
   type ShardData,
@@ -679,14 +686,7 @@ class TfJsonEncoder implements JsonEncoder {
     const gradNorm = Math.sqrt(g.sumOfSquares);
     const scale = clipCoefficient(gradNorm, opt.clipNorm);
     this.step++;
-    const h = {
-      lr: opt.lr,
-      beta1: opt.beta1,
-      beta2: opt.beta2,
-      eps: opt.eps,
-      weightDecay: opt.weightDecay,
-      step: this.step,
-    };
+    const h = adamwHyper(opt, this.step);
     const wasm = this.wasm;
     // A shard's gradients are already in its buffers (the wasm memory, when there is one).
     const updateInPlace = (slot: AdamWSlot, grad: Float32Array) => {

@@ -15,6 +15,7 @@
  * layered engine: this class only trains.
  */
 
+import { adamwHyper } from './adamw.ts';
 import { JsonEncoderConfigError } from './json-encoder-config.ts';
 import type {
   EncoderInputs,
@@ -105,14 +106,7 @@ export class OrtJsonEncoder extends LayeredJsonEncoder {
   protected override update(gradNorm: number, opt: OptimizerSettings): void {
     const p = this.net.paramArena as Float32Array;
     const g = this.net.gradArena as Float32Array;
-    const h = {
-      lr: opt.lr,
-      beta1: opt.beta1,
-      beta2: opt.beta2,
-      eps: opt.eps,
-      weightDecay: opt.weightDecay,
-      step: this.step,
-    };
+    const h = adamwHyper(opt, this.step);
     const scale = clipScale(gradNorm, opt.clipNorm);
     if (this.wasm) {
       const slot = { p, m: this.m as Float32Array, v: this.v as Float32Array, rows: 1, cols: p.length };
