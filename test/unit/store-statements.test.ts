@@ -7,6 +7,7 @@ import {
   slowQueryThreshold,
   statements,
 } from '../../src-main/store/statements.ts';
+import { stderrWithoutSlowQueries } from '../helpers/label-fuzzer.ts';
 
 const restores: (() => void)[] = [];
 afterEach(() => {
@@ -92,6 +93,18 @@ describe('slow-query log', () => {
     expect(lines).toEqual(['kfashion: slow query t.byName: 75 ms']);
     expect(lines.join('\n')).not.toContain(secret);
     d.close();
+  });
+
+  it("writes lines the fuzzers' crash check leaves out, and only those", () => {
+    const lines: string[] = [];
+    restores.push(
+      setSlowQueryLog({ thresholdMs: SLOW_QUERY_MS, now: fakeClock([0, 80]), write: (l) => lines.push(l) }),
+    );
+    const d = db();
+    statements(d).query('t.count', 'SELECT COUNT(*) FROM t', 'pluck').get();
+    d.close();
+    const crash = 'kfashion: the scan stopped: Error: disk I/O error\n';
+    expect(stderrWithoutSlowQueries(`${lines[0]}\n${crash}${lines[0]}\n`)).toBe(crash);
   });
 
   it('times an iterator over its steps in SQLite, not the work between rows', () => {
