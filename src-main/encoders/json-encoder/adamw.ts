@@ -45,15 +45,6 @@ export interface AdamWSlot {
 }
 
 /**
- * PyTorch's clip_grad_norm_ coefficient: max_norm / (total_norm + 1e-6), clamped to 1.
- * `clipNorm` 0 disables clipping.
- */
-export function clipCoefficient(totalNorm: number, clipNorm: number): number {
-  if (clipNorm <= 0) return 1;
-  return Math.min(1, clipNorm / (totalNorm + 1e-6));
-}
-
-/**
  * One AdamW update of `slot` with gradient `g` times `scale` (the clip coefficient).
  * `gTransposed`: g is stored as [cols, rows] (the backward pass produced it in that layout).
  * PyTorch order: decay the weight, update the moments, p -= lr/bc1 · m / (sqrt(v)/sqrt(bc2) + eps).

@@ -41,14 +41,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { FieldName } from '../../../src-shared/fields.ts';
 import { hashSeed, Rng } from '../../dataset/rng.ts';
 import { type BackendChoice, type BackendInfo, describeBackend, initTfBackend } from '../tf-backend.ts';
-import {
-  type AdamWSlot,
-  adamwHyper,
-  adamwUpdate,
-  clipCoefficient,
-  transposeInto,
-  WasmAdamW,
-} from './adamw.ts';
+import { type AdamWSlot, adamwHyper, adamwUpdate, transposeInto, WasmAdamW } from './adamw.ts';
 import {
   readInto,
   type ShardData,
@@ -75,6 +68,7 @@ import type {
   SoftTargets,
   TrainStepResult,
 } from './json-encoder-types.ts';
+import { clipScale } from './optimizer.ts';
 import {
   normalisationBackward,
   normalisedOutput,
@@ -684,7 +678,7 @@ class TfJsonEncoder implements JsonEncoder {
     const g = this.lossAndGrads(inputs, images, temperature, helper, targets);
     if (!Number.isFinite(g.loss)) throw new Error(`training loss is not finite (${g.loss}); no update made`);
     const gradNorm = Math.sqrt(g.sumOfSquares);
-    const scale = clipCoefficient(gradNorm, opt.clipNorm);
+    const scale = clipScale(gradNorm, opt.clipNorm);
     this.step++;
     const h = adamwHyper(opt, this.step);
     const wasm = this.wasm;
