@@ -36,7 +36,11 @@ function isPositiveInt(n: unknown): n is number {
   return typeof n === 'number' && Number.isInteger(n) && n > 0;
 }
 
-export function validateConfig(c: JsonEncoderConfig): void {
+/**
+ * What both models ask of a config's fields: known, each once, of its own kind, with a vocabulary of
+ * at least <pad> and <unk>; and the output width fixed at FashionCLIP's.
+ */
+export function validateFields(c: JsonEncoderConfig): void {
   const bad = (msg: string) => {
     throw new JsonEncoderConfigError(`JSON encoder config: ${msg}`);
   };
@@ -54,9 +58,17 @@ export function validateConfig(c: JsonEncoderConfig): void {
     if (!isPositiveInt(v) || v < 2)
       bad(`vocabSizes.${f} must be a whole number ≥ 2 (<pad>, <unk>, ...), got ${v}`);
   }
+  if (c.outputDim !== OUTPUT_DIM) bad(`outputDim must be ${OUTPUT_DIM} (FashionCLIP's), got ${c.outputDim}`);
+}
+
+/** The tfjs model's config: the fields, and its one shape. */
+export function validateConfig(c: JsonEncoderConfig): void {
+  const bad = (msg: string) => {
+    throw new JsonEncoderConfigError(`JSON encoder config: ${msg}`);
+  };
+  validateFields(c);
   if (!isPositiveInt(c.embedDim)) bad(`embedDim must be a positive whole number, got ${c.embedDim}`);
   if (!isPositiveInt(c.hiddenDim)) bad(`hiddenDim must be a positive whole number, got ${c.hiddenDim}`);
-  if (c.outputDim !== OUTPUT_DIM) bad(`outputDim must be ${OUTPUT_DIM} (FashionCLIP's), got ${c.outputDim}`);
   if (!(typeof c.dropout === 'number' && c.dropout >= 0 && c.dropout < 1))
     bad(`dropout must be in [0, 1), got ${c.dropout}`);
   if (c.activation !== undefined && c.activation !== 'relu' && c.activation !== 'gelu')

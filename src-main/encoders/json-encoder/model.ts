@@ -24,9 +24,8 @@ import {
   type EncoderShape,
   encoderShapeSchema,
 } from '../../../src-shared/encoder-config.ts';
-import { FIELD_NAMES, FIELDS } from '../../../src-shared/fields.ts';
 import { hashSeed, Rng } from '../../dataset/rng.ts';
-import { JsonEncoderConfigError, OUTPUT_DIM } from './json-encoder-config.ts';
+import { JsonEncoderConfigError, OUTPUT_DIM, validateFields } from './json-encoder-config.ts';
 import type { EncoderInputs, JsonEncoderConfig } from './json-encoder-types.ts';
 import type { Arr } from './layers/arrays.ts';
 import { concatBackward, concatForward } from './layers/concat.ts';
@@ -71,26 +70,6 @@ export function resolveShape(config: JsonEncoderConfig): EncoderShape {
       `JSON encoder config: ${r.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`,
     );
   return r.data;
-}
-
-export function validateFields(c: JsonEncoderConfig): void {
-  const bad = (msg: string) => {
-    throw new JsonEncoderConfigError(`JSON encoder config: ${msg}`);
-  };
-  if (!Array.isArray(c.fields) || c.fields.length === 0) bad('`fields` must list at least one field');
-  const seen = new Set<string>();
-  for (const f of c.fields) {
-    if (!(FIELD_NAMES as readonly string[]).includes(f))
-      bad(`unknown field '${f}' (known fields: ${FIELD_NAMES.join(', ')})`);
-    if (seen.has(f)) bad(`field '${f}' is listed twice`);
-    seen.add(f);
-    if (c.fieldKinds?.[f] !== FIELDS[f].kind)
-      bad(`field '${f}' is ${FIELDS[f].kind}-valued, but fieldKinds says '${c.fieldKinds?.[f]}'`);
-    const v = c.vocabSizes?.[f];
-    if (!(typeof v === 'number' && Number.isInteger(v) && v >= 2))
-      bad(`vocabSizes.${f} must be a whole number ≥ 2 (<pad>, <unk>, ...), got ${v}`);
-  }
-  if (c.outputDim !== OUTPUT_DIM) bad(`outputDim must be ${OUTPUT_DIM} (FashionCLIP's), got ${c.outputDim}`);
 }
 
 /** The MLP's modules from the shape, named like an nn.Sequential called `mlp`. */
