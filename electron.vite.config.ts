@@ -48,6 +48,8 @@ export default defineConfig({
           'shard-helper': at('src-main/encoders/json-encoder/shard-helper.ts'),
           // One ONNX Runtime session per thread: image encoder and vector index (encoders/onnx-session-host.ts).
           'onnx-session-worker': at('src-main/encoders/onnx-session-worker.ts'),
+          // The vector index's search worker: its ONNX session and the int8 scan (retrieval/vector-index.ts).
+          'search-worker': at('src-main/retrieval/search-worker.ts'),
         },
       },
     },

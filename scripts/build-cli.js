@@ -43,6 +43,8 @@ await build({
     'shard-helper': 'src-main/encoders/json-encoder/shard-helper.ts',
     // One ONNX Runtime session per thread: image encoder and vector index (encoders/onnx-session-host.ts).
     'onnx-session-worker': 'src-main/encoders/onnx-session-worker.ts',
+    // The vector index's search worker: its ONNX session and the int8 scan (src-main/retrieval/vector-index.ts).
+    'search-worker': 'src-main/retrieval/search-worker.ts',
   },
 });
 await build({

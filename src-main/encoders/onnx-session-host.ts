@@ -18,18 +18,23 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
-import { connect, transfer, workerEntry } from '../workers/protocol.ts';
-import type { OnnxSessionTasks, RawTensor } from './onnx-session-worker.ts';
+import { connect, type Remote, type Tasks, transfer, workerEntry } from '../workers/protocol.ts';
+import type { OnnxSessionTasks, RawTensor } from './onnx-session-tasks.ts';
 
-// The wire type lives with the worker entry (which this file starts), so the two do not import each other.
-export type { RawTensor } from './onnx-session-worker.ts';
+// The wire type lives with the worker's tasks (which this file starts), so the two do not import each other.
+export type { RawTensor } from './onnx-session-tasks.ts';
 
 export type SessionThread = 'worker' | 'main';
 
 /** A tensor as plain data, the form that crosses between threads. */
 
-export interface SessionHost {
+export interface SessionHost<X extends Tasks = OnnxSessionTasks> {
   readonly thread: SessionThread;
+  /**
+   * The worker's tasks, for an entry that serves its own beside the session's (the vector index's
+   * search worker); null when the session runs on the calling thread.
+   */
+  readonly tasks: Remote<X> | null;
   readonly inputNames: readonly string[];
   readonly inputMetadata: readonly ort.InferenceSession.ValueMetadata[];
   readonly outputMetadata: readonly ort.InferenceSession.ValueMetadata[];
@@ -52,29 +57,34 @@ export interface SessionHostOptions {
   unrefWhenIdle?: boolean;
   /** Names the thread in errors ("the search worker thread exited …"). */
   name?: string;
+  /**
+   * The bundled worker entry to start (default 'onnx-session-worker'): one that serves the session's
+   * tasks (onnx-session-tasks.ts) and may add its own, reached through `SessionHost.tasks`.
+   */
+  entry?: string;
 }
 
 export class SessionHostError extends Error {
   override name = 'SessionHostError';
 }
 
-export function createSessionHost(
+export function createSessionHost<X extends Tasks = OnnxSessionTasks>(
   model: string | Uint8Array,
   options: ort.InferenceSession.SessionOptions,
   thread: SessionThread = 'worker',
   host: SessionHostOptions = {},
-): Promise<SessionHost> {
-  const script = thread === 'worker' ? workerEntry('onnx-session-worker') : null;
-  return script ? workerHost(script, model, options, host) : mainThreadHost(model, options, host);
+): Promise<SessionHost<X>> {
+  const script = thread === 'worker' ? workerEntry(host.entry ?? 'onnx-session-worker') : null;
+  return script ? workerHost<X>(script, model, options, host) : mainThreadHost<X>(model, options, host);
 }
 
 const label = (model: string | Uint8Array) => (typeof model === 'string' ? model : 'ONNX graph');
 
-async function mainThreadHost(
+async function mainThreadHost<X extends Tasks>(
   model: string | Uint8Array,
   options: ort.InferenceSession.SessionOptions,
   host: SessionHostOptions,
-): Promise<SessionHost> {
+): Promise<SessionHost<X>> {
   const mod: typeof ort = host.ortPath ? createRequire(import.meta.url)(host.ortPath) : ort;
   const session = await mod.InferenceSession.create(model as string, options);
   const constants: Record<string, ort.Tensor> = {};
@@ -101,6 +111,7 @@ async function mainThreadHost(
   };
   return {
     thread: 'main',
+    tasks: null,
     inputNames: session.inputNames,
     inputMetadata: session.inputMetadata,
     outputMetadata: session.outputMetadata,
@@ -110,12 +121,12 @@ async function mainThreadHost(
   };
 }
 
-async function workerHost(
+async function workerHost<X extends Tasks>(
   script: string,
   model: string | Uint8Array,
   options: ort.InferenceSession.SessionOptions,
   host: SessionHostOptions,
-): Promise<SessionHost> {
+): Promise<SessionHost<X>> {
   const conn = connect<OnnxSessionTasks>(new Worker(script), {
     name: host.name ?? 'ONNX Runtime worker thread',
     unrefWhenIdle: host.unrefWhenIdle ?? false,
@@ -151,6 +162,8 @@ async function workerHost(
   };
   return {
     thread: 'worker',
+    // The entry's own tasks travel over the same connection; the caller named the entry and its type.
+    tasks: conn.call as unknown as Remote<X>,
     inputNames: info.inputNames,
     inputMetadata: info.inputMetadata,
     outputMetadata: info.outputMetadata,

@@ -2,90 +2,12 @@
  * Entry point of an ONNX Runtime session's worker thread (bundled as onnx-session-worker.js: dist/ for
  * the CLI and server, out/main/ for the desktop app). onnx-session-host.ts starts it and says why a
  * session runs on a thread of its own. One session per thread: the image encoder's (embedding, and the
- * query image of an image search) and the exact search graph's (vector index) are the same code.
+ * query image of an image search) is served here; the exact search graph's runs on the vector index's
+ * search worker (retrieval/search-worker.ts), which serves the same tasks (onnx-session-tasks.ts).
  */
-import { createRequire } from 'node:module';
-import type ort from 'onnxruntime-node';
-import { defineWorker, transfer } from '../workers/protocol.ts';
+import { defineWorker } from '../workers/protocol.ts';
+import { sessionTasks } from './onnx-session-tasks.ts';
 
-/** A tensor as it crosses the thread boundary: its element type, flat data and shape. */
-export interface RawTensor {
-  type: 'float32' | 'float16' | 'int64' | 'int32';
-  data: Float32Array | Uint16Array | BigInt64Array | Int32Array;
-  dims: readonly number[];
-}
+defineWorker(sessionTasks().tasks);
 
-export interface OpenRequest {
-  /** The model file, or its bytes (a generated graph). */
-  model: string | Uint8Array;
-  options: ort.InferenceSession.SessionOptions;
-  /** Inputs fixed for the session's life (a search's blocked gallery), moved here once, fed to every run. */
-  constants?: Record<string, RawTensor>;
-  /** Load onnxruntime-node from this path instead (tests of a failing runtime). */
-  ortPath?: string;
-  quiet: boolean;
-}
-
-export interface SessionInfo {
-  inputNames: string[];
-  inputMetadata: ort.InferenceSession.ValueMetadata[];
-  outputMetadata: ort.InferenceSession.ValueMetadata[];
-}
-
-let runtime: typeof ort | null = null;
-let session: ort.InferenceSession | null = null;
-let constants: Record<string, ort.Tensor> = {};
-
-function opened(): ort.InferenceSession {
-  if (!session) throw new Error('no ONNX Runtime session is open on this thread');
-  return session;
-}
-
-const tasks = defineWorker({
-  async open(req: OpenRequest): Promise<SessionInfo> {
-    const mod: typeof ort = req.ortPath
-      ? createRequire(import.meta.url)(req.ortPath)
-      : (await import('onnxruntime-node')).default;
-    if (req.quiet) mod.env.logLevel = 'fatal';
-    runtime = mod;
-    session = await mod.InferenceSession.create(req.model as string, req.options);
-    constants = {};
-    for (const [k, v] of Object.entries(req.constants ?? {}))
-      constants[k] = new mod.Tensor(v.type, v.data as Float32Array, v.dims);
-    return {
-      inputNames: [...session.inputNames],
-      inputMetadata: [...session.inputMetadata],
-      outputMetadata: [...session.outputMetadata],
-    };
-  },
-
-  /** Runs the session on `feeds` plus the constants; the outputs are moved to the caller, not copied. */
-  async run(feeds: Record<string, RawTensor>, outputs: string[]): Promise<Record<string, RawTensor>> {
-    const s = opened();
-    const mod = runtime!;
-    const tensors: Record<string, ort.Tensor> = { ...constants };
-    for (const [k, v] of Object.entries(feeds))
-      tensors[k] = new mod.Tensor(v.type, v.data as Float32Array, v.dims);
-    const result = await s.run(tensors, outputs);
-    const out: Record<string, RawTensor> = {};
-    const buffers: ArrayBuffer[] = [];
-    for (const name of outputs) {
-      const t = result[name];
-      if (!t) throw new Error(`the run returned no ${name}`);
-      const data = (t.data as Float32Array).slice();
-      buffers.push(data.buffer);
-      out[name] = { type: t.type as RawTensor['type'], data, dims: [...t.dims] };
-    }
-    for (const t of Object.values(result)) t.dispose();
-    return transfer(out, buffers);
-  },
-
-  async release(): Promise<void> {
-    const s = session;
-    session = null;
-    constants = {};
-    await s?.release();
-  },
-});
-
-export type OnnxSessionTasks = typeof tasks;
+export type { OnnxSessionTasks, OpenRequest, RawTensor, SessionInfo } from './onnx-session-tasks.ts';

@@ -16,6 +16,7 @@
  */
 import type ort from 'onnxruntime-node';
 import { onnxModel } from '../encoders/onnx-model-writer.ts';
+import { blockColumns, blockLayout } from './gallery-blocks.ts';
 import { scoreMatrix } from './score-matrix.ts';
 
 /** Computes [rows × candidates] scores for a block of query rows. */
@@ -78,9 +79,7 @@ export async function openBlockScorer(
     logSeverityLevel: process.env.KFASHION_DEBUG ? 2 : 4,
   });
   // [d, N]: MLAS streams a plain right-hand side faster than it packs a transposed one. The vector
-  // index's gallery layout with a single block of all N rows is exactly that transpose. Imported
-  // here, when ORT is used, as the search code imports the index: loaded only where it runs.
-  const { blockColumns, blockLayout } = await import('./vector-index.ts');
+  // index's gallery layout with a single block of all N rows is exactly that transpose.
   const candT = new mod.Tensor('float32', blockColumns(candidates, blockLayout(n, n), dim), [dim, n]);
   return {
     backend: 'onnxruntime',

@@ -59,16 +59,17 @@
  * copy's build time and memory would buy nothing. A query whose bound is not met within
  * `int8MaxCandidates` candidates (near-duplicates by the thousand) is answered by the float32 scan
  * instead, exactly as before (ORT's scores, which may differ from the JS sum in the last bit).
- * The re-score reads the blocked float32 copy, so with the int8 scan that copy stays on the calling
- * thread and ORT's session runs there too (`thread` says 'main'): usearch's call is synchronous
- * anyway, so a single query holds the event loop for its scan (~8 ms at 100k, ~40 ms at 1M under
- * load), and a batch now holds it for its GEMM. Moving both into the search worker needs that worker
- * to run non-ORT code; not done.
+ * The re-score reads the blocked float32 copy, so the scan runs where that copy is: on the search
+ * worker by default (retrieval/search-worker.ts serves ORT's session and the int8 scan on one thread;
+ * the int8 codes are moved there at build time, so the gallery is held once, by the worker, and a
+ * 1M-row query holds no other request), or on the calling thread with `thread: 'main'` (benchmarks,
+ * and where no worker bundle exists).
  *
  * [Note: search thread] onnxruntime-node runs a session synchronously on the calling thread (a
- * 300k-row batch held the event loop for 0.5 s: one timer tick). The ORT path therefore runs in a
- * worker thread of its own by default, so the server and the desktop app stay responsive while a
- * 1M-row search computes; `thread: 'main'` runs it inline (no message hop, for benchmarks).
+ * 300k-row batch held the event loop for 0.5 s: one timer tick), and so does usearch's exactSearch.
+ * Both scans therefore run in a worker thread of their own by default, so the server and the desktop
+ * app stay responsive while a 1M-row search computes; `thread: 'main'` runs them inline (no message
+ * hop, for benchmarks). The hop costs one message each way per call (the query in, the hits out).
  *
  * Ties are broken toward the lower row index on both paths (ONNX TopK's rule), so results are
  * deterministic. Scores are float32 dot products, i.e. cosines, since rows and queries are unit
@@ -78,6 +79,14 @@ import { availableParallelism } from 'node:os';
 import type ort from 'onnxruntime-node';
 import { onnxModel } from '../encoders/onnx-model-writer.ts';
 import { createSessionHost } from '../encoders/onnx-session-host.ts';
+import { type Remote, transfer } from '../workers/protocol.ts';
+import {
+  type BlockLayout,
+  blockColumns,
+  blockedRowScorer,
+  blockLayout,
+  blockStart,
+} from './gallery-blocks.ts';
 import {
   type ChunkSource,
   columnAbsMax,
@@ -87,6 +96,7 @@ import {
   quantiseGallery,
 } from './int8-scan.ts';
 import { scoreMatrix } from './score-matrix.ts';
+import type { SearchWorkerTasks } from './search-worker.ts';
 import { topK } from './top-k.ts';
 
 export interface SearchHit {
@@ -141,13 +151,6 @@ function wantsInt8(n: number, opts: VectorIndexOptions): boolean {
   const scan = opts.scan ?? 'auto';
   if (scan === 'float32') return false;
   if (scan === 'auto' && n < (opts.minInt8Rows ?? MIN_INT8_ROWS)) return false;
-  // [Note: int8 scan off the event loop] The int8 scan and its re-score run on the calling thread
-  // (see [Note: int8 scan switch]), so 'auto' takes it only where the caller asked for the calling
-  // thread (`thread: 'main'`: benchmarks, one-shot work that blocks nothing). An index on the default
-  // search worker keeps the float32 scan there, so a server or the desktop app is never held by a
-  // 1M-row search (45 ms for one query, seconds for a batch's product) until the scan moves into
-  // that worker; 'int8' asks for it regardless.
-  if (scan === 'auto' && (opts.thread ?? 'worker') !== 'main') return false;
   return loadUsearchExact() !== null;
 }
 
@@ -180,29 +183,9 @@ export class VectorIndexError extends Error {
 const NORM_TOLERANCE = 1e-3;
 /** Upper bound on one score matrix (floats): 128 MB, i.e. 32 queries per run at N = 1M. */
 const MAX_SCORE_FLOATS = 1 << 25;
-/** Galleries up to this many rows are one block; larger ones are cut into BLOCK_ROWS-row blocks. */
-const ONE_BLOCK_MAX_ROWS = 1 << 18;
-const BLOCK_ROWS = 8192;
-
-/** How the gallery is cut: `blocks` blocks of `rows` rows; block b starts at row `start(b)`. */
-export interface BlockLayout {
-  n: number;
-  rows: number;
-  blocks: number;
-}
 
 /** Rows read at a time by `buildFromRows` (16 MB of float32 at 512 dims). */
 const READ_CHUNK_ROWS = 8192;
-
-export function blockLayout(n: number, blockRows?: number): BlockLayout {
-  const rows = Math.min(n, blockRows ?? (n <= ONE_BLOCK_MAX_ROWS ? n : BLOCK_ROWS));
-  return { n, rows, blocks: Math.ceil(n / rows) };
-}
-
-/** First row of block b: the last block is the last `rows` rows, overlapping its neighbour. */
-export function blockStart(l: BlockLayout, b: number): number {
-  return Math.min(b * l.rows, l.n - l.rows);
-}
 
 function searchGraph(dim: number): Uint8Array {
   return onnxModel({
@@ -250,6 +233,8 @@ interface TopKResult {
 interface TopKRunner {
   /** Where the session runs: 'main' also when a worker was asked for but no worker bundle exists. */
   readonly thread: 'worker' | 'main';
+  /** The search worker's own tasks (the int8 scan); null on the calling thread. */
+  readonly worker: Remote<SearchWorkerTasks> | null;
   run(queries: Float32Array, q: number, k: number): Promise<TopKResult>;
   close(): Promise<void>;
 }
@@ -267,7 +252,8 @@ async function sessionRunner(
   thread: 'worker' | 'main',
   ortPath?: string,
 ): Promise<TopKRunner> {
-  const host = await createSessionHost(searchGraph(dim), sessionOptions(threads), thread, {
+  const host = await createSessionHost<SearchWorkerTasks>(searchGraph(dim), sessionOptions(threads), thread, {
+    entry: 'search-worker',
     constants: {
       gallery_blocks: { type: 'float32', data: galleryT, dims: [layout.blocks, dim, layout.rows] },
     },
@@ -280,6 +266,7 @@ async function sessionRunner(
   });
   return {
     thread: host.thread,
+    worker: host.tasks,
     async run(queries, q, k) {
       const out = await host
         .runMany(
@@ -297,6 +284,49 @@ async function sessionRunner(
       return { scores: out.scores!.data as Float32Array, indices: out.indices!.data as BigInt64Array };
     },
     close: () => host.release(),
+  };
+}
+
+/** One query's exact top-k from the int8 scan, or null: not proven within the candidate limit. */
+type Int8Hits = { index: number; score: number }[] | null;
+
+/** The int8 scan wherever it runs: on the search worker (the default) or on the calling thread. */
+interface Int8Searcher {
+  /** The scan's counters (on the worker: as of its last answer). */
+  readonly stats: Readonly<Int8ScanStats>;
+  /** One answer per query of `q` unit queries ([q × dim]). */
+  search(queries: Float32Array, q: number, k: number): Promise<Int8Hits[]>;
+}
+
+/** The int8 scan on this thread (no search worker bundle, or `thread: 'main'`). */
+function localInt8(scan: Int8Scan): Int8Searcher {
+  return {
+    stats: scan.stats,
+    async search(queries, q, k) {
+      const dim = queries.length / q;
+      return Array.from({ length: q }, (_, r) => scan.search(queries.subarray(r * dim, (r + 1) * dim), k));
+    },
+  };
+}
+
+/** The int8 scan on the search worker: one message per call, the answers moved back. */
+function workerInt8(worker: Remote<SearchWorkerTasks>): Int8Searcher {
+  let stats: Int8ScanStats = { queries: 0, rescored: 0, retries: 0, fallbacks: 0 };
+  return {
+    get stats() {
+      return stats;
+    },
+    async search(queries, q, k) {
+      const answer = await worker.scanInt8(queries, q, k).catch((e: unknown) => {
+        throw new VectorIndexError(
+          `search failed in the int8 scan: ${e instanceof Error ? e.message : String(e)}`,
+        );
+      });
+      stats = answer.stats;
+      return answer.answers.map((a) =>
+        a ? Array.from(a.rows, (index, j) => ({ index, score: a.scores[j]! })) : null,
+      );
+    },
   };
 }
 
@@ -325,7 +355,7 @@ export class VectorIndex {
       fallbackReason: string | null;
       maxScoreFloats: number;
       layout: BlockLayout | null;
-      int8?: Int8Scan | null;
+      int8?: Int8Searcher | null;
     },
   ) {
     this.size = ids.length;
@@ -342,9 +372,9 @@ export class VectorIndex {
 
   /** How a small call scans the gallery: 'int8' (plus the exact re-score) or 'float32'. */
   readonly scan: 'int8' | 'float32';
-  private readonly int8: Int8Scan | null;
+  private readonly int8: Int8Searcher | null;
 
-  /** The int8 scan's counters (null without one). */
+  /** The int8 scan's counters (null without one); on the search worker, as of its last answer. */
   get int8Stats(): Readonly<Int8ScanStats> | null {
     return this.int8?.stats ?? null;
   }
@@ -410,31 +440,14 @@ export class VectorIndex {
     if (opts.scan === 'int8' && !loadUsearchExact()) {
       throw new VectorIndexError("scan 'int8' needs the usearch package, which cannot load");
     }
-    const int8 = wantsInt8(ids.length, opts);
+    // The int8 copy is made from the blocked copy's rows before the session opens: on the search
+    // worker, the blocked copy is moved there ([Note: int8 scan switch]).
+    const gallery = wantsInt8(ids.length, opts)
+      ? quantiseGallery(ids.length, dim, columnAbsMax(dim, chunks), chunks)
+      : null;
+    let runner: TopKRunner;
     try {
-      // With the int8 scan the blocked copy stays on this thread for the re-score, so the session
-      // runs here too ([Note: int8 scan switch]).
-      const runner = await sessionRunner(
-        blocked,
-        layout,
-        dim,
-        common.threads,
-        int8 ? 'main' : common.thread,
-        opts.onnxruntimePath,
-      );
-      const scan = int8
-        ? new Int8Scan(
-            quantiseGallery(ids.length, dim, columnAbsMax(dim, chunks), chunks),
-            blockedRowScorer(blocked, layout, dim),
-            {
-              threads: common.threads,
-              ...(opts.int8MaxCandidates ? { maxCandidates: opts.int8MaxCandidates } : {}),
-            },
-            loadUsearchExact()!,
-            INT8_MAX_K,
-          )
-        : null;
-      return new VectorIndex(ids, dim, null, runner, { ...common, fallbackReason: null, layout, int8: scan });
+      runner = await sessionRunner(blocked, layout, dim, common.threads, common.thread, opts.onnxruntimePath);
     } catch (e) {
       // First line only: Node appends the whole require stack to a missing-module error.
       const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
@@ -447,6 +460,33 @@ export class VectorIndex {
         layout: null,
       });
     }
+    const scanOptions = {
+      threads: common.threads,
+      ...(opts.int8MaxCandidates ? { maxCandidates: opts.int8MaxCandidates } : {}),
+    };
+    let scan: Int8Searcher | null = null;
+    if (gallery && runner.worker) {
+      try {
+        await runner.worker.openInt8(
+          transfer(gallery, [gallery.codes.buffer as ArrayBuffer]),
+          layout,
+          scanOptions,
+          INT8_MAX_K,
+        );
+      } catch (e) {
+        await runner.close();
+        throw new VectorIndexError(
+          `the int8 scan could not start on the search worker: ${e instanceof Error ? e.message : String(e)}`,
+        );
+      }
+      scan = workerInt8(runner.worker);
+    } else if (gallery) {
+      const engine = loadUsearchExact()!;
+      scan = localInt8(
+        new Int8Scan(gallery, blockedRowScorer(blocked, layout, dim), scanOptions, engine, INT8_MAX_K),
+      );
+    }
+    return new VectorIndex(ids, dim, null, runner, { ...common, fallbackReason: null, layout, int8: scan });
   }
 
   /**
@@ -510,17 +550,20 @@ export class VectorIndex {
 
   /** One int8 scan per query; a query whose bound is not met within the candidate limit scans in float32. */
   private async searchInt8(
-    scan: Int8Scan,
+    scan: Int8Searcher,
     queries: Float32Array,
     q: number,
     k: number,
   ): Promise<SearchHit[][]> {
+    const answers = await scan.search(queries, q, k);
     const out: SearchHit[][] = [];
     for (let r = 0; r < q; r++) {
-      const one = queries.subarray(r * this.dim, (r + 1) * this.dim);
-      const hits = scan.search(one, k);
+      const hits = answers[r];
       if (hits) out.push(hits.map((h) => ({ index: h.index, id: this.ids[h.index]!, score: h.score })));
-      else out.push((await this.searchOrt(this.runner!, one.slice(), 1, k))[0]!);
+      else {
+        const one = queries.slice(r * this.dim, (r + 1) * this.dim);
+        out.push((await this.searchOrt(this.runner!, one, 1, k))[0]!);
+      }
     }
     return out;
   }
@@ -611,23 +654,6 @@ export class VectorIndex {
   }
 }
 
-/**
- * The exact float32 score of one gallery row read from the blocked copy, summed exactly as the JS
- * scorer sums (score-matrix.ts, [Note: score summation order]: products in dim order in a double,
- * stored as float32), so the int8 path's hits and scores are the JS path's, bit for bit. The row's
- * dims are `rows` floats apart: one cache line each, but only for the few re-scored rows.
- */
-function blockedRowScorer(blocked: Float32Array, layout: BlockLayout, dim: number) {
-  const { rows, blocks } = layout;
-  return (row: number, q: Float32Array): number => {
-    const b = Math.min(Math.floor(row / rows), blocks - 1);
-    const o = b * dim * rows + (row - blockStart(layout, b));
-    let s = 0;
-    for (let j = 0; j < dim; j++) s += q[j]! * blocked[o + j * rows]!;
-    return Math.fround(s);
-  };
-}
-
 /** A row-major matrix as chunks of 8,192 rows (views, no copy). */
 function rowMajorChunks(m: Float32Array, n: number, dim: number): ChunkSource {
   return (visit) => {
@@ -658,31 +684,6 @@ function blockedChunks(blocked: Float32Array, layout: BlockLayout, dim: number):
       }
     }
   };
-}
-
-/**
- * [n, d] row-major → [blocks, d, rows]: each block of rows transposed (see [Note: gallery layout]).
- * Tiled 64 × 64 so that both the rows read and the columns written stay in cache.
- */
-export function blockColumns(src: Float32Array, layout: BlockLayout, d: number): Float32Array {
-  const { rows, blocks } = layout;
-  const out = new Float32Array(blocks * d * rows);
-  const T = 64;
-  for (let b = 0; b < blocks; b++) {
-    const first = blockStart(layout, b);
-    const base = b * d * rows;
-    for (let i0 = 0; i0 < rows; i0 += T) {
-      const i1 = Math.min(rows, i0 + T);
-      for (let j0 = 0; j0 < d; j0 += T) {
-        const j1 = Math.min(d, j0 + T);
-        for (let i = i0; i < i1; i++) {
-          const so = (first + i) * d;
-          for (let j = j0; j < j1; j++) out[base + j * rows + i] = src[so + j]!;
-        }
-      }
-    }
-  }
-  return out;
 }
 
 // ---- helpers (exported for tests and the benchmark) ----------------------------------------------

@@ -1,12 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Rng } from '../../src-main/dataset/rng.ts';
+import { blockLayout, blockStart } from '../../src-main/retrieval/gallery-blocks.ts';
 import { topK } from '../../src-main/retrieval/top-k.ts';
-import {
-  blockLayout,
-  blockStart,
-  VectorIndex,
-  VectorIndexError,
-} from '../../src-main/retrieval/vector-index.ts';
+import { VectorIndex, VectorIndexError } from '../../src-main/retrieval/vector-index.ts';
 
 const open: VectorIndex[] = [];
 async function build(...args: Parameters<typeof VectorIndex.build>): Promise<VectorIndex> {
