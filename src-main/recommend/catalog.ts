@@ -225,14 +225,7 @@ export class Catalog {
     const sha = sha256Hex(bytes);
     const id = fields.id === undefined ? `p-${sha.slice(0, 16)}` : checkProductId(fields.id);
     // Embed before writing anything: a model failure leaves the catalog as it was.
-    // Named, so a full decode that fails after checkImage's small one is the upload's 400, not a 500.
-    const vector = opts.encoder
-      ? await embedImageBytes(
-          opts.encoder,
-          [bytes],
-          [{ what: opts.what ?? 'image', field: opts.imageField ?? 'image' }],
-        )
-      : null;
+    const vector = opts.encoder ? await embedImageBytes(opts.encoder, [bytes]) : null;
     const rel = this.storeImage(bytes, sha, img.ext);
     const existing = this.store.imagePathOf(id);
     const now = new Date().toISOString();

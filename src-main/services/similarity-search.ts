@@ -407,9 +407,7 @@ export class SimilaritySearchService {
       );
     }
     const t0 = performance.now();
-    // Named: a picture that passed checkImage's small decode can still fail the full one (a damaged
-    // scan further in, metadata libvips rejects at full decode); that is the upload's fault, a 400.
-    const image = await embedImageBytes(opened.encoder, [bytes], [{ what }]);
+    const image = await embedImageBytes(opened.encoder, [bytes]);
     const t1 = performance.now();
     const fields = info.fields.filter(isFieldName);
     const values: Partial<Record<FieldName, string[]>> = {};
@@ -503,9 +501,7 @@ export class SimilaritySearchService {
         `The workspace's image encoder is "${model}" but no item has a "${model}" embedding: run "kfashion embed --workspace ${this.ws.root}" first.`,
     );
     const t0 = performance.now();
-    // Named: a picture that passed checkImage's small decode can still fail the full one (a damaged
-    // scan further in, metadata libvips rejects at full decode); that is the upload's fault, a 400.
-    const vector = await embedImageBytes(opened.encoder, [bytes], [{ what }]);
+    const vector = await embedImageBytes(opened.encoder, [bytes]);
     const t1 = performance.now();
     const [result] = await gallery.index.search(vector, k);
     const t2 = performance.now();
