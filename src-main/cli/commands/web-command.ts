@@ -139,7 +139,7 @@ browser; scripts send "Authorization: Bearer <token>".`,
       console.log(`K-Fashion Workbench (browser mode) at ${shown}`);
       console.log(`  workspace: ${info.workspace}${info.synthetic ? ' (SYNTHETIC demo data)' : ''}`);
       console.log(
-        `  jobs run on ${jobs.mode === 'worker' ? 'worker threads' : 'this thread (no bundled job-worker.js found)'}`,
+        `  jobs run on ${jobs.mode === 'worker' ? 'worker threads (training, tuning, embedding and evaluation in child processes)' : 'this thread (no bundled job-worker.js found)'}`,
       );
       console.log(`  paths the browser may name: inside ${session.pathRoots?.list().join(', ')}`);
       if (auth.token) {
