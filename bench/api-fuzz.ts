@@ -1,6 +1,6 @@
 /**
  * `npm run fuzz -- api [--requests N] [--seed S] [--concurrency C] [--quiet-every N] [--trim]
- * [--servers web,serve]`: the API fuzzer's full run
+ * [--servers web,serve] [--targets REGEX]`: the API fuzzer's full run
  * (default 10,000 requests, half to each server). Builds a small real workspace (scan, embed with the
  * tiny CLIP-shaped model, a catalog), starts the real `kfashion web` and `kfashion serve` on it in
  * child processes on 127.0.0.1, and sends each one its share of generated hostile requests
@@ -10,6 +10,9 @@
  * and every `--quiet-every` requests, default 2,000, with the jobs the fuzz started ended; judged, see
  * [Note: Quiet RSS]). Prints JSON lines; exits 1 on any finding, a crash, a job that would not end,
  * or quiet memory that grew by more than a third from the early samples to the late ones (rssTrend).
+ * `--targets REGEX` sends only the requests whose target (e.g. "rpc search.run", "POST /api/catalog",
+ * "GET /media/*", "unknown route") matches: one family at a time, to find which kind of request a
+ * memory trend comes from.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
@@ -211,6 +214,7 @@ export async function apiFuzz(args: string[]): Promise<void> {
   const trim = args.includes('--trim');
   const seed = intFlag(args, '--seed', 1);
   const concurrency = intFlag(args, '--concurrency', 4);
+  const targets = args.includes('--targets') ? new RegExp(args[args.indexOf('--targets') + 1] ?? '') : null;
   const fx = await buildRecommendFixture();
   const jpeg = await solidJpeg('#884422');
   // dist/bench-cli.js → bin/kfashion.js: the CLI as users run it.
@@ -236,10 +240,11 @@ export async function apiFuzz(args: string[]): Promise<void> {
       servers.push(server);
       const pid = server.child.pid!;
       const openapi = (await (await fetch(new URL('/openapi.json', server.url))).json()) as OpenApiDoc;
-      const gen = apiFuzzRequests(
+      const all = apiFuzzRequests(
         { mode: p.mode, openapi, uploadLimitBytes: 10 * 1024 * 1024, images: { jpeg } },
         seed + i,
       );
+      const gen = targets ? onlyTargets(all, targets) : all;
       const share = i === 0 ? Math.ceil(total / 2) : Math.floor(total / 2);
       const warm = Math.min(500, Math.floor(share / 10));
       const rssStart = rssMb(pid);
@@ -312,6 +317,7 @@ export async function apiFuzz(args: string[]): Promise<void> {
           jobsThatDidNotEnd: stuck,
         },
         targets: Object.keys(s.byTarget).length,
+        ...(targets ? { byTarget: s.byTarget } : {}),
         firstFindings: [
           ...s.findings.filter((f) => f.kind === '5xx'),
           ...s.findings.filter((f) => f.kind !== '5xx'),
@@ -326,6 +332,19 @@ export async function apiFuzz(args: string[]): Promise<void> {
     rmSync(fx.base, { recursive: true, force: true });
   }
   if (failed) process.exitCode = 1;
+}
+
+/** The requests of `gen` whose target matches (gen is endless and visits every target in turn). */
+function* onlyTargets<T extends { target: string }>(gen: Generator<T>, re: RegExp): Generator<T> {
+  let misses = 0;
+  for (const req of gen) {
+    if (re.test(req.target)) {
+      misses = 0;
+      yield req;
+    } else if (++misses > 100_000) {
+      throw new Error(`--targets ${re.source}: no request target matches (e.g. "rpc search.run")`);
+    }
+  }
 }
 
 function merge(a: FuzzSummary, b: FuzzSummary): FuzzSummary {

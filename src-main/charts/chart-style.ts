@@ -18,9 +18,18 @@ export const COLORS = {
   purple: '#9467bd',
 };
 
-/** Escapes text for SVG markup. */
+/**
+ * Escapes text for SVG markup. Characters XML 1.0 does not allow at all (control characters, U+FFFE,
+ * U+FFFF, a lone surrogate: an uploaded file's name may hold any of them) become U+FFFD: escaping
+ * cannot express them, and librsvg refuses the whole document over one of them.
+ */
 export const esc = (s: string) =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  s
+    .replace(/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '\uFFFD')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;');
 
 /** "Nice" tick values covering [lo, hi] (Heckbert's algorithm): steps of 1, 2 or 5 × 10^k. */
 export function niceTicks(lo: number, hi: number, target = 5): number[] {

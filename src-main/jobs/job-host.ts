@@ -16,13 +16,25 @@
  * CancelledError (the job functions guarantee this), which arrives here as a failure with
  * `cancelled: true`. A crash (the worker dies, or throws outside the job) fails the job with a message
  * saying so; what the job committed before it is in SQLite and on disk already.
+ *
+ * [Note: Jobs in a child process]
+ * The kinds named in `processKinds` (the heavy ones: training, tuning, embedding; see job-table.ts)
+ * run in a forked child process instead of a thread: same entry file (job-worker.js), same typed
+ * calls ([Note: worker in a child process] in workers/protocol.ts). A thread's native memory (ONNX
+ * Runtime's and tfjs's buffers, SQLite's page cache) is freed into glibc's arenas when it ends and
+ * stays resident there; a process's exit gives all of it back, so a long-running server does not
+ * keep what its finished jobs used. The price is the child's start (a fresh V8 loading the bundle:
+ * tens of milliseconds), small beside the work of these kinds. A child that ignores a cancel is
+ * killed after `cancelGraceMs`; a child that dies (kill -9) fails its job as a crash, and the
+ * workspace lock it took (naming its pid) is freed here (it would be stale anyway: its pid is gone).
  */
+import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type { WireError } from '../../src-shared/api-errors.ts';
 import { CancelledError, type JobProgress } from '../../src-shared/jobs.ts';
-import { releaseLockOfThread } from '../store/workspace-lock.ts';
-import { connect, THREAD_DIED, workerEntry } from '../workers/protocol.ts';
+import { releaseLockOfProcess, releaseLockOfThread } from '../store/workspace-lock.ts';
+import { childEndpoint, connect, THREAD_DIED, workerEntry } from '../workers/protocol.ts';
 import type { JobControls } from './run-job.ts';
 
 export type JobStatus = 'running' | 'done' | 'failed' | 'cancelled';
@@ -80,6 +92,13 @@ export interface JobHostOptions {
   inline?: InlineRunner;
   /** Finished jobs kept for job.list / job.get (default 200). */
   keepFinished?: number;
+  /**
+   * Job kinds run in a child process instead of a worker thread ([Note: Jobs in a child process]);
+   * only where a worker script exists. Default none.
+   */
+  processKinds?: ReadonlySet<string>;
+  /** How long a child job may take to stop after a cancel before it is killed (default 30 s). */
+  cancelGraceMs?: number;
 }
 
 interface Running {
@@ -94,6 +113,8 @@ export class JobHost {
   private readonly script: string | null;
   private readonly inline: InlineRunner | undefined;
   private readonly keep: number;
+  private readonly processKinds: ReadonlySet<string>;
+  private readonly cancelGraceMs: number;
   private readonly jobs = new Map<string, Running>();
   private readonly listeners = new Set<(event: JobEvent) => void>();
 
@@ -105,6 +126,14 @@ export class JobHost {
     }
     this.mode = this.script ? 'worker' : 'inline';
     this.keep = options.keepFinished ?? 200;
+    this.processKinds = options.processKinds ?? new Set();
+    this.cancelGraceMs = options.cancelGraceMs ?? 30_000;
+  }
+
+  /** Where a job of `kind` runs. */
+  placement(kind: string): 'process' | 'thread' | 'inline' {
+    if (!this.script) return 'inline';
+    return this.processKinds.has(kind) ? 'process' : 'thread';
   }
 
   /**
@@ -139,9 +168,13 @@ export class JobHost {
       record.progress = progress;
       this.emit({ type: 'progress', record, progress });
     };
-    const run = this.script
-      ? this.runInWorker(this.script, spec, onProgress)
-      : this.runInline(spec, onProgress);
+    const placement = this.placement(spec.kind);
+    const run =
+      placement === 'process'
+        ? this.runInChild(this.script!, spec, onProgress)
+        : placement === 'thread'
+          ? this.runInWorker(this.script!, spec, onProgress)
+          : this.runInline(spec, onProgress);
     const settled = run.promise.then(
       (result) => {
         record.status = 'done';
@@ -267,6 +300,62 @@ export class JobHost {
       },
     );
     return { promise, cancel: () => void conn.call.cancel().catch(() => {}) };
+  }
+
+  private runInChild(
+    script: string,
+    spec: JobSpec,
+    onProgress: (p: JobProgress) => void,
+  ): { promise: Promise<unknown>; cancel: () => void } {
+    const child = fork(script, [], {
+      // Structured clone, as between threads: the job's input and result keep their types.
+      serialization: 'advanced',
+      // The desktop app's binary is Electron; this makes the child a plain Node on the same ABI.
+      env: process.versions.electron ? { ...process.env, ELECTRON_RUN_AS_NODE: '1' } : process.env,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const pid = child.pid;
+    const end = childEndpoint(child);
+    const name = `${spec.kind} job's child process`;
+    const conn = connect<JobWorkerTasks, typeof end>(end, { name });
+    conn.onEvent((progress) => onProgress(progress as JobProgress));
+    let killTimer: NodeJS.Timeout | null = null;
+    let killedAfterCancel = false;
+    void conn.exited.then(() => {
+      if (killTimer) clearTimeout(killTimer);
+    });
+    const promise = conn.call.run(spec).then(
+      (result) => {
+        // The job has returned and closed its workspace: ending the process returns its memory.
+        void conn.terminate();
+        return result;
+      },
+      (e: Error) => {
+        if (!THREAD_DIED.has(e.name)) {
+          void conn.terminate();
+          throw e;
+        }
+        // A dead child cannot release the workspace's writer lock itself.
+        if (spec.workspace && pid !== undefined) releaseLockOfProcess(spec.workspace, pid);
+        if (killedAfterCancel) {
+          throw new CancelledError(
+            `The ${spec.kind} job did not stop within ${Math.round(this.cancelGraceMs / 100) / 10} s of the cancel and was ended; what it had stored before is kept`,
+          );
+        }
+        const message = e.message.replace(/^the /, 'The ').replace('before answering', 'before finishing');
+        throw Object.assign(new Error(message), { name: 'JobCrashedError' });
+      },
+    );
+    const cancel = () => {
+      void conn.call.cancel().catch(() => {});
+      if (killTimer) return;
+      killTimer = setTimeout(() => {
+        killedAfterCancel = true;
+        end.kill();
+      }, this.cancelGraceMs);
+      killTimer.unref();
+    };
+    return { promise, cancel };
   }
 }
 

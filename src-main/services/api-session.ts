@@ -10,7 +10,7 @@ import type { ApiEvent, ApiEventPayload, AppInfo } from '../../src-shared/api.ts
 import type { JobKind } from '../../src-shared/api-schemas.ts';
 import { type JobEvent, JobHost, type JobRecord } from '../jobs/job-host.ts';
 import { WorkspaceError } from '../store/workspace.ts';
-import { runJobSpec } from './job-table.ts';
+import { CHILD_PROCESS_KINDS, runJobSpec } from './job-table.ts';
 import { PathRoots } from './path-roots.ts';
 import { Workbench } from './workbench.ts';
 
@@ -89,7 +89,7 @@ export class ApiSession {
   readonly pathRoots: PathRoots | null;
 
   constructor(readonly options: ApiSessionOptions) {
-    this.jobs = options.jobs ?? new JobHost({ inline: runJobSpec });
+    this.jobs = options.jobs ?? new JobHost({ inline: runJobSpec, processKinds: CHILD_PROCESS_KINDS });
     this.pathRoots = options.allowedRoots ? new PathRoots([options.dataDir, ...options.allowedRoots]) : null;
     this.unsubscribeJobs = this.jobs.onEvent((e) => this.forwardJobEvent(e));
   }

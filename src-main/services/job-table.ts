@@ -150,6 +150,25 @@ export const JOB_TABLE: { [K in TableKind]: JobFn<K> } = {
     }),
 };
 
+/**
+ * The kinds a JobHost runs in a child process rather than a worker thread ([Note: Jobs in a child
+ * process] in jobs/job-host.ts): those that load a model runtime (ONNX Runtime, tfjs) or train, whose
+ * native memory runs to hundreds of MB and would otherwise stay resident in glibc's arenas after the
+ * thread ends. A child's start (tens of ms) is nothing beside their seconds to hours. The light kinds
+ * (split, demo, export, map, centrality, crops, scan, import-embeddings) keep a thread: mostly JS heap
+ * (returned when the thread's V8 isolate goes), and some are started often by the UI.
+ */
+export const CHILD_PROCESS_KINDS: ReadonlySet<TableKind> = new Set<TableKind>([
+  'train',
+  'tune',
+  'sweep',
+  'embed',
+  'evaluate',
+  'catalog-import',
+  'catalog-embed',
+  'report',
+]);
+
 export function isTableKind(kind: string): kind is TableKind {
   return Object.hasOwn(JOB_TABLE, kind);
 }

@@ -232,6 +232,20 @@ export function releaseLockOfThread(root: string, thread: number): boolean {
   return true;
 }
 
+/**
+ * Frees the lock a job's child process held when that process died without releasing it (kill -9,
+ * an out-of-memory end): only a lock naming that pid on this host, and only once the process is gone.
+ * Without this the lock would still be judged stale by the next writer (its pid is dead); freeing
+ * it here makes a status display say "free" at once.
+ */
+export function releaseLockOfProcess(root: string, pid: number): boolean {
+  const path = join(root, LOCK_FILE);
+  const h = readHolder(path);
+  if (!h || h.pid !== pid || h.hostname !== hostname() || processAlive(pid, h.hostname)) return false;
+  unlinkIf(path, h.token);
+  return true;
+}
+
 /** Who holds the lock now (null when free or stale); for status displays. */
 export function lockHolder(root: string): LockHolder | null {
   const h = readHolder(join(root, LOCK_FILE));

@@ -14,8 +14,20 @@
  * same port, which comlink's listener would take as malformed calls. The protocol below is that much:
  * tagged messages (anything else on the port is left alone), a pending table failed on exit, and
  * ref-while-busy.
+ *
+ * [Note: worker in a child process]
+ * The same protocol runs over a child process's IPC channel: `childEndpoint(fork(entry, { serialization:
+ * 'advanced' }))` gives `connect` a worker-shaped end (messages, exit, terminate, ref), and in the child
+ * `defineWorker`/`emit` use `process.send` where there is no parent port. The entry file is the same
+ * bundled file either way. A child is for work whose native memory must go back to the system when it
+ * ends: glibc keeps what a finished thread freed in its arena, resident, for the next thread (see
+ * [Note: Quiet RSS] in bench/api-fuzz.ts), where a process's exit returns everything. Transfer lists do
+ * not apply there: 'advanced' serialization copies (structured clone), which is correct, only slower
+ * for large buffers.
  */
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parentPort, type Transferable, type Worker } from 'node:worker_threads';
@@ -77,8 +89,9 @@ export function fromWire(wire: WireError): Error {
  * synchronous task before the next message is read, so calls and other messages keep their order).
  */
 export function defineWorker<T extends Tasks>(tasks: T): T {
-  const port = parentPort;
-  if (!port) throw new Error('a worker entry runs as a worker thread, not on its own');
+  const port = hostPort();
+  if (!port)
+    throw new Error('a worker entry runs as a worker thread or a forked child process, not on its own');
   port.on('message', (m: Message) => {
     if (!m || typeof m !== 'object' || m[TAG] !== 'call') return;
     const reply = (r: Message, list: Transferable[] = []) => port.postMessage(r, list);
@@ -101,16 +114,102 @@ export function defineWorker<T extends Tasks>(tasks: T): T {
   return tasks;
 }
 
-/** Sends an event (e.g. progress) to the thread that started this worker. */
+/** Sends an event (e.g. progress) to the thread (or process) that started this worker. */
 export function emit(event: unknown): void {
-  parentPort?.postMessage({ [TAG]: 'event', event } satisfies Message);
+  hostPort()?.postMessage({ [TAG]: 'event', event } satisfies Message);
+}
+
+interface HostPort {
+  on(event: 'message', listener: (m: Message) => void): void;
+  postMessage(m: Message, transfer?: Transferable[]): void;
+}
+
+let processPort: HostPort | null = null;
+
+/**
+ * The way back to whoever started this worker: the parent port of a worker thread, else the IPC
+ * channel of a forked child ([Note: worker in a child process]); null when run on its own.
+ */
+function hostPort(): HostPort | null {
+  if (parentPort) return parentPort;
+  if (!process.send) return null;
+  if (!processPort) {
+    // The parent is gone (it exited or was killed): nobody is left to answer, so end as a thread
+    // ends with its process. What the task committed is on disk already.
+    process.once('disconnect', () => process.exit(0));
+    processPort = {
+      on: (_event, listener) => process.on('message', listener as (m: unknown) => void),
+      postMessage: (m) => {
+        // The channel closes when the parent dies; a late reply then has nowhere to go.
+        if (process.connected) process.send!(m);
+      },
+    };
+  }
+  return processPort;
 }
 
 /** Names of the errors a call fails with when its thread dies (as opposed to a task's own error). */
 export const THREAD_DIED = new Set(['WorkerCrashedError', 'WorkerExitedError']);
 
-export interface Connection<T extends Tasks> {
-  readonly worker: Worker;
+/**
+ * What `connect` needs of the other side: a Worker has it, and `childEndpoint` gives a forked child
+ * process the same shape.
+ */
+export interface Endpoint {
+  on(event: 'message', listener: (m: unknown) => void): unknown;
+  on(event: 'error', listener: (e: Error) => void): unknown;
+  on(event: 'exit', listener: (code: number) => void): unknown;
+  postMessage(m: unknown, transfer?: readonly Transferable[]): void;
+  terminate(): Promise<unknown>;
+  ref(): void;
+  unref(): void;
+}
+
+/** A forked child process (IPC channel, `serialization: 'advanced'`) as a worker-shaped endpoint. */
+export interface ChildEndpoint extends Endpoint {
+  readonly child: ChildProcess;
+  /** Ends the child at once (SIGKILL): for one that ignored a cancel. */
+  kill(): void;
+}
+
+export function childEndpoint(child: ChildProcess): ChildEndpoint {
+  if (!child.send) throw new Error('childEndpoint: the child has no IPC channel (fork it)');
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    child,
+    on(event: 'message' | 'error' | 'exit', listener: (x: never) => void) {
+      if (event === 'exit') {
+        // A signal's end (kill -9) has no code: reported as a shell does, 128 + the signal's number.
+        child.on('exit', (code, signal) =>
+          (listener as (c: number) => void)(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0)),
+        );
+      } else child.on(event, listener as (x: unknown) => void);
+      return this;
+    },
+    postMessage(m) {
+      // A send to a child that is exiting fails with ERR_IPC_CHANNEL_CLOSED; its exit fails the call.
+      if (child.connected) child.send(m as object, (e) => void e);
+    },
+    async terminate() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+    kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+    ref() {
+      child.ref();
+      child.channel?.ref();
+    },
+    unref() {
+      child.unref();
+      child.channel?.unref();
+    },
+  };
+}
+
+export interface Connection<T extends Tasks, E extends Endpoint = Worker> {
+  readonly worker: E;
   readonly call: Remote<T>;
   /** Calls still waiting for their answer. */
   readonly pending: number;
@@ -128,7 +227,10 @@ export interface ConnectOptions {
 }
 
 /** Connects to a started worker whose entry called `defineWorker(tasks)` with tasks of type T. */
-export function connect<T extends Tasks>(worker: Worker, options: ConnectOptions): Connection<T> {
+export function connect<T extends Tasks, E extends Endpoint = Worker>(
+  worker: E,
+  options: ConnectOptions,
+): Connection<T, E> {
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   const listeners = new Set<(event: unknown) => void>();
   let nextId = 1;
@@ -142,7 +244,8 @@ export function connect<T extends Tasks>(worker: Worker, options: ConnectOptions
     for (const p of pending.values()) p.reject(dead);
     pending.clear();
   };
-  worker.on('message', (m: Message) => {
+  worker.on('message', (raw: unknown) => {
+    const m = raw as Message;
     if (!m || typeof m !== 'object') return;
     if (m[TAG] === 'event') {
       for (const l of listeners) l(m.event);
@@ -155,7 +258,7 @@ export function connect<T extends Tasks>(worker: Worker, options: ConnectOptions
       else p.reject(fromWire(m.error));
     }
   });
-  worker.on('error', (e) =>
+  worker.on('error', (e: Error) =>
     failAll(
       Object.assign(new Error(`the ${options.name} crashed: ${e.message}`), {
         name: 'WorkerCrashedError',
@@ -164,7 +267,7 @@ export function connect<T extends Tasks>(worker: Worker, options: ConnectOptions
     ),
   );
   const exited = new Promise<number>((resolve) => {
-    worker.on('exit', (code) => {
+    worker.on('exit', (code: number) => {
       failAll(
         Object.assign(new Error(`the ${options.name} exited (code ${code}) before answering`), {
           name: 'WorkerExitedError',

@@ -71,7 +71,7 @@ browser; scripts send "Authorization: Bearer <token>".`,
       const { existsSync } = await import('node:fs');
       const { ApiSession } = await import('../../services/api-session.ts');
       const { JobHost } = await import('../../jobs/job-host.ts');
-      const { runJobSpec } = await import('../../services/job-table.ts');
+      const { CHILD_PROCESS_KINDS, runJobSpec } = await import('../../services/job-table.ts');
       const { defaultDataDir, PRODUCT_NAME } = await import('../../services/data-dir.ts');
       const { ensureDemoWorkspace } = await import('../../services/demo-workspace.ts');
       const { createWebServer } = await import('../../server/web-server.ts');
@@ -94,7 +94,7 @@ browser; scripts send "Authorization: Bearer <token>".`,
         if (!existsSync(dir)) throw new UsageError(`--root ${r}: no such folder (${dir})`);
         return dir;
       });
-      const jobs = new JobHost({ inline: runJobSpec });
+      const jobs = new JobHost({ inline: runJobSpec, processKinds: CHILD_PROCESS_KINDS });
       const session = new ApiSession({
         mode: 'browser',
         appName: PRODUCT_NAME,
@@ -139,7 +139,7 @@ browser; scripts send "Authorization: Bearer <token>".`,
       console.log(`K-Fashion Workbench (browser mode) at ${shown}`);
       console.log(`  workspace: ${info.workspace}${info.synthetic ? ' (SYNTHETIC demo data)' : ''}`);
       console.log(
-        `  jobs run on ${jobs.mode === 'worker' ? 'worker threads' : 'this thread (no bundled job-worker.js found)'}`,
+        `  jobs run on ${jobs.mode === 'worker' ? 'worker threads (training, tuning, embedding and evaluation in child processes)' : 'this thread (no bundled job-worker.js found)'}`,
       );
       console.log(`  paths the browser may name: inside ${session.pathRoots?.list().join(', ')}`);
       if (auth.token) {
