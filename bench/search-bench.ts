@@ -13,9 +13,10 @@
  * Side by side means alternating: PyTorch runs as one long-lived process (`--serve`) holding its
  * gallery, and per size `--rounds` rounds run PyTorch, then each of our indexes, each round a share
  * of the queries and batches; the figures are medians over all rounds' samples, so both sides see
- * the same load. Our indexes per size (`--scan`, default both): 'auto', what the product runs (the
- * int8 scan plus exact re-score for single queries from 32,768 rows up), and 'float32', the ONNX
- * Runtime MatMul alone (the figure before the int8 scan). Bytes/s streamed are of the copy a single
+ * the same load. Our indexes per size (`--scan`, default both): 'int8', what the product runs for
+ * single queries from 16,384 rows up (the int8 scan plus exact re-score, on the search worker with
+ * the default `--thread worker`), 'int8 calling thread' (the same engine without the message hops),
+ * and 'float32', ONNX Runtime's MatMul alone (the product's scan before the int8 one). Bytes/s streamed are of the copy a single
  * query scans (int8 codes, or float32), against the memory bandwidth measured on every core.
  *
  * Vectors: uniform in [-1, 1)^512 then L2-normalised (a fast xorshift, since 512M Gaussian draws

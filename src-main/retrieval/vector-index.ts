@@ -52,11 +52,15 @@
  *
  * [Note: int8 scan switch] The int8 copy (a quarter of the float32 gallery's bytes: 0.5 KB a row at
  * 512 dims, 488 MB at 1M) is built once per vector set, when the index is built or loaded, from
- * `minInt8Rows` (32,768) rows up, when usearch loads (scan 'auto'). It serves calls of up to
+ * `minInt8Rows` (16,384) rows up, when usearch loads (scan 'auto'). It serves calls of up to
  * INT8_MAX_QUERIES (4) queries with k ≤ INT8_MAX_K: a batch is compute-bound, and there ORT's GEMM
  * reads the float32 gallery once for all queries, where the int8 scan would stream the codes once per
- * query. Below the threshold the float32 MatMul is already fast (10k rows: well under 1 ms), and the
- * copy's build time and memory would buy nothing. A query whose bound is not met within
+ * query. The threshold was measured on the worker path, int8 against float32 in alternating rounds
+ * (`npm run bench -- search --sizes 8192,16384,32768,65536 --no-ann --no-reference --rounds 5`, load
+ * average ~10): p50 0.59 / 1.03 ms at 8,192 rows, 0.84 / 2.44 at 16,384, 1.25 / 7.95 at 32,768,
+ * 2.66 / 16.82 at 65,536 (and 0.56 / 0.50 at 10,000 in another run, load ~5). From 16,384 rows the
+ * int8 scan wins by ~3x; below, it saves a fraction of a millisecond for a quarter more memory and
+ * a longer load, so smaller galleries keep the float32 scan. A query whose bound is not met within
  * `int8MaxCandidates` candidates (near-duplicates by the thousand) is answered by the float32 scan
  * instead, exactly as before (ORT's scores, which may differ from the JS sum in the last bit).
  * The re-score reads the blocked float32 copy, so the scan runs where that copy is: on the search
@@ -134,7 +138,7 @@ export interface VectorIndexOptions {
    * ONNX Runtime serves the index (tests, benchmarks).
    */
   scan?: 'auto' | 'int8' | 'float32';
-  /** Smallest gallery for which 'auto' adds the int8 scan (default 32,768). */
+  /** Smallest gallery for which 'auto' adds the int8 scan (default 16,384). */
   minInt8Rows?: number;
   /** Largest int8 candidate list before a query falls back to the float32 scan (tests lower it). */
   int8MaxCandidates?: number;
@@ -144,7 +148,7 @@ export interface VectorIndexOptions {
 const INT8_MAX_QUERIES = 4;
 /** Larger k takes the float32 scan: re-scoring k or more rows one at a time gains nothing. */
 const INT8_MAX_K = 1024;
-const MIN_INT8_ROWS = 32_768;
+const MIN_INT8_ROWS = 16_384;
 
 /** Whether an index served by ONNX Runtime also gets the int8 scan ([Note: int8 scan switch]). */
 function wantsInt8(n: number, opts: VectorIndexOptions): boolean {
@@ -473,13 +477,18 @@ export class VectorIndex {
           scanOptions,
           INT8_MAX_K,
         );
+        scan = workerInt8(runner.worker);
       } catch (e) {
-        await runner.close();
-        throw new VectorIndexError(
-          `the int8 scan could not start on the search worker: ${e instanceof Error ? e.message : String(e)}`,
-        );
+        // 'auto' chose the int8 scan because usearch loads here; should it not load on the worker,
+        // the index keeps ONNX Runtime's float32 scan there (the same hits) rather than failing.
+        // Asked for by name ('int8'), it fails, saying why.
+        if (opts.scan === 'int8') {
+          await runner.close();
+          throw new VectorIndexError(
+            `the int8 scan could not start on the search worker: ${e instanceof Error ? e.message : String(e)}`,
+          );
+        }
       }
-      scan = workerInt8(runner.worker);
     } else if (gallery) {
       const engine = loadUsearchExact()!;
       scan = localInt8(
