@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- embed [--model vit|tiny] [--threads N] [--batches 1,8,32] [--items val|all]
- * [--repeat N]`: image-embedding throughput of bare ONNX Runtime against the whole `kfashion embed`
+ * [--repeat N] [--breakdown]`: image-embedding throughput of bare ONNX Runtime against the whole `kfashion embed`
  * pipeline (read, crop, preprocess, infer, store) on the synthetic demo dataset, at each batch size. Target (PERFORMANCE.md): the
  * pipeline at ≥ 95 % of bare ONNX Runtime's throughput at its best batch size with cached crops (cut
  * and already at the model's input size), ≥ 90 % with cold crops (cut, resized and cached in the run).
@@ -11,7 +11,8 @@
  * ViT-B/32 (≈ 8.7 GFLOP per image; it has 49 patch tokens and no class token, ≈ 2 % fewer); its
  * weights are random and shared by the 12 blocks, which keeps the file at ≈ 40 MB and changes nothing
  * in the arithmetic. `--model tiny` uses the test model (no real compute: it measures the pipeline's
- * own overhead only).
+ * own overhead only). `--breakdown` instead times each stage of the cold path alone beside bare ORT's
+ * CPU per image (embed-breakdown.ts), at the first `--batches` size.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -25,6 +26,7 @@ import { type NodeSpec, onnxModel, type TensorSpec } from '../src-main/encoders/
 import { Workbench } from '../src-main/services/workbench.ts';
 import { EmbeddingStore } from '../src-main/store/embedding-store.ts';
 import { CLIP_PREPROCESSOR_CONFIG, writeTinyClip } from '../test/helpers/tiny-clip-onnx.ts';
+import { embedBreakdown } from './embed-breakdown.ts';
 import { emit } from './machine.ts';
 
 /** Cached crops (already at the model's input size) against bare ORT, and cold crops (cut and resized in the run). */
@@ -266,6 +268,11 @@ export async function embedBench(args: string[]): Promise<void> {
         // Machines here are shared: each pipeline run is sandwiched between two bare runs at the same
         // batch size, and compared with their mean, so a neighbour's load hits both sides alike.
         await pipeline(batches[0]!, 'cold'); // cuts the crops once; reported below as the cold figure
+        if (args.includes('--breakdown')) {
+          // Only the cold path's stages beside bare ORT (embed-breakdown.ts), then stop.
+          await embedBreakdown(wb.workspace, encoder, filter, batches[0]!, repeat);
+          return;
+        }
         const paths = wb.workspace.db
           .prepare('SELECT path FROM crops ORDER BY item_id LIMIT 32')
           .pluck()
