@@ -13,7 +13,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import sharp from 'sharp';
+import sharp, { type OutputInfo } from 'sharp';
 import { cropRegion } from '../src-main/dataset/box.ts';
 import { InputPixelCache } from '../src-main/encoders/image-encoder/input-pixel-cache.ts';
 import type { ImageEncoder } from '../src-main/encoders/image-encoder/onnx-image-encoder.ts';
@@ -75,7 +75,7 @@ export async function embedBreakdown(
     >;
     const before = Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, v.length]));
     let lastPicture = '';
-    let raw: { data: Buffer; info: sharp.OutputInfo } | null = null;
+    let raw: { data: Buffer; info: OutputInfo } | null = null;
     for (const item of items) {
       const path = item.imagePath!;
       const meta = await time('metadata', () => sharp(path).metadata());
