@@ -7,9 +7,9 @@
  * N batches keeps those N batches (each is stored in its own transaction as soon as it is computed).
  *
  * Pipelining: while ONNX Runtime computes batch k on its own worker thread (onnx-session-host.ts), this
- * thread already cuts and preprocesses batch k+1 (sharp, on libuv's pool); batch k's vectors are
- * stored as soon as they arrive. Reading, cropping and preprocessing hide behind inference instead of
- * adding to it.
+ * thread already reads and preprocesses batch k+1 when its crops are cached; batch k's vectors are
+ * stored as soon as they arrive. Crops cut or resized in the run are prepared between inferences
+ * instead (see [Note: cold batches between inferences]).
  */
 import { CancelledError, type WorkOptions } from '../../src-shared/jobs.ts';
 import { ensureCrop } from '../dataset/crops.ts';
@@ -69,6 +69,8 @@ interface Prepared {
   ids: string[];
   keys: string[];
   pixels: Float32Array;
+  /** Crops this batch cut, and crops it brought to the model's input size (neither was cached). */
+  fresh: number;
 }
 
 export async function embedImages(
@@ -163,7 +165,7 @@ export async function embedImages(
    */
   const nextBatch = async (): Promise<Prepared | null> => {
     const pixels = buffers[turn++ % 2]!;
-    const p: Prepared = { ids: [], keys: [], pixels };
+    const p: Prepared = { ids: [], keys: [], pixels, fresh: 0 };
     let any = false;
     while (p.ids.length < batch && !opts.signal?.aborted) {
       const chunk = nextChunk(batch - p.ids.length);
@@ -174,10 +176,12 @@ export async function embedImages(
         chunk.map(async (item, i): Promise<Slot> => {
           try {
             const crop = await ensureCrop(ws, item);
+            if (!crop.cached) p.fresh++;
             const key = crops.keyOf(item.id) as string;
             if (known.get(item.id) === key) return 'cached';
             let rgb = inputs ? await inputs.get(item.id, key) : null;
             if (!rgb) {
+              p.fresh++;
               // A crop just cut is decoded from the bytes in hand, not read back from its file.
               rgb = await preprocessToRgb(crop.bytes ?? crop.path, encoder.preprocess, crop);
               try {
@@ -218,20 +222,30 @@ export async function embedImages(
   for (;;) {
     const cur = await pending;
     if (!cur || opts.signal?.aborted) break;
-    // Queue the next batch's crops on libuv's pool before this batch's inference takes the thread.
-    pending = nextBatch();
+    // [Note: cold batches between inferences] A batch of cached crops (a file read and the float pass
+    // each) is prepared while the one before it is in inference: that work is small and fills the
+    // moments ORT's threads leave a core idle. A batch that had to cut or resize crops is followed by
+    // the next one only after its inference: on a machine whose cores ORT fills, decoding alongside
+    // it does not come for free but preempts ORT's threads, and one preempted thread holds the other
+    // at each operator's barrier (spinning), so overlapping cost more than the decode itself (the embed
+    // bench's cold figure went from about 0.8 to above 0.9 of bare ORT this way). Prepared alone, the
+    // decodes have both cores (several crops at once on libuv's pool) and ORT has them after.
+    const overlap = cur.fresh === 0;
+    if (overlap) pending = nextBatch();
     if (cur.ids.length > 0) {
       let vectors: Float32Array;
       try {
         vectors = await encoder.embed(cur.pixels);
       } catch (e) {
         // Let the crops in flight finish before the error leaves (they write the crops table).
-        await pending.catch(() => undefined);
+        if (overlap) await pending.catch(() => undefined);
         throw e;
       }
+      // The next cold batch's decodes start on libuv's pool before this thread stores the vectors.
+      if (!overlap) pending = nextBatch();
       store.put(model, cur.ids, vectors, cur.keys);
       summary.embedded += cur.ids.length;
-    }
+    } else if (!overlap) pending = nextBatch();
     report();
   }
   summary.elapsedMs = Math.round(performance.now() - t0);
