@@ -225,10 +225,11 @@ export async function embedImages(
     // [Note: cold batches between inferences] A batch of cached crops (a file read and the float pass
     // each) is prepared while the one before it is in inference: that work is small and fills the
     // moments ORT's threads leave a core idle. A batch that had to cut or resize crops is followed by
-    // the next one only after its inference: on a machine whose cores ORT fills, decoding alongside
-    // it does not come for free but preempts ORT's threads, and one preempted thread holds the other
-    // at each operator's barrier (spinning), so overlapping cost more than the decode itself (the embed
-    // bench's cold figure went from about 0.8 to above 0.9 of bare ORT this way). Prepared alone, the
+    // the next one only after its inference. Its decodes (≈ 6-9 ms of CPU per garment against ≈ 55 ms
+    // of ORT's per image, `npm run bench -- embed --breakdown`) find no idle core beside ORT on a
+    // 2-core machine: they preempt ORT's threads, and a preempted thread holds the other at each
+    // operator's barrier, so overlapping them cost more than the decodes' own CPU (the cold pipeline
+    // used ≈ 14 ms of CPU per image more than bare ORT, for ≈ 9 ms of decoding). Prepared alone, the
     // decodes have both cores (several crops at once on libuv's pool) and ORT has them after.
     const overlap = cur.fresh === 0;
     if (overlap) pending = nextBatch();
