@@ -12,8 +12,8 @@
  * weights are random and shared by the 12 blocks, which keeps the file at ≈ 40 MB and changes nothing
  * in the arithmetic. `--model tiny` uses the test model (no real compute: it measures the pipeline's
  * own overhead only). `--breakdown` instead times each stage of the cold path alone beside bare ORT's
- * CPU per image (embed-breakdown.ts), at the first `--batches` size; `--cold-only` runs only the cold
- * sandwiches at that size.
+ * CPU per image (embed-breakdown.ts), at the first `--batches` size; `--cold-only` runs only cold sandwiches at
+ * that size, alternating the pipeline's schedule with the earlier one (cold batches overlapping inference).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -216,9 +216,10 @@ export async function embedBench(args: string[]): Promise<void> {
         const store = new EmbeddingStore(wb.workspace.db);
         // 'cached': crops cut and kept at the model's input size; 'cached-jpeg': crops cut, but decoded
         // and resized again (no input cache: how every run worked before it); 'cold': nothing cached.
-        const pipeline = async (b: number, crops: 'cold' | 'cached' | 'cached-jpeg') => {
+        type Mode = 'cold' | 'cold-overlapped' | 'cached' | 'cached-jpeg';
+        const pipeline = async (b: number, crops: Mode) => {
           store.remove('bench');
-          if (crops === 'cold') {
+          if (crops === 'cold' || crops === 'cold-overlapped') {
             // Cold: every crop is cut again and brought to the model's input size again.
             wb.workspace.db.exec('DELETE FROM crops');
             rmSync(join(wb.workspace.root, INPUT_CACHE_DIR), { recursive: true, force: true });
@@ -228,12 +229,14 @@ export async function embedBench(args: string[]): Promise<void> {
             batch: b,
             filter,
             inputCache: crops !== 'cached-jpeg',
+            // The earlier schedule (cold batches prepared during the previous inference), for comparison.
+            overlapColdBatches: crops === 'cold-overlapped',
           });
           lastCpuMsPerImage = cpuMs(process.cpuUsage(cpu0)) / Math.max(1, summary.embedded);
           return summary;
         };
         /** `runs` sandwiches of bare, pipeline, bare at batch `b`; medians of the rates and ratios. */
-        const sandwiches = async (b: number, mode: 'cold' | 'cached' | 'cached-jpeg', runs: number) => {
+        const sandwiches = async (b: number, mode: Mode, runs: number) => {
           const bares: number[] = [];
           const pipes: number[] = [];
           const ratios: number[] = [];
@@ -286,25 +289,36 @@ export async function embedBench(args: string[]): Promise<void> {
           });
         }
         if (args.includes('--cold-only')) {
-          // Only the cold sandwiches, at the first `--batches` size: a short run for the cold figure.
-          const r = await sandwiches(batches[0]!, 'cold', repeat);
-          emit({
-            bench: 'embed',
-            kind: 'pipeline',
-            crops: 'cold',
-            model: modelName,
-            device: 'cpu',
-            threads,
-            batch: r.b,
-            images: r.images,
-            imgPerSec: round(r.pipe),
-            bareImgPerSec: round(r.bare),
-            runs: r.pipes,
-            ratioToBareSameBatch: round(r.ratio, 3),
-            ratioRuns: r.ratios.map((v) => round(v, 3)),
-            cpuMsPerImage: round(r.pipeCpuMsPerImage),
-            bareCpuMsPerImage: round(r.bareCpuMsPerImage),
-          });
+          // Only cold crops at the first `--batches` size: the product's schedule and the earlier one
+          // (cold batches overlapping inference) in alternating sandwiches, `--repeat` of each.
+          const runs: Record<'cold' | 'cold-overlapped', Awaited<ReturnType<typeof sandwiches>>[]> = {
+            cold: [],
+            'cold-overlapped': [],
+          };
+          for (let r = 0; r < repeat; r++) {
+            for (const mode of r % 2
+              ? (['cold-overlapped', 'cold'] as const)
+              : (['cold', 'cold-overlapped'] as const))
+              runs[mode].push(await sandwiches(batches[0]!, mode, 1));
+          }
+          for (const [mode, rs] of Object.entries(runs)) {
+            emit({
+              bench: 'embed',
+              kind: 'pipeline',
+              crops: mode,
+              model: modelName,
+              device: 'cpu',
+              threads,
+              batch: batches[0],
+              images: rs[0]!.images,
+              imgPerSec: round(median(rs.map((x) => x.pipe))),
+              bareImgPerSec: round(median(rs.map((x) => x.bare))),
+              ratioToBareSameBatch: round(median(rs.map((x) => x.ratio)), 3),
+              ratioRuns: rs.map((x) => round(x.ratio, 3)),
+              cpuMsPerImage: round(median(rs.map((x) => x.pipeCpuMsPerImage))),
+              bareCpuMsPerImage: round(median(rs.map((x) => x.bareCpuMsPerImage))),
+            });
+          }
           return;
         }
         const rows: Awaited<ReturnType<typeof sandwiches>>[] = [];

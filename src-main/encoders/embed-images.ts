@@ -34,6 +34,12 @@ export interface EmbedImagesOptions extends WorkOptions {
    * crop is decoded and resized again: the embed bench measures what the cache saves this way.
    */
   inputCache?: boolean;
+  /**
+   * Prepare a batch of crops cut or resized in the run while the batch before it is in inference, as
+   * cached ones are (default false: see [Note: cold batches between inferences]). The embed bench sets
+   * it to compare both ways in one run.
+   */
+  overlapColdBatches?: boolean;
 }
 
 export interface EmbedSummary {
@@ -231,7 +237,7 @@ export async function embedImages(
     // operator's barrier, so overlapping them cost more than the decodes' own CPU (the cold pipeline
     // used ≈ 14 ms of CPU per image more than bare ORT, for ≈ 9 ms of decoding). Prepared alone, the
     // decodes have both cores (several crops at once on libuv's pool) and ORT has them after.
-    const overlap = cur.fresh === 0;
+    const overlap = cur.fresh === 0 || opts.overlapColdBatches === true;
     if (overlap) pending = nextBatch();
     if (cur.ids.length > 0) {
       let vectors: Float32Array;
