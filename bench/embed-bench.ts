@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- embed [--model vit|tiny] [--threads N] [--batches 1,8,32] [--items val|all]
- * [--repeat N] [--breakdown] [--cold-only]`: image-embedding throughput of bare ONNX Runtime against the whole `kfashion embed`
+ * [--repeat N] [--breakdown] [--cold-only] [--spin-check]`: image-embedding throughput of bare ONNX Runtime against the whole `kfashion embed`
  * pipeline (read, crop, preprocess, infer, store) on the synthetic demo dataset, at each batch size. Target (PERFORMANCE.md): the
  * pipeline at ≥ 95 % of bare ONNX Runtime's throughput at its best batch size with cached crops (cut
  * and already at the model's input size), ≥ 90 % with cold crops (cut, resized and cached in the run).
@@ -13,7 +13,8 @@
  * in the arithmetic. `--model tiny` uses the test model (no real compute: it measures the pipeline's
  * own overhead only). `--breakdown` instead times each stage of the cold path alone beside bare ORT's
  * CPU per image (embed-breakdown.ts), at the first `--batches` size; `--cold-only` runs only cold sandwiches at
- * that size, alternating the pipeline's schedule with the earlier one (cold batches overlapping inference).
+ * that size, alternating the pipeline's schedule with cold batches prepared between inferences. `--spin-check`: bare ORT with and without spinning threads
+ * (embed-spin.ts).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -28,6 +29,7 @@ import { Workbench } from '../src-main/services/workbench.ts';
 import { EmbeddingStore } from '../src-main/store/embedding-store.ts';
 import { CLIP_PREPROCESSOR_CONFIG, writeTinyClip } from '../test/helpers/tiny-clip-onnx.ts';
 import { embedBreakdown } from './embed-breakdown.ts';
+import { embedSpinCheck } from './embed-spin.ts';
 import { emit } from './machine.ts';
 
 /** Cached crops (already at the model's input size) against bare ORT, and cold crops (cut and resized in the run). */
@@ -169,6 +171,11 @@ export async function embedBench(args: string[]): Promise<void> {
   const repeat = Math.max(1, Number(arg(args, '--repeat') ?? 2));
   const items = arg(args, '--items') ?? (modelKind === 'tiny' ? 'all' : 'val');
   const filter = items === 'val' ? { split: 'val' as const } : {};
+  if (args.includes('--spin-check')) {
+    // Bare ORT with and without spinning threads, alternating (embed-spin.ts), then stop.
+    await embedSpinCheck(vitB32ShapedModel(), threads, batches[0]!, Math.max(3, repeat));
+    return;
+  }
   const root = mkdtempSync(join(tmpdir(), 'kf-embed-bench-'));
   try {
     const modelDir = join(root, 'model');
@@ -216,10 +223,10 @@ export async function embedBench(args: string[]): Promise<void> {
         const store = new EmbeddingStore(wb.workspace.db);
         // 'cached': crops cut and kept at the model's input size; 'cached-jpeg': crops cut, but decoded
         // and resized again (no input cache: how every run worked before it); 'cold': nothing cached.
-        type Mode = 'cold' | 'cold-overlapped' | 'cached' | 'cached-jpeg';
+        type Mode = 'cold' | 'cold-between' | 'cached' | 'cached-jpeg';
         const pipeline = async (b: number, crops: Mode) => {
           store.remove('bench');
-          if (crops === 'cold' || crops === 'cold-overlapped') {
+          if (crops === 'cold' || crops === 'cold-between') {
             // Cold: every crop is cut again and brought to the model's input size again.
             wb.workspace.db.exec('DELETE FROM crops');
             rmSync(join(wb.workspace.root, INPUT_CACHE_DIR), { recursive: true, force: true });
@@ -229,8 +236,8 @@ export async function embedBench(args: string[]): Promise<void> {
             batch: b,
             filter,
             inputCache: crops !== 'cached-jpeg',
-            // The earlier schedule (cold batches prepared during the previous inference), for comparison.
-            overlapColdBatches: crops === 'cold-overlapped',
+            // The other schedule (cold batches prepared between inferences), for comparison.
+            coldBatchesBetweenInferences: crops === 'cold-between',
           });
           lastCpuMsPerImage = cpuMs(process.cpuUsage(cpu0)) / Math.max(1, summary.embedded);
           return summary;
@@ -289,16 +296,16 @@ export async function embedBench(args: string[]): Promise<void> {
           });
         }
         if (args.includes('--cold-only')) {
-          // Only cold crops at the first `--batches` size: the product's schedule and the earlier one
-          // (cold batches overlapping inference) in alternating sandwiches, `--repeat` of each.
-          const runs: Record<'cold' | 'cold-overlapped', Awaited<ReturnType<typeof sandwiches>>[]> = {
+          // Only cold crops at the first `--batches` size: the product's schedule and the other one
+          // (cold batches prepared between inferences) in alternating sandwiches, `--repeat` of each.
+          const runs: Record<'cold' | 'cold-between', Awaited<ReturnType<typeof sandwiches>>[]> = {
             cold: [],
-            'cold-overlapped': [],
+            'cold-between': [],
           };
           for (let r = 0; r < repeat; r++) {
             for (const mode of r % 2
-              ? (['cold-overlapped', 'cold'] as const)
-              : (['cold', 'cold-overlapped'] as const))
+              ? (['cold-between', 'cold'] as const)
+              : (['cold', 'cold-between'] as const))
               runs[mode].push(await sandwiches(batches[0]!, mode, 1));
           }
           for (const [mode, rs] of Object.entries(runs)) {

@@ -7,9 +7,8 @@
  * N batches keeps those N batches (each is stored in its own transaction as soon as it is computed).
  *
  * Pipelining: while ONNX Runtime computes batch k on its own worker thread (onnx-session-host.ts), this
- * thread already reads and preprocesses batch k+1 when its crops are cached; batch k's vectors are
- * stored as soon as they arrive. Crops cut or resized in the run are prepared between inferences
- * instead (see [Note: cold batches between inferences]).
+ * thread already reads, cuts and preprocesses batch k+1 (sharp, on libuv's pool); batch k's vectors are
+ * stored as soon as they arrive (see [Note: cold batches and inference]).
  */
 import { CancelledError, type WorkOptions } from '../../src-shared/jobs.ts';
 import { ensureCrop } from '../dataset/crops.ts';
@@ -35,11 +34,11 @@ export interface EmbedImagesOptions extends WorkOptions {
    */
   inputCache?: boolean;
   /**
-   * Prepare a batch of crops cut or resized in the run while the batch before it is in inference, as
-   * cached ones are (default false: see [Note: cold batches between inferences]). The embed bench sets
-   * it to compare both ways in one run.
+   * Prepare a batch that cuts or resizes crops only after the batch before it has left inference,
+   * instead of during it (default false: see [Note: cold batches and inference]). The embed bench
+   * sets it to compare both schedules in one run.
    */
-  overlapColdBatches?: boolean;
+  coldBatchesBetweenInferences?: boolean;
 }
 
 export interface EmbedSummary {
@@ -228,16 +227,17 @@ export async function embedImages(
   for (;;) {
     const cur = await pending;
     if (!cur || opts.signal?.aborted) break;
-    // [Note: cold batches between inferences] A batch of cached crops (a file read and the float pass
-    // each) is prepared while the one before it is in inference: that work is small and fills the
-    // moments ORT's threads leave a core idle. A batch that had to cut or resize crops is followed by
-    // the next one only after its inference. Its decodes (≈ 6-9 ms of CPU per garment against ≈ 55 ms
-    // of ORT's per image, `npm run bench -- embed --breakdown`) find no idle core beside ORT on a
-    // 2-core machine: they preempt ORT's threads, and a preempted thread holds the other at each
-    // operator's barrier, so overlapping them cost more than the decodes' own CPU (the cold pipeline
-    // used ≈ 14 ms of CPU per image more than bare ORT, for ≈ 9 ms of decoding). Prepared alone, the
-    // decodes have both cores (several crops at once on libuv's pool) and ORT has them after.
-    const overlap = cur.fresh === 0 || opts.overlapColdBatches === true;
+    // [Note: cold batches and inference] The next batch is prepared while this one is in inference:
+    // reading cached crops, and cutting and resizing cold ones (≈ 6-9 ms of CPU per garment against
+    // ≈ 50-60 ms of ORT's per image, `npm run bench -- embed --breakdown`), which on 2 cores find no
+    // idle core beside ORT. With ORT's threads spinning, that overlap cost more than the decodes'
+    // own CPU (a preempted thread held the other spinning at each operator's barrier), and preparing
+    // cold batches between inferences measured better; with spinning off ([Note: image encoder
+    // without spinning]) a waiting ORT thread yields its core to the decodes, and the overlap used
+    // less CPU per image than preparing between inferences (11 against 13 ms more than bare ORT, one
+    // `--cold-only` run at load average 4-7). `coldBatchesBetweenInferences` keeps the
+    // other schedule for the bench's comparison (`--cold-only`).
+    const overlap = cur.fresh === 0 || opts.coldBatchesBetweenInferences !== true;
     if (overlap) pending = nextBatch();
     if (cur.ids.length > 0) {
       let vectors: Float32Array;

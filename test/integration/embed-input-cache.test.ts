@@ -223,7 +223,7 @@ describe('input pixel cache (crops kept at the model input size)', () => {
       wb.close();
     }
   });
-  it('cold batches are prepared between inferences, with the same bits as the old preprocessing', async () => {
+  it('cold batches prepared between inferences or during them: the same bits as the old preprocessing', async () => {
     const wb = Workbench.open(join(base, 'ws3'));
     const { encoder, origin } = await openImageEncoder({ modelPath: modelDir, model: 'tiny', threads: 1 });
     try {
@@ -240,7 +240,7 @@ describe('input pixel cache (crops kept at the model input size)', () => {
             return async (pixels: Float32Array) => {
               const before = sharedDecodeCounts.decoded;
               // Give crops queued beside this call the time to start (a cold batch must have none).
-              await new Promise((r) => setTimeout(r, 50));
+              await new Promise((r) => setTimeout(r, 100));
               const v = await target.embed(pixels);
               duringInference.push(sharedDecodeCounts.decoded - before);
               return v;
@@ -250,9 +250,17 @@ describe('input pixel cache (crops kept at the model input size)', () => {
           return typeof v === 'function' ? v.bind(target) : v;
         },
       }) as ImageEncoder;
-      const cold = await embedImages(ws, watched, origin, { batch: 2 });
+      const cold = await embedImages(ws, watched, origin, { batch: 2, coldBatchesBetweenInferences: true });
       expect(cold).toMatchObject({ embedded: N, failed: [] });
       expect(duringInference).toEqual([0, 0, 0]);
+      // The default schedule cuts the next batch's crops while this one is in inference.
+      new EmbeddingStore(ws.db).remove('tiny');
+      ws.db.exec('DELETE FROM crops');
+      duringInference.length = 0;
+      const overlapped = await embedImages(ws, watched, origin, { batch: 2 });
+      expect(overlapped).toMatchObject({ embedded: N, failed: [] });
+      expect(duringInference.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+      expect(duringInference.at(-1)).toBe(0);
 
       // Bit for bit the old preprocessing of the crop files, embedded in the same batches of 2.
       const store = new EmbeddingStore(ws.db);
