@@ -228,15 +228,14 @@ export async function embedImages(
     const cur = await pending;
     if (!cur || opts.signal?.aborted) break;
     // [Note: cold batches and inference] The next batch is prepared while this one is in inference:
-    // reading cached crops, and cutting and resizing cold ones (≈ 6-9 ms of CPU per garment against
-    // ≈ 50-60 ms of ORT's per image, `npm run bench -- embed --breakdown`), which on 2 cores find no
+    // reading cached crops, and cutting and resizing cold ones (≈ 8 ms of CPU per garment against
+    // ≈ 42 ms of ORT's per image, quiet, `npm run bench -- embed --breakdown`), which on 2 cores find no
     // idle core beside ORT. With ORT's threads spinning, that overlap cost more than the decodes'
     // own CPU (a preempted thread held the other spinning at each operator's barrier), and preparing
-    // cold batches between inferences measured better; with spinning off ([Note: image encoder
-    // without spinning]) a waiting ORT thread yields its core to the decodes, and the overlap used
-    // less CPU per image than preparing between inferences (11 against 13 ms more than bare ORT, one
-    // `--cold-only` run at load average 4-7). `coldBatchesBetweenInferences` keeps the
-    // other schedule for the bench's comparison (`--cold-only`).
+    // cold batches between inferences measured better under load; with spinning off ([Note: image encoder
+    // without spinning]) a waiting ORT thread yields its core to the decodes, and the two schedules
+    // measured within noise of each other (0.805x against 0.814x of bare ORT, quiet, `--cold-only`),
+    // so the overlap stays. `coldBatchesBetweenInferences` keeps the other schedule for that comparison.
     const overlap = cur.fresh === 0 || opts.coldBatchesBetweenInferences !== true;
     if (overlap) pending = nextBatch();
     if (cur.ids.length > 0) {
