@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- embed [--model vit|tiny] [--threads N] [--batches 1,8,32] [--items val|all]
- * [--repeat N]`: image-embedding throughput of bare ONNX Runtime against the whole `kfashion embed`
+ * [--repeat N] [--breakdown] [--cold-only] [--spin-check]`: image-embedding throughput of bare ONNX Runtime against the whole `kfashion embed`
  * pipeline (read, crop, preprocess, infer, store) on the synthetic demo dataset, at each batch size. Target (PERFORMANCE.md): the
  * pipeline at ≥ 95 % of bare ONNX Runtime's throughput at its best batch size with cached crops (cut
  * and already at the model's input size), ≥ 90 % with cold crops (cut, resized and cached in the run).
@@ -11,7 +11,10 @@
  * ViT-B/32 (≈ 8.7 GFLOP per image; it has 49 patch tokens and no class token, ≈ 2 % fewer); its
  * weights are random and shared by the 12 blocks, which keeps the file at ≈ 40 MB and changes nothing
  * in the arithmetic. `--model tiny` uses the test model (no real compute: it measures the pipeline's
- * own overhead only).
+ * own overhead only). `--breakdown` instead times each stage of the cold path alone beside bare ORT's
+ * CPU per image (embed-breakdown.ts), at the first `--batches` size; `--cold-only` runs only cold sandwiches at
+ * that size, alternating the pipeline's schedule with cold batches prepared between inferences. `--spin-check`: bare ORT with and without spinning threads
+ * (embed-spin.ts).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -25,6 +28,8 @@ import { type NodeSpec, onnxModel, type TensorSpec } from '../src-main/encoders/
 import { Workbench } from '../src-main/services/workbench.ts';
 import { EmbeddingStore } from '../src-main/store/embedding-store.ts';
 import { CLIP_PREPROCESSOR_CONFIG, writeTinyClip } from '../test/helpers/tiny-clip-onnx.ts';
+import { embedBreakdown } from './embed-breakdown.ts';
+import { embedSpinCheck } from './embed-spin.ts';
 import { emit } from './machine.ts';
 
 /** Cached crops (already at the model's input size) against bare ORT, and cold crops (cut and resized in the run). */
@@ -166,6 +171,11 @@ export async function embedBench(args: string[]): Promise<void> {
   const repeat = Math.max(1, Number(arg(args, '--repeat') ?? 2));
   const items = arg(args, '--items') ?? (modelKind === 'tiny' ? 'all' : 'val');
   const filter = items === 'val' ? { split: 'val' as const } : {};
+  if (args.includes('--spin-check')) {
+    // Bare ORT with and without spinning threads, alternating (embed-spin.ts), then stop.
+    await embedSpinCheck(vitB32ShapedModel(), threads, batches[0]!, Math.max(3, repeat));
+    return;
+  }
   const root = mkdtempSync(join(tmpdir(), 'kf-embed-bench-'));
   try {
     const modelDir = join(root, 'model');
@@ -213,9 +223,10 @@ export async function embedBench(args: string[]): Promise<void> {
         const store = new EmbeddingStore(wb.workspace.db);
         // 'cached': crops cut and kept at the model's input size; 'cached-jpeg': crops cut, but decoded
         // and resized again (no input cache: how every run worked before it); 'cold': nothing cached.
-        const pipeline = async (b: number, crops: 'cold' | 'cached' | 'cached-jpeg') => {
+        type Mode = 'cold' | 'cold-between' | 'cached' | 'cached-jpeg';
+        const pipeline = async (b: number, crops: Mode) => {
           store.remove('bench');
-          if (crops === 'cold') {
+          if (crops === 'cold' || crops === 'cold-between') {
             // Cold: every crop is cut again and brought to the model's input size again.
             wb.workspace.db.exec('DELETE FROM crops');
             rmSync(join(wb.workspace.root, INPUT_CACHE_DIR), { recursive: true, force: true });
@@ -225,12 +236,14 @@ export async function embedBench(args: string[]): Promise<void> {
             batch: b,
             filter,
             inputCache: crops !== 'cached-jpeg',
+            // The other schedule (cold batches prepared between inferences), for comparison.
+            coldBatchesBetweenInferences: crops === 'cold-between',
           });
           lastCpuMsPerImage = cpuMs(process.cpuUsage(cpu0)) / Math.max(1, summary.embedded);
           return summary;
         };
         /** `runs` sandwiches of bare, pipeline, bare at batch `b`; medians of the rates and ratios. */
-        const sandwiches = async (b: number, mode: 'cold' | 'cached' | 'cached-jpeg', runs: number) => {
+        const sandwiches = async (b: number, mode: Mode, runs: number) => {
           const bares: number[] = [];
           const pipes: number[] = [];
           const ratios: number[] = [];
@@ -266,6 +279,11 @@ export async function embedBench(args: string[]): Promise<void> {
         // Machines here are shared: each pipeline run is sandwiched between two bare runs at the same
         // batch size, and compared with their mean, so a neighbour's load hits both sides alike.
         await pipeline(batches[0]!, 'cold'); // cuts the crops once; reported below as the cold figure
+        if (args.includes('--breakdown')) {
+          // Only the cold path's stages beside bare ORT (embed-breakdown.ts), then stop.
+          await embedBreakdown(wb.workspace, encoder, filter, batches[0]!, repeat);
+          return;
+        }
         const paths = wb.workspace.db
           .prepare('SELECT path FROM crops ORDER BY item_id LIMIT 32')
           .pluck()
@@ -276,6 +294,39 @@ export async function embedBench(args: string[]): Promise<void> {
             out: crops,
             offset: i * 3 * 224 * 224,
           });
+        }
+        if (args.includes('--cold-only')) {
+          // Only cold crops at the first `--batches` size: the product's schedule and the other one
+          // (cold batches prepared between inferences) in alternating sandwiches, `--repeat` of each.
+          const runs: Record<'cold' | 'cold-between', Awaited<ReturnType<typeof sandwiches>>[]> = {
+            cold: [],
+            'cold-between': [],
+          };
+          for (let r = 0; r < repeat; r++) {
+            for (const mode of r % 2
+              ? (['cold-between', 'cold'] as const)
+              : (['cold', 'cold-between'] as const))
+              runs[mode].push(await sandwiches(batches[0]!, mode, 1));
+          }
+          for (const [mode, rs] of Object.entries(runs)) {
+            emit({
+              bench: 'embed',
+              kind: 'pipeline',
+              crops: mode,
+              model: modelName,
+              device: 'cpu',
+              threads,
+              batch: batches[0],
+              images: rs[0]!.images,
+              imgPerSec: round(median(rs.map((x) => x.pipe))),
+              bareImgPerSec: round(median(rs.map((x) => x.bare))),
+              ratioToBareSameBatch: round(median(rs.map((x) => x.ratio)), 3),
+              ratioRuns: rs.map((x) => round(x.ratio, 3)),
+              cpuMsPerImage: round(median(rs.map((x) => x.pipeCpuMsPerImage))),
+              bareCpuMsPerImage: round(median(rs.map((x) => x.bareCpuMsPerImage))),
+            });
+          }
+          return;
         }
         const rows: Awaited<ReturnType<typeof sandwiches>>[] = [];
         for (const b of batches) {

@@ -69,7 +69,7 @@ if (!isMainThread && workerData?.scanFloorWorker) {
     '  train --memory-epochs 100 [--epoch-items 2048] [--batch 64]   RSS, heap and tfjs tensors at epochs 1 and N of a long run, both engines (node --expose-gc for exact heap figures)',
   );
   console.error(
-    '  embed [--model vit|tiny] [--threads N] [--batches 1,8,32] [--items val|all] [--repeat N]   image-embedding pipeline vs bare ONNX Runtime',
+    '  embed [--model vit|tiny] [--threads N] [--batches 1,8,32] [--items val|all] [--repeat N] [--breakdown] [--cold-only] [--spin-check]   image-embedding pipeline vs bare ONNX Runtime (--breakdown: ms per stage of a cold crop beside bare ORT CPU per image; --cold-only: cold crops only, at the first batch size, both schedules; --spin-check: bare ORT with vs without spinning threads)',
   );
   console.error(
     '  search [--sizes 10000,100000,1000000] [--k 10] [--batch 100] [--rounds 3] [--scan both|int8|float32] [--thread worker|main] [--js] [--no-reference] [--ann-sizes 1000000] [--ann-ef 32,64,128] [--ann-cache DIR] [--no-ann]   exact cosine top-k latency and queries/s vs PyTorch in alternating rounds (int8 scan and float32 MatMul); ANN (HNSW) p50 and recall@10 beside it on clustered and uniform vectors',

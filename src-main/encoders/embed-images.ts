@@ -7,9 +7,8 @@
  * N batches keeps those N batches (each is stored in its own transaction as soon as it is computed).
  *
  * Pipelining: while ONNX Runtime computes batch k on its own worker thread (onnx-session-host.ts), this
- * thread already cuts and preprocesses batch k+1 (sharp, on libuv's pool); batch k's vectors are
- * stored as soon as they arrive. Reading, cropping and preprocessing hide behind inference instead of
- * adding to it.
+ * thread already reads, cuts and preprocesses batch k+1 (sharp, on libuv's pool); batch k's vectors are
+ * stored as soon as they arrive (see [Note: cold batches and inference]).
  */
 import { CancelledError, type WorkOptions } from '../../src-shared/jobs.ts';
 import { ensureCrop } from '../dataset/crops.ts';
@@ -34,6 +33,12 @@ export interface EmbedImagesOptions extends WorkOptions {
    * crop is decoded and resized again: the embed bench measures what the cache saves this way.
    */
   inputCache?: boolean;
+  /**
+   * Prepare a batch that cuts or resizes crops only after the batch before it has left inference,
+   * instead of during it (default false: see [Note: cold batches and inference]). The embed bench
+   * sets it to compare both schedules in one run.
+   */
+  coldBatchesBetweenInferences?: boolean;
 }
 
 export interface EmbedSummary {
@@ -69,6 +74,8 @@ interface Prepared {
   ids: string[];
   keys: string[];
   pixels: Float32Array;
+  /** Crops this batch cut, and crops it brought to the model's input size (neither was cached). */
+  fresh: number;
 }
 
 export async function embedImages(
@@ -163,7 +170,7 @@ export async function embedImages(
    */
   const nextBatch = async (): Promise<Prepared | null> => {
     const pixels = buffers[turn++ % 2]!;
-    const p: Prepared = { ids: [], keys: [], pixels };
+    const p: Prepared = { ids: [], keys: [], pixels, fresh: 0 };
     let any = false;
     while (p.ids.length < batch && !opts.signal?.aborted) {
       const chunk = nextChunk(batch - p.ids.length);
@@ -174,10 +181,12 @@ export async function embedImages(
         chunk.map(async (item, i): Promise<Slot> => {
           try {
             const crop = await ensureCrop(ws, item);
+            if (!crop.cached) p.fresh++;
             const key = crops.keyOf(item.id) as string;
             if (known.get(item.id) === key) return 'cached';
             let rgb = inputs ? await inputs.get(item.id, key) : null;
             if (!rgb) {
+              p.fresh++;
               // A crop just cut is decoded from the bytes in hand, not read back from its file.
               rgb = await preprocessToRgb(crop.bytes ?? crop.path, encoder.preprocess, crop);
               try {
@@ -218,20 +227,31 @@ export async function embedImages(
   for (;;) {
     const cur = await pending;
     if (!cur || opts.signal?.aborted) break;
-    // Queue the next batch's crops on libuv's pool before this batch's inference takes the thread.
-    pending = nextBatch();
+    // [Note: cold batches and inference] The next batch is prepared while this one is in inference:
+    // reading cached crops, and cutting and resizing cold ones (≈ 8 ms of CPU per garment against
+    // ≈ 42 ms of ORT's per image, quiet, `npm run bench -- embed --breakdown`), which on 2 cores find no
+    // idle core beside ORT. With ORT's threads spinning, that overlap cost more than the decodes'
+    // own CPU (a preempted thread held the other spinning at each operator's barrier), and preparing
+    // cold batches between inferences measured better under load; with spinning off ([Note: image encoder
+    // without spinning]) a waiting ORT thread yields its core to the decodes, and the two schedules
+    // measured within noise of each other (0.805x against 0.814x of bare ORT, quiet, `--cold-only`),
+    // so the overlap stays. `coldBatchesBetweenInferences` keeps the other schedule for that comparison.
+    const overlap = cur.fresh === 0 || opts.coldBatchesBetweenInferences !== true;
+    if (overlap) pending = nextBatch();
     if (cur.ids.length > 0) {
       let vectors: Float32Array;
       try {
         vectors = await encoder.embed(cur.pixels);
       } catch (e) {
         // Let the crops in flight finish before the error leaves (they write the crops table).
-        await pending.catch(() => undefined);
+        if (overlap) await pending.catch(() => undefined);
         throw e;
       }
+      // The next cold batch's decodes start on libuv's pool before this thread stores the vectors.
+      if (!overlap) pending = nextBatch();
       store.put(model, cur.ids, vectors, cur.keys);
       summary.embedded += cur.ids.length;
-    }
+    } else if (!overlap) pending = nextBatch();
     report();
   }
   summary.elapsedMs = Math.round(performance.now() - t0);

@@ -75,6 +75,8 @@ describe('shared picture decode when cutting crops', () => {
       // The plain picture's three garments were cut from one decode (the others from their files).
       expect(sharedDecodeCounts.decoded - before.decoded).toBe(1);
       expect(sharedDecodeCounts.shared - before.shared).toBe(2);
+      // Each picture's header was read once for its three garments, plain or not.
+      expect(sharedDecodeCounts.headersRead - before.headersRead).toBe(4);
       for (const [k, item] of items.entries()) {
         const meta = await sharp(item.imagePath!).metadata();
         const region = cropRegion(item.box, item.imageSize, { width: meta.width!, height: meta.height! })!;

@@ -8,13 +8,14 @@ import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureCrop } from '../../src-main/dataset/crops.ts';
+import { ensureCrop, sharedDecodeCounts } from '../../src-main/dataset/crops.ts';
 import { embedImages } from '../../src-main/encoders/embed-images.ts';
 import {
   geometryId,
   INPUT_CACHE_DIR,
   InputPixelCache,
 } from '../../src-main/encoders/image-encoder/input-pixel-cache.ts';
+import type { ImageEncoder } from '../../src-main/encoders/image-encoder/onnx-image-encoder.ts';
 import { openImageEncoder } from '../../src-main/encoders/image-encoder/open-encoder.ts';
 import {
   defaultPreprocessConfig,
@@ -217,6 +218,62 @@ describe('input pixel cache (crops kept at the model input size)', () => {
       const cache = new InputPixelCache(ws.root, encoder.preprocess);
       expect(await cache.get(item.id, oldKey)).toBeNull();
       expect(await cache.get(item.id, crops.keyOf(item.id)!)).not.toBeNull();
+    } finally {
+      await encoder.close();
+      wb.close();
+    }
+  });
+  it('cold batches prepared between inferences or during them: the same bits as the old preprocessing', async () => {
+    const wb = Workbench.open(join(base, 'ws3'));
+    const { encoder, origin } = await openImageEncoder({ modelPath: modelDir, model: 'tiny', threads: 1 });
+    try {
+      await wb.scan({ data: tree.root });
+      const ws = wb.workspace;
+      const items = [...new DatasetStore(ws.db).iterateItems()];
+      const ids = items.map((i) => i.id);
+      // Pictures decoded for cutting while each batch is in inference (a cut queued beside it decodes
+      // its picture once the header is read).
+      const duringInference: number[] = [];
+      const watched = new Proxy(encoder, {
+        get(target, prop) {
+          if (prop === 'embed') {
+            return async (pixels: Float32Array) => {
+              const before = sharedDecodeCounts.decoded;
+              // Give crops queued beside this call the time to start (a cold batch must have none).
+              await new Promise((r) => setTimeout(r, 100));
+              const v = await target.embed(pixels);
+              duringInference.push(sharedDecodeCounts.decoded - before);
+              return v;
+            };
+          }
+          const v = Reflect.get(target, prop, target);
+          return typeof v === 'function' ? v.bind(target) : v;
+        },
+      }) as ImageEncoder;
+      const cold = await embedImages(ws, watched, origin, { batch: 2, coldBatchesBetweenInferences: true });
+      expect(cold).toMatchObject({ embedded: N, failed: [] });
+      expect(duringInference).toEqual([0, 0, 0]);
+      // The default schedule cuts the next batch's crops while this one is in inference.
+      new EmbeddingStore(ws.db).remove('tiny');
+      ws.db.exec('DELETE FROM crops');
+      duringInference.length = 0;
+      const overlapped = await embedImages(ws, watched, origin, { batch: 2 });
+      expect(overlapped).toMatchObject({ embedded: N, failed: [] });
+      expect(duringInference.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+      expect(duringInference.at(-1)).toBe(0);
+
+      // Bit for bit the old preprocessing of the crop files, embedded in the same batches of 2.
+      const store = new EmbeddingStore(ws.db);
+      const floats = 3 * 224 * 224;
+      for (let k = 0; k < N; k += 2) {
+        const px = new Float32Array(2 * floats);
+        for (let j = 0; j < 2; j++) {
+          const crop = await ensureCrop(ws, items[k + j]!);
+          px.set(await oldPreprocessImage(crop.path, encoder.preprocess), j * floats);
+        }
+        const ref = await encoder.embed(px);
+        expect(bytesOf(store.matrix('tiny', ids.slice(k, k + 2))).equals(bytesOf(ref))).toBe(true);
+      }
     } finally {
       await encoder.close();
       wb.close();

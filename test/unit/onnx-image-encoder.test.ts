@@ -7,6 +7,7 @@ import {
   executionProviders,
   floatToHalf,
   loadImageEncoder,
+  normaliseRows,
 } from '../../src-main/encoders/image-encoder/onnx-image-encoder.ts';
 import { openImageEncoder, resolveModelPath } from '../../src-main/encoders/image-encoder/open-encoder.ts';
 import {
@@ -98,6 +99,29 @@ describe('ONNX image encoder on a tiny CLIP-shaped model', () => {
       await main.close();
     }
     await expect(worker.embed(px0())).rejects.toThrow('the encoder was closed');
+  });
+
+  it('gives the same bits as an ONNX Runtime session with its default (spinning) thread pool', async () => {
+    const path = writeTinyClip(join(dir, 'spin'));
+    const encoder = await loadImageEncoder({
+      modelId: 's',
+      onnxPath: path,
+      preprocess: defaultPreprocessConfig(),
+      threads: 2,
+    });
+    const ort = await import('onnxruntime-node');
+    const bare = await ort.InferenceSession.create(path, { intraOpNumThreads: 2, interOpNumThreads: 1 });
+    try {
+      const px = new Float32Array(3 * FLOATS).map((_, i) => Math.sin(i * 0.37) * 2);
+      const ours = await encoder.embed(px);
+      const out = await bare.run({ pixel_values: new ort.Tensor('float32', px, [3, 3, 224, 224]) });
+      const ref = new Float32Array(out['image_embeds']!.data as Float32Array);
+      normaliseRows(ref, 512);
+      expect(Buffer.from(ours.buffer, ours.byteOffset, ours.byteLength)).toEqual(Buffer.from(ref.buffer));
+    } finally {
+      await encoder.close();
+      await bare.release();
+    }
   });
 
   it('feeds dummy text to a both-towers export (fashion-clip layout) and reads image_embeds', async () => {

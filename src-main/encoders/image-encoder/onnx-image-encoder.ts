@@ -121,6 +121,14 @@ export async function loadImageEncoder(opts: LoadImageEncoderOptions): Promise<I
         executionMode: 'sequential',
         graphOptimizationLevel: 'all',
         logSeverityLevel: process.env.KFASHION_DEBUG ? 2 : 4,
+        // [Note: image encoder without spinning] ORT's pool threads spin between operators and after a
+        // run by default. Where they share the cores (other processes, this process's decodes and
+        // writes between batches), a spinning thread takes the core a working one needs: bare ORT on the
+        // ViT-B/32-shaped graph ran 1.6-2.0x faster without it at load average 6-9 on 2 cores (5
+        // alternating 3 s rounds, batch 8), and used less CPU per image; quiet it was 0.989x (`npm run
+        // bench -- embed --spin-check`). Scheduling only: the kernels and how they split the work are
+        // the same, so the vectors are too (tested against a default session).
+        extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
       },
       opts.thread ?? 'worker',
     );
