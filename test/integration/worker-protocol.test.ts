@@ -26,7 +26,14 @@ describe('worker protocol', () => {
   it('finds every bundled entry from the sources, each built by both builds', () => {
     const cli = readFileSync(join(ROOT, 'scripts', 'build-cli.js'), 'utf8');
     const vite = readFileSync(join(ROOT, 'electron.vite.config.ts'), 'utf8');
-    for (const name of ['job-worker', 'worker', 'onnx-session-worker', 'search-worker', 'shard-helper', 'matmul-worker']) {
+    for (const name of [
+      'job-worker',
+      'worker',
+      'onnx-session-worker',
+      'search-worker',
+      'shard-helper',
+      'matmul-worker',
+    ]) {
       expect(workerEntry(name), name).toBe(join(ROOT, 'dist', `${name}.js`));
       expect(cli).toContain(name === 'worker' ? 'worker:' : `'${name}':`);
       expect(vite).toContain(name === 'worker' ? 'worker:' : `'${name}':`);
