@@ -113,7 +113,7 @@ export function quantiseGallery(
       // Branch-free on purpose: the signs are random, and a branch per value cost 2x here.
       for (let j = 0; j < dim; j++) {
         const x = rows[o + j]!;
-        const c = Math.round(x * inv[j]!); // |c| ≤ 127 (to a rounding) since inv = 127 / max |x|
+        const c = roundHalfUp(x * inv[j]!); // |c| ≤ 127 (to a rounding) since inv = 127 / max |x|
         codes[co + j] = c;
         const d = x - scales[j]! * c;
         r2 += d * d;
@@ -132,6 +132,22 @@ export function quantiseGallery(
     maxResidualNorm: Math.sqrt(maxResidualNorm2),
     maxCodeNorm: Math.sqrt(maxCodeNorm2),
   };
+}
+
+/**
+ * Math.round (the nearest integer, halves up), for finite |v| < 2⁵², except that it gives +0 where
+ * Math.round gives -0 (a code stores 0 either way). [Note: fast round] On this machine's V8,
+ * Math.round costs ≈ 8 ns a value (Math.floor ≈ 1 ns), and it was most of quantising a gallery:
+ * 1M × 512 took 6.4 s of the calling thread. ⌊v + ½⌋ is Math.round except where the addition
+ * rounds up to an integer above the exact sum (v = 0.49999999999999994 gives 1); then c − ½ > v,
+ * which is exact to test (c − ½ is representable), and c − 1 is the answer. The correction is almost
+ * never taken, so its branch costs nothing; a branch on v's sign (floor by truncation) mispredicts on
+ * random signs and was slower than Math.round. Tested against Math.round on random values, halves and
+ * their neighbours.
+ */
+export function roundHalfUp(v: number): number {
+  const c = Math.floor(v + 0.5);
+  return c - 0.5 > v ? c - 1 : c;
 }
 
 /** Each dimension's largest magnitude over the rows `chunks` visits. */

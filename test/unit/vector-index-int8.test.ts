@@ -5,6 +5,7 @@ import {
   Int8Scan,
   loadUsearchExact,
   quantiseGallery,
+  roundHalfUp,
 } from '../../src-main/retrieval/int8-scan.ts';
 import { VectorIndex } from '../../src-main/retrieval/vector-index.ts';
 
@@ -68,6 +69,57 @@ async function expectSameAsJs(
   expect(built[1]!.int8Stats).toEqual(built[0]!.int8Stats);
   return built[0]!;
 }
+
+/** The doubles whose bit patterns are next to v's: its neighbours one ulp away (NaN patterns dropped). */
+function neighbours(v: number): number[] {
+  const b = new Float64Array(1);
+  const bits = new BigInt64Array(b.buffer);
+  const out: number[] = [];
+  for (const d of [-1n, 1n]) {
+    b[0] = v;
+    bits[0] = bits[0]! + d;
+    if (Number.isFinite(b[0])) out.push(b[0]!);
+  }
+  return out;
+}
+
+describe('roundHalfUp ([Note: fast round])', () => {
+  it('is Math.round on random values, every half from -128.5 to 128.5 and their neighbours', () => {
+    const rng = new Rng(71);
+    const values = [
+      0,
+      -0,
+      0.49999999999999994,
+      -0.49999999999999994,
+      0.5,
+      -0.5,
+      2 ** 51 + 0.5,
+      -(2 ** 51) - 0.5,
+    ];
+    for (let k = -129; k <= 128; k++) values.push(k + 0.5, ...neighbours(k + 0.5), k, ...neighbours(k));
+    for (let i = 0; i < 100_000; i++) values.push(rng.range(-130, 130), rng.range(-1e-3, 1e-3));
+    for (const v of values) {
+      const want = Math.round(v);
+      // Math.round gives -0 for v in [-0.5, -0]; a code stores 0 either way.
+      expect(roundHalfUp(v) === want, `roundHalfUp(${v}) = ${roundHalfUp(v)}, Math.round: ${want}`).toBe(
+        true,
+      );
+    }
+  });
+
+  it('quantises a gallery to the same codes as Math.round would', () => {
+    const rng = new Rng(73);
+    const [n, dim] = [300, 64];
+    const g = rng.unitRows(n, dim);
+    const whole = (visit: (first: number, count: number, rows: Float32Array) => void) => visit(0, n, g);
+    const absMax = columnAbsMax(dim, whole);
+    const q8 = quantiseGallery(n, dim, absMax, whole);
+    for (let i = 0; i < n * dim; i++) {
+      const inv = 1 / (absMax[i % dim]! / 127);
+      expect(q8.codes[i]).toBe(Math.round(g[i]! * inv) | 0);
+    }
+  });
+});
 
 describe('VectorIndex int8 scan', () => {
   it('equals the float32 ranking on random galleries at k 1, 10, 100, re-scoring only a few rows', async () => {
