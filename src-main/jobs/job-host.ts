@@ -34,7 +34,14 @@ import { Worker } from 'node:worker_threads';
 import type { WireError } from '../../src-shared/api-errors.ts';
 import { CancelledError, type JobProgress } from '../../src-shared/jobs.ts';
 import { releaseLockOfProcess, releaseLockOfThread } from '../store/workspace-lock.ts';
-import { childEndpoint, connect, THREAD_DIED, workerEntry } from '../workers/protocol.ts';
+import {
+  type Connection,
+  childEndpoint,
+  connect,
+  type Endpoint,
+  THREAD_DIED,
+  workerEntry,
+} from '../workers/protocol.ts';
 import type { JobControls } from './run-job.ts';
 
 export type JobStatus = 'running' | 'done' | 'failed' | 'cancelled';
@@ -281,24 +288,11 @@ export class JobHost {
     const tid = worker.threadId;
     const conn = connect<JobWorkerTasks>(worker, { name: `${spec.kind} job's worker thread` });
     conn.onEvent((progress) => onProgress(progress as JobProgress));
-    const promise = conn.call.run(spec).then(
-      (result) => {
-        // The job has returned and closed its workspace: nothing is left to finish. Ending the thread
-        // here also ends helper threads or handles a library may keep open (tfjs, ONNX Runtime).
-        void conn.terminate();
-        return result;
-      },
-      (e: Error) => {
-        if (!THREAD_DIED.has(e.name)) {
-          void conn.terminate();
-          throw e;
-        }
-        // A job thread that dies without finishing cannot release the workspace's writer lock itself.
-        if (spec.workspace) releaseLockOfThread(spec.workspace, tid);
-        const message = e.message.replace(/^the /, 'The ').replace('before answering', 'before finishing');
-        throw Object.assign(new Error(message), { name: 'JobCrashedError' });
-      },
-    );
+    // A job thread that dies without finishing cannot release the workspace's writer lock itself.
+    const promise = jobAnswer(conn, spec, () => {
+      if (spec.workspace) releaseLockOfThread(spec.workspace, tid);
+      return null;
+    });
     return { promise, cancel: () => void conn.call.cancel().catch(() => {}) };
   }
 
@@ -324,28 +318,15 @@ export class JobHost {
     void conn.exited.then(() => {
       if (killTimer) clearTimeout(killTimer);
     });
-    const promise = conn.call.run(spec).then(
-      (result) => {
-        // The job has returned and closed its workspace: ending the process returns its memory.
-        void conn.terminate();
-        return result;
-      },
-      (e: Error) => {
-        if (!THREAD_DIED.has(e.name)) {
-          void conn.terminate();
-          throw e;
-        }
-        // A dead child cannot release the workspace's writer lock itself.
-        if (spec.workspace && pid !== undefined) releaseLockOfProcess(spec.workspace, pid);
-        if (killedAfterCancel) {
-          throw new CancelledError(
+    // A dead child cannot release the workspace's writer lock itself.
+    const promise = jobAnswer(conn, spec, () => {
+      if (spec.workspace && pid !== undefined) releaseLockOfProcess(spec.workspace, pid);
+      return killedAfterCancel
+        ? new CancelledError(
             `The ${spec.kind} job did not stop within ${Math.round(this.cancelGraceMs / 100) / 10} s of the cancel and was ended; what it had stored before is kept`,
-          );
-        }
-        const message = e.message.replace(/^the /, 'The ').replace('before answering', 'before finishing');
-        throw Object.assign(new Error(message), { name: 'JobCrashedError' });
-      },
-    );
+          )
+        : null;
+    });
     const cancel = () => {
       void conn.call.cancel().catch(() => {});
       if (killTimer) return;
@@ -357,6 +338,37 @@ export class JobHost {
     };
     return { promise, cancel };
   }
+}
+
+/**
+ * The job's result from its thread or child process, which is ended once it has answered: the job has
+ * returned and closed its workspace, so nothing is left to finish, and ending it also ends helper
+ * threads or handles a library may keep open (tfjs, ONNX Runtime) and, for a child, returns its
+ * memory. A job's own error passes through. When the thread or process died instead, `died` frees what
+ * the dead one held and may name the error to report (a child ended after ignoring a cancel);
+ * otherwise the job failed as a crash.
+ */
+function jobAnswer<E extends Endpoint>(
+  conn: Connection<JobWorkerTasks, E>,
+  spec: JobSpec,
+  died: () => Error | null,
+): Promise<unknown> {
+  return conn.call.run(spec).then(
+    (result) => {
+      void conn.terminate();
+      return result;
+    },
+    (e: Error) => {
+      if (!THREAD_DIED.has(e.name)) {
+        void conn.terminate();
+        throw e;
+      }
+      const instead = died();
+      if (instead) throw instead;
+      const message = e.message.replace(/^the /, 'The ').replace('before answering', 'before finishing');
+      throw Object.assign(new Error(message), { name: 'JobCrashedError' });
+    },
+  );
 }
 
 function toWire(thrown: unknown): WireError {
