@@ -31,6 +31,23 @@ afterAll(() => {
   if (base) rmSync(base, { recursive: true, force: true });
 });
 
+/**
+ * After a cancelled scan: what was stored before the cancel is there (at least the first batch of
+ * 1000, plus what was parsed in flight), the scan did stop short of the end, and running it again
+ * completes it.
+ */
+async function expectCancelledScanKeptAndRerun(host: JobHost, workspace: string): Promise<void> {
+  const afterCancel = countRows(workspace);
+  expect(afterCancel.scans).toEqual(['cancelled']);
+  expect(afterCancel.images).toBeGreaterThanOrEqual(1000);
+  expect(afterCancel.images).toBeLessThan(LABELS);
+  const report = (await host.run({ kind: 'scan', workspace, input: { data: fixture.root } })) as {
+    total: { labels: number };
+  };
+  expect(report.total.labels).toBe(LABELS);
+  expect(countRows(workspace)).toEqual({ images: LABELS, scans: ['cancelled', 'done'] });
+}
+
 function countRows(workspace: string): { images: number; scans: string[] } {
   const ws = Workspace.open(workspace, { create: false });
   try {
@@ -71,18 +88,7 @@ describe('JobHost on worker threads', () => {
     expect(events.at(-1)).toBe('failed');
     expect(progress[0]).toMatchObject({ job: record.job, phase: 'scan', total: LABELS });
 
-    const afterCancel = countRows(workspace);
-    expect(afterCancel.scans).toEqual(['cancelled']);
-    // What was stored before the cancel is there (at least the first batch of 1000, plus what was
-    // parsed in flight), and the scan did stop short of the end.
-    expect(afterCancel.images).toBeGreaterThanOrEqual(1000);
-    expect(afterCancel.images).toBeLessThan(LABELS);
-
-    const report = (await host.run({ kind: 'scan', workspace, input: { data: fixture.root } })) as {
-      total: { labels: number };
-    };
-    expect(report.total.labels).toBe(LABELS);
-    expect(countRows(workspace)).toEqual({ images: LABELS, scans: ['cancelled', 'done'] });
+    await expectCancelledScanKeptAndRerun(host, workspace);
     expect(host.cancel(record.job)).toBe(false); // already finished
   }, 60_000);
 
@@ -152,16 +158,7 @@ describe('JobHost in child processes ([Note: Jobs in a child process])', () => {
     expect(holder!.thread).toBe(0);
     await expect.poll(() => processAlive(holder!.pid, null)).toBe(false);
     expect(existsSync(join(workspace, LOCK_FILE))).toBe(false);
-    const afterCancel = countRows(workspace);
-    expect(afterCancel.scans).toEqual(['cancelled']);
-    expect(afterCancel.images).toBeGreaterThanOrEqual(1000);
-    expect(afterCancel.images).toBeLessThan(LABELS);
-
-    const report = (await host.run({ kind: 'scan', workspace, input: { data: fixture.root } })) as {
-      total: { labels: number };
-    };
-    expect(report.total.labels).toBe(LABELS);
-    expect(countRows(workspace)).toEqual({ images: LABELS, scans: ['cancelled', 'done'] });
+    await expectCancelledScanKeptAndRerun(host, workspace);
   }, 60_000);
 
   it('a child killed with -9 mid-job fails it as a crash, frees the lock, and keeps what it stored', async () => {
