@@ -295,6 +295,24 @@ export async function embedBench(args: string[]): Promise<void> {
             offset: i * 3 * 224 * 224,
           });
         }
+        /** One pipeline line: a `sandwiches` result for `crops` at `batch`, beside its bare runs. */
+        const emitPipeline = (crops: string, batch: number, r: Awaited<ReturnType<typeof sandwiches>>) =>
+          emit({
+            bench: 'embed',
+            kind: 'pipeline',
+            crops,
+            model: modelName,
+            device: 'cpu',
+            threads,
+            batch,
+            images: r.images,
+            imgPerSec: round(r.pipe),
+            runs: r.pipes,
+            ratioToBareSameBatch: round(r.ratio, 3),
+            ratioRuns: r.ratios.map((v) => round(v, 3)),
+            cpuMsPerImage: round(r.pipeCpuMsPerImage),
+            bareCpuMsPerImage: round(r.bareCpuMsPerImage),
+          });
         if (args.includes('--cold-only')) {
           // Only cold crops at the first `--batches` size: the product's schedule and the other one
           // (cold batches prepared between inferences) in alternating sandwiches, `--repeat` of each.
@@ -332,7 +350,7 @@ export async function embedBench(args: string[]): Promise<void> {
         for (const b of batches) {
           // `--repeat` sandwiches per batch size; the medians are reported.
           const row = await sandwiches(b, 'cached', repeat);
-          const { bare, bares, pipe, pipes, ratio, ratios, images } = row;
+          const { bare, bares } = row;
           rows.push(row);
           emit({
             bench: 'embed',
@@ -345,22 +363,7 @@ export async function embedBench(args: string[]): Promise<void> {
             runs: bares.map((v) => round(v)),
             cpuMsPerImage: round(row.bareCpuMsPerImage),
           });
-          emit({
-            bench: 'embed',
-            kind: 'pipeline',
-            crops: 'cached',
-            model: modelName,
-            device: 'cpu',
-            threads,
-            batch: b,
-            images,
-            imgPerSec: round(pipe),
-            runs: pipes,
-            ratioToBareSameBatch: round(ratio, 3),
-            ratioRuns: ratios.map((v) => round(v, 3)),
-            cpuMsPerImage: round(row.pipeCpuMsPerImage),
-            bareCpuMsPerImage: round(row.bareCpuMsPerImage),
-          });
+          emitPipeline('cached', b, row);
         }
         const best = rows.reduce((a, r) => (r.bare > a.bare ? r : a));
         const bestPipe = rows.reduce((a, r) => (r.pipe > a.pipe ? r : a));
@@ -370,24 +373,7 @@ export async function embedBench(args: string[]): Promise<void> {
           cold: await sandwiches(best.b, 'cold', repeat),
           'cached-jpeg': await sandwiches(best.b, 'cached-jpeg', repeat),
         };
-        for (const [mode, r] of Object.entries(others)) {
-          emit({
-            bench: 'embed',
-            kind: 'pipeline',
-            crops: mode,
-            model: modelName,
-            device: 'cpu',
-            threads,
-            batch: best.b,
-            images: r.images,
-            imgPerSec: round(r.pipe),
-            runs: r.pipes,
-            ratioToBareSameBatch: round(r.ratio, 3),
-            ratioRuns: r.ratios.map((v) => round(v, 3)),
-            cpuMsPerImage: round(r.pipeCpuMsPerImage),
-            bareCpuMsPerImage: round(r.bareCpuMsPerImage),
-          });
-        }
+        for (const [mode, r] of Object.entries(others)) emitPipeline(mode, best.b, r);
         const coldRatio = others.cold.ratio;
         // Pipeline vs bare ORT at the batch size where bare ORT is fastest, from the same sandwiches.
         const ratio = best.ratio;
