@@ -8,22 +8,16 @@ import {
   roundHalfUp,
 } from '../../src-main/retrieval/int8-scan.ts';
 import { VectorIndex } from '../../src-main/retrieval/vector-index.ts';
+import { indexTracker, itemIds } from '../helpers/vector-index-fixture.ts';
 
 // The int8 scan's results must be the float32 ranking's: the same rows in the same order with the
 // same scores, bit for bit, as the plain JS path (the product's one exact scorer, score-matrix.ts),
 // whatever the gallery. See [Note: int8 exactness] in int8-scan.ts.
 
-const open: VectorIndex[] = [];
-async function build(...args: Parameters<typeof VectorIndex.build>): Promise<VectorIndex> {
-  const index = await VectorIndex.build(...args);
-  open.push(index);
-  return index;
-}
-afterEach(async () => {
-  for (const i of open.splice(0)) await i.close();
-});
-
-const ids = (n: number) => Array.from({ length: n }, (_, i) => `item-${i}`);
+const indexes = indexTracker();
+const build = indexes.build;
+afterEach(indexes.closeAll);
+const ids = itemIds;
 
 function normalise(g: Float32Array, row: number, dim: number): void {
   let s = 0;
@@ -191,7 +185,7 @@ describe('VectorIndex int8 scan', () => {
         (start, count) => g.slice(start * dim, (start + count) * dim),
         { backend: 'onnxruntime', thread: 'main', scan: 'int8', ...(blockRows ? { blockRows } : {}) },
       );
-      open.push(fromRows);
+      indexes.track(fromRows);
       expect(fromRows.scan).toBe('int8');
       for (let r = 0; r < 3; r++) {
         const one = queries.subarray(r * dim, (r + 1) * dim);

@@ -3,18 +3,12 @@ import { Rng } from '../../src-main/dataset/rng.ts';
 import { blockLayout, blockStart } from '../../src-main/retrieval/gallery-blocks.ts';
 import { topK } from '../../src-main/retrieval/top-k.ts';
 import { VectorIndex, VectorIndexError } from '../../src-main/retrieval/vector-index.ts';
+import { indexTracker, itemIds } from '../helpers/vector-index-fixture.ts';
 
-const open: VectorIndex[] = [];
-async function build(...args: Parameters<typeof VectorIndex.build>): Promise<VectorIndex> {
-  const index = await VectorIndex.build(...args);
-  open.push(index);
-  return index;
-}
-afterEach(async () => {
-  for (const i of open.splice(0)) await i.close();
-});
-
-const ids = (n: number) => Array.from({ length: n }, (_, i) => `item-${i}`);
+const indexes = indexTracker();
+const build = indexes.build;
+afterEach(indexes.closeAll);
+const ids = itemIds;
 
 /** Brute force in float64 with a full sort: the independent reference. */
 function reference(g: Float32Array, n: number, dim: number, q: Float32Array, k: number): number[] {
