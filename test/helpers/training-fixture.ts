@@ -11,6 +11,8 @@ import { EmbeddingStore } from '../../src-main/store/embedding-store.ts';
 import { readNpy } from '../../src-main/store/npy.ts';
 import { Workspace } from '../../src-main/store/workspace.ts';
 import { readSafetensors } from '../../src-main/training/safetensors.ts';
+import type { TrainConfig } from '../../src-main/training/train-config.ts';
+import { defaultEncoderFactory, type TrainResult, train } from '../../src-main/training/trainer.ts';
 import { tempDir } from './kfashion-fixture.ts';
 
 export async function importDemoEmbeddings(
@@ -82,4 +84,31 @@ export function newestRunCheckpoints(dir: string): string {
 export function lastParams(dir: string): Record<string, number[]> {
   const file = join(newestRunCheckpoints(dir), 'last.safetensors');
   return Object.fromEntries([...readSafetensors(file).tensors].map(([k, t]) => [k, Array.from(t.data)]));
+}
+
+/**
+ * Trains `config` on the workspace `straight` without a break, and on `interrupted` with a cancel at
+ * step 2 of epoch 2 and then a resume: a test of exact resumption compares the two runs' last
+ * parameters (`lastParams`). Returns the straight run's result.
+ */
+export async function trainStraightAndResumed(
+  straight: string,
+  interrupted: string,
+  config: TrainConfig,
+): Promise<TrainResult> {
+  const a = await withWs(straight, (ws) => train(ws, config, { createEncoder: defaultEncoderFactory }));
+  const abort = new AbortController();
+  await withWs(interrupted, (ws) =>
+    train(ws, config, {
+      createEncoder: defaultEncoderFactory,
+      signal: abort.signal,
+      onProgress: (phase, step) => {
+        if (phase === 'epoch 2/2' && step === 2) abort.abort();
+      },
+    }),
+  ).catch(() => undefined);
+  await withWs(interrupted, (ws) =>
+    train(ws, config, { createEncoder: defaultEncoderFactory, resume: true }),
+  );
+  return a;
 }

@@ -9,13 +9,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSafetensors } from '../../src-main/training/safetensors.ts';
 import { resolveTrainConfig } from '../../src-main/training/train-config.ts';
-import { defaultEncoderFactory, train } from '../../src-main/training/trainer.ts';
 import { kfashion } from '../helpers/run-cli.ts';
 import {
   buildDemoTrainingWorkspace,
   copyWorkspace,
   lastParams,
-  withWs,
+  trainStraightAndResumed,
 } from '../helpers/training-fixture.ts';
 
 let fixture: { root: string; workspace: string; data: string };
@@ -45,21 +44,8 @@ describe('ONNX Runtime training engine in the trainer', () => {
     });
     const straight = fresh();
     const interrupted = fresh();
-    const a = await withWs(straight, (ws) => train(ws, config, { createEncoder: defaultEncoderFactory }));
+    const a = await trainStraightAndResumed(straight, interrupted, config);
     expect(a.backend).toMatch(/^layered onnxruntime \(\d threads?\)$/);
-    const abort = new AbortController();
-    await withWs(interrupted, (ws) =>
-      train(ws, config, {
-        createEncoder: defaultEncoderFactory,
-        signal: abort.signal,
-        onProgress: (phase, step) => {
-          if (phase === 'epoch 2/2' && step === 2) abort.abort();
-        },
-      }),
-    ).catch(() => undefined);
-    await withWs(interrupted, (ws) =>
-      train(ws, config, { createEncoder: defaultEncoderFactory, resume: true }),
-    );
     expect(lastParams(interrupted)).toEqual(lastParams(straight));
   }, 180_000);
 });

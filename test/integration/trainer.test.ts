@@ -6,7 +6,7 @@ import { Workbench } from '../../src-main/services/workbench.ts';
 import { EmbeddingStore } from '../../src-main/store/embedding-store.ts';
 import { loadCheckpoint } from '../../src-main/training/checkpoints.ts';
 import { resolveTrainConfig, type TrainConfig } from '../../src-main/training/train-config.ts';
-import { defaultEncoderFactory, train } from '../../src-main/training/trainer.ts';
+import { train } from '../../src-main/training/trainer.ts';
 import { CancelledError, type JobProgress } from '../../src-shared/jobs.ts';
 import { linearEncoderFactory } from '../helpers/linear-json-encoder.ts';
 import {
@@ -14,6 +14,7 @@ import {
   copyWorkspace,
   lastParams,
   newestRunCheckpoints,
+  trainStraightAndResumed,
   withWs,
 } from '../helpers/training-fixture.ts';
 
@@ -212,21 +213,8 @@ describe('trainer', () => {
     const straight = fresh();
     const interrupted = fresh();
     const config = small({ hiddenDim: 64, embedDim: 16, engine: 'tfjs' });
-    const a = await withWs(straight, (ws) => train(ws, config, { createEncoder: defaultEncoderFactory }));
+    const a = await trainStraightAndResumed(straight, interrupted, config);
     expect(a.backend).toMatch(/^(wasm|cpu|node|node-gpu) \(\d+ threads?\)$/);
-    const abort = new AbortController();
-    await withWs(interrupted, (ws) =>
-      train(ws, config, {
-        createEncoder: defaultEncoderFactory,
-        signal: abort.signal,
-        onProgress: (phase, step) => {
-          if (phase === 'epoch 2/2' && step === 2) abort.abort();
-        },
-      }),
-    ).catch(() => undefined);
-    await withWs(interrupted, (ws) =>
-      train(ws, config, { createEncoder: defaultEncoderFactory, resume: true }),
-    );
     expect(lastParams(interrupted)).toEqual(lastParams(straight));
   }, 120_000);
 
