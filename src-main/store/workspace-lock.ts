@@ -225,11 +225,7 @@ export function acquireWriterLock(root: string, job: string): WriterLock {
  * crash or an out-of-memory end skips `finally`). Only a lock of this process and that thread.
  */
 export function releaseLockOfThread(root: string, thread: number): boolean {
-  const path = join(root, LOCK_FILE);
-  const h = readHolder(path);
-  if (!h || h.pid !== process.pid || h.hostname !== hostname() || h.thread !== thread) return false;
-  unlinkIf(path, h.token);
-  return true;
+  return releaseLockWhere(root, (h) => h.pid === process.pid && h.thread === thread);
 }
 
 /**
@@ -239,9 +235,14 @@ export function releaseLockOfThread(root: string, thread: number): boolean {
  * it here makes a status display say "free" at once.
  */
 export function releaseLockOfProcess(root: string, pid: number): boolean {
+  return releaseLockWhere(root, (h) => h.pid === pid && !processAlive(pid, h.hostname));
+}
+
+/** Removes the lock if a holder on this host names it and `held` says it is the dead one's. */
+function releaseLockWhere(root: string, held: (h: LockHolder) => boolean): boolean {
   const path = join(root, LOCK_FILE);
   const h = readHolder(path);
-  if (!h || h.pid !== pid || h.hostname !== hostname() || processAlive(pid, h.hostname)) return false;
+  if (!h || h.hostname !== hostname() || !held(h)) return false;
   unlinkIf(path, h.token);
   return true;
 }
