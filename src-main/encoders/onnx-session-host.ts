@@ -15,11 +15,10 @@
  * worker protocol (workers/protocol.ts). Where no bundle exists (nothing built), the session runs on
  * the calling thread and `thread` says 'main'.
  */
-import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import ort from 'onnxruntime-node';
+import type ort from 'onnxruntime-node';
 import { connect, type Remote, type Tasks, transfer, workerEntry } from '../workers/protocol.ts';
-import type { OnnxSessionTasks, RawTensor } from './onnx-session-tasks.ts';
+import { type OnnxSessionTasks, type RawTensor, sessionTasks } from './onnx-session-tasks.ts';
 
 // The wire type lives with the worker's tasks (which this file starts), so the two do not import each other.
 export type { RawTensor } from './onnx-session-tasks.ts';
@@ -80,44 +79,40 @@ export function createSessionHost<X extends Tasks = OnnxSessionTasks>(
 
 const label = (model: string | Uint8Array) => (typeof model === 'string' ? model : 'ONNX graph');
 
+/**
+ * The session on the calling thread: the worker's own tasks (onnx-session-tasks.ts), called directly,
+ * so both placements open, feed and copy out the same way and fail with the same errors.
+ */
 async function mainThreadHost<X extends Tasks>(
   model: string | Uint8Array,
   options: ort.InferenceSession.SessionOptions,
   host: SessionHostOptions,
 ): Promise<SessionHost<X>> {
-  const mod: typeof ort = host.ortPath ? createRequire(import.meta.url)(host.ortPath) : ort;
-  const session = await mod.InferenceSession.create(model as string, options);
-  const constants: Record<string, ort.Tensor> = {};
-  for (const [k, v] of Object.entries(host.constants ?? {}))
-    constants[k] = new mod.Tensor(v.type, v.data as Float32Array, v.dims);
+  const { tasks } = sessionTasks();
+  const info = await tasks.open({
+    model,
+    options,
+    ...(host.constants ? { constants: host.constants } : {}),
+    ...(host.ortPath ? { ortPath: host.ortPath } : {}),
+    // On the calling thread ORT's log level is the process's: left as it is.
+    quiet: false,
+  });
   const runMany = async (feeds: Record<string, RawTensor>, outputs: readonly string[]) => {
-    const tensors: Record<string, ort.Tensor> = { ...constants };
-    for (const [k, v] of Object.entries(feeds)) {
-      tensors[k] = new mod.Tensor(v.type, v.data as Float32Array, v.dims);
+    try {
+      return await tasks.run(feeds, [...outputs]);
+    } catch (e) {
+      throw new SessionHostError(`${label(model)}: ${e instanceof Error ? e.message : String(e)}`);
     }
-    const result = await session.run(tensors, [...outputs]);
-    const out: Record<string, RawTensor> = {};
-    for (const name of outputs) {
-      const t = result[name];
-      if (!t) throw new SessionHostError(`${label(model)}: the run returned no ${name}`);
-      out[name] = {
-        type: t.type as RawTensor['type'],
-        data: (t.data as Float32Array).slice(),
-        dims: [...t.dims],
-      };
-    }
-    for (const d of Object.values(result)) d.dispose();
-    return out;
   };
   return {
     thread: 'main',
     tasks: null,
-    inputNames: session.inputNames,
-    inputMetadata: session.inputMetadata,
-    outputMetadata: session.outputMetadata,
+    inputNames: info.inputNames,
+    inputMetadata: info.inputMetadata,
+    outputMetadata: info.outputMetadata,
     runMany,
     run: async (feeds, output) => (await runMany(feeds, [output]))[output]!,
-    release: () => session.release(),
+    release: () => tasks.release(),
   };
 }
 
