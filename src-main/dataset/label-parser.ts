@@ -4,7 +4,7 @@
  * degenerate rects, polygon points outside the image. What cannot be read raises a LabelError whose
  * reason and detail (with the JSON path of the offending field) end up in the scan report.
  */
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8, transcode } from 'node:buffer';
 import type { Box, BoxSource, ExclusionReason, SkipReason } from '../../src-shared/dataset.ts';
 import {
   FIELDS,
@@ -101,7 +101,7 @@ export function parseLabelBytes(bytes: Uint8Array): ParsedLabel {
   // isUtf8 + toString is several times faster than a fatal TextDecoder, and as strict.
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (!isUtf8(buf)) throw new LabelError('bad-encoding', 'the file is not valid UTF-8 text');
-  let text = buf.toString('utf8');
+  let text = decodeUtf8(buf);
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   let json: Json;
   try {
@@ -118,6 +118,23 @@ export function parseLabelBytes(bytes: Uint8Array): ParsedLabel {
   } catch (e) {
     if (e instanceof NonFiniteNumberError) throw withLiteral(e, text);
     throw e;
+  }
+}
+
+/**
+ * [Note: label text decode] The text of a buffer already checked to be valid UTF-8. A K-Fashion label
+ * is mostly Korean, and V8's own UTF-8 decoder (`toString('utf8')`, `TextDecoder`) takes ≈ 8 µs for a
+ * 6 KB label, more than half of what `JSON.parse` then takes; transcoding to UTF-16 and reading that
+ * as a string costs ≈ 3 µs, and for valid UTF-8 both give the same string (a test compares them). An
+ * all-ASCII file keeps the plain decode, which makes a one-byte string. Node without ICU has no
+ * `transcode`: then the plain decode, the same text.
+ */
+export function decodeUtf8(buf: Buffer): string {
+  if (buf.length < 256 || isAscii(buf)) return buf.toString('utf8');
+  try {
+    return transcode(buf, 'utf8', 'utf16le').toString('utf16le');
+  } catch {
+    return buf.toString('utf8');
   }
 }
 

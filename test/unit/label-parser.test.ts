@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  decodeUtf8,
   LabelError,
   parseLabel,
   parseLabelBytes,
@@ -303,5 +304,67 @@ describe('label parser', () => {
     expect(reasonOf(() => parseLabel(notObj)).detail).toBe(
       '"데이터셋 정보": expected an object, got a string',
     );
+  });
+});
+
+describe('label text decode', () => {
+  // [Note: label text decode]: the fast decode must give exactly the string V8's decoder gives.
+  it('gives the same string as toString("utf8") for every valid UTF-8 text', () => {
+    let seed = 12345;
+    const rand = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 4294967296;
+    };
+    const texts = [
+      '',
+      '\ufeff{"스타일": "레트로"}',
+      'a'.repeat(300),
+      `${'a'.repeat(300)}가`,
+      `한국어 😀 \u{10ffff} \u0000 \u07ff \u0800 \uffff ${'x'.repeat(300)}`,
+      JSON.stringify(
+        labelJson({
+          id: 7,
+          style: { 스타일: '레트로' },
+          labels: { 상의: { 카테고리: '블라우스', 색상: '화이트' } },
+        }),
+      ),
+    ];
+    for (let i = 0; i < 2000; i++) {
+      let s = '';
+      const n = Math.floor(rand() * 400);
+      for (let j = 0; j < n; j++) {
+        const r = rand();
+        const cp =
+          r < 0.3
+            ? Math.floor(rand() * 128)
+            : r < 0.6
+              ? 0xac00 + Math.floor(rand() * 11172)
+              : r < 0.8
+                ? Math.floor(rand() * 0xd7ff)
+                : 0x10000 + Math.floor(rand() * 0xfffff);
+        s += String.fromCodePoint(cp);
+      }
+      texts.push(s);
+    }
+    let nonAscii = 0;
+    for (const t of texts) {
+      const buf = Buffer.from(t, 'utf8');
+      if (buf.length >= 256 && /[^\x00-\x7f]/.test(t)) nonAscii++;
+      expect(decodeUtf8(buf)).toBe(buf.toString('utf8'));
+    }
+    // The transcoding path was taken, not only the plain one.
+    expect(nonAscii).toBeGreaterThan(500);
+  });
+
+  it('a label decoded either way parses to the same label', () => {
+    const json = labelJson({
+      id: 9,
+      style: { 스타일: '로맨틱' },
+      labels: { 상의: { 카테고리: '블라우스', 소재: ['우븐', '레이스'] } },
+      rects: { 상의: { x: 10, y: 20, w: 300, h: 400 } },
+    });
+    const bytes = Buffer.from(JSON.stringify(json), 'utf8');
+    expect(bytes.length).toBeGreaterThan(256);
+    expect(parseLabelBytes(bytes)).toEqual(parseLabel(JSON.parse(bytes.toString('utf8'))));
   });
 });
