@@ -233,6 +233,11 @@ export const embedSummarySchema = z.looseObject({
   failed: z.array(z.object({ id: z.string(), reason: z.string() })),
   elapsedMs: z.number(),
   imgPerSec: z.number(),
+  /** The input cache's limit, its size after the run and crops not kept for space; null when off. */
+  inputCache: z
+    .object({ limitBytes: z.number(), usedBytes: z.number(), notKept: count })
+    .nullable()
+    .optional(),
 });
 
 export const importReportSchema = z.looseObject({

@@ -272,6 +272,7 @@ const embedMethods = [
       views: z.number().int().min(1).max(64).optional(),
       viewSeed: z.number().int().min(0).optional(),
       viewSettings: viewSettingsInputSchema.optional(),
+      inputCacheGb: z.number().int().min(0).max(100_000).optional(),
     }),
     output: jobHandleSchema,
   }),

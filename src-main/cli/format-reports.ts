@@ -168,6 +168,11 @@ export function formatSummary(s: WorkspaceSummary): string {
   return out.join('\n');
 }
 
+/** Bytes as GB with one decimal (the input cache's limit is given in GB). */
+function gb(bytes: number): string {
+  return `${(bytes / 1e9).toFixed(1)} GB`;
+}
+
 export function formatEmbedSummary(e: EmbedSummary): string {
   const lines = [
     ...(e.synthetic ? [SYNTHETIC_BANNER, `  ${e.note ?? 'SYNTHETIC stand-in encoder'}`, ''] : []),
@@ -175,6 +180,17 @@ export function formatEmbedSummary(e: EmbedSummary): string {
     `  ${e.cached} already up to date, ${e.noImage} garments without an image, ${e.failed.length} failed; ${e.total} garments in all.`,
     `  model file: ${e.onnxPath}`,
   ];
+  const cache = e.inputCache;
+  if (cache) {
+    lines.push(
+      `  input cache (crops at the model's input size, so a re-embedding skips their decode): ${gb(cache.usedBytes)} of its ${gb(cache.limitBytes)} limit`,
+    );
+    if (cache.notKept > 0) {
+      lines.push(
+        `  the input cache is full: ${cache.notKept} crops were not kept in it (a re-embedding decodes them again); --input-cache-gb N raises the limit`,
+      );
+    }
+  }
   if (e.noImage > 0) {
     lines.push(
       `  without an image (they can still use imported embeddings), e.g. ${e.noImageIds.slice(0, 5).join(', ')}`,

@@ -17,7 +17,7 @@ import { DatasetStore, type ItemFilter, type StoredItem } from '../store/dataset
 import { EmbeddingStore } from '../store/embedding-store.ts';
 import type { Workspace } from '../store/workspace.ts';
 import type { EmbedViewsSummary } from './embed-views.ts';
-import { InputPixelCache } from './image-encoder/input-pixel-cache.ts';
+import { type InputCacheUse, InputPixelCache } from './image-encoder/input-pixel-cache.ts';
 import type { Device, ImageEncoder } from './image-encoder/onnx-image-encoder.ts';
 import type { ImageModelOrigin } from './image-encoder/open-encoder.ts';
 import { preprocessToRgb, rgbToChw } from './image-encoder/preprocess.ts';
@@ -33,6 +33,11 @@ export interface EmbedImagesOptions extends WorkOptions {
    * crop is decoded and resized again: the embed bench measures what the cache saves this way.
    */
   inputCache?: boolean;
+  /**
+   * The input cache's size limit in bytes (default `DEFAULT_INPUT_CACHE_GB`; 0 turns the cache off):
+   * see [Note: input cache budget] in input-pixel-cache.ts.
+   */
+  inputCacheBytes?: number;
   /**
    * Prepare a batch that cuts or resizes crops only after the batch before it has left inference,
    * instead of during it (default false: see [Note: cold batches and inference]). The embed bench
@@ -62,6 +67,11 @@ export interface EmbedSummary {
   /** Present for a stand-in encoder (the demo's `demo-standin`): these vectors are SYNTHETIC. */
   synthetic?: boolean;
   note?: string;
+  /**
+   * The input cache (crops kept at the model's input size): its limit, its size after the run and the
+   * crops not kept because it was full. Null when the run had it off.
+   */
+  inputCache: InputCacheUse | null;
   /** Augmented views embedded after the originals (`--views N`). */
   views?: EmbedViewsSummary;
 }
@@ -108,7 +118,10 @@ export async function embedImages(
   const total = dataset.countItems(opts.filter);
   const { height, width } = encoder.inputSize;
   const floats = 3 * height * width;
-  const inputs = opts.inputCache === false ? null : new InputPixelCache(ws.root, encoder.preprocess);
+  const inputs =
+    opts.inputCache === false || opts.inputCacheBytes === 0
+      ? null
+      : new InputPixelCache(ws.root, encoder.preprocess, { maxBytes: opts.inputCacheBytes });
 
   const summary: EmbedSummary = {
     model,
@@ -125,6 +138,7 @@ export async function embedImages(
     failed: [],
     elapsedMs: 0,
     imgPerSec: 0,
+    inputCache: null,
     ...(origin.synthetic ? { synthetic: true, note: origin.note } : {}),
   };
   const t0 = performance.now();
@@ -254,6 +268,7 @@ export async function embedImages(
     } else if (!overlap) pending = nextBatch();
     report();
   }
+  summary.inputCache = inputs?.use() ?? null;
   summary.elapsedMs = Math.round(performance.now() - t0);
   const secs = summary.elapsedMs / 1000;
   summary.imgPerSec = secs > 0 ? Math.round((summary.embedded / secs) * 10) / 10 : 0;

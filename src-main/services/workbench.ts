@@ -108,6 +108,11 @@ export interface EmbedRequest extends ImageModelSpec {
   /** Seed of the views (default 0) and their recipe (defaults: viewSettingsSchema). */
   viewSeed?: number;
   viewSettings?: Partial<ViewSettings>;
+  /**
+   * Size limit of the input cache (crops kept at the model's input size), in GB; 0 turns it off
+   * (default `DEFAULT_INPUT_CACHE_GB`; see [Note: input cache budget]).
+   */
+  inputCacheGb?: number;
 }
 
 export class Workbench {
@@ -233,6 +238,7 @@ export class Workbench {
           const summary: EmbedSummary = await embedImages(this.workspace, encoder, origin, {
             batch: req.batch,
             filter: req.filter,
+            ...(req.inputCacheGb !== undefined ? { inputCacheBytes: req.inputCacheGb * 1e9 } : {}),
             ...work,
           });
           record();

@@ -760,10 +760,16 @@ describe.sequential('the workbench in a browser (kfashion web + Debian chromium)
     const embedded = Number(/(\d+) embedded/.exec(first)?.[1]);
     expect(embedded).toBeGreaterThan(100);
     expect(first).toContain('0 already up to date');
+    // Every crop was kept at the model's input size (≈ 0.15 MB each), under the default limit.
+    expect(await embed.getByTestId('embed-input-cache').textContent()).toMatch(
+      /Input cache \(crops at the model's input size\): \d+\.\d GB of its\s+\d+\.\d GB limit/,
+    );
     await shot('09-embed');
-    // Again: nothing to do, every garment already up to date.
+    // Again, with the input cache off: nothing to do, every garment already up to date.
+    await embed.getByTestId('embed-input-cache-gb').fill('0');
     await embed.getByTestId('embed-start').click();
     await poll(() => summary.textContent(), 60_000).toContain(`0 embedded, ${embedded} already up to date`);
+    expect(await embed.getByTestId('embed-input-cache').count()).toBe(0);
     expect(await embed.getByTestId('embed-already').textContent()).toContain(`${embedded} of`);
     // The registry model's files are listed with where each goes (none are here: no downloads).
     await embed.getByTestId('embed-source-registry').check();

@@ -110,16 +110,25 @@ describe('kfashion embed on the demo dataset', () => {
       batch: 8,
       embedded: demo.garments,
       failed: [],
+      inputCache: { notKept: 0 },
     });
+    // 20 GB, or half the disk's free space where that is less.
+    expect(s.inputCache.limitBytes).toBeLessThanOrEqual(20e9);
+    // Every crop kept at the model's input size: a 48-byte header and 224 × 224 × 3 bytes each.
+    expect(s.inputCache.usedBytes).toBe(demo.garments * (48 + 224 * 224 * 3));
     const again = kfashion(args);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toContain(`Embedded 0 garment crops with tiny (cpu, 1 threads, batch 8)`);
     expect(again.stdout).toContain(`${demo.garments} already up to date`);
+    expect(again.stdout).toMatch(
+      /input cache \(crops at the model's input size.*\): \d+\.\d GB of its \d+\.\d GB limit/,
+    );
   }, 120_000);
 
   it('exits 2 on bad flags and says what was expected', () => {
     const cases: [string[], string][] = [
       [['--batch', '0'], '--batch expects a whole number from 1 to 1024, got "0"'],
+      [['--input-cache-gb', '-1'], '--input-cache-gb expects a whole number from 0 to 100000, got "-1"'],
       [['--device', 'tpu'], '--device expects one of cpu, cuda, dml, got "tpu"'],
       [['--precision', 'int4'], '--precision expects one of fp32, fp16, int8, got "int4"'],
       [

@@ -4,7 +4,7 @@
  * the cache (copied below verbatim: decode the crop file, resize, centre crop, float pass in one go),
  * run on the same crops with the same model and batch.
  */
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -223,6 +223,71 @@ describe('input pixel cache (crops kept at the model input size)', () => {
       wb.close();
     }
   });
+  it('keeps the cache under its size limit: crops past it are not kept, the vectors are the same bits', async () => {
+    const wb = Workbench.open(join(base, 'ws-limit'));
+    const { encoder, origin } = await openImageEncoder({ modelPath: modelDir, model: 'tiny', threads: 1 });
+    try {
+      await wb.scan({ data: tree.root });
+      const ws = wb.workspace;
+      const ids = [...new DatasetStore(ws.db).iterateItems()].map((i) => i.id);
+      const store = new EmbeddingStore(ws.db);
+      const dir = join(ws.root, INPUT_CACHE_DIR, geometryId(encoder.preprocess));
+      const fileBytes = 48 + 224 * 224 * 3;
+      const files = () => readdirSync(dir, { recursive: true }).filter((f) => String(f).endsWith('.rgb'));
+
+      // Off (a limit of 0): no folder, no figure.
+      const off = await embedImages(ws, encoder, origin, { batch: 4, inputCacheBytes: 0 });
+      expect(off).toMatchObject({ embedded: N, inputCache: null });
+      expect(readdirSync(ws.root)).not.toContain(INPUT_CACHE_DIR);
+      const reference = store.matrix('tiny', ids);
+
+      // Room for two files: two are kept, the others counted as not kept; the same vectors.
+      store.remove('tiny');
+      const limited = await embedImages(ws, encoder, origin, {
+        batch: 4,
+        inputCacheBytes: 2 * fileBytes + 1,
+      });
+      expect(limited).toMatchObject({ embedded: N, failed: [] });
+      expect(limited.inputCache).toEqual({
+        limitBytes: 2 * fileBytes + 1,
+        usedBytes: 2 * fileBytes,
+        notKept: N - 2,
+      });
+      expect(files()).toHaveLength(2);
+      expect(bytesOf(store.matrix('tiny', ids)).equals(bytesOf(reference))).toBe(true);
+
+      // A later run counts what is there: two cached files read, the rest decoded again, none added.
+      store.remove('tiny');
+      const again = await embedImages(ws, encoder, origin, { batch: 4, inputCacheBytes: 2 * fileBytes + 1 });
+      expect(again.inputCache).toEqual({
+        limitBytes: 2 * fileBytes + 1,
+        usedBytes: 2 * fileBytes,
+        notKept: N - 2,
+      });
+      expect(bytesOf(store.matrix('tiny', ids)).equals(bytesOf(reference))).toBe(true);
+      // A stale file is rewritten in place even at the limit: it does not grow the folder.
+      const cache = new InputPixelCache(ws.root, encoder.preprocess, { maxBytes: 2 * fileBytes });
+      const kept = ids.filter((id) => existsSync(cache.pathOf(id)));
+      expect(kept).toHaveLength(2);
+      expect(cache.put(kept[0]!, 'a'.repeat(40), new Uint8Array(224 * 224 * 3))).toBe(true);
+      expect(
+        cache.put(ids.find((id) => !kept.includes(id))!, 'a'.repeat(40), new Uint8Array(224 * 224 * 3)),
+      ).toBe(false);
+      expect(cache.use()).toEqual({ limitBytes: 2 * fileBytes, usedBytes: 2 * fileBytes, notKept: 1 });
+
+      // The default limit.
+      store.remove('tiny');
+      const byDefault = await embedImages(ws, encoder, origin, { batch: 4 });
+      // (20 GB, or half the disk's free space where that is less.)
+      expect(byDefault.inputCache).toMatchObject({ usedBytes: N * fileBytes, notKept: 0 });
+      expect(byDefault.inputCache!.limitBytes).toBeLessThanOrEqual(20e9);
+      expect(files()).toHaveLength(N);
+    } finally {
+      await encoder.close();
+      wb.close();
+    }
+  });
+
   it('cold batches prepared between inferences or during them: the same bits as the old preprocessing', async () => {
     const wb = Workbench.open(join(base, 'ws3'));
     const { encoder, origin } = await openImageEncoder({ modelPath: modelDir, model: 'tiny', threads: 1 });

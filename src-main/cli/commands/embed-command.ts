@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_EMBED_BATCH } from '../../encoders/embed-images.ts';
 import { DEMO_STANDIN_MODEL } from '../../encoders/image-encoder/demo-standin.ts';
+import { DEFAULT_INPUT_CACHE_GB } from '../../encoders/image-encoder/input-pixel-cache.ts';
 import {
   DEFAULT_IMAGE_MODEL,
   DEVICES,
@@ -31,6 +32,7 @@ interface EmbedFlags {
   json?: boolean;
   views?: number;
   viewSeed?: number;
+  inputCacheGb?: number;
 }
 
 const EXAMPLES = `
@@ -54,7 +56,7 @@ function checkFlags(o: EmbedFlags): void {
       throw new UsageError('--import FILE.npy and --ids FILE.json go together: give both.');
     }
     const computing = (
-      ['modelPath', 'precision', 'batch', 'device', 'threads', 'views', 'viewSeed'] as const
+      ['modelPath', 'precision', 'batch', 'device', 'threads', 'views', 'viewSeed', 'inputCacheGb'] as const
     ).filter((k) => o[k] !== undefined);
     if (computing.length > 0) {
       const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
@@ -134,6 +136,11 @@ export function registerEmbedCommand(program: Command): void {
       'seed of the augmented views (default 0)',
       integer('--view-seed', 0, 2 ** 31 - 1),
     )
+    .option(
+      '--input-cache-gb <n>',
+      `size limit of the input cache (each crop kept at the model's input size, ≈ 150 KB, so a re-embedding skips its decode) in GB; 0 turns it off (default ${DEFAULT_INPUT_CACHE_GB}, and at most half the free disk space)`,
+      integer('--input-cache-gb', 0, 100_000),
+    )
     .option('--json', 'print the summary as JSON')
     .addHelpText('after', EXAMPLES)
     .action(async (o: EmbedFlags) => {
@@ -158,6 +165,7 @@ export function registerEmbedCommand(program: Command): void {
               threads: o.threads,
               views: o.views,
               viewSeed: o.viewSeed,
+              inputCacheGb: o.inputCacheGb,
             },
             controls,
           );
