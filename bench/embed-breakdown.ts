@@ -15,6 +15,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp, { type OutputInfo } from 'sharp';
 import { cropRegion } from '../src-main/dataset/box.ts';
+import { CROP_JPEG } from '../src-main/dataset/crops.ts';
 import { InputPixelCache } from '../src-main/encoders/image-encoder/input-pixel-cache.ts';
 import type { ImageEncoder } from '../src-main/encoders/image-encoder/onnx-image-encoder.ts';
 import { preprocessToRgb, rgbToChw } from '../src-main/encoders/image-encoder/preprocess.ts';
@@ -101,7 +102,7 @@ export async function embedBreakdown(
       const jpeg = await time('extractEncodeJpeg', () =>
         sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } })
           .extract(region)
-          .jpeg({ quality: 90 })
+          .jpeg(CROP_JPEG)
           .toBuffer(),
       );
       const name = item.id.replaceAll('/', '_');
