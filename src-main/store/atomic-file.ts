@@ -51,7 +51,8 @@ export function isTempName(name: string): boolean {
   return TEMP_SUFFIX.test(name);
 }
 
-function freeSpace(dir: string): number | null {
+/** Bytes free for this user on `dir`'s file system, or null when it cannot be read. */
+export function freeSpace(dir: string): number | null {
   try {
     const s = statfsSync(dir);
     return Number(s.bavail) * Number(s.bsize);

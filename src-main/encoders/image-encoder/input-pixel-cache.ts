@@ -24,11 +24,11 @@
  * not grow the folder. A limit of 0 turns the cache off.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, opendirSync, statfsSync } from 'node:fs';
+import { existsSync, mkdirSync, opendirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { cropRelPath } from '../../dataset/crops.ts';
-import { writeFileAtomic } from '../../store/atomic-file.ts';
+import { freeSpace, writeFileAtomic } from '../../store/atomic-file.ts';
 import { outputSize, type PreprocessConfig } from './preprocess.ts';
 
 export const INPUT_CACHE_DIR = 'input-cache';
@@ -87,13 +87,8 @@ export class InputPixelCache {
   private resolveBudget(): { limit: number; used: number } {
     if (this.budget) return this.budget;
     const used = cacheBytes(join(this.root, INPUT_CACHE_DIR));
-    let free = Number.POSITIVE_INFINITY;
-    try {
-      const st = statfsSync(this.root);
-      free = Number(st.bavail) * Number(st.bsize);
-    } catch {
-      // No free-space figure (an unusual file system): the limit alone applies.
-    }
+    // Without a free-space figure (an unusual file system) the limit alone applies.
+    const free = freeSpace(this.root) ?? Number.POSITIVE_INFINITY;
     this.budget = { limit: Math.min(this.maxBytes, used + Math.floor(free / 2)), used };
     return this.budget;
   }
