@@ -322,7 +322,7 @@ async function measureBuild(ids: string[], gallery: Float32Array, n: number, opt
     scan: index.scan,
     thread: index.thread,
     buildMs: wallMs,
-    readRowsMs: readMs,
+    readerMs: readMs,
     ...(stages ?? {}),
     callingThreadLongestHoldMs: watched.longestMs,
     callingThreadHeldMs: watched.heldMs,
