@@ -35,7 +35,7 @@ let building: {
   dim: number;
   blocked: Float32Array;
   /** Each dimension's largest |x| so far: the int8 scales (int8-scan.ts columnAbsMax, same values). */
-  absMax: Float64Array;
+  absMax: Float64Array | null;
   layoutMs: number;
 } | null = null;
 /** absMax of the staged gallery, kept until `openInt8` quantises it. */
@@ -44,13 +44,16 @@ let stagedAbsMax: Float64Array | null = null;
 const tasks = defineWorker({
   ...session.tasks,
 
-  /** Starts laying out a gallery of `layout.n` rows of `dim` floats here (see the header). */
-  stageBegin(layout: BlockLayout, dim: number): void {
+  /**
+   * Starts laying out a gallery of `layout.n` rows of `dim` floats here (see the header), keeping
+   * each dimension's maximum if an int8 copy will be quantised from it.
+   */
+  stageBegin(layout: BlockLayout, dim: number, int8: boolean): void {
     building = {
       layout,
       dim,
       blocked: new Float32Array(layout.blocks * dim * layout.rows),
-      absMax: new Float64Array(dim),
+      absMax: int8 ? new Float64Array(dim) : null,
       layoutMs: 0,
     };
     stagedAbsMax = null;
@@ -69,7 +72,7 @@ const tasks = defineWorker({
       );
     placeRows(b.blocked, b.layout, dim, first, count, rows);
     // The same maxima as columnAbsMax over the rows in any order (a maximum does not depend on it).
-    for (let o = 0; o < rows.length; o += dim) {
+    for (let o = 0; absMax && o < rows.length; o += dim) {
       for (let j = 0; j < dim; j++) {
         const a = Math.abs(rows[o + j]!);
         if (a > absMax[j]!) absMax[j] = a;

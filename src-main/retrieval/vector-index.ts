@@ -30,7 +30,8 @@
  *   last B rows, so nothing is padded (a padded zero row could outrank real rows with negative
  *   scores). Up to ~256k rows the gallery is one block ([1, d, N]), i.e. the plain transposed layout,
  *   which is as fast there.
- * The copy is moved (transferred, not copied) to the search worker (sessionRunner below). (A SharedArrayBuffer would
+ * The copy is built on the search worker from rows moved there a chunk at a time ([Note: build on the
+ * search worker]), or on the calling thread and moved there when no worker runs. (A SharedArrayBuffer would
  * let both threads see it, but onnxruntime-node rejects tensors over one: N-API cannot read a
  * SharedArrayBuffer's memory, "Invalid argument".)
  *
@@ -65,7 +66,7 @@
  * instead, exactly as before (ORT's scores, which may differ from the JS sum in the last bit).
  * The re-score reads the blocked float32 copy, so the scan runs where that copy is: on the search
  * worker by default (retrieval/search-worker.ts serves ORT's session and the int8 scan on one thread;
- * the int8 codes are moved there at build time, so the gallery is held once, by the worker, and a
+ * the int8 codes are quantised there at build time, so the gallery is held once, by the worker, and a
  * 1M-row query holds no other request), or on the calling thread with `thread: 'main'` (benchmarks,
  * and where no worker bundle exists).
  *
@@ -486,7 +487,7 @@ export class VectorIndex {
           }
         };
         try {
-          stages.layoutMs = await postRows(worker, layout, dim, read, source.movable, stages);
+          stages.layoutMs = await postRows(worker, layout, dim, int8, read, source.movable, stages);
         } finally {
           stages.openSessionMs -= performance.now() - t;
         }
@@ -613,7 +614,8 @@ export class VectorIndex {
   /**
    * Milliseconds the build spent per stage (the search bench prints them). On the search worker,
    * `layoutMs` and `quantiseMs` are the worker's; `readRowsMs` is this thread's reading and checking
-   * of rows, which overlaps the worker's layout.
+   * of rows, which overlaps the worker's layout. On the calling thread all of it is this thread's,
+   * and `layoutMs` includes reading the rows. Null on the JS path.
    */
   buildStages: Readonly<BuildStages> | null = null;
 
@@ -771,11 +773,12 @@ async function postRows(
   worker: Remote<SearchWorkerTasks>,
   layout: BlockLayout,
   dim: number,
+  int8: boolean,
   read: (first: number, count: number) => Float32Array,
   movable: boolean,
   stages: BuildStages,
 ): Promise<number> {
-  await worker.stageBegin(layout, dim);
+  await worker.stageBegin(layout, dim, int8);
   const inFlight: Promise<void>[] = [];
   try {
     for (let f = 0; f < layout.n; f += READ_CHUNK_ROWS) {
