@@ -416,8 +416,8 @@ export class VectorIndex {
         `${ids.length} ids × ${dim} dims need ${ids.length * dim} floats, got ${vectors.length}`,
       );
     }
-    checkUnitRows(ids, vectors, dim);
     if (!wantsOrt(ids.length, opts)) {
+      checkUnitRows(ids, vectors, dim);
       return new VectorIndex(ids, dim, vectors, null, {
         ...commonOptions(opts),
         fallbackReason: null,
@@ -425,15 +425,32 @@ export class VectorIndex {
       });
     }
     const layout = blockLayout(ids.length, checkedBlockRows(opts));
+    let checked = false;
+    const checkAll = () => {
+      if (!checked) checkUnitRows(ids, vectors, dim);
+      checked = true;
+    };
     return VectorIndex.withSession(ids, dim, layout, opts, {
-      // Views of the caller's matrix: posted as copies (the caller keeps its matrix).
-      read: (first, count) => vectors.subarray(first * dim, (first + count) * dim),
+      // Views of the caller's matrix, checked a chunk at a time as they go to the worker (the
+      // same message for the same bad row), posted as copies (the caller keeps its matrix).
+      read: (first, count) => {
+        const rows = vectors.subarray(first * dim, (first + count) * dim);
+        checkUnitRows(ids.slice(first, first + count), rows, dim, first);
+        return rows;
+      },
       movable: false,
-      local: () => ({
-        blocked: blockColumns(vectors, layout, dim),
-        chunks: rowMajorChunks(vectors, ids.length, dim),
-      }),
-      rowMajor: () => vectors,
+      local: () => {
+        checkAll();
+        return {
+          blocked: blockColumns(vectors, layout, dim),
+          chunks: rowMajorChunks(vectors, ids.length, dim),
+        };
+      },
+      // Checked here too: the worker may have failed before every chunk went through `read`.
+      rowMajor: () => {
+        checkAll();
+        return vectors;
+      },
     });
   }
 
@@ -573,8 +590,9 @@ export class VectorIndex {
    * `build` from a source of rows (e.g. the workspace's vector store) instead of one matrix: rows are
    * read a chunk at a time and laid out as they come (on the search worker by default), so the
    * gallery is in memory once. `readRows` hands out arrays the index may take: a whole-buffer array
-   * is moved to the search worker (unusable afterwards), a view is copied. `build(ids, matrix)` needs the caller's row-major matrix AND the
-   * blocked copy at the same moment, twice the gallery (4.9 GB instead of 2.5 GB at 1.2M × 512).
+   * is moved to the search worker (unusable afterwards), a view is copied. `build(ids, matrix)`
+   * needs the caller's row-major matrix AND the blocked copy at the same moment, twice the gallery
+   * (4.9 GB instead of 2.5 GB at 1.2M × 512).
    */
   static async buildFromRows(
     ids: readonly string[],
@@ -763,8 +781,9 @@ const ROWS_IN_FLIGHT = 2;
  * lays each out as it comes and keeps each dimension's maximum, then quantises the int8 copy from its
  * blocked copy once the session is open. A chunk that `buildFromRows`' reader hands out is moved
  * (transferred, so the reader must not keep it) when it is a whole buffer; a view into a larger
- * buffer, or a chunk of `build`'s matrix (the caller keeps it), is copied first and the copy moved. Two chunks are
- * in flight at most, so the reader and the worker overlap and the chunks do not pile up in memory.
+ * buffer, or a chunk of `build`'s matrix (the caller keeps it), is copied first and the copy moved.
+ * Two chunks are in flight at most, so the reader and the worker overlap and the chunks do not pile
+ * up in memory.
  * The blocked copy and the int8 codes are the same values as when both were made here (the layout
  * is a copy; the maxima do not depend on the order rows come in), so the index answers the same.
  * Returns the worker's layout time.
