@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- search [--sizes 10000,100000,1000000] [--k 10] [--queries N] [--batch 100] [--ann-sizes N,…] [--no-ann]
  * [--ann-ef 32,64,128] [--ann-cache DIR] [--batches N] [--rounds 3] [--scan both|int8|float32] [--threads N]
- * [--thread worker|main] [--js] [--no-reference]`: exact cosine top-k
+ * [--thread worker|main] [--js] [--no-reference] [--build-rounds N] [--build-only]`: exact cosine top-k
  * over N synthetic unit vectors (512-d) with VectorIndex — per-query latency (one query per call,
  * p50/p95) and batched throughput (queries/s in calls of `--batch` queries). Target (PERFORMANCE.md):
  * N = 100k within 10 ms per query (p50) and ≥ 1,000 queries/s in batches of 100; N = 1M within
@@ -18,6 +18,13 @@
  * the default `--thread worker`), 'int8 calling thread' (the same engine without the message hops),
  * and 'float32', ONNX Runtime's MatMul alone (the product's scan before the int8 one). Bytes/s streamed are of the copy a single
  * query scans (int8 codes, or float32), against the memory bandwidth measured on every core.
+ *
+ * The index's build is measured first, per size, as the product builds it (`buildFromRows` from a
+ * reader that hands out fresh copies of 8,192-row chunks, as the vector store does; backend and scan
+ * 'auto'), `--build-rounds` times (default 1): its wall time, its stages (the index's `buildStages`:
+ * reading rows, laying them out, quantising, opening the session, on whichever thread did each), and
+ * how long the CALLING thread was held meanwhile, from a 1 ms interval timer's ticks: the longest gap
+ * between two ticks, and the total of the gaps over 10 ms. `--build-only` stops there.
  *
  * Vectors: uniform in [-1, 1)^512 then L2-normalised (a fast xorshift, since 512M Gaussian draws
  * would take longer than the benchmark). The cost of an exact search does not depend on the
@@ -265,6 +272,67 @@ class TorchRounds {
 
 const median = (xs: number[]) => percentile(xs, 0.5);
 
+/**
+ * How long the calling thread is held while `work` runs: a 1 ms interval timer records its ticks;
+ * a gap between two ticks is time the event loop could not run a timer.
+ */
+async function heldWhile<T>(
+  work: () => Promise<T>,
+): Promise<{ value: T; longestMs: number; heldMs: number; ticks: number }> {
+  const stamps: number[] = [performance.now()];
+  const timer = setInterval(() => stamps.push(performance.now()), 1);
+  try {
+    const value = await work();
+    stamps.push(performance.now());
+    let longestMs = 0;
+    let heldMs = 0;
+    for (let i = 1; i < stamps.length; i++) {
+      const gap = stamps[i]! - stamps[i - 1]!;
+      if (gap > longestMs) longestMs = gap;
+      if (gap > 10) heldMs += gap;
+    }
+    return { value, longestMs, heldMs, ticks: stamps.length - 2 };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** The product's build of an index over `gallery` (see the header), timed and watched. */
+async function measureBuild(ids: string[], gallery: Float32Array, n: number, opts: VectorIndexOptions) {
+  let readMs = 0;
+  const readRows = (start: number, count: number) => {
+    const t = performance.now();
+    const rows = gallery.slice(start * DIM, (start + count) * DIM);
+    readMs += performance.now() - t;
+    return rows;
+  };
+  const t0 = performance.now();
+  const watched = await heldWhile(() => VectorIndex.buildFromRows(ids, DIM, readRows, opts));
+  const wallMs = performance.now() - t0;
+  const index = watched.value;
+  // A first query after the build: what "ready" means for a caller.
+  const q = syntheticUnitRows(1, DIM, 4242);
+  const t1 = performance.now();
+  await index.search(q, 10);
+  const firstQueryMs = performance.now() - t1;
+  const stages = (index as { buildStages?: Record<string, number> }).buildStages;
+  const out = {
+    n,
+    backend: index.backend,
+    scan: index.scan,
+    thread: index.thread,
+    buildMs: wallMs,
+    readerMs: readMs,
+    ...(stages ?? {}),
+    callingThreadLongestHoldMs: watched.longestMs,
+    callingThreadHeldMs: watched.heldMs,
+    timerTicks: watched.ticks,
+    firstQueryMs,
+  };
+  await index.close();
+  return out;
+}
+
 export async function searchBench(args: string[]): Promise<void> {
   const sizes = wholeNumbers(args, '--sizes', [10_000, 100_000, 1_000_000]);
   const [k] = wholeNumbers(args, '--k', [10]);
@@ -278,9 +346,9 @@ export async function searchBench(args: string[]): Promise<void> {
 
   const scanArg = option(args, '--scan') ?? 'both';
   if (!['int8', 'float32', 'both'].includes(scanArg)) throw new Error('--scan expects int8, float32 or both');
-  const torch: TorchRounds | string = args.includes('--no-reference')
-    ? 'skipped (--no-reference)'
-    : TorchRounds.start();
+  const buildOnly = args.includes('--build-only');
+  const torch: TorchRounds | string =
+    args.includes('--no-reference') || buildOnly ? 'skipped (--no-reference)' : TorchRounds.start();
 
   // Measured once, before the indexes exist, so that only the readers use memory meanwhile.
   const bandwidth = await memoryBandwidth();
@@ -315,6 +383,22 @@ export async function searchBench(args: string[]): Promise<void> {
       if (args.includes('--js')) variants.push(['js', { backend: 'js' }]);
       const ids = Array.from({ length: n }, (_, i) => `v${i}`);
       const gallery = syntheticUnitRows(n, DIM, 12345 + n);
+      const buildRounds = Number(option(args, '--build-rounds') ?? 1);
+      const builds = [];
+      for (let r = 0; r < buildRounds; r++)
+        builds.push(
+          await measureBuild(ids, gallery, n, { thread, ...(threads ? { threads: Number(threads) } : {}) }),
+        );
+      for (const b of builds)
+        emit({
+          bench: 'search',
+          engine: 'index build (buildFromRows, backend and scan auto)',
+          ...Object.fromEntries(
+            Object.entries(b).map(([key, v]) => [key, typeof v === 'number' ? round(v) : v]),
+          ),
+          loadAverage: loadavg().map((x) => round(x, 1)),
+        });
+      if (buildOnly) continue;
       const streamMs = streamTime(gallery);
       const engines: Engine[] = [];
       for (const [label, opts] of variants) {

@@ -44,7 +44,7 @@ export interface SessionHost<X extends Tasks = OnnxSessionTasks> {
   release(): Promise<void>;
 }
 
-export interface SessionHostOptions {
+export interface SessionHostOptions<X extends Tasks = OnnxSessionTasks> {
   /**
    * Inputs fixed for the session's life, fed to every run (the vector index's blocked gallery). On a
    * worker their buffers are moved there, not copied: the caller must not use them afterwards.
@@ -61,6 +61,12 @@ export interface SessionHostOptions {
    * tasks (onnx-session-tasks.ts) and may add its own, reached through `SessionHost.tasks`.
    */
   entry?: string;
+  /**
+   * On a worker only: called with the worker's tasks before the session opens, e.g. to build a
+   * constant on the worker itself (the search worker lays out the gallery there, see
+   * onnx-session-tasks.ts `stage`). Its failure ends the worker and fails the host with its message.
+   */
+  prepare?: (tasks: Remote<X>) => Promise<void>;
 }
 
 export class SessionHostError extends Error {
@@ -71,7 +77,7 @@ export function createSessionHost<X extends Tasks = OnnxSessionTasks>(
   model: string | Uint8Array,
   options: ort.InferenceSession.SessionOptions,
   thread: SessionThread = 'worker',
-  host: SessionHostOptions = {},
+  host: SessionHostOptions<X> = {},
 ): Promise<SessionHost<X>> {
   const script = thread === 'worker' ? workerEntry(host.entry ?? 'onnx-session-worker') : null;
   return script ? workerHost<X>(script, model, options, host) : mainThreadHost<X>(model, options, host);
@@ -86,7 +92,7 @@ const label = (model: string | Uint8Array) => (typeof model === 'string' ? model
 async function mainThreadHost<X extends Tasks>(
   model: string | Uint8Array,
   options: ort.InferenceSession.SessionOptions,
-  host: SessionHostOptions,
+  host: SessionHostOptions<X>,
 ): Promise<SessionHost<X>> {
   const { tasks } = sessionTasks();
   const info = await tasks.open({
@@ -120,7 +126,7 @@ async function workerHost<X extends Tasks>(
   script: string,
   model: string | Uint8Array,
   options: ort.InferenceSession.SessionOptions,
-  host: SessionHostOptions,
+  host: SessionHostOptions<X>,
 ): Promise<SessionHost<X>> {
   const conn = connect<OnnxSessionTasks>(new Worker(script), {
     name: host.name ?? 'ONNX Runtime worker thread',
@@ -130,6 +136,7 @@ async function workerHost<X extends Tasks>(
   const moved = Object.values(constants).map((t) => t.data.buffer as ArrayBuffer);
   let info: Awaited<ReturnType<OnnxSessionTasks['open']>>;
   try {
+    await host.prepare?.(conn.call as unknown as Remote<X>);
     info = await conn.call.open(
       transfer(
         {

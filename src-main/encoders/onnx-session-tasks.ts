@@ -39,6 +39,8 @@ export function sessionTasks() {
   let session: ort.InferenceSession | null = null;
   let constants: Record<string, ort.Tensor> = {};
   let raw: Record<string, RawTensor> = {};
+  /** Constants made on this thread before `open` (the search worker's gallery, laid out here). */
+  let staged: Record<string, RawTensor> = {};
 
   const opened = (): ort.InferenceSession => {
     if (!session) throw new Error('no ONNX Runtime session is open on this thread');
@@ -54,7 +56,8 @@ export function sessionTasks() {
       runtime = mod;
       session = await mod.InferenceSession.create(req.model as string, req.options);
       constants = {};
-      raw = req.constants ?? {};
+      raw = { ...staged, ...req.constants };
+      staged = {};
       for (const [k, v] of Object.entries(raw))
         constants[k] = new mod.Tensor(v.type, v.data as Float32Array, v.dims);
       return {
@@ -90,6 +93,7 @@ export function sessionTasks() {
       session = null;
       constants = {};
       raw = {};
+      staged = {};
       await s?.release();
     },
   };
@@ -97,6 +101,14 @@ export function sessionTasks() {
     tasks,
     /** A constant input as it was moved in (null before `open` or after `release`). */
     constant: (name: string): RawTensor | null => raw[name] ?? null,
+    /**
+     * Adds a constant input made on this thread (not moved in with `open`) to the next session
+     * `open` opens: an entry that builds a large constant itself (the search worker's gallery) spares
+     * the calling thread that work and the hand-over.
+     */
+    stage(name: string, tensor: RawTensor): void {
+      staged[name] = tensor;
+    },
   };
 }
 

@@ -30,7 +30,8 @@
  *   last B rows, so nothing is padded (a padded zero row could outrank real rows with negative
  *   scores). Up to ~256k rows the gallery is one block ([1, d, N]), i.e. the plain transposed layout,
  *   which is as fast there.
- * The copy is moved (transferred, not copied) to the search worker (sessionRunner below). (A SharedArrayBuffer would
+ * The copy is built on the search worker from rows moved there a chunk at a time ([Note: build on the
+ * search worker]), or on the calling thread and moved there when no worker runs. (A SharedArrayBuffer would
  * let both threads see it, but onnxruntime-node rejects tensors over one: N-API cannot read a
  * SharedArrayBuffer's memory, "Invalid argument".)
  *
@@ -65,7 +66,7 @@
  * instead, exactly as before (ORT's scores, which may differ from the JS sum in the last bit).
  * The re-score reads the blocked float32 copy, so the scan runs where that copy is: on the search
  * worker by default (retrieval/search-worker.ts serves ORT's session and the int8 scan on one thread;
- * the int8 codes are moved there at build time, so the gallery is held once, by the worker, and a
+ * the int8 codes are quantised there at build time, so the gallery is held once, by the worker, and a
  * 1M-row query holds no other request), or on the calling thread with `thread: 'main'` (benchmarks,
  * and where no worker bundle exists).
  *
@@ -83,17 +84,20 @@ import { availableParallelism } from 'node:os';
 import type ort from 'onnxruntime-node';
 import { onnxModel } from '../encoders/onnx-model-writer.ts';
 import { createSessionHost } from '../encoders/onnx-session-host.ts';
-import { type Remote, transfer } from '../workers/protocol.ts';
+import { type Remote, transfer, workerEntry } from '../workers/protocol.ts';
 import {
   type BlockLayout,
   blockColumns,
+  blockedChunks,
   blockedRowScorer,
   blockLayout,
   blockStart,
+  placeRows,
 } from './gallery-blocks.ts';
 import {
   type ChunkSource,
   columnAbsMax,
+  type Int8Gallery,
   Int8Scan,
   type Int8ScanStats,
   loadUsearchExact,
@@ -249,7 +253,8 @@ interface TopKRunner {
  * Runtime host (encoders/onnx-session-host.ts).
  */
 async function sessionRunner(
-  galleryT: Float32Array,
+  /** The blocked gallery, or (on the search worker) what lays it out there before the session opens. */
+  gallery: Float32Array | ((worker: Remote<SearchWorkerTasks>) => Promise<void>),
   layout: BlockLayout,
   dim: number,
   threads: number,
@@ -258,9 +263,13 @@ async function sessionRunner(
 ): Promise<TopKRunner> {
   const host = await createSessionHost<SearchWorkerTasks>(searchGraph(dim), sessionOptions(threads), thread, {
     entry: 'search-worker',
-    constants: {
-      gallery_blocks: { type: 'float32', data: galleryT, dims: [layout.blocks, dim, layout.rows] },
-    },
+    ...(typeof gallery === 'function'
+      ? { prepare: gallery }
+      : {
+          constants: {
+            gallery_blocks: { type: 'float32', data: gallery, dims: [layout.blocks, dim, layout.rows] },
+          },
+        }),
     ...(ortPath ? { ortPath } : {}),
     // An idle search worker must not keep a CLI process alive; it is ref'd while it works.
     unrefWhenIdle: true,
@@ -390,7 +399,8 @@ export class VectorIndex {
 
   /**
    * Rows of `vectors` are L2-normalised [ids.length × dim] float32. The JS path keeps the matrix
-   * (no copy); the ORT path keeps one transposed copy instead (see [Note: transposed gallery]).
+   * (no copy); the ORT path keeps one blocked copy instead (see [Note: gallery layout]), built on
+   * the search worker ([Note: build on the search worker]).
    */
   static async build(
     ids: readonly string[],
@@ -406,8 +416,8 @@ export class VectorIndex {
         `${ids.length} ids × ${dim} dims need ${ids.length * dim} floats, got ${vectors.length}`,
       );
     }
-    checkUnitRows(ids, vectors, dim);
     if (!wantsOrt(ids.length, opts)) {
+      checkUnitRows(ids, vectors, dim);
       return new VectorIndex(ids, dim, vectors, null, {
         ...commonOptions(opts),
         fallbackReason: null,
@@ -415,68 +425,131 @@ export class VectorIndex {
       });
     }
     const layout = blockLayout(ids.length, checkedBlockRows(opts));
-    return VectorIndex.withSession(
-      ids,
-      dim,
-      blockColumns(vectors, layout, dim),
-      layout,
-      opts,
-      () => vectors,
-      rowMajorChunks(vectors, ids.length, dim),
-    );
+    let checked = false;
+    const checkAll = () => {
+      if (!checked) checkUnitRows(ids, vectors, dim);
+      checked = true;
+    };
+    return VectorIndex.withSession(ids, dim, layout, opts, {
+      // Views of the caller's matrix, checked a chunk at a time as they go to the worker (the
+      // same message for the same bad row), posted as copies (the caller keeps its matrix).
+      read: (first, count) => {
+        const rows = vectors.subarray(first * dim, (first + count) * dim);
+        checkUnitRows(ids.slice(first, first + count), rows, dim, first);
+        return rows;
+      },
+      movable: false,
+      local: () => {
+        checkAll();
+        return {
+          blocked: blockColumns(vectors, layout, dim),
+          chunks: rowMajorChunks(vectors, ids.length, dim),
+        };
+      },
+      // Checked here too: the worker may have failed before every chunk went through `read`.
+      rowMajor: () => {
+        checkAll();
+        return vectors;
+      },
+    });
   }
 
   /**
-   * The ORT index over a blocked gallery, or, when ONNX Runtime cannot start and the backend is
-   * 'auto', the JS index over the row-major matrix `rowMajor()` gives (read only in that case).
+   * The ORT index over the gallery `source` gives, laid out in blocks on the search worker (or here
+   * when the session runs on this thread), or, when ONNX Runtime cannot start and the backend is
+   * 'auto', the JS index over the row-major matrix `source.rowMajor()` gives (read only in that case).
    */
   private static async withSession(
     ids: readonly string[],
     dim: number,
-    blocked: Float32Array,
     layout: BlockLayout,
     opts: VectorIndexOptions,
-    rowMajor: () => Float32Array,
-    /** The rows in row-major chunks for the int8 copy: the caller's matrix if it has one (no transpose). */
-    chunks: ChunkSource = blockedChunks(blocked, layout, dim),
+    source: {
+      /** Rows [first, first + count), checked. */
+      read: (first: number, count: number) => Float32Array;
+      /** Whether `read`'s arrays may be moved to the worker (else each is copied, the copy moved). */
+      movable: boolean;
+      /** The blocked copy made on this thread, and its rows in row-major chunks for the int8 copy. */
+      local: () => { blocked: Float32Array; chunks: ChunkSource };
+      rowMajor: () => Float32Array;
+    },
   ): Promise<VectorIndex> {
     const common = commonOptions(opts);
     if (opts.scan === 'int8' && !loadUsearchExact()) {
       throw new VectorIndexError("scan 'int8' needs the usearch package, which cannot load");
     }
-    // The int8 copy is made from the blocked copy's rows before the session opens: on the search
-    // worker, the blocked copy is moved there ([Note: int8 scan switch]).
-    const gallery = wantsInt8(ids.length, opts)
-      ? quantiseGallery(ids.length, dim, columnAbsMax(dim, chunks), chunks)
-      : null;
+    const int8 = wantsInt8(ids.length, opts);
+    const stages: BuildStages = {
+      readRowsMs: 0,
+      layoutMs: 0,
+      quantiseMs: 0,
+      openSessionMs: 0,
+      int8ScanMs: 0,
+    };
+    const onWorker = common.thread === 'worker' && workerEntry('search-worker') !== null;
+    // The caller's own error (a bad row, a failing reader) is thrown as it is, never taken for
+    // "ONNX Runtime cannot start" (which falls back to the JS path).
+    let inputError: unknown = null;
+    let gallery: Int8Gallery | null = null;
+    let blocked: Float32Array | ((worker: Remote<SearchWorkerTasks>) => Promise<void>);
+    if (onWorker) {
+      blocked = async (worker) => {
+        const t = performance.now();
+        const read = (first: number, count: number) => {
+          try {
+            return source.read(first, count);
+          } catch (e) {
+            inputError = e;
+            throw e;
+          }
+        };
+        try {
+          stages.layoutMs = await postRows(worker, layout, dim, int8, read, source.movable, stages);
+        } finally {
+          stages.openSessionMs -= performance.now() - t;
+        }
+      };
+    } else {
+      let t = performance.now();
+      const local = source.local();
+      stages.layoutMs = performance.now() - t;
+      blocked = local.blocked;
+      if (int8) {
+        t = performance.now();
+        gallery = quantiseGallery(ids.length, dim, columnAbsMax(dim, local.chunks), local.chunks);
+        stages.quantiseMs = performance.now() - t;
+      }
+    }
     let runner: TopKRunner;
+    const opened = performance.now();
     try {
       runner = await sessionRunner(blocked, layout, dim, common.threads, common.thread, opts.onnxruntimePath);
     } catch (e) {
+      if (inputError) throw inputError;
       // First line only: Node appends the whole require stack to a missing-module error.
       const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
       if ((opts.backend ?? 'auto') === 'onnxruntime') {
         throw new VectorIndexError(`ONNX Runtime is not available for search: ${msg}`);
       }
-      return new VectorIndex(ids, dim, rowMajor(), null, {
+      return new VectorIndex(ids, dim, source.rowMajor(), null, {
         ...common,
         fallbackReason: `ONNX Runtime unavailable (${msg}); searching with plain JS loops`,
         layout: null,
       });
     }
+    stages.openSessionMs += performance.now() - opened;
     const scanOptions = {
       threads: common.threads,
       ...(opts.int8MaxCandidates ? { maxCandidates: opts.int8MaxCandidates } : {}),
     };
     let scan: Int8Searcher | null = null;
-    if (gallery && runner.worker) {
+    const scanStarted = performance.now();
+    if (int8 && runner.worker) {
       try {
-        await runner.worker.openInt8(
-          transfer(gallery, [gallery.codes.buffer as ArrayBuffer]),
-          layout,
-          scanOptions,
-          INT8_MAX_K,
-        );
+        // Without codes (laid out there), the worker quantises its own gallery.
+        const given = gallery ? transfer(gallery, [gallery.codes.buffer as ArrayBuffer]) : null;
+        const done = await runner.worker.openInt8(given, layout, scanOptions, INT8_MAX_K);
+        if (!gallery) stages.quantiseMs = done.quantiseMs;
         scan = workerInt8(runner.worker);
       } catch (e) {
         // 'auto' chose the int8 scan because usearch loads here; should it not load on the worker,
@@ -489,20 +562,37 @@ export class VectorIndex {
           );
         }
       }
-    } else if (gallery) {
+    } else if (int8) {
+      // No worker (no bundle, or the session runs here): the int8 copy was quantised above.
       const engine = loadUsearchExact()!;
       scan = localInt8(
-        new Int8Scan(gallery, blockedRowScorer(blocked, layout, dim), scanOptions, engine, INT8_MAX_K),
+        new Int8Scan(
+          gallery!,
+          blockedRowScorer(blocked as Float32Array, layout, dim),
+          scanOptions,
+          engine,
+          INT8_MAX_K,
+        ),
       );
     }
-    return new VectorIndex(ids, dim, null, runner, { ...common, fallbackReason: null, layout, int8: scan });
+    stages.int8ScanMs = performance.now() - scanStarted - (onWorker ? stages.quantiseMs : 0);
+    const index = new VectorIndex(ids, dim, null, runner, {
+      ...common,
+      fallbackReason: null,
+      layout,
+      int8: scan,
+    });
+    index.buildStages = stages;
+    return index;
   }
 
   /**
-   * `build` from a source of rows (e.g. the workspace's vector store) instead of one matrix: the
-   * ORT path fills its blocked copy a chunk of rows at a time, so the gallery is in memory once.
-   * `build(ids, matrix)` needs the caller's row-major matrix AND the blocked copy at the same
-   * moment, twice the gallery (4.9 GB instead of 2.5 GB at 1.2M × 512).
+   * `build` from a source of rows (e.g. the workspace's vector store) instead of one matrix: rows are
+   * read a chunk at a time and laid out as they come (on the search worker by default), so the
+   * gallery is in memory once. `readRows` hands out arrays the index may take: a whole-buffer array
+   * is moved to the search worker (unusable afterwards), a view is copied. `build(ids, matrix)`
+   * needs the caller's row-major matrix AND the blocked copy at the same moment, twice the gallery
+   * (4.9 GB instead of 2.5 GB at 1.2M × 512).
    */
   static async buildFromRows(
     ids: readonly string[],
@@ -514,29 +604,38 @@ export class VectorIndex {
     if (!wantsOrt(n, opts) || !Number.isInteger(dim) || dim < 1)
       return VectorIndex.build(ids, readRows(0, n), dim, opts);
     const layout = blockLayout(n, checkedBlockRows(opts));
-    const { rows, blocks } = layout;
-    const blocked = new Float32Array(blocks * dim * rows);
-    const chunk = Math.min(rows, READ_CHUNK_ROWS);
-    for (let b = 0; b < blocks; b++) {
-      const first = blockStart(layout, b);
-      for (let c0 = 0; c0 < rows; c0 += chunk) {
-        const count = Math.min(chunk, rows - c0);
-        const src = readRows(first + c0, count);
-        if (src.length !== count * dim) {
-          throw new VectorIndexError(
-            `rows ${first + c0}…: ${count} rows × ${dim} dims need ${count * dim} floats, got ${src.length}`,
-          );
-        }
-        checkUnitRows(ids.slice(first + c0, first + c0 + count), src, dim, first + c0);
-        const base = b * dim * rows + c0;
-        for (let i = 0; i < count; i++) {
-          const so = i * dim;
-          for (let j = 0; j < dim; j++) blocked[base + j * rows + i] = src[so + j]!;
-        }
+    const read = (first: number, count: number): Float32Array => {
+      const src = readRows(first, count);
+      if (src.length !== count * dim) {
+        throw new VectorIndexError(
+          `rows ${first}…: ${count} rows × ${dim} dims need ${count * dim} floats, got ${src.length}`,
+        );
       }
-    }
-    return VectorIndex.withSession(ids, dim, blocked, layout, opts, () => readRows(0, n));
+      checkUnitRows(ids.slice(first, first + count), src, dim, first);
+      return src;
+    };
+    return VectorIndex.withSession(ids, dim, layout, opts, {
+      read,
+      movable: true,
+      local: () => {
+        const blocked = new Float32Array(layout.blocks * dim * layout.rows);
+        for (let f = 0; f < n; f += READ_CHUNK_ROWS) {
+          const count = Math.min(READ_CHUNK_ROWS, n - f);
+          placeRows(blocked, layout, dim, f, count, read(f, count));
+        }
+        return { blocked, chunks: blockedChunks(blocked, layout, dim) };
+      },
+      rowMajor: () => readRows(0, n),
+    });
   }
+
+  /**
+   * Milliseconds the build spent per stage (the search bench prints them). On the search worker,
+   * `layoutMs` and `quantiseMs` are the worker's; `readRowsMs` is this thread's reading and checking
+   * of rows, which overlaps the worker's layout. On the calling thread all of it is this thread's,
+   * and `layoutMs` includes reading the rows. Null on the JS path.
+   */
+  buildStages: Readonly<BuildStages> | null = null;
 
   /** Exact cosine top-k for each query row ([q × dim]); k is clamped to size; best first. */
   async search(queries: Float32Array, k: number): Promise<SearchHit[][]> {
@@ -663,34 +762,80 @@ export class VectorIndex {
   }
 }
 
+/** What a build spent on its stages (see `VectorIndex.buildStages`). */
+export interface BuildStages {
+  readRowsMs: number;
+  layoutMs: number;
+  quantiseMs: number;
+  openSessionMs: number;
+  int8ScanMs: number;
+}
+
+/** Chunks of rows in flight to the search worker at once: one being laid out, one on its way. */
+const ROWS_IN_FLIGHT = 2;
+
+/**
+ * [Note: build on the search worker] Laying out 1M × 512 rows in blocks and quantising them held the
+ * calling thread (the job thread of the app and the server) for seconds. Instead this thread only
+ * reads rows and moves them to the search worker a chunk (8,192 rows, 16 MB) at a time; the worker
+ * lays each out as it comes and keeps each dimension's maximum, then quantises the int8 copy from its
+ * blocked copy once the session is open. A chunk that `buildFromRows`' reader hands out is moved
+ * (transferred, so the reader must not keep it) when it is a whole buffer; a view into a larger
+ * buffer, or a chunk of `build`'s matrix (the caller keeps it), is copied first and the copy moved.
+ * Two chunks are in flight at most, so the reader and the worker overlap and the chunks do not pile
+ * up in memory.
+ * The blocked copy and the int8 codes are the same values as when both were made here (the layout
+ * is a copy; the maxima do not depend on the order rows come in), so the index answers the same.
+ * Returns the worker's layout time.
+ */
+async function postRows(
+  worker: Remote<SearchWorkerTasks>,
+  layout: BlockLayout,
+  dim: number,
+  int8: boolean,
+  read: (first: number, count: number) => Float32Array,
+  movable: boolean,
+  stages: BuildStages,
+): Promise<number> {
+  await worker.stageBegin(layout, dim, int8);
+  const inFlight: Promise<void>[] = [];
+  try {
+    for (let f = 0; f < layout.n; f += READ_CHUNK_ROWS) {
+      const count = Math.min(READ_CHUNK_ROWS, layout.n - f);
+      const t = performance.now();
+      const src = read(f, count);
+      const rows = movable ? ownBuffer(src) : src.slice();
+      stages.readRowsMs += performance.now() - t;
+      const posted = worker.stageRows(f, transfer(rows, [rows.buffer as ArrayBuffer]));
+      // Handled at once (it is awaited below): a chunk failing while an earlier one is awaited is
+      // not an unhandled rejection.
+      posted.catch(() => {});
+      inFlight.push(posted);
+      if (inFlight.length >= ROWS_IN_FLIGHT) await inFlight.shift();
+    }
+    await Promise.all(inFlight);
+  } catch (e) {
+    await Promise.allSettled(inFlight);
+    throw e;
+  }
+  return (await worker.stageEnd('gallery_blocks')).layoutMs;
+}
+
+/** `rows` if it is a whole buffer of its own (it can be moved), else a copy that is. */
+function ownBuffer(rows: Float32Array): Float32Array {
+  const whole =
+    rows.byteOffset === 0 &&
+    rows.byteLength === rows.buffer.byteLength &&
+    !(typeof SharedArrayBuffer !== 'undefined' && rows.buffer instanceof SharedArrayBuffer);
+  return whole ? rows : rows.slice();
+}
+
 /** A row-major matrix as chunks of 8,192 rows (views, no copy). */
 function rowMajorChunks(m: Float32Array, n: number, dim: number): ChunkSource {
   return (visit) => {
     for (let f = 0; f < n; f += READ_CHUNK_ROWS) {
       const count = Math.min(READ_CHUNK_ROWS, n - f);
       visit(f, count, m.subarray(f * dim, (f + count) * dim));
-    }
-  };
-}
-
-/** The blocked copy as row-major chunks of 1,024 rows (each row once), for quantising it. */
-function blockedChunks(blocked: Float32Array, layout: BlockLayout, dim: number): ChunkSource {
-  const { rows, blocks } = layout;
-  const T = Math.min(1024, rows);
-  return (visit) => {
-    const scratch = new Float32Array(T * dim);
-    for (let b = 0; b < blocks; b++) {
-      const start = blockStart(layout, b);
-      const base = b * dim * rows;
-      // The last block overlaps its neighbour: its first rows were visited already.
-      for (let c0 = b * rows - start; c0 < rows; c0 += T) {
-        const count = Math.min(T, rows - c0);
-        for (let j = 0; j < dim; j++) {
-          const src = base + j * rows + c0;
-          for (let c = 0; c < count; c++) scratch[c * dim + j] = blocked[src + c]!;
-        }
-        visit(start + c0, count, scratch);
-      }
     }
   };
 }
