@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, Worker } from 'node:worker_threads';
-import { scanDataset } from '../src-main/dataset/scan.ts';
+import { type ScanPhase, scanDataset } from '../src-main/dataset/scan.ts';
 import { WorkerPool } from '../src-main/jobs/worker-pool.ts';
 import { Workbench } from '../src-main/services/workbench.ts';
 import { labelJson } from '../test/helpers/kfashion-fixture.ts';
@@ -74,24 +74,62 @@ export function writeBenchTree(root: string, files: number): void {
   }
 }
 
+/** One phase of a scan (ScanPhase): its wall time, its JS heap high-water mark and RSS at its end. */
+export interface PhaseFigures {
+  phase: ScanPhase;
+  ms: number;
+  peakHeapMB: number;
+  /** JS heap in use at the phase's end, after a full collection when the child runs with --expose-gc. */
+  liveHeapMB: number;
+  rssMB: number;
+}
+
 /** Child side: one scan through the Workbench (as the CLI runs it), then timings and peak memory. */
 export async function scanOnce(data: string, workspace: string, mode: string): Promise<void> {
   const wb = Workbench.open(workspace);
   const cpu0 = process.cpuUsage();
   // The JS heap's high-water mark beside peak RSS: says whether growth with N is in JS or in native
-  // memory (SQLite, buffers). Sampled between the scan's transactions, when it yields.
+  // memory (SQLite, buffers). Sampled between the scan's transactions, when it yields, and at each
+  // phase's start and end (the index, split and vocabulary phases never yield).
   let peakHeap = 0;
-  const sampler = setInterval(() => {
+  const phases: PhaseFigures[] = [];
+  let current: { phase: ScanPhase; t0: number; peak: number } | null = null;
+  const sample = () => {
     // getHeapStatistics, not process.memoryUsage(): the latter reads /proc for the RSS on every call,
     // which cost the scanning thread 2-3 µs per file at 20 samples a second.
-    peakHeap = Math.max(peakHeap, getHeapStatistics().used_heap_size);
-  }, 50);
+    const used = getHeapStatistics().used_heap_size;
+    peakHeap = Math.max(peakHeap, used);
+    if (current) current.peak = Math.max(current.peak, used);
+    return used;
+  };
+  const endPhase = () => {
+    if (!current) return;
+    sample();
+    // A full collection (when exposed) shows what the phase left alive, apart from its garbage.
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    phases.push({
+      phase: current.phase,
+      ms: Math.round(performance.now() - current.t0),
+      peakHeapMB: +(current.peak / 2 ** 20).toFixed(1),
+      liveHeapMB: +(getHeapStatistics().used_heap_size / 2 ** 20).toFixed(1),
+      rssMB: Math.round(process.memoryUsage.rss() / 2 ** 20),
+    });
+    current = null;
+  };
+  const onPhase = (phase: ScanPhase) => {
+    endPhase();
+    current = { phase, t0: performance.now(), peak: 0 };
+    sample();
+  };
+  const sampler = setInterval(sample, 50);
   const main0 = threadCpuMs();
   const t0 = performance.now();
   const r =
     mode === 'inline'
-      ? await scanDataset(wb.workspace, { data }) // parsing on this thread only
-      : await wb.scan({ data });
+      ? await scanDataset(wb.workspace, { data, onPhase }) // parsing on this thread only
+      : await wb.scan({ data, onPhase });
+  endPhase();
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const main1 = threadCpuMs();
@@ -111,6 +149,7 @@ export async function scanOnce(data: string, workspace: string, mode: string): P
       threads,
       peakRssMB: process.resourceUsage().maxRSS / 1024,
       peakHeapMB: peakHeap / 2 ** 20,
+      phases,
     }),
   );
 }

@@ -61,7 +61,16 @@ export interface ScanOptions extends WorkOptions {
    * the split. Default (or when it fails): counted here after the split.
    */
   countVocabulary?: (databaseFile: string) => Promise<VocabularyCounts>;
+  /** Told as each phase starts (the scan bench measures memory and time per phase with it). */
+  onPhase?: (phase: ScanPhase) => void;
 }
+
+/**
+ * The scan's phases, in order: list the folders (count files, find case twins), load the rows, build
+ * the indexes a bulk load dropped, remove stale images, draw the split, build the vocabulary, write
+ * the report files.
+ */
+export type ScanPhase = 'plan' | 'load' | 'index' | 'stale' | 'split' | 'vocabulary' | 'report';
 
 /** Files per transaction (and per progress update). */
 const BATCH = 1000;
@@ -95,6 +104,8 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
   const started = performance.now();
   const layout = resolveLayout(opts.data);
   const wanted = selectStyles(layout.sources, opts.styles);
+  const phase = opts.onPhase ?? (() => undefined);
+  phase('plan');
   const plan = planFolders(layout, wanted);
   const total = plan.folders.reduce((n, f) => n + f.files, 0);
   if (total === 0) {
@@ -115,6 +126,7 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
   // Otherwise the upserts and deletes need the indexes, which a killed scan may have left missing.
   if (fresh) store.beginBulkLoad();
   else store.endBulkLoad();
+  phase('load');
 
   const perStyle: Record<string, StyleCounts> = {};
   const skipped: SkippedFile[] = [];
@@ -381,30 +393,23 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
         checkCancel();
       };
       const keyOf = (fileName: string) => `${style}/${normalizeName(fileName.slice(0, -'.json'.length))}`;
-      const listing = jsonFiles(labelStyleDir);
-      let listed = 0;
-      for (;;) {
-        let next: IteratorResult<JsonEntry>;
-        try {
-          next = listing.next();
-        } catch (e) {
-          // The folder went away or failed mid-listing: keep what was listed, report the rest.
-          skipFolder(
-            {
-              path: labelStyleDir,
-              reason: 'folder-unreadable',
-              detail: `listing stopped after ${listed} label files: ${describeFsError(e)}`,
-            },
-            style,
-            src.splitFolder,
-            false,
-          );
-          break;
-        }
-        if (next.done) break;
-        listed++;
-        const { name, link } = next.value;
-        const twins = folder.caseTwins.get(caseKey(name));
+      // The folder's names, sorted (Note: scan in key order); a listing that fails midway keeps what it
+      // listed and reports the rest.
+      const listing = listJsonFiles(labelStyleDir);
+      if (listing.error !== undefined) {
+        skipFolder(
+          {
+            path: labelStyleDir,
+            reason: 'folder-unreadable',
+            detail: `listing stopped after ${listing.names.length} label files: ${describeFsError(listing.error)}`,
+          },
+          style,
+          src.splitFolder,
+          false,
+        );
+      }
+      for (const name of listing.names) {
+        const twins = listing.caseTwins.size > 0 ? listing.caseTwins.get(caseKey(name)) : undefined;
         if (twins) {
           skip(
             {
@@ -417,7 +422,7 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
           );
           continue;
         }
-        if (link) {
+        if (listing.links.has(name)) {
           const refused = checkLinkedFile(join(labelStyleDir, name), folder.roots);
           if (refused) {
             skip(refused, style, refused.reason === 'unreadable' ? keyOf(name) : null);
@@ -431,6 +436,7 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
     }
     while (queue.length > 0) await drainOne();
     flush();
+    phase('index');
     store.endBulkLoad();
     opts.onProgress?.('scan', done, total, { files: done });
     checkCancel();
@@ -463,12 +469,15 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
   try {
     // Without --styles every image of this root that was not seen is stale, including whole style
     // folders that were deleted; with --styles only the named folders were looked at.
+    phase('stale');
     removedStale = store.removeStale(scanId, rootId, opts.styles?.length ? [...scannedStyles] : null);
     // The items are final here (stale ones removed, committed): another thread may count their values
     // while this one writes the split, which does not touch items.
     const counting = opts.countVocabulary?.(ws.db.name).catch(() => null);
+    phase('split');
     split = applySplit(ws.db, { file: opts.splitFile, stems: splitStems, seed: opts.seed });
     opts.onProgress?.('split', 1, 1, { val: split.valImages, train: split.trainImages });
+    phase('vocabulary');
     buildVocabulary(ws.db, (await counting) ?? undefined);
     const anySynthetic = store.hasSyntheticRoot();
     setMeta(ws.db, 'synthetic', anySynthetic);
@@ -481,6 +490,7 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
   const totalCounts = emptyCounts();
   for (const c of Object.values(perStyle)) addCounts(totalCounts, c);
   const elapsedMs = performance.now() - started;
+  phase('report');
   const report: ScanReport = {
     synthetic,
     dataRoot: layout.root,
@@ -550,14 +560,13 @@ interface PlannedFolder {
   style: string;
   labelStyleDir: string;
   roots: AllowedRoots;
+  /** Label files counted by the plan's listing: the progress bar's total. */
   files: number;
-  /** Case key → the file names sharing it (Note in scan-guards: CaseTwins). */
-  caseTwins: Map<string, string[]>;
 }
 
 /**
- * The style folders to scan, each listed once to count its label files and find names that collide by
- * case, and the folders that cannot be scanned, with why. Nothing here throws for one folder.
+ * The style folders to scan, each listed once to count its label files (holding no names), and the
+ * folders that cannot be scanned, with why. Nothing here throws for one folder.
  */
 function planFolders(
   layout: DatasetLayout,
@@ -584,13 +593,9 @@ function planFolders(
         skippedFolders.push({ ...check.skip, style, splitFolder: src.splitFolder });
         continue;
       }
-      const twins = new CaseTwins();
       let files = 0;
       try {
-        for (const e of jsonFiles(labelStyleDir)) {
-          files++;
-          twins.add(e.name);
-        }
+        for (const _ of jsonFiles(labelStyleDir)) files++;
       } catch (e) {
         skippedFolders.push({
           path: labelStyleDir,
@@ -601,7 +606,7 @@ function planFolders(
         });
         continue;
       }
-      folders.push({ src, style, labelStyleDir, roots, files, caseTwins: twins.groups });
+      folders.push({ src, style, labelStyleDir, roots, files });
     }
   }
   return { folders, skippedFolders };
@@ -611,6 +616,62 @@ interface JsonEntry {
   name: string;
   /** A symbolic link: its target is checked before it is read. */
   link: boolean;
+}
+
+/**
+ * [Note: scan in key order]
+ * A folder's label files are read in the order of their names, not in the directory's (on ext4 a hash
+ * order, i.e. random). The rows' keys (`<style>/<stem>`, and `<key>/<part>` for garments) follow the
+ * file names, so the unique indexes of images, items and exclusions, which a bulk load cannot drop, are
+ * appended to at their right edge instead of being inserted into at random places. At random, once
+ * those B-trees outgrow SQLite's page cache (about 300k label files), each label touched pages that had
+ * to be read back, and each commit wrote a thousand scattered pages to the WAL: the time per file rose
+ * with the number of files. In name order the pages a batch touches are a few, and stay cached.
+ * The price: one folder's names are held while it is read (about 40 bytes a name, released with the
+ * folder), bounded by the largest style folder, not by the dataset. The order of names is JavaScript's
+ * (UTF-16 code units), which is the stored keys' byte order for every name outside the surrogate range,
+ * and an order is all this needs.
+ */
+export function listJsonFiles(dir: string): {
+  names: string[];
+  links: Set<string>;
+  /** Case key → the names sharing it, in the directory's order (caseTwinGroups). */
+  caseTwins: Map<string, string[]>;
+  error?: unknown;
+} {
+  const names: string[] = [];
+  const links = new Set<string>();
+  let error: unknown;
+  try {
+    for (const e of jsonFiles(dir)) {
+      names.push(e.name);
+      if (e.link) links.add(e.name);
+    }
+  } catch (e) {
+    error = e;
+  }
+  // Twins are named in the directory's order, as before the names were sorted.
+  const caseTwins = caseTwinGroups(names);
+  names.sort();
+  return error === undefined ? { names, links, caseTwins } : { names, links, caseTwins, error };
+}
+
+/**
+ * The names that collide by case (Note in scan-guards: CaseTwins): case key → every name sharing it,
+ * in the order given, only for keys with two or more names. A name that is its own case key (NFC,
+ * lower case: every K-Fashion label's numeric name) can only collide with one that is not, so only
+ * those others' keys are held, and a folder of plain names holds nothing.
+ */
+export function caseTwinGroups(names: readonly string[]): Map<string, string[]> {
+  const unusual = new Set<string>();
+  for (const name of names) {
+    const key = caseKey(name);
+    if (key !== name) unusual.add(key);
+  }
+  if (unusual.size === 0) return new Map();
+  const twins = new CaseTwins();
+  for (const name of names) if (unusual.has(caseKey(name))) twins.add(name);
+  return twins.groups;
 }
 
 /** Streams the `*.json` file names of a folder without holding the whole listing. */
