@@ -407,30 +407,23 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
         checkCancel();
       };
       const keyOf = (fileName: string) => `${style}/${normalizeName(fileName.slice(0, -'.json'.length))}`;
-      const listing = jsonFiles(labelStyleDir);
-      let listed = 0;
-      for (;;) {
-        let next: IteratorResult<JsonEntry>;
-        try {
-          next = listing.next();
-        } catch (e) {
-          // The folder went away or failed mid-listing: keep what was listed, report the rest.
-          skipFolder(
-            {
-              path: labelStyleDir,
-              reason: 'folder-unreadable',
-              detail: `listing stopped after ${listed} label files: ${describeFsError(e)}`,
-            },
-            style,
-            src.splitFolder,
-            false,
-          );
-          break;
-        }
-        if (next.done) break;
-        listed++;
-        const { name, link } = next.value;
-        const twins = folder.caseTwins.size > 0 ? folder.caseTwins.get(caseKey(name)) : undefined;
+      // The folder's names, sorted (Note: scan in key order); a listing that fails midway keeps what it
+      // listed and reports the rest.
+      const listing = listJsonFiles(labelStyleDir);
+      if (listing.error !== undefined) {
+        skipFolder(
+          {
+            path: labelStyleDir,
+            reason: 'folder-unreadable',
+            detail: `listing stopped after ${listing.names.length} label files: ${describeFsError(listing.error)}`,
+          },
+          style,
+          src.splitFolder,
+          false,
+        );
+      }
+      for (const name of listing.names) {
+        const twins = listing.caseTwins.size > 0 ? listing.caseTwins.get(caseKey(name)) : undefined;
         if (twins) {
           skip(
             {
@@ -443,7 +436,7 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
           );
           continue;
         }
-        if (link) {
+        if (listing.links.has(name)) {
           const refused = checkLinkedFile(join(labelStyleDir, name), folder.roots);
           if (refused) {
             skip(refused, style, refused.reason === 'unreadable' ? keyOf(name) : null);
@@ -583,14 +576,11 @@ interface PlannedFolder {
   roots: AllowedRoots;
   /** Label files counted by the plan's listing: the progress bar's total. */
   files: number;
-  /** Case key → the file names sharing it (caseTwinGroups). */
-  caseTwins: Map<string, string[]>;
 }
 
 /**
- * The style folders to scan, each listed to count its label files and find names that collide by case
- * (holding no names, Note: case twins without every name), and the folders that cannot be scanned,
- * with why. Nothing here throws for one folder.
+ * The style folders to scan, each listed once to count its label files (holding no names), and the
+ * folders that cannot be scanned, with why. Nothing here throws for one folder.
  */
 function planFolders(
   layout: DatasetLayout,
@@ -618,15 +608,8 @@ function planFolders(
         continue;
       }
       let files = 0;
-      let caseTwins: Map<string, string[]>;
       try {
-        const unusual = new Set<string>();
-        for (const e of jsonFiles(labelStyleDir)) {
-          files++;
-          const key = caseKey(e.name);
-          if (key !== e.name) unusual.add(key);
-        }
-        caseTwins = unusual.size > 0 ? caseTwinGroups(jsonFiles(labelStyleDir), unusual) : new Map();
+        for (const _ of jsonFiles(labelStyleDir)) files++;
       } catch (e) {
         skippedFolders.push({
           path: labelStyleDir,
@@ -637,7 +620,7 @@ function planFolders(
         });
         continue;
       }
-      folders.push({ src, style, labelStyleDir, roots, files, caseTwins });
+      folders.push({ src, style, labelStyleDir, roots, files });
     }
   }
   return { folders, skippedFolders };
@@ -650,31 +633,61 @@ interface JsonEntry {
 }
 
 /**
+ * [Note: scan in key order]
+ * A folder's label files are read in the order of their names, not in the directory's (on ext4 a hash
+ * order, i.e. random). The rows' keys (`<style>/<stem>`, and `<key>/<part>` for garments) follow the
+ * file names, so the unique indexes of images, items and exclusions, which a bulk load cannot drop, are
+ * appended to at their right edge instead of being inserted into at random places. At random, once
+ * those B-trees outgrow SQLite's page cache (about 300k label files), each label touched pages that had
+ * to be read back, and each commit wrote a thousand scattered pages to the WAL: the time per file rose
+ * with the number of files. In name order the pages a batch touches are a few, and stay cached.
+ * The price: one folder's names are held while it is read (about 40 bytes a name, released with the
+ * folder), bounded by the largest style folder, not by the dataset. The order of names is JavaScript's
+ * (UTF-16 code units), which is the stored keys' byte order for every name outside the surrogate range,
+ * and an order is all this needs.
+ */
+export function listJsonFiles(dir: string): {
+  names: string[];
+  links: Set<string>;
+  /** Case key → the names sharing it, in the directory's order (caseTwinGroups). */
+  caseTwins: Map<string, string[]>;
+  error?: unknown;
+} {
+  const names: string[] = [];
+  const links = new Set<string>();
+  let error: unknown;
+  try {
+    for (const e of jsonFiles(dir)) {
+      names.push(e.name);
+      if (e.link) links.add(e.name);
+    }
+  } catch (e) {
+    error = e;
+  }
+  // Twins are named in the directory's order, as before the names were sorted.
+  const caseTwins = caseTwinGroups(names);
+  names.sort();
+  return error === undefined ? { names, links, caseTwins } : { names, links, caseTwins, error };
+}
+
+/**
  * [Note: case twins without every name]
  * Names that collide by case (Note in scan-guards: CaseTwins) used to be found with a map of every
- * name of a folder: 100k names held at once for a folder of 100k labels. A name that is its own case
- * key (NFC, lower case: every K-Fashion label's numeric name) can only collide with one that is not,
- * so the plan's listing keeps only the case keys of names that are not their own (`unusual`: none in
- * K-Fashion), and only when there are some is the folder listed again, grouping just the names with
- * those keys. The groups are the same, their names in the directory's order as before.
+ * name of a folder, built while planning, and kept per folder. A name that is its own case key (NFC,
+ * lower case: every K-Fashion label's numeric name) can only collide with one that is not, so only
+ * the keys of names that are not their own are collected (none in K-Fashion), and only when there are
+ * some are the names grouped, just those with such a key: the same groups as before, each naming its
+ * files in the order given (the directory's).
  */
-export function caseTwinGroups(
-  names: Iterable<string | { name: string }>,
-  unusual?: ReadonlySet<string>,
-): Map<string, string[]> {
-  const nameOf = (n: string | { name: string }) => (typeof n === 'string' ? n : n.name);
-  let keys = unusual;
-  if (keys === undefined) {
-    const found = new Set<string>();
-    for (const n of names) {
-      const key = caseKey(nameOf(n));
-      if (key !== nameOf(n)) found.add(key);
-    }
-    keys = found;
+export function caseTwinGroups(names: readonly string[]): Map<string, string[]> {
+  const unusual = new Set<string>();
+  for (const name of names) {
+    const key = caseKey(name);
+    if (key !== name) unusual.add(key);
   }
-  if (keys.size === 0) return new Map();
+  if (unusual.size === 0) return new Map();
   const twins = new CaseTwins();
-  for (const n of names) if (keys.has(caseKey(nameOf(n)))) twins.add(nameOf(n));
+  for (const name of names) if (unusual.has(caseKey(name))) twins.add(name);
   return twins.groups;
 }
 
