@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, Worker } from 'node:worker_threads';
-import { scanDataset } from '../src-main/dataset/scan.ts';
+import { type ScanPhase, scanDataset } from '../src-main/dataset/scan.ts';
 import { WorkerPool } from '../src-main/jobs/worker-pool.ts';
 import { Workbench } from '../src-main/services/workbench.ts';
 import { labelJson } from '../test/helpers/kfashion-fixture.ts';
@@ -74,24 +74,73 @@ export function writeBenchTree(root: string, files: number): void {
   }
 }
 
+/** One phase of a scan (ScanPhase): its wall time, its JS heap high-water mark and RSS at its end. */
+export interface PhaseFigures {
+  phase: ScanPhase;
+  ms: number;
+  peakHeapMB: number;
+  /**
+   * With --expose-gc: the largest JS heap left after a full collection, taken at the phase's end and,
+   * while rows load, after every transaction (what the scan holds alive, garbage apart). Without it:
+   * the heap in use at the phase's end.
+   */
+  liveHeapMB: number;
+  rssMB: number;
+}
+
 /** Child side: one scan through the Workbench (as the CLI runs it), then timings and peak memory. */
 export async function scanOnce(data: string, workspace: string, mode: string): Promise<void> {
   const wb = Workbench.open(workspace);
   const cpu0 = process.cpuUsage();
   // The JS heap's high-water mark beside peak RSS: says whether growth with N is in JS or in native
-  // memory (SQLite, buffers). Sampled between the scan's transactions, when it yields.
+  // memory (SQLite, buffers). Sampled between the scan's transactions, when it yields, and at each
+  // phase's start and end (the index, split and vocabulary phases never yield).
   let peakHeap = 0;
-  const sampler = setInterval(() => {
+  const phases: PhaseFigures[] = [];
+  let current: { phase: ScanPhase; t0: number; peak: number; live: number } | null = null;
+  const gc = (globalThis as { gc?: () => void }).gc;
+  /** After a full collection: what is alive (only when the child runs with --expose-gc). */
+  const sampleLive = () => {
+    if (!gc || !current) return;
+    sample();
+    gc();
+    current.live = Math.max(current.live, getHeapStatistics().used_heap_size);
+  };
+  const sample = () => {
     // getHeapStatistics, not process.memoryUsage(): the latter reads /proc for the RSS on every call,
     // which cost the scanning thread 2-3 µs per file at 20 samples a second.
-    peakHeap = Math.max(peakHeap, getHeapStatistics().used_heap_size);
-  }, 50);
+    const used = getHeapStatistics().used_heap_size;
+    peakHeap = Math.max(peakHeap, used);
+    if (current) current.peak = Math.max(current.peak, used);
+    return used;
+  };
+  const endPhase = () => {
+    if (!current) return;
+    sample();
+    const ms = performance.now() - current.t0;
+    sampleLive();
+    phases.push({
+      phase: current.phase,
+      ms: Math.round(ms),
+      peakHeapMB: +(current.peak / 2 ** 20).toFixed(1),
+      liveHeapMB: +((gc ? current.live : getHeapStatistics().used_heap_size) / 2 ** 20).toFixed(1),
+      rssMB: Math.round(process.memoryUsage.rss() / 2 ** 20),
+    });
+    current = null;
+  };
+  const onPhase = (phase: ScanPhase) => {
+    endPhase();
+    current = { phase, t0: performance.now(), peak: 0, live: 0 };
+    sample();
+  };
+  const sampler = setInterval(sample, 50);
   const main0 = threadCpuMs();
   const t0 = performance.now();
   const r =
     mode === 'inline'
-      ? await scanDataset(wb.workspace, { data }) // parsing on this thread only
-      : await wb.scan({ data });
+      ? await scanDataset(wb.workspace, { data, onPhase, onProgress: sampleLive }) // parsing on this thread only
+      : await wb.scan({ data, onPhase }, { onProgress: sampleLive });
+  endPhase();
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const main1 = threadCpuMs();
@@ -111,6 +160,7 @@ export async function scanOnce(data: string, workspace: string, mode: string): P
       threads,
       peakRssMB: process.resourceUsage().maxRSS / 1024,
       peakHeapMB: peakHeap / 2 ** 20,
+      phases,
     }),
   );
 }
@@ -228,10 +278,14 @@ interface ChildResult {
   peakHeapMB?: number;
   threads?: number;
   peakRssMB: number;
+  phases?: PhaseFigures[];
 }
 
-function runChild(self: string, args: string[]): ChildResult {
-  const child = spawnSync(process.execPath, [self, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 });
+function runChild(self: string, args: string[], nodeFlags: string[] = []): ChildResult {
+  const child = spawnSync(process.execPath, [...nodeFlags, self, ...args], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
   if (child.status !== 0) throw new Error(`${args[0]} child failed: ${child.stderr}`);
   return JSON.parse(child.stdout) as ChildResult;
 }
@@ -261,6 +315,8 @@ export async function scanBench(args: string[]): Promise<void> {
   // The bundle (dist/bench-cli.js) re-runs itself as the child.
   const self = fileURLToPath(import.meta.url);
   const load = () => loadavg().map((l) => +l.toFixed(2));
+  /** Per size: peak RSS and heap of the timed scans, and the live heap the memory scan found. */
+  const memory: { files: number; peakRssMB: number; peakHeapMB: number; maxLiveHeapMB: number }[] = [];
   for (const files of [base, base * 3]) {
     const dir = mkdtempSync(join(tmpdir(), 'kf-bench-scan-'));
     try {
@@ -279,6 +335,15 @@ export async function scanBench(args: string[]): Promise<void> {
         scans.push(runChild(self, ['scan-once', data, ws, 'workers']));
         rmSync(ws, { recursive: true, force: true });
       }
+      // [Note: scan memory figures] One more scan, untimed, with a full collection at the end of each
+      // phase (--expose-gc): what each phase leaves alive. The peak heap of the timed scans includes
+      // garbage, and V8 lets that grow up to a multiple of the live heap the longer a run lasts; the
+      // live heap is what would grow with the number of files if anything were kept per file.
+      const wsMem = join(dir, 'ws-memory');
+      const memoryRun = runChild(self, ['scan-once', data, wsMem, 'workers'], ['--expose-gc']);
+      rmSync(wsMem, { recursive: true, force: true });
+      const livePhases = memoryRun.phases ?? [];
+      const maxLiveHeapMB = Math.max(...livePhases.map((p) => p.liveHeapMB));
       let inlineRate: number | undefined;
       if (files === base) {
         const ws = join(dir, 'ws-inline');
@@ -295,6 +360,22 @@ export async function scanBench(args: string[]): Promise<void> {
         floorRates['main+workers'] >= floorRates.workers ? 'main+workers' : 'workers';
       const floorRate = floorRates[floorMode];
       const filesPerSecond = Math.round(scanRate);
+      const peakRssMB = Math.max(...scans.map((s) => s.peakRssMB));
+      const peakHeapMB = Math.max(...scans.map((s) => s.peakHeapMB ?? 0));
+      memory.push({ files, peakRssMB, peakHeapMB, maxLiveHeapMB });
+      // Per phase: median time over the timed rounds, highest peak heap; live heap and RSS at the
+      // phase's end from the memory scan.
+      const phases = (scans[0]!.phases ?? []).map(({ phase }) => {
+        const of = (r: ChildResult) => r.phases?.find((p) => p.phase === phase);
+        const live = of(memoryRun);
+        return {
+          phase,
+          ms: Math.round(median(scans.map((r) => of(r)?.ms ?? 0))),
+          peakHeapMB: Math.round(Math.max(...scans.map((r) => of(r)?.peakHeapMB ?? 0))),
+          liveHeapMB: live?.liveHeapMB,
+          rssMB: live?.rssMB,
+        };
+      });
       emit({
         bench: 'scan',
         mode: 'workers',
@@ -317,8 +398,10 @@ export async function scanBench(args: string[]): Promise<void> {
           ? { writerCpuMicrosPerFile: Math.round((median(scans.map((s) => s.mainCpuMs!)) * 1000) / files) }
           : {}),
         floorCpuMicrosPerFile: Math.round((median(floors[floorMode].map((s) => s.cpuMs)) * 1000) / files),
-        peakRssMB: Math.round(Math.max(...scans.map((s) => s.peakRssMB))),
-        peakHeapMB: Math.round(Math.max(...scans.map((s) => s.peakHeapMB ?? 0))),
+        peakRssMB: Math.round(peakRssMB),
+        peakHeapMB: Math.round(peakHeapMB),
+        maxLiveHeapMB,
+        phases,
         floorPeakRssMB: Math.round(Math.max(...floors[floorMode].map((s) => s.peakRssMB))),
         target: TARGET_FILES_PER_SECOND,
         meetsTarget: filesPerSecond >= TARGET_FILES_PER_SECOND,
@@ -335,4 +418,24 @@ export async function scanBench(args: string[]): Promise<void> {
       rmSync(dir, { recursive: true, force: true });
     }
   }
+  // Flat memory means these ratios stay near 1 while the files triple (Note: scan memory figures).
+  const [n, n3] = memory as [(typeof memory)[0], (typeof memory)[0]];
+  emit({
+    bench: 'scan-memory',
+    files: [n.files, n3.files],
+    peakRssMB: [Math.round(n.peakRssMB), Math.round(n3.peakRssMB)],
+    peakHeapMB: [Math.round(n.peakHeapMB), Math.round(n3.peakHeapMB)],
+    maxLiveHeapMB: [n.maxLiveHeapMB, n3.maxLiveHeapMB],
+    peakRssRatio3N: +(n3.peakRssMB / n.peakRssMB).toFixed(3),
+    peakHeapRatio3N: +(n3.peakHeapMB / n.peakHeapMB).toFixed(3),
+    liveHeapRatio3N: +(n3.maxLiveHeapMB / n.maxLiveHeapMB).toFixed(3),
+    // Per 1,000 more files: what a per-file cost would show as.
+    liveHeapKBPer1000Files: +(
+      ((n3.maxLiveHeapMB - n.maxLiveHeapMB) * 1024 * 1000) /
+      (n3.files - n.files)
+    ).toFixed(2),
+    peakRssKBPer1000Files: +(((n3.peakRssMB - n.peakRssMB) * 1024 * 1000) / (n3.files - n.files)).toFixed(2),
+    loadavg: load(),
+    note: 'peak RSS and heap: the timed scans; live heap: the largest JS heap left after a full collection at the end of a phase, in one more scan run with --expose-gc',
+  });
 }

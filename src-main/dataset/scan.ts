@@ -2,9 +2,10 @@
  * `kfashion scan`: walks the label folders, parses every label file, matches its image, and stores
  * images and garment items in the workspace; then re-derives the split and the vocabulary.
  *
- * Throughput and memory: files are streamed folder by folder (never listed all at once), read
- * synchronously (small files: a sync read beats the async machinery), and written in transactions of
- * BATCH files. A cancel commits the batch in hand first, so nothing parsed is lost.
+ * Throughput and memory: files are taken folder by folder (one folder's names held at a time, in name
+ * order: Note: scan in key order), read synchronously (small files: a sync read beats the async
+ * machinery), and written in transactions of BATCH files. A cancel commits the batch in hand first,
+ * so nothing parsed is lost.
  */
 import { existsSync, lstatSync, opendirSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
@@ -20,7 +21,7 @@ import { setMeta } from '../store/database.ts';
 import { DatasetStore, type ImageRow, type ItemRow } from '../store/dataset-store.ts';
 import type { Workspace } from '../store/workspace.ts';
 import { describeFsError } from './fs-errors.ts';
-import { type LabelBatchReader, readLabelsInline } from './label-file.ts';
+import { type LabelBatchReader, type LabelFileResult, readLabelsInline } from './label-file.ts';
 import type { ParsedLabel } from './label-parser.ts';
 import {
   type DatasetLayout,
@@ -61,7 +62,16 @@ export interface ScanOptions extends WorkOptions {
    * the split. Default (or when it fails): counted here after the split.
    */
   countVocabulary?: (databaseFile: string) => Promise<VocabularyCounts>;
+  /** Told as each phase starts (the scan bench measures memory and time per phase with it). */
+  onPhase?: (phase: ScanPhase) => void;
 }
+
+/**
+ * The scan's phases, in order: list the folders (count files, find case twins), load the rows, build
+ * the indexes a bulk load dropped, remove stale images, draw the split, build the vocabulary, write
+ * the report files.
+ */
+export type ScanPhase = 'plan' | 'load' | 'index' | 'stale' | 'split' | 'vocabulary' | 'report';
 
 /** Files per transaction (and per progress update). */
 const BATCH = 1000;
@@ -95,6 +105,8 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
   const started = performance.now();
   const layout = resolveLayout(opts.data);
   const wanted = selectStyles(layout.sources, opts.styles);
+  const phase = opts.onPhase ?? (() => undefined);
+  phase('plan');
   const plan = planFolders(layout, wanted);
   const total = plan.folders.reduce((n, f) => n + f.files, 0);
   if (total === 0) {
@@ -115,6 +127,7 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
   // Otherwise the upserts and deletes need the indexes, which a killed scan may have left missing.
   if (fresh) store.beginBulkLoad();
   else store.endBulkLoad();
+  phase('load');
 
   const perStyle: Record<string, StyleCounts> = {};
   const skipped: SkippedFile[] = [];
@@ -244,12 +257,27 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
   }
   const queue: Chunk[] = [];
 
-  /** Stores one parsed chunk: image matching and row building happen here, on the writing thread. */
+  /**
+   * Stores one parsed chunk: image matching and row building happen here, on the writing thread.
+   *
+   * [Note: in-flight labels]
+   * A chunk's parsed labels (250, arrived from a parse worker) are dropped one by one as their rows are
+   * built, not with the whole chunk at its end. Writing a chunk spans several young-generation
+   * collections; while the chunk's array held them all, the labels already written survived two and
+   * were promoted, and the old generation filled with dead labels up to V8's next full collection,
+   * which it schedules at a multiple of the live heap that rises the longer the scan runs (`--trace-gc`
+   * at 300,000 files: 36 MB live, 147 MB before the first full collection; peak heap 72 / 150 / 220
+   * MB at 100k / 300k / 1M files). Dropped one by one, they die young: no full collection in the whole
+   * load at 300,000 files, and the peak heap is 63-72 MB there, 94 MB at 1M (where the bench's style
+   * folders hold 333,000 names each, held while a folder is read: Note: scan in key order).
+   */
   const consume = (chunk: Chunk, results: Awaited<Chunk['results']>) => {
     const labelDirPath = portableUnder(layout.root, chunk.labelStyleDir);
     const imageDirPath = portableUnder(layout.root, chunk.imageStyleDir);
     chunk.fileNames.forEach((fileName, i) => {
       const r = results[i]!;
+      // Let each label go once its rows are built (Note: in-flight labels).
+      (results as (LabelFileResult | undefined)[])[i] = undefined;
       const stem = normalizeName(fileName.slice(0, -'.json'.length));
       const key = `${chunk.style}/${stem}`;
       if (!r.ok) {
@@ -381,30 +409,23 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
         checkCancel();
       };
       const keyOf = (fileName: string) => `${style}/${normalizeName(fileName.slice(0, -'.json'.length))}`;
-      const listing = jsonFiles(labelStyleDir);
-      let listed = 0;
-      for (;;) {
-        let next: IteratorResult<JsonEntry>;
-        try {
-          next = listing.next();
-        } catch (e) {
-          // The folder went away or failed mid-listing: keep what was listed, report the rest.
-          skipFolder(
-            {
-              path: labelStyleDir,
-              reason: 'folder-unreadable',
-              detail: `listing stopped after ${listed} label files: ${describeFsError(e)}`,
-            },
-            style,
-            src.splitFolder,
-            false,
-          );
-          break;
-        }
-        if (next.done) break;
-        listed++;
-        const { name, link } = next.value;
-        const twins = folder.caseTwins.get(caseKey(name));
+      // The folder's names, sorted (Note: scan in key order); a listing that fails midway keeps what it
+      // listed and reports the rest.
+      const listing = listJsonFiles(labelStyleDir);
+      if (listing.error !== undefined) {
+        skipFolder(
+          {
+            path: labelStyleDir,
+            reason: 'folder-unreadable',
+            detail: `listing stopped after ${listing.names.length} label files: ${describeFsError(listing.error)}`,
+          },
+          style,
+          src.splitFolder,
+          false,
+        );
+      }
+      for (const name of listing.names) {
+        const twins = listing.caseTwins.size > 0 ? listing.caseTwins.get(caseKey(name)) : undefined;
         if (twins) {
           skip(
             {
@@ -417,7 +438,7 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
           );
           continue;
         }
-        if (link) {
+        if (listing.links.has(name)) {
           const refused = checkLinkedFile(join(labelStyleDir, name), folder.roots);
           if (refused) {
             skip(refused, style, refused.reason === 'unreadable' ? keyOf(name) : null);
@@ -431,6 +452,7 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
     }
     while (queue.length > 0) await drainOne();
     flush();
+    phase('index');
     store.endBulkLoad();
     opts.onProgress?.('scan', done, total, { files: done });
     checkCancel();
@@ -463,12 +485,15 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
   try {
     // Without --styles every image of this root that was not seen is stale, including whole style
     // folders that were deleted; with --styles only the named folders were looked at.
+    phase('stale');
     removedStale = store.removeStale(scanId, rootId, opts.styles?.length ? [...scannedStyles] : null);
     // The items are final here (stale ones removed, committed): another thread may count their values
     // while this one writes the split, which does not touch items.
     const counting = opts.countVocabulary?.(ws.db.name).catch(() => null);
+    phase('split');
     split = applySplit(ws.db, { file: opts.splitFile, stems: splitStems, seed: opts.seed });
     opts.onProgress?.('split', 1, 1, { val: split.valImages, train: split.trainImages });
+    phase('vocabulary');
     buildVocabulary(ws.db, (await counting) ?? undefined);
     const anySynthetic = store.hasSyntheticRoot();
     setMeta(ws.db, 'synthetic', anySynthetic);
@@ -481,6 +506,7 @@ export async function scanDataset(ws: Workspace, opts: ScanOptions): Promise<Sca
   const totalCounts = emptyCounts();
   for (const c of Object.values(perStyle)) addCounts(totalCounts, c);
   const elapsedMs = performance.now() - started;
+  phase('report');
   const report: ScanReport = {
     synthetic,
     dataRoot: layout.root,
@@ -550,14 +576,13 @@ interface PlannedFolder {
   style: string;
   labelStyleDir: string;
   roots: AllowedRoots;
+  /** Label files counted by the plan's listing: the progress bar's total. */
   files: number;
-  /** Case key → the file names sharing it (Note in scan-guards: CaseTwins). */
-  caseTwins: Map<string, string[]>;
 }
 
 /**
- * The style folders to scan, each listed once to count its label files and find names that collide by
- * case, and the folders that cannot be scanned, with why. Nothing here throws for one folder.
+ * The style folders to scan, each listed once to count its label files (holding no names), and the
+ * folders that cannot be scanned, with why. Nothing here throws for one folder.
  */
 function planFolders(
   layout: DatasetLayout,
@@ -584,13 +609,9 @@ function planFolders(
         skippedFolders.push({ ...check.skip, style, splitFolder: src.splitFolder });
         continue;
       }
-      const twins = new CaseTwins();
       let files = 0;
       try {
-        for (const e of jsonFiles(labelStyleDir)) {
-          files++;
-          twins.add(e.name);
-        }
+        for (const _ of jsonFiles(labelStyleDir)) files++;
       } catch (e) {
         skippedFolders.push({
           path: labelStyleDir,
@@ -601,7 +622,7 @@ function planFolders(
         });
         continue;
       }
-      folders.push({ src, style, labelStyleDir, roots, files, caseTwins: twins.groups });
+      folders.push({ src, style, labelStyleDir, roots, files });
     }
   }
   return { folders, skippedFolders };
@@ -611,6 +632,67 @@ interface JsonEntry {
   name: string;
   /** A symbolic link: its target is checked before it is read. */
   link: boolean;
+}
+
+/**
+ * [Note: scan in key order]
+ * A folder's label files are read in the order of their names, not in the directory's (on ext4 a hash
+ * order, i.e. random). The rows' keys (`<style>/<stem>`, and `<key>/<part>` for garments) follow the
+ * file names, so the unique indexes of images, items and exclusions, which a bulk load cannot drop, are
+ * appended to at their right edge instead of being inserted into at random places. At random, once
+ * those B-trees outgrow SQLite's page cache, each label touched pages that had to be read back, and
+ * each commit wrote scattered pages all over them: the time per file rose with the number of files.
+ * In name order the pages a batch touches are a few, and stay cached. Measured against directory
+ * order, the writing thread's CPU a file: 22 against 29-34 µs at 100k files, 23-24 against 36-37 at
+ * 300k, 30 against 46 at 1M.
+ * The price: one folder's names are held while it is read (about 40 bytes a name, released with the
+ * folder), bounded by the largest style folder, not by the dataset. The order of names is JavaScript's
+ * (UTF-16 code units), which is the stored keys' byte order for every name outside the surrogate range,
+ * and an order is all this needs.
+ */
+export function listJsonFiles(dir: string): {
+  names: string[];
+  links: Set<string>;
+  /** Case key → the names sharing it, in the directory's order (caseTwinGroups). */
+  caseTwins: Map<string, string[]>;
+  error?: unknown;
+} {
+  const names: string[] = [];
+  const links = new Set<string>();
+  let error: unknown;
+  try {
+    for (const e of jsonFiles(dir)) {
+      names.push(e.name);
+      if (e.link) links.add(e.name);
+    }
+  } catch (e) {
+    error = e;
+  }
+  // Twins are named in the directory's order, as before the names were sorted.
+  const caseTwins = caseTwinGroups(names);
+  names.sort();
+  return error === undefined ? { names, links, caseTwins } : { names, links, caseTwins, error };
+}
+
+/**
+ * [Note: case twins without every name]
+ * Names that collide by case (Note in scan-guards: CaseTwins) used to be found with a map of every
+ * name of a folder, built while planning, and kept per folder. A name that is its own case key (NFC,
+ * lower case: every K-Fashion label's numeric name) can only collide with one that is not, so only
+ * the keys of names that are not their own are collected (none in K-Fashion), and only when there are
+ * some are the names grouped, just those with such a key: the same groups as before, each naming its
+ * files in the order given (the directory's).
+ */
+export function caseTwinGroups(names: readonly string[]): Map<string, string[]> {
+  const unusual = new Set<string>();
+  for (const name of names) {
+    const key = caseKey(name);
+    if (key !== name) unusual.add(key);
+  }
+  if (unusual.size === 0) return new Map();
+  const twins = new CaseTwins();
+  for (const name of names) if (unusual.has(caseKey(name))) twins.add(name);
+  return twins.groups;
 }
 
 /** Streams the `*.json` file names of a folder without holding the whole listing. */

@@ -99,19 +99,14 @@ function applySeededSplit(db: Db, seed: number, valRatio: number): SplitSummary 
   // A seeded hash gives each group its place in the order; it must be the same on every machine.
   const totals = new SplitStore(db).applyGroupSplit(
     (key) => hashSeed(seed, key),
-    (styleTotals, groups) => {
-      // Greedy in hash order: a group joins validation when it still fits under the style's target,
-      // so one large look early in the order cannot fill (or block) a style's whole share.
-      const valGroups: string[] = [];
-      for (const [grp, style, n] of groups) {
-        const target = Math.round((styleTotals.get(style) ?? 0) * valRatio);
-        const taken = val.get(style) ?? 0;
-        if (taken + n <= target) {
-          valGroups.push(grp);
-          val.set(style, taken + n);
-        }
-      }
-      return valGroups;
+    // Greedy in hash order: a group joins validation when it still fits under the style's target,
+    // so one large look early in the order cannot fill (or block) a style's whole share.
+    (styleTotals) => (_group, style, n) => {
+      const target = Math.round((styleTotals.get(style) ?? 0) * valRatio);
+      const taken = val.get(style) ?? 0;
+      if (taken + n > target) return false;
+      val.set(style, taken + n);
+      return true;
     },
   );
   for (const [style, total] of totals) {

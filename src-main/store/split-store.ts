@@ -6,6 +6,9 @@
 import type { Db } from './database.ts';
 import { type Statements, statements } from './statements.ts';
 
+/** Groups read per page by a seeded split (Note: split in pages). */
+const SPLIT_PAGE = 4096;
+
 export interface SplitCounts {
   split: 'train' | 'val';
   images: number;
@@ -68,14 +71,20 @@ export class SplitStore {
   }
 
   /**
-   * A seeded split in one transaction: images are grouped by look, `choose` is given each style's
-   * image total and the groups `[group, style, images]` ordered by style and then by `hash` of the
-   * group, and returns the groups that go to validation; every other image is train. Returns the
-   * per-style totals.
+   * A seeded split in one transaction: images are grouped by look; `choose` is given each style's
+   * image total and returns a decider, asked for every group `(group, style, images)` in the order of
+   * style and then `hash` of the group (then the group), which says whether the group goes to
+   * validation; every other image is train. Returns the per-style totals.
+   *
+   * [Note: split in pages] The groups are read in pages of SPLIT_PAGE along an index of that order,
+   * and each page's validation groups are stored before the next is read: memory stays one page,
+   * where a list of every validation group (a fifth of all images) grew with the dataset. The hash is
+   * a column of the groups' table, computed once per group, as the ORDER BY computed it before.
    */
   applyGroupSplit(
     hash: (group: string) => number,
-    choose: (totals: ReadonlyMap<string, number>, groups: Iterable<[string, string, number]>) => string[],
+    choose: (totals: ReadonlyMap<string, number>) => (group: string, style: string, n: number) => boolean,
+    pageSize = SPLIT_PAGE,
   ): Map<string, number> {
     // Registered on the connection for this split's seed; deterministic, so SQLite may reuse results.
     this.db.function('kf_split_hash', { deterministic: true }, (key: unknown) => hash(String(key)));
@@ -84,7 +93,11 @@ export class SplitStore {
         'split.groups',
         `DROP TABLE IF EXISTS temp.split_groups;
          CREATE TEMP TABLE split_groups AS
-           SELECT look_key AS grp, MIN(style_folder) AS style, COUNT(*) AS n FROM images GROUP BY look_key;`,
+           SELECT look_key AS grp, MIN(style_folder) AS style, COUNT(*) AS n, kf_split_hash(look_key) AS h
+           FROM images GROUP BY look_key;
+         CREATE INDEX temp.split_groups_order ON split_groups(style, h, grp);
+         DROP TABLE IF EXISTS temp.val_groups;
+         CREATE TEMP TABLE val_groups (grp TEXT PRIMARY KEY);`,
       );
       const totals = new Map(
         this.s
@@ -95,22 +108,23 @@ export class SplitStore {
           )
           .all(),
       );
-      const valGroups = choose(
-        totals,
-        this.s
-          .query<[string, string, number]>(
-            'split.orderedGroups',
-            'SELECT grp, style, n FROM split_groups ORDER BY style, kf_split_hash(grp), grp',
-            'raw',
-          )
-          .iterate(),
-      );
-      this.s.exec(
-        'split.valGroups',
-        'DROP TABLE IF EXISTS temp.val_groups; CREATE TEMP TABLE val_groups (grp TEXT PRIMARY KEY);',
+      const decide = choose(totals);
+      const page = this.s.query<[string, string, number, number]>(
+        'split.groupsPage',
+        `SELECT grp, style, n, h FROM split_groups WHERE (style, h, grp) > (?, ?, ?)
+         ORDER BY style, h, grp LIMIT ?`,
+        'raw',
       );
       const ins = this.s.query('split.insertValGroup', 'INSERT INTO val_groups (grp) VALUES (?)');
-      for (const g of valGroups) ins.run(g);
+      // The hash is never negative: (style, -1, '') precedes every group, whatever its style.
+      let after: [string, number, string] = ['', -1, ''];
+      for (;;) {
+        const rows = page.all(...after, pageSize);
+        for (const [grp, style, n] of rows) if (decide(grp, style, n)) ins.run(grp);
+        if (rows.length < pageSize) break;
+        const [grp, style, , h] = rows.at(-1)!;
+        after = [style, h, grp];
+      }
       this.s.exec(
         'split.applyGroups',
         `UPDATE images SET split = CASE WHEN look_key IN (SELECT grp FROM val_groups) THEN 'val' ELSE 'train' END;
