@@ -16,7 +16,10 @@ import {
   InputPixelCache,
 } from '../../src-main/encoders/image-encoder/input-pixel-cache.ts';
 import type { ImageEncoder } from '../../src-main/encoders/image-encoder/onnx-image-encoder.ts';
-import { openImageEncoder } from '../../src-main/encoders/image-encoder/open-encoder.ts';
+import {
+  type ImageModelOrigin,
+  openImageEncoder,
+} from '../../src-main/encoders/image-encoder/open-encoder.ts';
 import {
   defaultPreprocessConfig,
   outputSize,
@@ -127,12 +130,25 @@ afterAll(() => {
   rmSync(base, { recursive: true, force: true });
 });
 
+/** Runs `use` on the fixture scanned into a new workspace `name`, with the tiny model open; closes both. */
+async function withScannedWorkspace(
+  name: string,
+  use: (wb: Workbench, encoder: ImageEncoder, origin: ImageModelOrigin) => Promise<void>,
+): Promise<void> {
+  const wb = Workbench.open(join(base, name));
+  const { encoder, origin } = await openImageEncoder({ modelPath: modelDir, model: 'tiny', threads: 1 });
+  try {
+    await wb.scan({ data: tree.root });
+    await use(wb, encoder, origin);
+  } finally {
+    await encoder.close();
+    wb.close();
+  }
+}
+
 describe('input pixel cache (crops kept at the model input size)', () => {
-  it('gives bit-identical model inputs and vectors to the preprocessing before it, cold and cached', async () => {
-    const wb = Workbench.open(join(base, 'ws'));
-    const { encoder, origin } = await openImageEncoder({ modelPath: modelDir, model: 'tiny', threads: 1 });
-    try {
-      await wb.scan({ data: tree.root });
+  it('gives bit-identical model inputs and vectors to the preprocessing before it, cold and cached', () =>
+    withScannedWorkspace('ws', async (wb, encoder, origin) => {
       const ws = wb.workspace;
       const items = [...new DatasetStore(ws.db).iterateItems()];
       expect(items).toHaveLength(N);
@@ -182,17 +198,10 @@ describe('input pixel cache (crops kept at the model input size)', () => {
       writeFileSync(damaged, bytes.subarray(0, bytes.length - 1));
       expect(await cache.get(ids[0]!, crops.keyOf(ids[0]!)!)).toBeNull();
       expect(await cache.get(ids[1]!, 'f'.repeat(40))).toBeNull();
-    } finally {
-      await encoder.close();
-      wb.close();
-    }
-  });
+    }));
 
-  it('a changed box is a miss; another input size or resize uses another folder', async () => {
-    const wb = Workbench.open(join(base, 'ws2'));
-    const { encoder, origin } = await openImageEncoder({ modelPath: modelDir, model: 'tiny', threads: 1 });
-    try {
-      await wb.scan({ data: tree.root });
+  it('a changed box is a miss; another input size or resize uses another folder', () =>
+    withScannedWorkspace('ws2', async (wb, encoder, origin) => {
       const ws = wb.workspace;
       await embedImages(ws, encoder, origin, { batch: 4 });
       const dirs = readdirSync(join(ws.root, INPUT_CACHE_DIR));
@@ -218,16 +227,9 @@ describe('input pixel cache (crops kept at the model input size)', () => {
       const cache = new InputPixelCache(ws.root, encoder.preprocess);
       expect(await cache.get(item.id, oldKey)).toBeNull();
       expect(await cache.get(item.id, crops.keyOf(item.id)!)).not.toBeNull();
-    } finally {
-      await encoder.close();
-      wb.close();
-    }
-  });
-  it('keeps the cache under its size limit: crops past it are not kept, the vectors are the same bits', async () => {
-    const wb = Workbench.open(join(base, 'ws-limit'));
-    const { encoder, origin } = await openImageEncoder({ modelPath: modelDir, model: 'tiny', threads: 1 });
-    try {
-      await wb.scan({ data: tree.root });
+    }));
+  it('keeps the cache under its size limit: crops past it are not kept, the vectors are the same bits', () =>
+    withScannedWorkspace('ws-limit', async (wb, encoder, origin) => {
       const ws = wb.workspace;
       const ids = [...new DatasetStore(ws.db).iterateItems()].map((i) => i.id);
       const store = new EmbeddingStore(ws.db);
@@ -282,17 +284,10 @@ describe('input pixel cache (crops kept at the model input size)', () => {
       expect(byDefault.inputCache).toMatchObject({ usedBytes: N * fileBytes, notKept: 0 });
       expect(byDefault.inputCache!.limitBytes).toBeLessThanOrEqual(20e9);
       expect(files()).toHaveLength(N);
-    } finally {
-      await encoder.close();
-      wb.close();
-    }
-  });
+    }));
 
-  it('cold batches prepared between inferences or during them: the same bits as the old preprocessing', async () => {
-    const wb = Workbench.open(join(base, 'ws3'));
-    const { encoder, origin } = await openImageEncoder({ modelPath: modelDir, model: 'tiny', threads: 1 });
-    try {
-      await wb.scan({ data: tree.root });
+  it('cold batches prepared between inferences or during them: the same bits as the old preprocessing', () =>
+    withScannedWorkspace('ws3', async (wb, encoder, origin) => {
       const ws = wb.workspace;
       const items = [...new DatasetStore(ws.db).iterateItems()];
       const ids = items.map((i) => i.id);
@@ -339,9 +334,5 @@ describe('input pixel cache (crops kept at the model input size)', () => {
         const ref = await encoder.embed(px);
         expect(bytesOf(store.matrix('tiny', ids.slice(k, k + 2))).equals(bytesOf(ref))).toBe(true);
       }
-    } finally {
-      await encoder.close();
-      wb.close();
-    }
-  });
+    }));
 });
