@@ -153,15 +153,22 @@ export function roundHalfUp(v: number): number {
 /** Each dimension's largest magnitude over the rows `chunks` visits. */
 export function columnAbsMax(dim: number, chunks: ChunkSource): Float64Array {
   const absMax = new Float64Array(dim);
-  chunks((_first, count, rows) => {
-    for (let i = 0, o = 0; i < count; i++, o += dim) {
-      for (let j = 0; j < dim; j++) {
-        const a = Math.abs(rows[o + j]!);
-        if (a > absMax[j]!) absMax[j] = a;
-      }
-    }
-  });
+  chunks((_first, count, rows) => addAbsMax(absMax, count, rows));
   return absMax;
+}
+
+/**
+ * Raises `absMax` to each dimension's largest |x| over `count` more row-major rows (a maximum does not
+ * depend on the order rows come in, so a gallery may be fed a chunk at a time, in any order).
+ */
+export function addAbsMax(absMax: Float64Array, count: number, rows: Float32Array): void {
+  const dim = absMax.length;
+  for (let i = 0, o = 0; i < count; i++, o += dim) {
+    for (let j = 0; j < dim; j++) {
+      const a = Math.abs(rows[o + j]!);
+      if (a > absMax[j]!) absMax[j] = a;
+    }
+  }
 }
 
 /** Counters of the scans so far (the benchmark prints them). */

@@ -15,6 +15,7 @@ import { sessionTasks } from '../encoders/onnx-session-tasks.ts';
 import { defineWorker, transfer } from '../workers/protocol.ts';
 import { type BlockLayout, blockedChunks, blockedRowScorer, placeRows } from './gallery-blocks.ts';
 import {
+  addAbsMax,
   type Int8Gallery,
   Int8Scan,
   type Int8ScanOptions,
@@ -71,13 +72,8 @@ const tasks = defineWorker({
         `rows ${first}… (${rows.length} floats) do not fit a gallery of ${b.layout.n} × ${dim}`,
       );
     placeRows(b.blocked, b.layout, dim, first, count, rows);
-    // The same maxima as columnAbsMax over the rows in any order (a maximum does not depend on it).
-    for (let o = 0; absMax && o < rows.length; o += dim) {
-      for (let j = 0; j < dim; j++) {
-        const a = Math.abs(rows[o + j]!);
-        if (a > absMax[j]!) absMax[j] = a;
-      }
-    }
+    // The same maxima as columnAbsMax over the whole gallery.
+    if (absMax) addAbsMax(absMax, count, rows);
     b.layoutMs += performance.now() - t;
   },
 
