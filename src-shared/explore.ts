@@ -3,6 +3,11 @@
  * models the Embed panel offers, the most and least central garments, and the embedding map.
  */
 
+/** Images per inference batch when none is given (CLI, API and the Embed panel alike). */
+export const DEFAULT_EMBED_BATCH = 16;
+/** The input cache's size limit in GB when none is given (see [Note: input cache budget]). */
+export const DEFAULT_INPUT_CACHE_GB = 20;
+
 /** What `dataset.check` says of a folder typed into the data-folder field. */
 export interface DatasetCheck {
   path: string;

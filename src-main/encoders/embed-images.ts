@@ -10,6 +10,7 @@
  * thread already reads, cuts and preprocesses batch k+1 (sharp, on libuv's pool); batch k's vectors are
  * stored as soon as they arrive (see [Note: cold batches and inference]).
  */
+import { DEFAULT_EMBED_BATCH } from '../../src-shared/explore.ts';
 import { CancelledError, type WorkOptions } from '../../src-shared/jobs.ts';
 import { ensureCrop } from '../dataset/crops.ts';
 import { CropStore } from '../store/crop-store.ts';
@@ -21,8 +22,6 @@ import { type InputCacheUse, InputPixelCache } from './image-encoder/input-pixel
 import type { Device, ImageEncoder } from './image-encoder/onnx-image-encoder.ts';
 import type { ImageModelOrigin } from './image-encoder/open-encoder.ts';
 import { preprocessToRgb, rgbToChw } from './image-encoder/preprocess.ts';
-
-export const DEFAULT_EMBED_BATCH = 16;
 
 export interface EmbedImagesOptions extends WorkOptions {
   /** Images per inference batch (default 16). */

@@ -3,9 +3,8 @@
  * CLIP model, or import precomputed ones (`--import FILE.npy --ids FILE.json`).
  */
 import type { Command } from 'commander';
-import { DEFAULT_EMBED_BATCH } from '../../encoders/embed-images.ts';
+import { DEFAULT_EMBED_BATCH, DEFAULT_INPUT_CACHE_GB } from '../../../src-shared/explore.ts';
 import { DEMO_STANDIN_MODEL } from '../../encoders/image-encoder/demo-standin.ts';
-import { DEFAULT_INPUT_CACHE_GB } from '../../encoders/image-encoder/input-pixel-cache.ts';
 import {
   DEFAULT_IMAGE_MODEL,
   DEVICES,

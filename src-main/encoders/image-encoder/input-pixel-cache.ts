@@ -27,6 +27,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, opendirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { DEFAULT_INPUT_CACHE_GB } from '../../../src-shared/explore.ts';
 import { cropRelPath } from '../../dataset/crops.ts';
 import { freeSpace, writeFileAtomic } from '../../store/atomic-file.ts';
 import { outputSize, type PreprocessConfig } from './preprocess.ts';
@@ -38,8 +39,6 @@ const HEADER_BYTES = MAGIC.length + 40 + 1;
 /** Bump when the geometric preprocessing changes, so old caches are left alone and redone. */
 const GEOMETRY_RECIPE = 'v1';
 
-/** The input cache's default size limit, in GB (see [Note: input cache budget]). */
-export const DEFAULT_INPUT_CACHE_GB = 20;
 const GB = 1e9;
 
 /** How a run used the input cache: its limit, its size after the run, and crops not kept for space. */
