@@ -46,6 +46,7 @@ import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import { AnnIndex, recallAt } from '../src-main/retrieval/ann-index.ts';
 import { VectorIndex, type VectorIndexOptions } from '../src-main/retrieval/vector-index.ts';
+import { heldWhile } from '../test/helpers/event-loop-hold.ts';
 import { emit } from './machine.ts';
 import { findReferenceScript, findTorchPython, NO_TORCH } from './pytorch-reference.ts';
 
@@ -271,31 +272,6 @@ class TorchRounds {
 }
 
 const median = (xs: number[]) => percentile(xs, 0.5);
-
-/**
- * How long the calling thread is held while `work` runs: a 1 ms interval timer records its ticks;
- * a gap between two ticks is time the event loop could not run a timer.
- */
-async function heldWhile<T>(
-  work: () => Promise<T>,
-): Promise<{ value: T; longestMs: number; heldMs: number; ticks: number }> {
-  const stamps: number[] = [performance.now()];
-  const timer = setInterval(() => stamps.push(performance.now()), 1);
-  try {
-    const value = await work();
-    stamps.push(performance.now());
-    let longestMs = 0;
-    let heldMs = 0;
-    for (let i = 1; i < stamps.length; i++) {
-      const gap = stamps[i]! - stamps[i - 1]!;
-      if (gap > longestMs) longestMs = gap;
-      if (gap > 10) heldMs += gap;
-    }
-    return { value, longestMs, heldMs, ticks: stamps.length - 2 };
-  } finally {
-    clearInterval(timer);
-  }
-}
 
 /** The product's build of an index over `gallery` (see the header), timed and watched. */
 async function measureBuild(ids: string[], gallery: Float32Array, n: number, opts: VectorIndexOptions) {

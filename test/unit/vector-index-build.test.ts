@@ -18,6 +18,7 @@ import {
 } from '../../src-main/retrieval/gallery-blocks.ts';
 import { columnAbsMax, quantiseGallery } from '../../src-main/retrieval/int8-scan.ts';
 import { VectorIndex, type VectorIndexOptions } from '../../src-main/retrieval/vector-index.ts';
+import { heldWhile } from '../helpers/event-loop-hold.ts';
 import { itemIds as ids, indexTracker } from '../helpers/vector-index-fixture.ts';
 
 const indexes = indexTracker();
@@ -285,21 +286,16 @@ describe('VectorIndex build on the search worker', () => {
     const [n, dim] = [200_000, 128];
     const g = new Rng(7).unitRows(n, dim);
     const longestGap = async (thread: 'worker' | 'main') => {
-      const stamps = [performance.now()];
-      const timer = setInterval(() => stamps.push(performance.now()), 1);
-      const index = indexes.track(
-        await VectorIndex.buildFromRows(ids(n), dim, (s, c) => g.slice(s * dim, (s + c) * dim), {
+      const held = await heldWhile(() =>
+        VectorIndex.buildFromRows(ids(n), dim, (s, c) => g.slice(s * dim, (s + c) * dim), {
           thread,
           scan: 'auto',
         }),
       );
-      stamps.push(performance.now());
-      clearInterval(timer);
+      const index = indexes.track(held.value);
       expect(index.thread).toBe(thread);
       expect(index.scan).toBe('int8');
-      let longest = 0;
-      for (let i = 1; i < stamps.length; i++) longest = Math.max(longest, stamps[i]! - stamps[i - 1]!);
-      return { longest, ticks: stamps.length - 2, total: stamps.at(-1)! - stamps[0]! };
+      return { longest: held.longestMs, ticks: held.ticks, total: held.totalMs };
     };
     const inline = await longestGap('main');
     // Two builds on the worker, the better one kept: on 2 busy cores the OS alone may keep this
